@@ -1,0 +1,14 @@
+//! Every `extern "C"` symbol rcollectd exports to plugins, grouped as
+//! collectd's headers group them. Variadic entry points are in `shim.c`.
+
+pub mod avl;
+pub mod cache;
+pub mod cf_util;
+pub mod common;
+pub mod globals;
+pub mod heap;
+pub mod llist;
+pub mod meta_data;
+pub mod oconfig;
+pub mod plugin;
+pub mod time;

@@ -1,0 +1,15 @@
+//! rcollectd: a drop-in replacement for the collectd 5 statistics daemon.
+//!
+//! The binary (`main.rs`) is a thin shell; everything it drives lives here so
+//! that tests, fuzz targets and benchmarks reach the same code.
+
+pub mod abi;
+pub mod cache;
+pub mod config;
+pub mod daemon;
+pub mod dispatch;
+pub mod meta;
+pub mod plugins;
+pub mod schedule;
+pub mod time;
+pub mod types_db;

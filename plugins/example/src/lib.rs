@@ -1,0 +1,1 @@
+//! Template plugin: copy this crate to start a new plugin.
