@@ -1,1 +1,6 @@
-fn main() {}
+mod cli;
+mod service;
+
+fn main() {
+    let _ = cli::usage();
+}

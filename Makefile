@@ -1,0 +1,67 @@
+# rcollectd: build, test, run, install.
+# `make build` leaves the daemon at $(TARGET)/release/rcollectd and every plugin
+# of ours at $(TARGET)/plugins/<name>.so (regular files: collectd refuses a
+# plugin that is a symlink).
+
+CARGO   ?= cargo
+TARGET  ?= $(or $(CARGO_TARGET_DIR),target)
+PREFIX  ?= /usr
+DESTDIR ?=
+SYSTEMD_DIR ?= /lib/systemd/system
+
+# Every crate under plugins/ is a plugin; the test-only ones are not installed.
+PLUGINS      := $(patsubst plugins/%/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml))
+TEST_PLUGINS := example panicky
+INSTALL_PLUGINS := $(filter-out $(TEST_PLUGINS),$(PLUGINS))
+
+.PHONY: all build deps test run install lint fmt fuzz clean
+
+all: build
+
+build:
+	$(CARGO) build --release --workspace
+	mkdir -p $(TARGET)/plugins
+	for p in $(PLUGINS); do \
+	  install -m 0755 $(TARGET)/release/lib$$p.so $(TARGET)/plugins/$$p.so || exit 1; \
+	done
+
+# The real peers the tests run against (collectd 5.12, Go, go-collectd, clang).
+deps:
+	scripts/install-deps.sh
+
+test: deps build
+	$(CARGO) test --workspace --no-fail-fast
+
+run: build
+	$(TARGET)/release/rcollectd -f -C collectd.conf.d/default.conf
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+# Coverage-guided fuzzing (needs nightly and cargo-fuzz); SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz:
+	cd fuzz && $(CARGO) +nightly fuzz run config_parser -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && $(CARGO) +nightly fuzz run types_db -- -max_total_time=$(FUZZ_SECONDS)
+	cd plugins/network/fuzz && $(CARGO) +nightly fuzz run decode -- -max_total_time=$(FUZZ_SECONDS)
+
+install: build
+	install -D -m 0755 $(TARGET)/release/rcollectd $(DESTDIR)$(PREFIX)/sbin/rcollectd
+	install -d $(DESTDIR)$(PREFIX)/lib/rcollectd
+	for p in $(INSTALL_PLUGINS); do \
+	  install -m 0644 $(TARGET)/plugins/$$p.so $(DESTDIR)$(PREFIX)/lib/rcollectd/$$p.so || exit 1; \
+	done
+	install -D -m 0644 share/types.db $(DESTDIR)$(PREFIX)/share/rcollectd/types.db
+	install -d $(DESTDIR)$(PREFIX)/include/rcollectd
+	cp -r include/collectd/. $(DESTDIR)$(PREFIX)/include/rcollectd/
+	install -D -m 0644 dist/systemd/rcollectd.service $(DESTDIR)$(SYSTEMD_DIR)/rcollectd.service
+	install -D -m 0644 dist/systemd/collectd.service.d-rcollectd.conf \
+	  $(DESTDIR)$(PREFIX)/share/doc/rcollectd/collectd.service.d/rcollectd.conf
+	install -D -m 0644 collectd.conf.d/default.conf $(DESTDIR)$(PREFIX)/share/doc/rcollectd/examples/default.conf
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the real peers the tests run against, when they are missing:
+# collectd 5.12 (daemon, plugins, headers, collectdctl), Go + go-collectd (the
+# CloudWatch Agent's parser) and clang (bindgen). Debian/Ubuntu only.
+set -euo pipefail
+
+need=()
+[ -x /usr/sbin/collectd ] || need+=(collectd-core)
+command -v collectdctl >/dev/null 2>&1 || need+=(collectd-utils)
+[ -f /usr/include/collectd/core/daemon/plugin.h ] || need+=(collectd-dev)
+command -v go >/dev/null 2>&1 || need+=(golang-go)
+[ -d /usr/share/gocode/src/collectd.org/network ] || need+=(golang-collectd-dev)
+ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(clang libclang-dev)
+command -v cc >/dev/null 2>&1 || need+=(gcc)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "installing test peers: ${need[*]}"
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null 2>&1 || { echo "need root (or sudo) to install: ${need[*]}" >&2; exit 1; }
+  sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
