@@ -614,6 +614,74 @@ int strarray_add(char ***ret_array, size_t *ret_array_len, char const *str);
 void strarray_free(char **array, size_t array_len);
 int check_capability(int arg);
 
+/* ---- string substitution (utils_subst.h) -------------------------------- */
+
+char *subst(char *buf, size_t buflen, const char *string, size_t off1,
+            size_t off2, const char *replacement);
+char *subst_string(char *buf, size_t buflen, const char *string,
+                   const char *needle, const char *replacement);
+
+/* ---- random numbers (utils_random.h) ------------------------------------ */
+
+double cdrand_d(void);
+uint32_t cdrand_u(void);
+long cdrand_range(long min, long max);
+
+/* ---- AVL tree (avltree.h) ------------------------------------------------ */
+
+struct c_avl_tree_s;
+typedef struct c_avl_tree_s c_avl_tree_t;
+struct c_avl_iterator_s;
+typedef struct c_avl_iterator_s c_avl_iterator_t;
+
+c_avl_tree_t *c_avl_create(int (*compare)(const void *, const void *));
+void c_avl_destroy(c_avl_tree_t *t);
+int c_avl_insert(c_avl_tree_t *t, void *key, void *value);
+int c_avl_remove(c_avl_tree_t *t, const void *key, void **rkey, void **rvalue);
+int c_avl_get(c_avl_tree_t *t, const void *key, void **value);
+int c_avl_pick(c_avl_tree_t *t, void **key, void **value);
+c_avl_iterator_t *c_avl_get_iterator(c_avl_tree_t *t);
+int c_avl_iterator_next(c_avl_iterator_t *iter, void **key, void **value);
+int c_avl_iterator_prev(c_avl_iterator_t *iter, void **key, void **value);
+void c_avl_iterator_destroy(c_avl_iterator_t *iter);
+int c_avl_size(c_avl_tree_t *t);
+
+/* ---- binary heap (heap.h) ------------------------------------------------ */
+
+struct c_heap_s;
+typedef struct c_heap_s c_heap_t;
+
+c_heap_t *c_heap_create(int (*compare)(const void *, const void *));
+void c_heap_destroy(c_heap_t *h);
+int c_heap_insert(c_heap_t *h, void *ptr);
+void *c_heap_get_root(c_heap_t *h);
+
+/* ---- linked list (utils_llist.h) ------------------------------------------ */
+
+struct llentry_s {
+  char *key;
+  void *value;
+  struct llentry_s *next;
+};
+typedef struct llentry_s llentry_t;
+
+struct llist_s;
+typedef struct llist_s llist_t;
+
+llist_t *llist_create(void);
+void llist_destroy(llist_t *l);
+llentry_t *llentry_create(char *key, void *value);
+void llentry_destroy(llentry_t *e);
+void llist_append(llist_t *l, llentry_t *e);
+void llist_prepend(llist_t *l, llentry_t *e);
+void llist_remove(llist_t *l, llentry_t *e);
+int llist_size(llist_t *l);
+llentry_t *llist_search(llist_t *l, const char *key);
+llentry_t *llist_search_custom(llist_t *l, int (*compare)(llentry_t *, void *),
+                               void *user_data);
+llentry_t *llist_head(llist_t *l);
+llentry_t *llist_tail(llist_t *l);
+
 #define sfree(ptr)                                                             \
   do {                                                                         \
     free(ptr);                                                                 \

@@ -1662,3 +1662,218 @@ extern "C" {
 extern "C" {
     pub fn check_capability(arg: ::std::os::raw::c_int) -> ::std::os::raw::c_int;
 }
+extern "C" {
+    pub fn subst(
+        buf: *mut ::std::os::raw::c_char,
+        buflen: usize,
+        string: *const ::std::os::raw::c_char,
+        off1: usize,
+        off2: usize,
+        replacement: *const ::std::os::raw::c_char,
+    ) -> *mut ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn subst_string(
+        buf: *mut ::std::os::raw::c_char,
+        buflen: usize,
+        string: *const ::std::os::raw::c_char,
+        needle: *const ::std::os::raw::c_char,
+        replacement: *const ::std::os::raw::c_char,
+    ) -> *mut ::std::os::raw::c_char;
+}
+extern "C" {
+    pub fn cdrand_d() -> f64;
+}
+extern "C" {
+    pub fn cdrand_u() -> u32;
+}
+extern "C" {
+    pub fn cdrand_range(
+        min: ::std::os::raw::c_long,
+        max: ::std::os::raw::c_long,
+    ) -> ::std::os::raw::c_long;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct c_avl_tree_s {
+    _unused: [u8; 0],
+}
+pub type c_avl_tree_t = c_avl_tree_s;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct c_avl_iterator_s {
+    _unused: [u8; 0],
+}
+pub type c_avl_iterator_t = c_avl_iterator_s;
+extern "C" {
+    pub fn c_avl_create(
+        compare: ::std::option::Option<
+            unsafe extern "C" fn(
+                arg1: *const ::std::os::raw::c_void,
+                arg2: *const ::std::os::raw::c_void,
+            ) -> ::std::os::raw::c_int,
+        >,
+    ) -> *mut c_avl_tree_t;
+}
+extern "C" {
+    pub fn c_avl_destroy(t: *mut c_avl_tree_t);
+}
+extern "C" {
+    pub fn c_avl_insert(
+        t: *mut c_avl_tree_t,
+        key: *mut ::std::os::raw::c_void,
+        value: *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn c_avl_remove(
+        t: *mut c_avl_tree_t,
+        key: *const ::std::os::raw::c_void,
+        rkey: *mut *mut ::std::os::raw::c_void,
+        rvalue: *mut *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn c_avl_get(
+        t: *mut c_avl_tree_t,
+        key: *const ::std::os::raw::c_void,
+        value: *mut *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn c_avl_pick(
+        t: *mut c_avl_tree_t,
+        key: *mut *mut ::std::os::raw::c_void,
+        value: *mut *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn c_avl_get_iterator(t: *mut c_avl_tree_t) -> *mut c_avl_iterator_t;
+}
+extern "C" {
+    pub fn c_avl_iterator_next(
+        iter: *mut c_avl_iterator_t,
+        key: *mut *mut ::std::os::raw::c_void,
+        value: *mut *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn c_avl_iterator_prev(
+        iter: *mut c_avl_iterator_t,
+        key: *mut *mut ::std::os::raw::c_void,
+        value: *mut *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn c_avl_iterator_destroy(iter: *mut c_avl_iterator_t);
+}
+extern "C" {
+    pub fn c_avl_size(t: *mut c_avl_tree_t) -> ::std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct c_heap_s {
+    _unused: [u8; 0],
+}
+pub type c_heap_t = c_heap_s;
+extern "C" {
+    pub fn c_heap_create(
+        compare: ::std::option::Option<
+            unsafe extern "C" fn(
+                arg1: *const ::std::os::raw::c_void,
+                arg2: *const ::std::os::raw::c_void,
+            ) -> ::std::os::raw::c_int,
+        >,
+    ) -> *mut c_heap_t;
+}
+extern "C" {
+    pub fn c_heap_destroy(h: *mut c_heap_t);
+}
+extern "C" {
+    pub fn c_heap_insert(
+        h: *mut c_heap_t,
+        ptr: *mut ::std::os::raw::c_void,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn c_heap_get_root(h: *mut c_heap_t) -> *mut ::std::os::raw::c_void;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct llentry_s {
+    pub key: *mut ::std::os::raw::c_char,
+    pub value: *mut ::std::os::raw::c_void,
+    pub next: *mut llentry_s,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of llentry_s"][::std::mem::size_of::<llentry_s>() - 24usize];
+    ["Alignment of llentry_s"][::std::mem::align_of::<llentry_s>() - 8usize];
+    ["Offset of field: llentry_s::key"][::std::mem::offset_of!(llentry_s, key) - 0usize];
+    ["Offset of field: llentry_s::value"][::std::mem::offset_of!(llentry_s, value) - 8usize];
+    ["Offset of field: llentry_s::next"][::std::mem::offset_of!(llentry_s, next) - 16usize];
+};
+impl Default for llentry_s {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type llentry_t = llentry_s;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct llist_s {
+    _unused: [u8; 0],
+}
+pub type llist_t = llist_s;
+extern "C" {
+    pub fn llist_create() -> *mut llist_t;
+}
+extern "C" {
+    pub fn llist_destroy(l: *mut llist_t);
+}
+extern "C" {
+    pub fn llentry_create(
+        key: *mut ::std::os::raw::c_char,
+        value: *mut ::std::os::raw::c_void,
+    ) -> *mut llentry_t;
+}
+extern "C" {
+    pub fn llentry_destroy(e: *mut llentry_t);
+}
+extern "C" {
+    pub fn llist_append(l: *mut llist_t, e: *mut llentry_t);
+}
+extern "C" {
+    pub fn llist_prepend(l: *mut llist_t, e: *mut llentry_t);
+}
+extern "C" {
+    pub fn llist_remove(l: *mut llist_t, e: *mut llentry_t);
+}
+extern "C" {
+    pub fn llist_size(l: *mut llist_t) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn llist_search(l: *mut llist_t, key: *const ::std::os::raw::c_char) -> *mut llentry_t;
+}
+extern "C" {
+    pub fn llist_search_custom(
+        l: *mut llist_t,
+        compare: ::std::option::Option<
+            unsafe extern "C" fn(
+                arg1: *mut llentry_t,
+                arg2: *mut ::std::os::raw::c_void,
+            ) -> ::std::os::raw::c_int,
+        >,
+        user_data: *mut ::std::os::raw::c_void,
+    ) -> *mut llentry_t;
+}
+extern "C" {
+    pub fn llist_head(l: *mut llist_t) -> *mut llentry_t;
+}
+extern "C" {
+    pub fn llist_tail(l: *mut llist_t) -> *mut llentry_t;
+}
