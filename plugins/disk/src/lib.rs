@@ -1,0 +1,1 @@
+//! collectd 5.12's disk plugin for Linux (in progress).
