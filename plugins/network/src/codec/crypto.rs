@@ -96,7 +96,12 @@ pub fn encrypt_overhead(user: &[u8]) -> usize {
 }
 
 /// Writes `[0x0200][len][HMAC-SHA-256(user || payload)][user][payload]` into `out`.
-pub fn sign_into(out: &mut Vec<u8>, user: &[u8], key: &UserKey, payload: &[u8]) -> Result<(), SealError> {
+pub fn sign_into(
+    out: &mut Vec<u8>,
+    user: &[u8],
+    key: &UserKey,
+    payload: &[u8],
+) -> Result<(), SealError> {
     check_username(user)?;
     let part_len = sign_overhead(user);
     if part_len + payload.len() > usize::from(u16::MAX) {
@@ -117,7 +122,12 @@ pub fn sign_into(out: &mut Vec<u8>, user: &[u8], key: &UserKey, payload: &[u8]) 
 
 /// Writes `[0x0210][len][user len][user][IV]` followed by the AES-256-OFB
 /// encryption of `[SHA-1(payload)][payload]` into `out`, with a fresh random IV.
-pub fn encrypt_into(out: &mut Vec<u8>, user: &[u8], key: &UserKey, payload: &[u8]) -> Result<(), SealError> {
+pub fn encrypt_into(
+    out: &mut Vec<u8>,
+    user: &[u8],
+    key: &UserKey,
+    payload: &[u8],
+) -> Result<(), SealError> {
     let mut iv = [0u8; IV_LEN];
     getrandom::getrandom(&mut iv).map_err(|_| SealError::Random)?;
     encrypt_with_iv(out, user, key, &iv, payload)
@@ -195,7 +205,11 @@ mod tests {
         mac.update(b"alicePAYLOAD");
         assert_eq!(&out[4..36], mac.finalize().into_bytes().as_slice());
         assert!(verify_signature(&key, &out[4..36], &out[36..]));
-        assert!(!verify_signature(&UserKey::new(b"other"), &out[4..36], &out[36..]));
+        assert!(!verify_signature(
+            &UserKey::new(b"other"),
+            &out[4..36],
+            &out[36..]
+        ));
     }
 
     #[test]
@@ -220,9 +234,18 @@ mod tests {
     fn username_limits() {
         let key = UserKey::new(b"pw");
         let mut out = Vec::new();
-        assert_eq!(sign_into(&mut out, b"", &key, b"x"), Err(SealError::BadUsername));
-        assert_eq!(encrypt_into(&mut out, &[b'a'; 65], &key, b"x"), Err(SealError::BadUsername));
+        assert_eq!(
+            sign_into(&mut out, b"", &key, b"x"),
+            Err(SealError::BadUsername)
+        );
+        assert_eq!(
+            encrypt_into(&mut out, &[b'a'; 65], &key, b"x"),
+            Err(SealError::BadUsername)
+        );
         assert!(encrypt_into(&mut out, &[b'a'; 64], &key, b"x").is_ok());
-        assert_eq!(sign_into(&mut out, b"u", &key, &vec![0; 65535]), Err(SealError::TooLarge));
+        assert_eq!(
+            sign_into(&mut out, b"u", &key, &vec![0; 65535]),
+            Err(SealError::TooLarge)
+        );
     }
 }

@@ -222,7 +222,12 @@ pub fn decode<S: Sink>(
     sink: &mut S,
     summary: &mut DecodeSummary,
 ) -> Result<(), DecodeError> {
-    let mut ctx = Ctx { level, creds, sink, summary };
+    let mut ctx = Ctx {
+        level,
+        creds,
+        sink,
+        summary,
+    };
     ctx.parse(packet, 0, SecurityLevel::None, None)
 }
 
@@ -269,7 +274,10 @@ fn number(part: &[u8]) -> Result<u64, DecodeError> {
 fn string(part: &[u8], part_type: u16, max: usize) -> Result<&[u8], DecodeError> {
     let payload = &part[PART_HEADER_SIZE.min(part.len())..];
     if payload.is_empty() {
-        return Err(DecodeError::PartTooShort { part_type, length: part.len() as u16 });
+        return Err(DecodeError::PartTooShort {
+            part_type,
+            length: part.len() as u16,
+        });
     }
     if payload.len() > max {
         return Err(DecodeError::StringTooLong(part_type));
@@ -277,7 +285,10 @@ fn string(part: &[u8], part_type: u16, max: usize) -> Result<&[u8], DecodeError>
     if payload.last() != Some(&0) {
         return Err(DecodeError::StringNotTerminated(part_type));
     }
-    let end = payload.iter().position(|&c| c == 0).unwrap_or(payload.len());
+    let end = payload
+        .iter()
+        .position(|&c| c == 0)
+        .unwrap_or(payload.len());
     Ok(&payload[..end])
 }
 
@@ -292,7 +303,10 @@ impl<S: Sink> Ctx<'_, S> {
         if depth > MAX_DEPTH {
             return Err(DecodeError::NestingTooDeep);
         }
-        let origin = Origin { level: protection, username };
+        let origin = Origin {
+            level: protection,
+            username,
+        };
         let mut st = State::default();
         while !buf.is_empty() {
             let remaining = buf.len();
@@ -306,7 +320,11 @@ impl<S: Sink> Ctx<'_, S> {
                 return Err(DecodeError::PartTooShort { part_type, length });
             }
             if len > remaining {
-                return Err(DecodeError::PartExceedsPacket { part_type, length, remaining });
+                return Err(DecodeError::PartExceedsPacket {
+                    part_type,
+                    length,
+                    remaining,
+                });
             }
 
             if part_type == TYPE_ENCR_AES256 {
@@ -343,9 +361,13 @@ impl<S: Sink> Ctx<'_, S> {
                 TYPE_SEVERITY => st.severity = number(part)? as i64,
                 TYPE_HOST => st.host = string(part, part_type, DATA_MAX_NAME_LEN)?,
                 TYPE_PLUGIN => st.plugin = string(part, part_type, DATA_MAX_NAME_LEN)?,
-                TYPE_PLUGIN_INSTANCE => st.plugin_instance = string(part, part_type, DATA_MAX_NAME_LEN)?,
+                TYPE_PLUGIN_INSTANCE => {
+                    st.plugin_instance = string(part, part_type, DATA_MAX_NAME_LEN)?
+                }
                 TYPE_TYPE => st.type_ = string(part, part_type, DATA_MAX_NAME_LEN)?,
-                TYPE_TYPE_INSTANCE => st.type_instance = string(part, part_type, DATA_MAX_NAME_LEN)?,
+                TYPE_TYPE_INSTANCE => {
+                    st.type_instance = string(part, part_type, DATA_MAX_NAME_LEN)?
+                }
                 TYPE_MESSAGE => {
                     let message = string(part, part_type, NOTIF_MAX_MSG_LEN)?;
                     // collectd stores the severity as a C int.
@@ -381,10 +403,18 @@ impl<S: Sink> Ctx<'_, S> {
         }
     }
 
-    fn values<'a>(&mut self, part: &'a [u8], st: &State<'a>, origin: &Origin<'_>) -> Result<(), DecodeError> {
+    fn values<'a>(
+        &mut self,
+        part: &'a [u8],
+        st: &State<'a>,
+        origin: &Origin<'_>,
+    ) -> Result<(), DecodeError> {
         let length = part.len() as u16;
         if part.len() < 6 {
-            return Err(DecodeError::PartTooShort { part_type: TYPE_VALUES, length });
+            return Err(DecodeError::PartTooShort {
+                part_type: TYPE_VALUES,
+                length,
+            });
         }
         let count = be16(part, 4);
         let n = usize::from(count);
@@ -444,10 +474,20 @@ impl<S: Sink> Ctx<'_, S> {
         if !crypto::verify_signature_parts(key, tag, user, rest) {
             return Err(DecodeError::SignatureMismatch);
         }
-        self.parse(rest, depth + 1, protection.max(SecurityLevel::Sign), Some(user))
+        self.parse(
+            rest,
+            depth + 1,
+            protection.max(SecurityLevel::Sign),
+            Some(user),
+        )
     }
 
-    fn encrypted<'a>(&mut self, part: &'a mut [u8], depth: u8, _outer_user: Option<&'a [u8]>) -> Result<(), DecodeError> {
+    fn encrypted<'a>(
+        &mut self,
+        part: &'a mut [u8],
+        depth: u8,
+        _outer_user: Option<&'a [u8]>,
+    ) -> Result<(), DecodeError> {
         let len = part.len();
         if len <= PART_ENCRYPTION_SIZE {
             return Err(DecodeError::BadEncryptionPart);

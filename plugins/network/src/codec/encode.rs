@@ -80,7 +80,10 @@ struct Field {
 }
 
 impl Field {
-    const EMPTY: Field = Field { len: 0, bytes: [0; DATA_MAX_NAME_LEN] };
+    const EMPTY: Field = Field {
+        len: 0,
+        bytes: [0; DATA_MAX_NAME_LEN],
+    };
 
     fn get(&self) -> &[u8] {
         &self.bytes[..usize::from(self.len)]
@@ -126,7 +129,10 @@ pub struct Encoder {
 
 impl std::fmt::Debug for Encoder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Encoder").field("len", &self.buf.len()).field("capacity", &self.capacity).finish()
+        f.debug_struct("Encoder")
+            .field("len", &self.buf.len())
+            .field("capacity", &self.capacity)
+            .finish()
     }
 }
 
@@ -156,7 +162,11 @@ impl Encoder {
     /// MaxPacketSize minus any signature/encryption overhead).
     pub fn new(capacity: usize) -> Encoder {
         let capacity = capacity.min(usize::from(u16::MAX));
-        Encoder { buf: Vec::with_capacity(capacity), capacity, last: Last::EMPTY }
+        Encoder {
+            buf: Vec::with_capacity(capacity),
+            capacity,
+            last: Last::EMPTY,
+        }
     }
 
     /// The packet built so far.
@@ -211,7 +221,13 @@ impl Encoder {
 
     /// Appends a value list, or reports why not (nothing is written then).
     pub fn add(&mut self, vl: &ValueListOut<'_>) -> Result<(), EncodeError> {
-        for s in [vl.host, vl.plugin, vl.plugin_instance, vl.type_, vl.type_instance] {
+        for s in [
+            vl.host,
+            vl.plugin,
+            vl.plugin_instance,
+            vl.type_,
+            vl.type_instance,
+        ] {
             if !valid_string(s) {
                 return Err(EncodeError::BadString);
             }
@@ -243,9 +259,17 @@ impl Encoder {
         }
         for (field, part_type, new) in [
             (&mut last.plugin, TYPE_PLUGIN, vl.plugin),
-            (&mut last.plugin_instance, TYPE_PLUGIN_INSTANCE, vl.plugin_instance),
+            (
+                &mut last.plugin_instance,
+                TYPE_PLUGIN_INSTANCE,
+                vl.plugin_instance,
+            ),
             (&mut last.type_, TYPE_TYPE, vl.type_),
-            (&mut last.type_instance, TYPE_TYPE_INSTANCE, vl.type_instance),
+            (
+                &mut last.type_instance,
+                TYPE_TYPE_INSTANCE,
+                vl.type_instance,
+            ),
         ] {
             if field.get() != new {
                 put_string(buf, part_type, new);
@@ -266,8 +290,18 @@ impl Encoder {
 /// Encodes one notification as a packet of its own into `out` (cleared
 /// first), as collectd does: time_hr, severity, the non-empty identifier
 /// fields, message. Fails if it would exceed `capacity`.
-pub fn encode_notification(out: &mut Vec<u8>, n: &NotificationOut<'_>, capacity: usize) -> Result<(), EncodeError> {
-    for s in [n.host, n.plugin, n.plugin_instance, n.type_, n.type_instance] {
+pub fn encode_notification(
+    out: &mut Vec<u8>,
+    n: &NotificationOut<'_>,
+    capacity: usize,
+) -> Result<(), EncodeError> {
+    for s in [
+        n.host,
+        n.plugin,
+        n.plugin_instance,
+        n.type_,
+        n.type_instance,
+    ] {
         if !valid_string(s) {
             return Err(EncodeError::BadString);
         }

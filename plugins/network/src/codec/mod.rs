@@ -161,7 +161,12 @@ mod tests {
         assert_eq!(Value::Absolute(0x0102).to_wire(), [0, 0, 0, 0, 0, 0, 1, 2]);
         // 1.0 little-endian: 00 00 00 00 00 00 f0 3f
         assert_eq!(Value::Gauge(1.0).to_wire(), [0, 0, 0, 0, 0, 0, 0xf0, 0x3f]);
-        for v in [Value::Counter(7), Value::Gauge(-2.5), Value::Derive(-9), Value::Absolute(3)] {
+        for v in [
+            Value::Counter(7),
+            Value::Gauge(-2.5),
+            Value::Derive(-9),
+            Value::Absolute(3),
+        ] {
             assert_eq!(Value::from_wire(v.type_code(), v.to_wire()), Some(v));
         }
         assert_eq!(Value::from_wire(4, [0; 8]), None);
@@ -169,7 +174,10 @@ mod tests {
 
     #[test]
     fn security_level_parse() {
-        assert_eq!(SecurityLevel::parse("EnCrYpt"), Some(SecurityLevel::Encrypt));
+        assert_eq!(
+            SecurityLevel::parse("EnCrYpt"),
+            Some(SecurityLevel::Encrypt)
+        );
         assert_eq!(SecurityLevel::parse("sign"), Some(SecurityLevel::Sign));
         assert_eq!(SecurityLevel::parse("None"), Some(SecurityLevel::None));
         assert_eq!(SecurityLevel::parse("tls"), None);

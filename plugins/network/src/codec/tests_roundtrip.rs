@@ -44,7 +44,8 @@ impl Sink for Collect {
         });
     }
     fn notification(&mut self, n: &NotificationRef<'_>, _origin: &Origin<'_>) {
-        self.notifs.push((n.severity, n.time, s(n.host), s(n.message)));
+        self.notifs
+            .push((n.severity, n.time, s(n.host), s(n.message)));
     }
 }
 
@@ -69,7 +70,11 @@ fn vl<'a>(plugin: &'a [u8], ti: &'a [u8], time: u64, values: &'a [Value]) -> Val
     }
 }
 
-fn run(packet: &mut [u8], level: SecurityLevel, creds: Option<&dyn Credentials>) -> (Collect, DecodeSummary, Result<(), DecodeError>) {
+fn run(
+    packet: &mut [u8],
+    level: SecurityLevel,
+    creds: Option<&dyn Credentials>,
+) -> (Collect, DecodeSummary, Result<(), DecodeError>) {
     let mut c = Collect::default();
     let mut sum = DecodeSummary::default();
     let r = decode(packet, level, creds, &mut c, &mut sum);
@@ -79,7 +84,12 @@ fn run(packet: &mut [u8], level: SecurityLevel, creds: Option<&dyn Credentials>)
 #[test]
 fn roundtrip_all_types_and_header_compression() {
     let v1 = [Value::Gauge(1.5)];
-    let v2 = [Value::Counter(u64::MAX), Value::Derive(-5), Value::Absolute(9), Value::Gauge(f64::INFINITY)];
+    let v2 = [
+        Value::Counter(u64::MAX),
+        Value::Derive(-5),
+        Value::Absolute(9),
+        Value::Gauge(f64::INFINITY),
+    ];
     let mut e = Encoder::new(1452);
     e.add(&vl(b"cpu", b"a", 100 << 30, &v1)).unwrap();
     let after_first = e.len();
@@ -136,9 +146,15 @@ fn encoder_fills_up_to_capacity_then_reports_full() {
 #[test]
 fn encoder_rejects_bad_input() {
     let mut e = Encoder::new(1024);
-    assert_eq!(e.add(&vl(b"p", b"", 1, &[])), Err(EncodeError::BadValueCount));
+    assert_eq!(
+        e.add(&vl(b"p", b"", 1, &[])),
+        Err(EncodeError::BadValueCount)
+    );
     let long = [b'x'; 128];
-    assert_eq!(e.add(&vl(&long, b"", 1, &[Value::Gauge(1.0)])), Err(EncodeError::BadString));
+    assert_eq!(
+        e.add(&vl(&long, b"", 1, &[Value::Gauge(1.0)])),
+        Err(EncodeError::BadString)
+    );
     let many = vec![Value::Gauge(1.0); 200];
     assert_eq!(e.add(&vl(b"p", b"", 1, &many)), Err(EncodeError::TooLarge));
     assert!(e.is_empty());
@@ -161,7 +177,10 @@ fn notification_roundtrip() {
     let (c, sum, r) = run(&mut out, SecurityLevel::None, None);
     r.unwrap();
     assert_eq!(sum.notifications, 1);
-    assert_eq!(c.notifs, vec![(2, 5 << 30, "h".to_string(), "disk almost full".to_string())]);
+    assert_eq!(
+        c.notifs,
+        vec![(2, 5 << 30, "h".to_string(), "disk almost full".to_string())]
+    );
     // Severity 3 is not a valid collectd severity: dropped, counted.
     let bad = NotificationOut { severity: 3, ..n };
     encode_notification(&mut out, &bad, 1452).unwrap();
@@ -177,8 +196,10 @@ fn users() -> Users {
 
 fn sample_packet() -> Vec<u8> {
     let mut e = Encoder::new(1452);
-    e.add(&vl(b"cpu", b"x", 7 << 30, &[Value::Derive(42)])).unwrap();
-    e.add(&vl(b"cpu", b"y", 7 << 30, &[Value::Gauge(2.0)])).unwrap();
+    e.add(&vl(b"cpu", b"x", 7 << 30, &[Value::Derive(42)]))
+        .unwrap();
+    e.add(&vl(b"cpu", b"y", 7 << 30, &[Value::Gauge(2.0)]))
+        .unwrap();
     e.packet().to_vec()
 }
 
@@ -205,18 +226,30 @@ fn signed_roundtrip_and_levels() {
     assert_eq!(sum.insecure_value_lists, 2);
     // Wrong password.
     let mut bad = Vec::new();
-    crypto::sign_into(&mut bad, b"alice", &UserKey::new(b"wrong"), &sample_packet()).unwrap();
+    crypto::sign_into(
+        &mut bad,
+        b"alice",
+        &UserKey::new(b"wrong"),
+        &sample_packet(),
+    )
+    .unwrap();
     let (c, _, r) = run(&mut bad, SecurityLevel::Sign, Some(&u));
     assert_eq!(r, Err(DecodeError::SignatureMismatch));
     assert!(c.vls.is_empty());
     // Unknown user.
     crypto::sign_into(&mut bad, b"mallory", &key, &sample_packet()).unwrap();
-    assert_eq!(run(&mut bad, SecurityLevel::Sign, Some(&u)).2, Err(DecodeError::UnknownUser));
+    assert_eq!(
+        run(&mut bad, SecurityLevel::Sign, Some(&u)).2,
+        Err(DecodeError::UnknownUser)
+    );
     // Tampered payload byte.
     let mut t = out.clone();
     let last = t.len() - 1;
     t[last] ^= 1;
-    assert_eq!(run(&mut t, SecurityLevel::Sign, Some(&u)).2, Err(DecodeError::SignatureMismatch));
+    assert_eq!(
+        run(&mut t, SecurityLevel::Sign, Some(&u)).2,
+        Err(DecodeError::SignatureMismatch)
+    );
     // Without a user database a None receiver accepts it unverified, as collectd.
     let mut p = out.clone();
     let (c, _, r) = run(&mut p, SecurityLevel::None, None);
@@ -231,7 +264,11 @@ fn encrypted_roundtrip_and_levels() {
     let mut out = Vec::new();
     crypto::encrypt_into(&mut out, b"alice", &key, &sample_packet()).unwrap();
     let u = users();
-    for level in [SecurityLevel::None, SecurityLevel::Sign, SecurityLevel::Encrypt] {
+    for level in [
+        SecurityLevel::None,
+        SecurityLevel::Sign,
+        SecurityLevel::Encrypt,
+    ] {
         let mut p = out.clone();
         let (c, _, r) = run(&mut p, level, Some(&u));
         r.unwrap();
@@ -240,14 +277,26 @@ fn encrypted_roundtrip_and_levels() {
         assert_eq!(c.vls[1].values, [Value::Gauge(2.0)]);
     }
     let mut bad = Vec::new();
-    crypto::encrypt_into(&mut bad, b"alice", &UserKey::new(b"wrong"), &sample_packet()).unwrap();
+    crypto::encrypt_into(
+        &mut bad,
+        b"alice",
+        &UserKey::new(b"wrong"),
+        &sample_packet(),
+    )
+    .unwrap();
     let (c, _, r) = run(&mut bad, SecurityLevel::Encrypt, Some(&u));
     assert_eq!(r, Err(DecodeError::ChecksumMismatch));
     assert!(c.vls.is_empty());
     let mut p = out.clone();
-    assert_eq!(run(&mut p, SecurityLevel::Encrypt, None).2, Err(DecodeError::NoCredentials));
+    assert_eq!(
+        run(&mut p, SecurityLevel::Encrypt, None).2,
+        Err(DecodeError::NoCredentials)
+    );
     crypto::encrypt_into(&mut bad, b"eve", &key, &sample_packet()).unwrap();
-    assert_eq!(run(&mut bad, SecurityLevel::Encrypt, Some(&u)).2, Err(DecodeError::UnknownUser));
+    assert_eq!(
+        run(&mut bad, SecurityLevel::Encrypt, Some(&u)).2,
+        Err(DecodeError::UnknownUser)
+    );
 }
 
 #[test]
@@ -267,30 +316,67 @@ fn malformed_inputs_yield_reasons() {
     let good = sample_packet();
     let cases: Vec<(Vec<u8>, DecodeError)> = vec![
         // Truncated in the middle of the last part.
-        (good[..good.len() - 3].to_vec(), DecodeError::PartExceedsPacket { part_type: TYPE_VALUES, length: 15, remaining: 12 }),
+        (
+            good[..good.len() - 3].to_vec(),
+            DecodeError::PartExceedsPacket {
+                part_type: TYPE_VALUES,
+                length: 15,
+                remaining: 12,
+            },
+        ),
         // A few stray bytes.
         (vec![0, 0, 0], DecodeError::TrailingBytes(3)),
         // Length smaller than the header.
-        (vec![0, 0, 0, 2, 0, 0], DecodeError::PartTooShort { part_type: 0, length: 2 }),
+        (
+            vec![0, 0, 0, 2, 0, 0],
+            DecodeError::PartTooShort {
+                part_type: 0,
+                length: 2,
+            },
+        ),
         // Host string without NUL.
-        (vec![0, 0, 0, 6, b'a', b'b'], DecodeError::StringNotTerminated(TYPE_HOST)),
+        (
+            vec![0, 0, 0, 6, b'a', b'b'],
+            DecodeError::StringNotTerminated(TYPE_HOST),
+        ),
         // Empty string part.
-        (vec![0, 2, 0, 4, 0, 0, 0, 0], DecodeError::PartTooShort { part_type: TYPE_PLUGIN, length: 4 }),
+        (
+            vec![0, 2, 0, 4, 0, 0, 0, 0],
+            DecodeError::PartTooShort {
+                part_type: TYPE_PLUGIN,
+                length: 4,
+            },
+        ),
         // Time part of 10 bytes.
-        (vec![0, 8, 0, 10, 0, 0, 0, 0, 0, 1], DecodeError::BadNumberLength(10)),
+        (
+            vec![0, 8, 0, 10, 0, 0, 0, 0, 0, 1],
+            DecodeError::BadNumberLength(10),
+        ),
         // Values: count 2 but room for 1.
         (
             [&[0u8, 6, 0, 15, 0, 2, 1][..], &[0u8; 8][..]].concat(),
-            DecodeError::ValuesLengthMismatch { count: 2, length: 15 },
+            DecodeError::ValuesLengthMismatch {
+                count: 2,
+                length: 15,
+            },
         ),
         // Values: unknown DS type 9.
-        ([&[0u8, 6, 0, 15, 0, 1, 9][..], &[0u8; 8][..]].concat(), DecodeError::UnknownDsType(9)),
+        (
+            [&[0u8, 6, 0, 15, 0, 1, 9][..], &[0u8; 8][..]].concat(),
+            DecodeError::UnknownDsType(9),
+        ),
         // Values: zero count.
         (vec![0, 6, 0, 6, 0, 0], DecodeError::NoValues),
         // Signature part too short.
-        ([&[2u8, 0, 0, 36][..], &[0u8; 40][..]].concat(), DecodeError::BadSignaturePart),
+        (
+            [&[2u8, 0, 0, 36][..], &[0u8; 40][..]].concat(),
+            DecodeError::BadSignaturePart,
+        ),
         // Encryption part with username length larger than the part.
-        ([&[2u8, 0x10, 0, 60, 0, 200][..], &[0u8; 56][..]].concat(), DecodeError::BadEncryptionPart),
+        (
+            [&[2u8, 0x10, 0, 60, 0, 200][..], &[0u8; 56][..]].concat(),
+            DecodeError::BadEncryptionPart,
+        ),
     ];
     let u = users();
     for (mut pkt, want) in cases {
@@ -301,7 +387,10 @@ fn malformed_inputs_yield_reasons() {
     let mut p = vec![0u8, 0, 0, 4 + 129];
     p.extend_from_slice(&[b'a'; 128]);
     p.push(0);
-    assert_eq!(run(&mut p, SecurityLevel::None, None).2, Err(DecodeError::StringTooLong(TYPE_HOST)));
+    assert_eq!(
+        run(&mut p, SecurityLevel::None, None).2,
+        Err(DecodeError::StringTooLong(TYPE_HOST))
+    );
 }
 
 #[test]
@@ -348,5 +437,8 @@ fn nesting_depth_is_bounded() {
         p = out.clone();
     }
     let u = users();
-    assert_eq!(run(&mut p, SecurityLevel::None, Some(&u)).2, Err(DecodeError::NestingTooDeep));
+    assert_eq!(
+        run(&mut p, SecurityLevel::None, Some(&u)).2,
+        Err(DecodeError::NestingTooDeep)
+    );
 }
