@@ -1,0 +1,1 @@
+//! collectd's contextswitch plugin for rcollectd.

@@ -1,0 +1,1 @@
+//! collectd's entropy plugin for rcollectd.

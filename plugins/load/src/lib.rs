@@ -1,0 +1,1 @@
+//! collectd's load plugin for rcollectd.

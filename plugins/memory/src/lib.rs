@@ -1,0 +1,1 @@
+//! collectd's memory plugin for rcollectd.

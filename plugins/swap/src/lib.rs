@@ -1,0 +1,1 @@
+//! collectd's swap plugin for rcollectd.

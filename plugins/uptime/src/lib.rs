@@ -1,0 +1,1 @@
+//! collectd's uptime plugin for rcollectd.

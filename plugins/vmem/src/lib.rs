@@ -1,0 +1,1 @@
+//! collectd's vmem plugin for rcollectd.
