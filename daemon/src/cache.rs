@@ -845,3 +845,402 @@ impl Cache {
         }
     }
 }
+
+/// Builders shared by the cache tests here and in `abi::cache`.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+
+    /// Copies `s` into a C name field.
+    pub fn set_field(dst: &mut [c_char; FIELD_LEN], s: &str) {
+        dst.fill(0);
+        for (d, b) in dst.iter_mut().zip(s.bytes().take(FIELD_LEN - 1)) {
+            *d = b as c_char;
+        }
+    }
+
+    /// A data set with the given (type, min, max) sources; keep the Vec alive.
+    pub fn data_set(name: &str, srcs: &[(c_int, f64, f64)]) -> (data_set_t, Vec<data_source_t>) {
+        let mut v: Vec<data_source_t> = srcs
+            .iter()
+            .map(|&(t, min, max)| {
+                // SAFETY: data_source_t is plain C data.
+                let mut d: data_source_t = unsafe { std::mem::zeroed() };
+                d.type_ = t;
+                d.min = min;
+                d.max = max;
+                d
+            })
+            .collect();
+        // SAFETY: data_set_t is plain C data.
+        let mut ds: data_set_t = unsafe { std::mem::zeroed() };
+        set_field(&mut ds.type_, name);
+        ds.ds_num = v.len();
+        ds.ds = v.as_mut_ptr();
+        (ds, v)
+    }
+
+    /// A value list for `host/plugin-pi/type-ti` pointing at `values`.
+    pub fn value_list(
+        id: [&str; 5],
+        time: cdtime_t,
+        interval: cdtime_t,
+        values: &mut [value_t],
+    ) -> value_list_t {
+        // SAFETY: value_list_t is plain C data.
+        let mut vl: value_list_t = unsafe { std::mem::zeroed() };
+        set_field(&mut vl.host, id[0]);
+        set_field(&mut vl.plugin, id[1]);
+        set_field(&mut vl.plugin_instance, id[2]);
+        set_field(&mut vl.type_, id[3]);
+        set_field(&mut vl.type_instance, id[4]);
+        vl.time = time;
+        vl.interval = interval;
+        vl.values = values.as_mut_ptr();
+        vl.values_len = values.len();
+        vl
+    }
+
+    /// A value_t holding a gauge.
+    pub fn gauge(g: f64) -> value_t {
+        value_t { gauge: g }
+    }
+
+    /// A value_t holding a counter.
+    pub fn counter(c: u64) -> value_t {
+        value_t { counter: c }
+    }
+
+    /// A value_t holding a derive.
+    pub fn derive(d: i64) -> value_t {
+        value_t { derive: d }
+    }
+
+    /// A value_t holding an absolute.
+    pub fn absolute(a: u64) -> value_t {
+        value_t { absolute: a }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::*;
+    use super::*;
+
+    const ID: [&str; 5] = ["h", "p", "i", "t", "x"];
+
+    fn secs(s: u64) -> cdtime_t {
+        time::from_secs(s)
+    }
+
+    fn upd(
+        c: &Cache,
+        ds: &data_set_t,
+        id: [&str; 5],
+        t: u64,
+        v: value_t,
+    ) -> Result<Updated, CacheError> {
+        let mut vals = [v];
+        let vl = value_list(id, secs(t), secs(10), &mut vals);
+        // SAFETY: vl points into `vals`, ds into its Vec (kept alive by the caller).
+        unsafe { c.update(ds, &vl) }
+    }
+
+    #[test]
+    fn name_format_matches_format_vl() {
+        let n = NameBuf::from_parts(b"h", b"p", b"", b"t", b"");
+        assert_eq!(n.as_bytes(), b"h/p/t");
+        assert_eq!(n.as_c_str(), c"h/p/t");
+        let n = NameBuf::from_parts(b"h", b"p", b"pi", b"t", b"ti");
+        assert_eq!(n.to_string(), "h/p-pi/t-ti");
+        let long = [b'a'; 200];
+        let n = NameBuf::from_parts(&long, &long, &long, &long, &long);
+        assert_eq!(n.as_bytes().len(), 5 * 127 + 4);
+    }
+
+    #[test]
+    fn gauge_rates_and_range_check() {
+        let c = Cache::new();
+        let (ds, _keep) = data_set("g", &[(DS_GAUGE, 0.0, 100.0)]);
+        let first = upd(&c, &ds, ID, 100, gauge(5.0)).unwrap();
+        assert_eq!(
+            first,
+            Updated {
+                is_new: true,
+                callbacks_mask: 0
+            }
+        );
+        assert_eq!(c.rates_by_name(b"h/p-i/t-x").unwrap(), [5.0]);
+        assert!(!upd(&c, &ds, ID, 110, gauge(150.0)).unwrap().is_new);
+        assert!(c.rates_by_name(b"h/p-i/t-x").unwrap()[0].is_nan());
+        // SAFETY: reading the gauge member written above.
+        assert_eq!(
+            unsafe { c.values_by_name(b"h/p-i/t-x").unwrap()[0].gauge },
+            150.0
+        );
+    }
+
+    #[test]
+    fn counter_rate_with_wraparound() {
+        let c = Cache::new();
+        let (ds, _keep) = data_set("c", &[(DS_COUNTER, 0.0, f64::NAN)]);
+        upd(&c, &ds, ID, 100, counter(1000)).unwrap();
+        assert!(c.rates_by_name(b"h/p-i/t-x").unwrap()[0].is_nan());
+        upd(&c, &ds, ID, 110, counter(1500)).unwrap();
+        assert_eq!(c.rates_by_name(b"h/p-i/t-x").unwrap(), [50.0]);
+        // 32-bit wrap: 4294967290 -> 4 is a difference of 10.
+        upd(&c, &ds, ID, 120, counter(4_294_967_290)).unwrap();
+        upd(&c, &ds, ID, 130, counter(4)).unwrap();
+        assert_eq!(c.rates_by_name(b"h/p-i/t-x").unwrap(), [1.0]);
+        // 64-bit wrap.
+        upd(&c, &ds, ID, 140, counter(u64::MAX - 9)).unwrap();
+        upd(&c, &ds, ID, 150, counter(10)).unwrap();
+        assert_eq!(c.rates_by_name(b"h/p-i/t-x").unwrap(), [2.0]);
+    }
+
+    #[test]
+    fn derive_and_absolute_rates() {
+        let c = Cache::new();
+        let (ds, _keep) = data_set("d", &[(DS_DERIVE, f64::NAN, f64::NAN)]);
+        upd(&c, &ds, ID, 100, derive(100)).unwrap();
+        upd(&c, &ds, ID, 104, derive(80)).unwrap();
+        assert_eq!(c.rates_by_name(b"h/p-i/t-x").unwrap(), [-5.0]);
+
+        let (ds, _keep2) = data_set("a", &[(DS_ABSOLUTE, 0.0, f64::NAN)]);
+        let id = ["h", "p", "", "a", ""];
+        // New entry: value / interval (10 s).
+        upd(&c, &ds, id, 100, absolute(30)).unwrap();
+        assert_eq!(c.rates_by_name(b"h/p/a").unwrap(), [3.0]);
+        // Update: value / time since last.
+        upd(&c, &ds, id, 102, absolute(30)).unwrap();
+        assert_eq!(c.rates_by_name(b"h/p/a").unwrap(), [15.0]);
+    }
+
+    #[test]
+    fn too_old_is_rejected_with_collectds_message() {
+        let c = Cache::new();
+        let (ds, _keep) = data_set("g", &[(DS_GAUGE, f64::NAN, f64::NAN)]);
+        upd(&c, &ds, ID, 100, gauge(1.0)).unwrap();
+        let err = upd(&c, &ds, ID, 100, gauge(2.0)).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "uc_update: Value too old: name = h/p-i/t-x; value time = 100.000; last cache update = 100.000;"
+        );
+        assert!(matches!(
+            upd(&c, &ds, ID, 99, gauge(2.0)),
+            Err(CacheError::TooOld { .. })
+        ));
+        assert_eq!(c.rates_by_name(b"h/p-i/t-x").unwrap(), [1.0]);
+    }
+
+    #[test]
+    fn mismatched_values_and_bad_types_are_errors() {
+        let c = Cache::new();
+        let (ds2, _keep) = data_set("two", &[(DS_GAUGE, f64::NAN, f64::NAN); 2]);
+        let mut one = [gauge(1.0)];
+        let vl = value_list(ID, secs(1), secs(10), &mut one);
+        // SAFETY: pointers are valid; the count mismatch is the point.
+        let r = unsafe { c.update(&ds2, &vl) };
+        assert!(matches!(
+            r,
+            Err(CacheError::ValuesMismatch {
+                expected: 2,
+                got: 1,
+                ..
+            })
+        ));
+        let (bad, _keep2) = data_set("bad", &[(42, f64::NAN, f64::NAN)]);
+        assert_eq!(
+            upd(&c, &bad, ID, 1, gauge(1.0)),
+            Err(CacheError::UnknownDsType(42))
+        );
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn expiry_reports_then_removes() {
+        let c = Cache::new();
+        let (ds, _keep) = data_set("g", &[(DS_GAUGE, f64::NAN, f64::NAN)]);
+        upd(&c, &ds, ID, 100, gauge(1.0)).unwrap();
+        upd(&c, &ds, ["h", "p", "", "t", ""], 100, gauge(1.0)).unwrap();
+        c.set_callbacks_mask(b"h/p/t", 0b101);
+        let now = time::now();
+        // interval 10 s, timeout 2: fresh for 20 s.
+        assert!(c.check_timeout(now + secs(19), 2).is_empty());
+        let exp = c.check_timeout(now + secs(25), 2);
+        assert_eq!(exp.len(), 2);
+        assert_eq!(exp[0].name.as_bytes(), b"h/p-i/t-x");
+        assert_eq!(exp[1].callbacks_mask, 0b101);
+        let vl = exp[0].to_value_list();
+        assert_eq!(field(&vl.plugin_instance), b"i");
+        assert_eq!(field(&vl.type_instance), b"x");
+        assert_eq!(
+            (vl.time, vl.interval, vl.values_len),
+            (secs(100), secs(10), 0)
+        );
+        assert!(vl.values.is_null());
+        // An update between detection and removal keeps the entry.
+        upd(&c, &ds, ID, 110, gauge(1.0)).unwrap();
+        assert_eq!(c.remove_expired(&exp), 1);
+        assert_eq!(c.len(), 1);
+        let mut seen = Vec::new();
+        assert_eq!(
+            c.expire(now + secs(3600), 2, |x| seen.push(x.name.clone())),
+            1
+        );
+        assert_eq!(seen, [CString::new("h/p-i/t-x").unwrap()]);
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn names_sorted_and_missing_hidden() {
+        let c = Cache::new();
+        let (ds, _keep) = data_set("g", &[(DS_GAUGE, f64::NAN, f64::NAN)]);
+        for (i, h) in ["b", "a", "c"].iter().enumerate() {
+            upd(&c, &ds, [h, "p", "", "t", ""], 100 + i as u64, gauge(1.0)).unwrap();
+        }
+        let mut vals = [gauge(0.0)];
+        let vl = value_list(["c", "p", "", "t", ""], 0, 0, &mut vals);
+        assert_eq!(c.set_state(&vl, STATE_MISSING), STATE_UNKNOWN);
+        assert_eq!(c.state(&vl), STATE_MISSING);
+        let names = c.names();
+        let got: Vec<_> = names
+            .iter()
+            .map(|(n, t)| (n.to_str().unwrap(), *t))
+            .collect();
+        assert_eq!(got, [("a/p/t", secs(101)), ("b/p/t", secs(100))]);
+        assert!(c.rates_by_name(b"c/p/t").is_none());
+        assert_eq!(c.snapshot().len(), 3);
+        assert!(!c.snapshot()[2].is_visible());
+    }
+
+    #[test]
+    fn hits_state_and_unknown_identifiers() {
+        let c = Cache::new();
+        let (ds, _keep) = data_set("g", &[(DS_GAUGE, f64::NAN, f64::NAN)]);
+        upd(&c, &ds, ID, 100, gauge(1.0)).unwrap();
+        let mut vals = [gauge(0.0)];
+        let vl = value_list(ID, 0, 0, &mut vals);
+        assert_eq!(c.hits(&vl), 0);
+        assert_eq!(c.inc_hits(&vl, 3), 0);
+        assert_eq!(c.set_hits(&vl, 10), 3);
+        assert_eq!(c.hits(&vl), 10);
+        let other = value_list(["nope", "p", "", "t", ""], 0, 0, &mut vals);
+        assert_eq!(c.hits(&other), STATE_ERROR);
+        assert_eq!(c.state(&other), STATE_ERROR);
+        assert_eq!(c.set_hits(&other, 1), -1);
+        assert_eq!(c.inc_hits(&other, 1), -1);
+        assert_eq!(c.set_state(&other, 1), -1);
+        assert_eq!(c.set_callbacks_mask(b"nope/p/t", 1), -1);
+        assert!(c.with_meta(&other, |_| ()).is_none());
+    }
+
+    #[test]
+    fn history_ring_newest_first() {
+        let c = Cache::new();
+        let (ds, _keep) = data_set("g", &[(DS_GAUGE, f64::NAN, f64::NAN); 2]);
+        let mut out = [0.0; 6];
+        assert_eq!(
+            c.history_by_name(b"h/p-i/t-x", &mut out, 3, 2),
+            -libc::ENOENT
+        );
+        let mut vals = [gauge(1.0), gauge(-1.0)];
+        let vl = value_list(ID, secs(100), secs(10), &mut vals);
+        // SAFETY: vl/ds point to live arrays.
+        unsafe { c.update(&ds, &vl) }.unwrap();
+        assert_eq!(
+            c.history_by_name(b"h/p-i/t-x", &mut out, 3, 1),
+            -libc::EINVAL
+        );
+        assert_eq!(c.history_by_name(b"h/p-i/t-x", &mut out, 3, 2), 0);
+        assert!(out.iter().all(|v| v.is_nan()));
+        for t in 1..=4 {
+            let mut vals = [gauge(t as f64), gauge(-(t as f64))];
+            let vl = value_list(ID, secs(100 + t), secs(10), &mut vals);
+            // SAFETY: as above.
+            unsafe { c.update(&ds, &vl) }.unwrap();
+        }
+        assert_eq!(c.history_by_name(b"h/p-i/t-x", &mut out, 3, 2), 0);
+        assert_eq!(out, [4.0, -4.0, 3.0, -3.0, 2.0, -2.0]);
+    }
+
+    #[test]
+    fn meta_is_cloned_on_insert_and_editable() {
+        let c = Cache::new();
+        let (ds, _keep) = data_set("g", &[(DS_GAUGE, f64::NAN, f64::NAN)]);
+        let mut md = MetaData::new();
+        md.insert_str("origin", meta::MetaValue::SignedInt(7));
+        let raw = meta::into_raw(md);
+        let mut vals = [gauge(1.0)];
+        let mut vl = value_list(ID, secs(100), secs(10), &mut vals);
+        vl.meta = raw;
+        // SAFETY: vl.meta is live until destroyed below.
+        unsafe { c.update(&ds, &vl) }.unwrap();
+        // SAFETY: raw came from into_raw and is not used afterwards.
+        unsafe { meta::destroy_raw(raw) };
+        vl.meta = std::ptr::null_mut();
+        let got = c.with_meta(&vl, |m| m.get(b"ORIGIN").cloned()).unwrap();
+        assert_eq!(got, Some(meta::MetaValue::SignedInt(7)));
+        c.with_meta(&vl, |m| m.insert_str("k", meta::MetaValue::Boolean(true)));
+        assert_eq!(c.snapshot()[0].meta().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn concurrent_updates_are_consistent() {
+        const THREADS: u64 = 4;
+        const IDS: u64 = 50;
+        const ROUNDS: u64 = 200;
+        let c = Arc::new(Cache::new());
+        let handles: Vec<_> = (0..THREADS)
+            .map(|th| {
+                let c = Arc::clone(&c);
+                std::thread::spawn(move || {
+                    let (ds, _keep) = data_set("d", &[(DS_DERIVE, f64::NAN, f64::NAN)]);
+                    let mut news = 0u64;
+                    let mut errors = 0u64;
+                    for round in 1..=ROUNDS {
+                        for id in 0..IDS {
+                            // Every thread writes every identifier; times are
+                            // unique per (round, thread) so exactly the newer
+                            // ones are accepted.
+                            let host = format!("host{id}");
+                            let t = round * THREADS + th;
+                            match upd(
+                                &c,
+                                &ds,
+                                [&host, "p", "", "t", ""],
+                                t,
+                                derive((t * 10) as i64),
+                            ) {
+                                Ok(u) => news += u64::from(u.is_new),
+                                Err(CacheError::TooOld { .. }) => errors += 1,
+                                Err(e) => panic!("unexpected {e}"),
+                            }
+                        }
+                    }
+                    (news, errors)
+                })
+            })
+            .collect();
+        let mut news = 0;
+        let mut accepted_or_rejected = 0;
+        for h in handles {
+            let (n, e) = h.join().unwrap();
+            news += n;
+            accepted_or_rejected += e;
+        }
+        assert_eq!(news, IDS, "each identifier is new exactly once");
+        assert_eq!(c.len(), IDS as usize);
+        assert!(accepted_or_rejected < THREADS * IDS * ROUNDS);
+        for id in 0..IDS {
+            let name = format!("host{id}/p/t");
+            // SAFETY: derive member of a DERIVE source.
+            let v = unsafe { c.values_by_name(name.as_bytes()).unwrap()[0].derive };
+            // The newest time anyone wrote is ROUNDS*THREADS + THREADS-1.
+            assert_eq!(v, ((ROUNDS * THREADS + THREADS - 1) * 10) as i64);
+            let rate = c.rates_by_name(name.as_bytes()).unwrap()[0];
+            // value is 10 * time (in s), so any accepted pair has rate 10.
+            assert!((rate - 10.0).abs() < 1e-6, "{name}: rate {rate}");
+        }
+    }
+}
