@@ -1,1 +1,3 @@
 //! collectd's contextswitch plugin for rcollectd.
+
+pub mod core;

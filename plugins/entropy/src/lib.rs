@@ -1,1 +1,3 @@
 //! collectd's entropy plugin for rcollectd.
+
+pub mod core;

@@ -1,1 +1,3 @@
-//! collectd's load plugin for rcollectd.
+//! collectd's load plugin for rcollectd: the system load averages.
+
+pub mod core;

@@ -1,1 +1,3 @@
-//! collectd's memory plugin for rcollectd.
+//! collectd's memory plugin for rcollectd: memory usage by state from `/proc/meminfo`.
+
+pub mod core;

@@ -1,1 +1,3 @@
-//! collectd's swap plugin for rcollectd.
+//! collectd's swap plugin for rcollectd: swap usage and swap I/O.
+
+pub mod core;

@@ -1,1 +1,3 @@
 //! collectd's uptime plugin for rcollectd.
+
+pub mod core;

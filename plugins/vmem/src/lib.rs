@@ -1,1 +1,3 @@
-//! collectd's vmem plugin for rcollectd.
+//! collectd's vmem plugin for rcollectd: virtual memory statistics from `/proc/vmstat`.
+
+pub mod core;
