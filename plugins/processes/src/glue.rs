@@ -1,0 +1,1 @@
+//! Glue to the plugin SDK (filled in when the SDK API lands).
