@@ -339,14 +339,18 @@ impl ExpiredEntry {
 
 type Map = HashMap<Box<[u8]>, Arc<Entry>, BuildHasherDefault<FastHasher>>;
 
-/// Runtime hooks for the exported `uc_check_timeout`.
+/// Runtime hooks the exported `uc_check_timeout` and `uc_update` use to
+/// reach the plugin registry (which lives outside this module).
 #[derive(Debug, Clone, Copy)]
-pub struct TimeoutHooks {
+pub struct Hooks {
     /// Returns the global `Timeout` factor (`timeout_g`).
     pub timeout_g: fn() -> c_int,
-    /// Called once per expired entry, before removal (dispatch missing and
-    /// `CE_VALUE_EXPIRED` events there).
+    /// Called once per expired entry, before removal: dispatch the missing
+    /// callbacks and, if `callbacks_mask != 0`, `CE_VALUE_EXPIRED` there.
     pub on_expired: fn(&ExpiredEntry),
+    /// `plugin_dispatch_cache_event(type, mask, name, vl)` for `uc_update`'s
+    /// `CE_VALUE_NEW` / `CE_VALUE_UPDATE` events.
+    pub on_cache_event: fn(u32, u64, &CStr, &value_list_t),
 }
 
 /// The sharded value cache.
@@ -361,21 +365,22 @@ impl Default for Cache {
 }
 
 static GLOBAL: OnceLock<Cache> = OnceLock::new();
-static HOOKS: OnceLock<TimeoutHooks> = OnceLock::new();
+static HOOKS: OnceLock<Hooks> = OnceLock::new();
 
 /// The daemon's cache, shared by the dispatcher and the `uc_*` exports.
 pub fn global() -> &'static Cache {
     GLOBAL.get_or_init(Cache::new)
 }
 
-/// Installs the hooks `uc_check_timeout` uses (first call wins). Without
-/// them it uses Timeout 2 and only removes expired entries.
-pub fn set_timeout_hooks(hooks: TimeoutHooks) -> bool {
+/// Installs the runtime hooks (first call wins). Without them the exported
+/// `uc_check_timeout` uses Timeout 2 and only removes expired entries, and
+/// `uc_update` sends no cache events.
+pub fn set_hooks(hooks: Hooks) -> bool {
     HOOKS.set(hooks).is_ok()
 }
 
 /// The installed hooks, if any.
-pub fn timeout_hooks() -> Option<&'static TimeoutHooks> {
+pub fn hooks() -> Option<&'static Hooks> {
     HOOKS.get()
 }
 
@@ -973,11 +978,10 @@ mod tests {
         assert_eq!(c.rates_by_name(b"h/p-i/t-x").unwrap(), [5.0]);
         assert!(!upd(&c, &ds, ID, 110, gauge(150.0)).unwrap().is_new);
         assert!(c.rates_by_name(b"h/p-i/t-x").unwrap()[0].is_nan());
+        let raw = c.values_by_name(b"h/p-i/t-x").unwrap();
         // SAFETY: reading the gauge member written above.
-        assert_eq!(
-            unsafe { c.values_by_name(b"h/p-i/t-x").unwrap()[0].gauge },
-            150.0
-        );
+        let g = unsafe { raw[0].gauge };
+        assert_eq!(g, 150.0);
     }
 
     #[test]

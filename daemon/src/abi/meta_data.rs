@@ -125,11 +125,11 @@ pub(crate) unsafe fn op_add_string(
 ///
 /// # Safety
 /// `key` must be null or a NUL-terminated string.
-unsafe fn lookup<'m>(
-    md: &'m MetaData,
+unsafe fn lookup(
+    md: &MetaData,
     key: *const c_char,
     out_is_null: bool,
-) -> Result<&'m MetaValue, c_int> {
+) -> Result<&MetaValue, c_int> {
     // SAFETY: forwarded caller contract.
     let k = unsafe { key_of(key) }.ok_or(-libc::EINVAL)?;
     if out_is_null {
