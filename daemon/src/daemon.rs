@@ -1,1 +1,796 @@
-//! TODO(owner fills).
+//! Orchestration: configure (walk collectd.conf in file order, loading
+//! plugins and feeding their config callbacks), start (init callbacks, write
+//! threads, read threads), `-T` single read, flush and an orderly shutdown in
+//! collectd's order.
+
+use std::ffi::{c_int, CStr, CString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rcollectd_plugin::sys::{cdtime_t, value_list_t, value_t};
+
+use crate::abi::globals;
+use crate::config::globals::Globals;
+use crate::config::{self, Item, Location, Value};
+use crate::dispatch::{self, QueueLimits};
+use crate::plugins::ctx::{self, Ctx};
+use crate::plugins::registry::{registry, set_cstr_field, OwnedDataSet};
+use crate::plugins::{loader, log as plog};
+use crate::schedule::{scheduler, ReadFunc, ReadKind};
+
+/// Command-line inputs the daemon needs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The collectd.conf to read.
+    pub config_file: PathBuf,
+}
+
+/// A configuration or runtime error, with the config location when known.
+#[derive(Debug, Clone)]
+pub struct DaemonError {
+    location: Option<Location>,
+    message: String,
+}
+
+impl DaemonError {
+    fn at(location: &Location, message: impl Into<String>) -> Self {
+        DaemonError {
+            location: Some(location.clone()),
+            message: message.into(),
+        }
+    }
+
+    fn msg(message: impl Into<String>) -> Self {
+        DaemonError {
+            location: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.location {
+            Some(l) => write!(f, "{l}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for DaemonError {}
+
+impl From<config::ConfigError> for DaemonError {
+    fn from(e: config::ConfigError) -> Self {
+        DaemonError {
+            location: e.location,
+            message: e.message,
+        }
+    }
+}
+
+/// Installs the logger: the daemon's messages and every plugin log line go
+/// to the registered log plugins, or to stderr (env_logger format, `RUST_LOG`,
+/// default info) until the first log plugin registers.
+pub fn init_logging() {
+    plog::init();
+}
+
+/// Settings the runtime needs after configuration.
+#[derive(Debug, Clone)]
+struct Runtime {
+    read_threads: usize,
+    write_threads: usize,
+    limits: QueueLimits,
+    max_read_interval: cdtime_t,
+    collect_internal_stats: bool,
+}
+
+static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
+
+fn runtime() -> Runtime {
+    RUNTIME
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or(Runtime {
+            read_threads: 5,
+            write_threads: 5,
+            limits: QueueLimits::from_config(0, 0),
+            max_read_interval: crate::schedule::DEFAULT_MAX_READ_INTERVAL,
+            collect_internal_stats: false,
+        })
+}
+
+fn secs_to_cdtime(s: f64) -> cdtime_t {
+    if s.is_finite() && s > 0.0 {
+        (s * 1_073_741_824.0) as cdtime_t
+    } else {
+        0
+    }
+}
+
+/// The configured daemon.
+pub struct Daemon {
+    globals: Globals,
+    started: bool,
+    housekeeper: Option<Housekeeper>,
+}
+
+struct Housekeeper {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    handle: JoinHandle<()>,
+}
+
+/// collectd's default types.db location.
+const COLLECTD_TYPES_DB: &str = "/usr/share/collectd/types.db";
+
+impl Daemon {
+    /// Reads the config and applies it in file order: global options at once,
+    /// `LoadPlugin` loads immediately, `<Plugin>` blocks go to the plugin's
+    /// config callbacks; then types.db, hostname, `interval_g`, `timeout_g`.
+    pub fn configure(opts: &Options) -> Result<Daemon, DaemonError> {
+        let root = config::parse_file(&opts.config_file)?;
+        let mut walker = Walker {
+            globals: Globals::default(),
+            errors: Vec::new(),
+            types_loaded: 0,
+        };
+        walker.sync_globals();
+        for item in &root.children {
+            walker.item(item);
+        }
+        let Walker {
+            globals: g,
+            mut errors,
+            types_loaded,
+        } = walker;
+        // Options given on the command line win over the file (collectd's rule).
+        crate::config::globals::set_current(g);
+        let g = (*crate::config::globals::current()).clone();
+        let (high, low) = match g.write_queue_limits() {
+            Ok(l) => l,
+            Err(e) => {
+                errors.push(e.into());
+                (g.write_queue_limit_high, g.write_queue_limit_high / 2)
+            }
+        };
+
+        if g.types_db.is_empty() && types_loaded == 0 {
+            if Path::new(COLLECTD_TYPES_DB).is_file() {
+                if let Err(e) = load_types_files(&[PathBuf::from(COLLECTD_TYPES_DB)]) {
+                    errors.push(e);
+                }
+            } else {
+                load_builtin_types();
+            }
+        }
+
+        if let Err(e) = init_hostname(&g) {
+            errors.push(e);
+        }
+        let timeout = g.timeout;
+        if timeout <= 1 {
+            errors.push(DaemonError::msg(
+                "Cannot set the timeout to a correct value (Timeout must be at least 2). Please check your settings.",
+            ));
+        }
+        globals::set_timeout(timeout as c_int);
+        globals::set_interval(secs_to_cdtime(g.interval));
+
+        *RUNTIME.lock().unwrap_or_else(|e| e.into_inner()) = Some(Runtime {
+            read_threads: if g.read_threads > 0 {
+                g.read_threads
+            } else {
+                5
+            },
+            write_threads: if g.write_threads > 0 {
+                g.write_threads
+            } else {
+                5
+            },
+            limits: QueueLimits::from_config(high, low),
+            max_read_interval: secs_to_cdtime(g.max_read_interval),
+            collect_internal_stats: g.collect_internal_stats,
+        });
+
+        if let Some(first) = errors.first() {
+            let mut e = first.clone();
+            for other in errors.iter().skip(1) {
+                e.message.push('\n');
+                e.message.push_str(&other.to_string());
+            }
+            return Err(e);
+        }
+        Ok(Daemon {
+            globals: g,
+            started: false,
+            housekeeper: None,
+        })
+    }
+
+    /// The global options as configured.
+    pub fn globals(&self) -> &Globals {
+        &self.globals
+    }
+
+    /// Runs init callbacks (in load order), then starts the write threads and
+    /// the read threads.
+    pub fn start(&mut self) -> Result<(), DaemonError> {
+        let ok = init_all_with(true);
+        self.started = true;
+        self.housekeeper = Some(start_housekeeper());
+        if ok {
+            Ok(())
+        } else {
+            // collectd logs and keeps running with the plugins that did init.
+            log::error!("Error: one or more plugin init callbacks failed.");
+            Ok(())
+        }
+    }
+
+    /// `-T`: init, one read of every read callback, write everything, flush,
+    /// shutdown. Errors if any init or read failed.
+    pub fn read_once(&mut self) -> Result<(), DaemonError> {
+        let init_ok = init_all_with(false);
+        let read_ok = scheduler().read_all_once();
+        let shut_ok = shutdown_all();
+        match (init_ok, read_ok, shut_ok) {
+            (true, true, true) => Ok(()),
+            (false, _, _) => Err(DaemonError::msg(
+                "Error: one or more plugin init callbacks failed.",
+            )),
+            (_, false, _) => Err(DaemonError::msg(
+                "Error: one or more plugin read callbacks failed.",
+            )),
+            (_, _, false) => Err(DaemonError::msg(
+                "Error: one or more plugin shutdown callbacks failed.",
+            )),
+        }
+    }
+
+    /// SIGUSR1: flush every writer.
+    pub fn flush_all(&self) {
+        dispatch::flush(None, 0, None);
+    }
+
+    /// Stops reads, drains the queue into the writers, flushes, runs shutdown
+    /// callbacks, frees every callback's user data, forgets the plugins.
+    pub fn shutdown(mut self) {
+        if let Some(h) = self.housekeeper.take() {
+            {
+                let (lock, cond) = &*h.stop;
+                *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
+                cond.notify_all();
+            }
+            let _ = h.handle.join();
+        }
+        log::info!("Exiting normally.");
+        if !shutdown_all() {
+            log::error!("Error: one or more plugin shutdown callbacks failed.");
+        }
+    }
+}
+
+struct Walker {
+    globals: Globals,
+    errors: Vec<DaemonError>,
+    types_loaded: usize,
+}
+
+impl Walker {
+    /// Mirrors what plugins can observe of the globals while configuring.
+    fn sync_globals(&mut self) {
+        globals::set_interval(secs_to_cdtime(self.globals.interval));
+        loader::set_dir(self.globals.plugin_dir.clone());
+        crate::config::globals::set_current(self.globals.clone());
+    }
+
+    fn item(&mut self, item: &Item) {
+        let key = item.key.to_ascii_lowercase();
+        match key.as_str() {
+            "loadplugin" => self.load_plugin(item),
+            "plugin" => self.plugin_block(item),
+            "chain" | "precachechain" | "postcachechain" => log::warn!(
+                "{}: filter chains (`{}') are not supported by rcollectd yet; ignoring.",
+                item.location,
+                item.key
+            ),
+            _ => match self.globals.apply(item) {
+                Ok(true) => {
+                    self.sync_globals();
+                    if self.globals.types_db.len() > self.types_loaded {
+                        let new: Vec<PathBuf> = self.globals.types_db[self.types_loaded..].to_vec();
+                        self.types_loaded = self.globals.types_db.len();
+                        if let Err(e) = load_types_files(&new) {
+                            self.errors.push(DaemonError::at(&item.location, e.message));
+                        }
+                    }
+                }
+                // collectd 5.12 silently ignores unknown top-level options;
+                // rcollectd accepts the same files but says so.
+                Ok(false) => log::warn!(
+                    "{}; ignoring it",
+                    crate::config::globals::unknown_error(item)
+                ),
+                Err(e) => self.errors.push(e.into()),
+            },
+        }
+    }
+
+    fn load_plugin(&mut self, item: &Item) {
+        let lp = match crate::config::globals::parse_load_plugin(item) {
+            Ok(lp) => lp,
+            Err(e) => {
+                self.errors.push(e.into());
+                return;
+            }
+        };
+        let name = if lp.name == "libvirt" {
+            "virt".to_owned()
+        } else {
+            lp.name.clone()
+        };
+        let interval = lp
+            .interval
+            .map(secs_to_cdtime)
+            .filter(|&t| t > 0)
+            .unwrap_or_else(|| secs_to_cdtime(self.globals.interval));
+        let c = ctx::make(
+            &name,
+            interval,
+            lp.flush_interval.map(secs_to_cdtime).unwrap_or(0),
+            lp.flush_timeout.map(secs_to_cdtime).unwrap_or(0),
+        );
+        if let Err(e) = loader::load(&name, lp.globals, c) {
+            self.errors
+                .push(DaemonError::at(&item.location, e.to_string()));
+        }
+    }
+
+    fn plugin_block(&mut self, item: &Item) {
+        let name = match item.values.first() {
+            Some(Value::String(s)) => s.clone(),
+            Some(_) => {
+                self.errors.push(DaemonError::at(
+                    &item.location,
+                    "First argument of `Plugin' block should be a string.",
+                ));
+                return;
+            }
+            None => {
+                self.errors.push(DaemonError::at(
+                    &item.location,
+                    "The `Plugin' block requires arguments.",
+                ));
+                return;
+            }
+        };
+        let name = if name == "libvirt" {
+            "virt".to_owned()
+        } else {
+            name
+        };
+        if !loader::is_loaded(&name) && self.globals.auto_load_plugin {
+            let c = ctx::make(&name, secs_to_cdtime(self.globals.interval), 0, 0);
+            if let Err(e) = loader::load(&name, false, c) {
+                self.errors.push(DaemonError::at(
+                    &item.location,
+                    format!("Automatically loading plugin `{name}' failed: {e}"),
+                ));
+                return;
+            }
+        }
+        if !loader::is_loaded(&name) {
+            log::warn!(
+                "{}: There is configuration for the `{name}' plugin, but the plugin isn't loaded. \
+                 Please check your configuration.",
+                item.location
+            );
+            return;
+        }
+        let complex = registry()
+            .complex_config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|c| c.plugin.eq_ignore_ascii_case(&name))
+            .cloned();
+        if let Some(cb) = complex {
+            let tree = crate::abi::oconfig::to_oconfig(item);
+            // SAFETY: `tree` is a freshly built, valid oconfig tree we free below.
+            let status = unsafe { crate::abi::plugin::call_complex_config(&cb, tree) };
+            // SAFETY: built by to_oconfig, freed once.
+            unsafe { crate::abi::oconfig::oconfig_free(tree) };
+            if status != 0 {
+                self.errors.push(DaemonError::at(
+                    &item.location,
+                    format!("Plugin `{name}' failed to handle its configuration block, return code: {status}"),
+                ));
+            }
+            return;
+        }
+        if item.children.is_empty() {
+            return;
+        }
+        let simple = registry()
+            .config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .find(|c| c.plugin.eq_ignore_ascii_case(&name))
+            .cloned();
+        let Some(cb) = simple else {
+            self.errors.push(DaemonError::at(
+                &item.location,
+                format!(
+                    "Found a configuration for the `{name}' plugin, but the plugin didn't register a \
+                     configuration callback."
+                ),
+            ));
+            return;
+        };
+        for child in &item.children {
+            if !child.children.is_empty() {
+                log::warn!(
+                    "{}: There is a `{}' block within the configuration for the `{name}' plugin. The \
+                     plugin only expects \"simple\" configuration options. Blocks are not supported.",
+                    child.location,
+                    child.key
+                );
+                continue;
+            }
+            if !cb.keys.iter().any(|k| k.eq_ignore_ascii_case(&child.key)) {
+                self.errors.push(DaemonError::at(
+                    &child.location,
+                    format!(
+                        "Plugin `{name}' did not register for value `{}'.",
+                        child.key
+                    ),
+                ));
+                return;
+            }
+            let value = render_values(&child.values);
+            let (Ok(k), Ok(v)) = (CString::new(child.key.clone()), CString::new(value)) else {
+                self.errors.push(DaemonError::at(
+                    &child.location,
+                    "option contains a NUL byte",
+                ));
+                return;
+            };
+            let status = {
+                let _g = ctx::enter(cb.ctx.0);
+                let f = cb.func;
+                // SAFETY: the plugin's simple config callback with two valid strings.
+                std::panic::catch_unwind(|| unsafe { f(k.as_ptr(), v.as_ptr()) }).unwrap_or(-1)
+            };
+            if status != 0 {
+                self.errors.push(DaemonError::at(
+                    &child.location,
+                    format!(
+                        "Plugin `{name}' failed to handle option `{}', return code: {status}",
+                        child.key
+                    ),
+                ));
+                return;
+            }
+        }
+    }
+}
+
+/// Renders option values as collectd passes them to simple config callbacks:
+/// strings as is, numbers with `%lf`, booleans as true/false, space-separated.
+fn render_values(values: &[Value]) -> String {
+    let parts: Vec<String> = values
+        .iter()
+        .map(|v| match v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => format!("{n:.6}"),
+            Value::Boolean(b) => if *b { "true" } else { "false" }.to_owned(),
+        })
+        .collect();
+    parts.join(" ")
+}
+
+fn register_types(db: &crate::types_db::TypesDb) {
+    for ds in db.iter() {
+        let c = ds.to_c();
+        // SAFETY: `to_c` yields a valid data set for the duration of the copy.
+        if let Some(owned) = unsafe { OwnedDataSet::copy_from(c.as_ptr()) } {
+            registry().add_data_set(owned);
+        }
+    }
+}
+
+/// Loads types.db files into the data-set registry. An unreadable file is an
+/// error (collectd then refuses to start); a bad line is logged and skipped.
+fn load_types_files(files: &[PathBuf]) -> Result<(), DaemonError> {
+    let (db, problems) = crate::types_db::TypesDb::load_files(files);
+    register_types(&db);
+    let mut fatal = None;
+    for p in problems {
+        if p.location.is_some() {
+            log::warn!("{p}");
+        } else if fatal.is_none() {
+            fatal = Some(DaemonError::from(p));
+        }
+    }
+    fatal.map_or(Ok(()), Err)
+}
+
+fn load_builtin_types() {
+    register_types(&crate::types_db::TypesDb::builtin());
+}
+
+fn init_hostname(g: &Globals) -> Result<(), DaemonError> {
+    if let Some(h) = g.hostname.as_deref().filter(|h| !h.is_empty()) {
+        globals::set_hostname(h);
+        return Ok(());
+    }
+    let host = nix::unistd::gethostname()
+        .map_err(|e| {
+            DaemonError::msg(format!(
+                "`gethostname' failed and no hostname was configured: {e}"
+            ))
+        })?
+        .to_string_lossy()
+        .into_owned();
+    globals::set_hostname(&host);
+    if !g.fqdn_lookup {
+        return Ok(());
+    }
+    match canonical_name(&host) {
+        Some(fqdn) => globals::set_hostname(&fqdn),
+        None => log::error!(
+            "Looking up \"{host}\" failed. You have set the \"FQDNLookup\" option, but I cannot \
+             resolve my hostname to a fully qualified domain name. Please fix the network configuration."
+        ),
+    }
+    Ok(())
+}
+
+/// getaddrinfo(AI_CANONNAME): the first canonical name, as collectd.
+fn canonical_name(host: &str) -> Option<String> {
+    let c = CString::new(host).ok()?;
+    // SAFETY: zeroed addrinfo is a valid "no hints" value; we set the flag.
+    let mut hints: libc::addrinfo = unsafe { std::mem::zeroed() };
+    hints.ai_flags = libc::AI_CANONNAME;
+    let mut list: *mut libc::addrinfo = std::ptr::null_mut();
+    // SAFETY: valid host string, hints and out pointer.
+    if unsafe { libc::getaddrinfo(c.as_ptr(), std::ptr::null(), &hints, &mut list) } != 0 {
+        return None;
+    }
+    let mut result = None;
+    let mut p = list;
+    while !p.is_null() {
+        // SAFETY: walking the list getaddrinfo returned.
+        let ai = unsafe { &*p };
+        if !ai.ai_canonname.is_null() {
+            // SAFETY: ai_canonname is a valid C string.
+            result = Some(
+                unsafe { CStr::from_ptr(ai.ai_canonname) }
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+            break;
+        }
+        p = ai.ai_next;
+    }
+    // SAFETY: freeing the list we received.
+    unsafe { libc::freeaddrinfo(list) };
+    result
+}
+
+static INITIALIZED: AtomicBool = AtomicBool::new(false);
+
+/// `plugin_init_all` semantics: init callbacks in order (a failure removes
+/// that plugin's read callbacks), then write threads, then read threads.
+pub fn init_all() -> bool {
+    init_all_with(true)
+}
+
+fn init_all_with(start_readers: bool) -> bool {
+    let rt = runtime();
+    dispatch::set_limits(rt.limits);
+    scheduler().set_max_read_interval(rt.max_read_interval);
+    if rt.collect_internal_stats && !INITIALIZED.load(Ordering::SeqCst) {
+        register_internal_stats();
+    }
+    INITIALIZED.store(true, Ordering::SeqCst);
+    let mut ok = true;
+    for cb in registry().init.snapshot().iter() {
+        let status = {
+            let _g = ctx::enter(cb.ctx.0);
+            let f = cb.func;
+            // SAFETY: the plugin's init callback.
+            std::panic::catch_unwind(|| unsafe { f() }).unwrap_or(-1)
+        };
+        if status != 0 {
+            log::error!(
+                "Initialization of plugin `{}' failed with status {status}. Plugin will be unloaded.",
+                cb.name
+            );
+            scheduler().unregister_plugin(&cb.name);
+            ok = false;
+        }
+    }
+    dispatch::start_writers(rt.write_threads);
+    if start_readers && !scheduler().is_empty() {
+        scheduler().start(rt.read_threads);
+    }
+    ok
+}
+
+fn register_internal_stats() {
+    let c = ctx::make("collectd", globals::interval(), 0, 0);
+    let read = ReadKind::Internal(Box::new(|| {
+        dispatch_internal_stats();
+        0
+    }));
+    let _ = scheduler().register(ReadFunc::new(
+        "collectd",
+        "",
+        read,
+        globals::interval(),
+        Ctx(c),
+    ));
+}
+
+/// Dispatches collectd's own statistics under the identifiers collectd 5.12
+/// uses: `collectd-write_queue/queue_length`, `.../derive-dropped`,
+/// `collectd-cache/cache_size`.
+fn dispatch_internal_stats() {
+    let st = dispatch::stats();
+    let queue = dispatch::queue_length().max(0) as f64;
+    let dropped = st.dropped_queue_full.load(Ordering::Relaxed) as i64;
+    let send = |pi: &str, ty: &str, ti: &str, v: value_t| {
+        let mut value = v;
+        let mut vl = value_list_t {
+            values: &mut value,
+            values_len: 1,
+            ..Default::default()
+        };
+        set_cstr_field(&mut vl.plugin, "collectd");
+        set_cstr_field(&mut vl.plugin_instance, pi);
+        set_cstr_field(&mut vl.type_, ty);
+        set_cstr_field(&mut vl.type_instance, ti);
+        // SAFETY: a valid value list on our stack.
+        unsafe { dispatch::dispatch_values(&vl) };
+    };
+    send("write_queue", "queue_length", "", value_t { gauge: queue });
+    send(
+        "write_queue",
+        "derive",
+        "dropped",
+        value_t { derive: dropped },
+    );
+    send(
+        "cache",
+        "cache_size",
+        "",
+        value_t {
+            gauge: cache_size() as f64,
+        },
+    );
+}
+
+/// CACHE SEAM: number of entries in the value cache.
+fn cache_size() -> usize {
+    0
+}
+
+/// collectd's per-interval housekeeping (`plugin_read_all`): missing-value
+/// detection through the value cache.
+pub fn housekeeping() {
+    // CACHE SEAM: expired entries from the value cache go to
+    // dispatch::dispatch_missing once the cache exposes them.
+}
+
+fn start_housekeeper() -> Housekeeper {
+    let stop = Arc::new((Mutex::new(false), Condvar::new()));
+    let s2 = stop.clone();
+    let handle = std::thread::Builder::new()
+        .name("housekeeping".into())
+        .spawn(move || {
+            let interval =
+                Duration::from_secs_f64((globals::interval() as f64 / 1_073_741_824.0).max(0.01));
+            let (lock, cond) = &*s2;
+            let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                let (g, _) = cond
+                    .wait_timeout(stopped, interval)
+                    .unwrap_or_else(|e| e.into_inner());
+                stopped = g;
+                if *stopped {
+                    return;
+                }
+                drop(stopped);
+                housekeeping();
+                stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
+            }
+        })
+        .expect("spawning the housekeeping thread");
+    Housekeeper { stop, handle }
+}
+
+/// `plugin_shutdown_all` in collectd's order. Returns false if a shutdown
+/// callback failed.
+pub fn shutdown_all() -> bool {
+    registry().init.clear();
+    scheduler().stop();
+    scheduler().clear();
+    let late = dispatch::stop_writers_and_drain();
+    if late > 0 {
+        log::info!("plugin: wrote {late} value list(s) queued during shutdown.");
+    }
+    dispatch::flush(None, 0, None);
+    let mut ok = true;
+    for cb in registry().shutdown.snapshot().iter() {
+        let status = {
+            let _g = ctx::enter(cb.ctx.0);
+            let f = cb.func;
+            // SAFETY: the plugin's shutdown callback.
+            std::panic::catch_unwind(|| unsafe { f() }).unwrap_or(-1)
+        };
+        if status != 0 {
+            ok = false;
+        }
+    }
+    let leftover = dispatch::discard_queued();
+    if leftover > 0 {
+        log::warn!(
+            "plugin: {leftover} value list{} left after shutting down the write threads.",
+            if leftover == 1 { " was" } else { "s were" }
+        );
+    }
+    let r = registry();
+    r.flush.clear();
+    r.missing.clear();
+    r.cache_event
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+    r.write.clear();
+    r.notification.clear();
+    r.shutdown.clear();
+    r.log.clear();
+    r.config.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    r.complex_config
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+    loader::forget_all();
+    r.data_sets
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .clear();
+    INITIALIZED.store(false, Ordering::SeqCst);
+    ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_render_like_collectd() {
+        let v = vec![
+            Value::String("eth0".into()),
+            Value::Number(1.0),
+            Value::Boolean(true),
+            Value::Number(-2.5),
+        ];
+        assert_eq!(render_values(&v), "eth0 1.000000 true -2.500000");
+    }
+
+    #[test]
+    fn seconds_convert_to_cdtime() {
+        assert_eq!(secs_to_cdtime(1.0), 1 << 30);
+        assert_eq!(secs_to_cdtime(0.5), 1 << 29);
+        assert_eq!(secs_to_cdtime(-1.0), 0);
+        assert_eq!(secs_to_cdtime(f64::NAN), 0);
+    }
+}

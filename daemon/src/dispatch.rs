@@ -1,1 +1,686 @@
-//! TODO(owner fills).
+//! The dispatch path: `plugin_dispatch_values` -> pre-cache chain -> value
+//! cache -> post-cache chain -> bounded write queue -> `WriteThreads` workers
+//! -> every write callback. Also flush, notifications and missing values.
+//!
+//! The write queue is bounded by collectd's rule: below `WriteQueueLimitLow`
+//! nothing is dropped, between Low and High a value is dropped with a
+//! probability rising linearly, at High everything is dropped. When neither
+//! limit is configured rcollectd still bounds the queue at
+//! [`DEFAULT_QUEUE_LIMIT`] value lists (about 700 bytes each, so roughly 70 MB
+//! at worst) instead of growing without limit like collectd. Every drop is
+//! counted ([`stats`]).
+
+use std::ffi::{c_char, c_int, CString};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use rcollectd_plugin::sys::{
+    cdtime_t, data_set_t, meta_data_clone, meta_data_destroy, notification_t, value_list_t, value_t,
+};
+
+use crate::plugins::ctx::{self, Ctx};
+use crate::plugins::registry::{cstr_field_ref, registry, OwnedDataSet};
+
+/// Queue bound used when neither `WriteQueueLimitHigh` nor `...Low` is set.
+pub const DEFAULT_QUEUE_LIMIT: u64 = 100_000;
+
+/// Counters the daemon reports about itself (`CollectInternalStats`).
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Value lists currently queued for the write threads.
+    pub queue_length: AtomicI64,
+    /// Value lists dropped because the queue was above its low/high limits.
+    pub dropped_queue_full: AtomicU64,
+    /// Value lists rejected as invalid (unknown type, wrong value count).
+    pub rejected_invalid: AtomicU64,
+    /// Value lists accepted into the queue.
+    pub enqueued: AtomicU64,
+    /// Value lists handed to the write callbacks.
+    pub written: AtomicU64,
+}
+
+static STATS: LazyLock<Stats> = LazyLock::new(Stats::default);
+
+/// The dispatch counters.
+pub fn stats() -> &'static Stats {
+    &STATS
+}
+
+/// The write-queue limits in effect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Below this, never drop.
+    pub low: u64,
+    /// At or above this, always drop.
+    pub high: u64,
+}
+
+impl QueueLimits {
+    /// collectd's derivation from the two options (0 = unset): Low defaults to
+    /// High/2 and may not exceed High; with neither set, [`DEFAULT_QUEUE_LIMIT`]
+    /// is a hard bound with no probabilistic zone.
+    pub fn from_config(high: u64, low: u64) -> QueueLimits {
+        match (high, low) {
+            (0, 0) => QueueLimits {
+                low: DEFAULT_QUEUE_LIMIT,
+                high: DEFAULT_QUEUE_LIMIT,
+            },
+            (0, low) => QueueLimits { low, high: low },
+            (high, 0) => QueueLimits {
+                low: high / 2,
+                high,
+            },
+            (high, low) => QueueLimits {
+                low: low.min(high),
+                high,
+            },
+        }
+    }
+}
+
+static LIMITS: Mutex<QueueLimits> = Mutex::new(QueueLimits {
+    low: DEFAULT_QUEUE_LIMIT,
+    high: DEFAULT_QUEUE_LIMIT,
+});
+static LIMIT_LOW: AtomicU64 = AtomicU64::new(DEFAULT_QUEUE_LIMIT);
+static LIMIT_HIGH: AtomicU64 = AtomicU64::new(DEFAULT_QUEUE_LIMIT);
+
+/// Sets the write-queue limits.
+pub fn set_limits(l: QueueLimits) {
+    *LIMITS.lock().unwrap_or_else(|e| e.into_inner()) = l;
+    LIMIT_LOW.store(l.low, Ordering::Relaxed);
+    LIMIT_HIGH.store(l.high, Ordering::Relaxed);
+}
+
+/// The probability of dropping a value list with `len` queued (collectd's
+/// rule: 0 below low, 1 at/above high, `(1+len-low)/(1+high-low)` between).
+pub fn drop_probability(len: u64, low: u64, high: u64) -> f64 {
+    if len < low {
+        return 0.0;
+    }
+    if len >= high {
+        return 1.0;
+    }
+    let pos = 1 + len - low;
+    let size = 1 + high - low;
+    pos as f64 / size as f64
+}
+
+fn random_unit() -> f64 {
+    use std::cell::Cell;
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(
+            (std::process::id() as u64) << 32 ^ crate::schedule::now() ^ 0x9E37_79B9_7F4A_7C15,
+        );
+    }
+    STATE.with(|s| {
+        // xorshift64*: plenty for a drop decision.
+        let mut x = s.get() | 1;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        s.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    })
+}
+
+static LAST_DROP_MSG: AtomicU64 = AtomicU64::new(0);
+
+/// Decides whether the next value list is dropped (and counts it if so).
+pub fn check_drop() -> bool {
+    let len = STATS.queue_length.load(Ordering::Relaxed).max(0) as u64;
+    let p = drop_probability(
+        len,
+        LIMIT_LOW.load(Ordering::Relaxed),
+        LIMIT_HIGH.load(Ordering::Relaxed),
+    );
+    if p == 0.0 {
+        return false;
+    }
+    let now = crate::schedule::now();
+    let last = LAST_DROP_MSG.load(Ordering::Relaxed);
+    if now.saturating_sub(last) > (1 << 30)
+        && LAST_DROP_MSG
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        log::error!(
+            "plugin_dispatch_values: Low water mark reached. Dropping {:.0}% of metrics.",
+            100.0 * p
+        );
+    }
+    let drop = p >= 1.0 || p > random_unit();
+    if drop {
+        STATS.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
+    }
+    drop
+}
+
+/// A value list copied into the write queue, owning its values and meta data.
+pub struct QueuedVl {
+    vl: value_list_t,
+    values: Box<[value_t]>,
+    ds: Arc<OwnedDataSet>,
+    ctx: Ctx,
+}
+
+// SAFETY: the value list's pointers (values, meta) are owned by this struct and
+// travel with it; meta data is only touched by the thread holding the item.
+unsafe impl Send for QueuedVl {}
+
+impl QueuedVl {
+    /// The C value list (values pointer refreshed to the owned buffer).
+    pub fn as_vl(&mut self) -> *const value_list_t {
+        self.vl.values = self.values.as_mut_ptr();
+        &self.vl
+    }
+}
+
+impl Drop for QueuedVl {
+    fn drop(&mut self) {
+        if !self.vl.meta.is_null() {
+            // SAFETY: the meta data was cloned for this copy and is owned by it.
+            unsafe { meta_data_destroy(self.vl.meta) };
+            self.vl.meta = std::ptr::null_mut();
+        }
+    }
+}
+
+enum Msg {
+    Vl(Box<QueuedVl>),
+    Stop,
+}
+
+struct Queue {
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+}
+
+static QUEUE: LazyLock<Queue> = LazyLock::new(|| {
+    let (tx, rx) = crossbeam_channel::unbounded();
+    Queue { tx, rx }
+});
+
+static WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+static NO_WRITER_WARNED: AtomicBool = AtomicBool::new(false);
+
+/// Replaces `/` as collectd's `escape_slashes`: a leading slash is removed,
+/// a lone "/" becomes empty, others become `_`.
+fn escape_slashes(field: &mut [c_char]) {
+    let len = field.iter().position(|&c| c == 0).unwrap_or(field.len());
+    if len == 0 {
+        return;
+    }
+    if len == 1 && field[0] == b'/' as c_char {
+        field[0] = 0;
+        return;
+    }
+    let mut start = 0;
+    if field[0] == b'/' as c_char {
+        field.copy_within(1..len, 0);
+        field[len - 1] = 0;
+        start = 0;
+    }
+    for c in field[start..].iter_mut().take_while(|c| **c != 0) {
+        if *c == b'/' as c_char {
+            *c = b'_' as c_char;
+        }
+    }
+}
+
+fn ident(vl: &value_list_t) -> String {
+    let mut s = String::new();
+    s.push_str(cstr_field_ref(&vl.host));
+    s.push('/');
+    s.push_str(cstr_field_ref(&vl.plugin));
+    let pi = cstr_field_ref(&vl.plugin_instance);
+    if !pi.is_empty() {
+        s.push('-');
+        s.push_str(pi);
+    }
+    s.push('/');
+    s.push_str(cstr_field_ref(&vl.type_));
+    let ti = cstr_field_ref(&vl.type_instance);
+    if !ti.is_empty() {
+        s.push('-');
+        s.push_str(ti);
+    }
+    s
+}
+
+/// Result of the filter-chain seam.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChainVerdict {
+    /// Go on (the default target).
+    Continue,
+    /// Stop processing this value list.
+    Stop,
+}
+
+/// Seam for collectd's `PreCacheChain` (filter chains are not implemented
+/// yet): passes everything through.
+fn pre_cache_chain(_ds: &OwnedDataSet, _vl: &mut value_list_t) -> ChainVerdict {
+    ChainVerdict::Continue
+}
+
+/// Seam for collectd's `PostCacheChain` (filter chains are not implemented
+/// yet): passes everything through to the write queue.
+fn post_cache_chain(_ds: &OwnedDataSet, _vl: &mut value_list_t) -> ChainVerdict {
+    ChainVerdict::Continue
+}
+
+/// Updates the value cache. collectd 5.12 logs a rejected (too old) value
+/// from `uc_update` but still writes it, so the result is informational.
+fn update_cache(ds: &OwnedDataSet, vl: &value_list_t) {
+    // CACHE SEAM: replaced by the value cache call once `crate::cache` lands.
+    let _ = (ds, vl);
+}
+
+/// Validates, fills in defaults, runs chains and cache, and queues a copy of
+/// `vl` for the write threads (no drop check: see [`check_drop`]).
+///
+/// # Safety
+/// `vl` must point to a valid value list whose `values` holds `values_len` entries.
+pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
+    if vl.is_null() {
+        return libc::EINVAL;
+    }
+    // SAFETY: caller guarantees validity.
+    let src = unsafe { &*vl };
+    let type_name = cstr_field_ref(&src.type_);
+    if type_name.is_empty() || src.values.is_null() || src.values_len < 1 {
+        log::error!(
+            "plugin_dispatch_values: Invalid value list from plugin {}.",
+            cstr_field_ref(&src.plugin)
+        );
+        STATS.rejected_invalid.fetch_add(1, Ordering::Relaxed);
+        return -1;
+    }
+    let Some(ds) = registry().data_set(type_name) else {
+        if registry().data_set_count() == 0 {
+            log::error!(
+                "plugin_dispatch_values: No data sets registered. Could the types database be \
+                 read? Check your `TypesDB' setting!"
+            );
+        } else {
+            log::info!(
+                "plugin_dispatch_values: Dataset not found: {type_name} (from \"{}\"), check your types.db!",
+                ident(src)
+            );
+        }
+        STATS.rejected_invalid.fetch_add(1, Ordering::Relaxed);
+        return -1;
+    };
+    if ds.ds_num() != src.values_len {
+        log::error!(
+            "plugin_dispatch_values: <{}> ds->type = {type_name}: (ds->ds_num = {}) != (vl->values_len = {})",
+            ident(src),
+            ds.ds_num(),
+            src.values_len
+        );
+        STATS.rejected_invalid.fetch_add(1, Ordering::Relaxed);
+        return -1;
+    }
+
+    // SAFETY: caller guarantees `values_len` values.
+    let values: Box<[value_t]> =
+        unsafe { std::slice::from_raw_parts(src.values, src.values_len) }.into();
+    let mut copy = *src;
+    copy.meta = if src.meta.is_null() {
+        std::ptr::null_mut()
+    } else {
+        // SAFETY: the plugin's meta data is valid for the duration of the call.
+        let m = unsafe { meta_data_clone(src.meta) };
+        if m.is_null() {
+            log::error!("plugin_dispatch_values: meta_data_clone failed.");
+            return libc::ENOMEM;
+        }
+        m
+    };
+    let ctx_now = ctx::get();
+    let mut item = Box::new(QueuedVl {
+        vl: copy,
+        values,
+        ds,
+        ctx: Ctx(ctx_now),
+    });
+    {
+        let v = &mut item.vl;
+        if v.host[0] == 0 {
+            crate::abi::globals::copy_hostname(&mut v.host);
+        }
+        if v.time == 0 {
+            v.time = crate::schedule::now();
+        }
+        if v.interval == 0 {
+            v.interval = effective_interval(&ctx_now);
+        }
+        escape_slashes(&mut v.host);
+        escape_slashes(&mut v.plugin);
+        escape_slashes(&mut v.plugin_instance);
+        escape_slashes(&mut v.type_);
+        escape_slashes(&mut v.type_instance);
+    }
+    let ds = item.ds.clone();
+    item.vl.values = item.values.as_mut_ptr();
+    if pre_cache_chain(&ds, &mut item.vl) == ChainVerdict::Stop {
+        return 0;
+    }
+    update_cache(&ds, &item.vl);
+    if post_cache_chain(&ds, &mut item.vl) == ChainVerdict::Stop {
+        return 0;
+    }
+    STATS.queue_length.fetch_add(1, Ordering::Relaxed);
+    STATS.enqueued.fetch_add(1, Ordering::Relaxed);
+    if QUEUE.tx.send(Msg::Vl(item)).is_err() {
+        STATS.queue_length.fetch_sub(1, Ordering::Relaxed);
+        return -1;
+    }
+    0
+}
+
+/// `plugin_get_interval` semantics: the context's interval, else the global.
+pub fn effective_interval(c: &rcollectd_plugin::sys::plugin_ctx_t) -> cdtime_t {
+    if c.interval > 0 {
+        c.interval
+    } else {
+        crate::abi::globals::interval()
+    }
+}
+
+/// `plugin_dispatch_values`.
+///
+/// # Safety
+/// As [`enqueue`].
+pub unsafe fn dispatch_values(vl: *const value_list_t) -> c_int {
+    if check_drop() {
+        return 0;
+    }
+    // SAFETY: forwarded contract.
+    unsafe { enqueue(vl) }
+}
+
+/// Calls every write callback (or only `target`, matched case-insensitively)
+/// for one value list; 0 if at least one succeeded or none failed.
+///
+/// # Safety
+/// `ds` and `vl` must be valid.
+pub unsafe fn write_to(
+    target: Option<&str>,
+    ds: *const data_set_t,
+    vl: *const value_list_t,
+) -> c_int {
+    let writers = registry().write.snapshot();
+    if writers.is_empty() {
+        return libc::ENOENT;
+    }
+    match target {
+        Some(name) => {
+            let Some(cb) = writers.iter().find(|c| c.name.eq_ignore_ascii_case(name)) else {
+                return libc::ENOENT;
+            };
+            let (f, ud) = (cb.func, cb.ud.as_ptr());
+            // SAFETY: the plugin's write callback with valid arguments; the
+            // caller's context is kept, as collectd does for targeted writes.
+            std::panic::catch_unwind(|| unsafe { f(ds, vl, ud) }).unwrap_or(-1)
+        }
+        None => {
+            let (mut ok, mut failed) = (0, 0);
+            for cb in writers.iter() {
+                let mut c = ctx::get();
+                c.name = cb.ctx.0.name;
+                let _g = ctx::enter(c);
+                let (f, ud) = (cb.func, cb.ud.as_ptr());
+                // SAFETY: as above; context name switched to the writer's.
+                let status = std::panic::catch_unwind(|| unsafe { f(ds, vl, ud) }).unwrap_or(-1);
+                if status == 0 {
+                    ok += 1;
+                } else {
+                    failed += 1;
+                }
+            }
+            if ok == 0 && failed > 0 {
+                -1
+            } else {
+                0
+            }
+        }
+    }
+}
+
+fn write_item(mut item: Box<QueuedVl>) {
+    STATS.queue_length.fetch_sub(1, Ordering::Relaxed);
+    if registry().write.is_empty() {
+        if !NO_WRITER_WARNED.swap(true, Ordering::Relaxed) {
+            log::warn!(
+                "plugin_dispatch_values: No write callback has been registered. Please load at \
+                 least one output plugin, if you want the collected data to be stored."
+            );
+        }
+        return;
+    }
+    let _g = ctx::enter(item.ctx.0);
+    let vl = item.as_vl();
+    let ds = item.ds.as_ptr();
+    // SAFETY: `ds` and `vl` are owned by `item`, alive for the call.
+    unsafe { write_to(None, ds, vl) };
+    STATS.written.fetch_add(1, Ordering::Relaxed);
+}
+
+fn writer_loop(rx: Receiver<Msg>) {
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Msg::Vl(item) => write_item(item),
+            Msg::Stop => break,
+        }
+    }
+}
+
+/// Starts `n` write threads (collectd's `writer#N`).
+pub fn start_writers(n: usize) {
+    let mut w = WRITERS.lock().unwrap_or_else(|e| e.into_inner());
+    if !w.is_empty() {
+        return;
+    }
+    for i in 0..n.max(1) {
+        let rx = QUEUE.rx.clone();
+        match std::thread::Builder::new()
+            .name(format!("writer#{i}"))
+            .spawn(move || writer_loop(rx))
+        {
+            Ok(h) => w.push(h),
+            Err(e) => log::error!("plugin: start_write_threads: cannot spawn a thread: {e}"),
+        }
+    }
+}
+
+/// Stops the write threads after they have written everything queued before
+/// this call, then writes whatever arrived meanwhile on the calling thread,
+/// so nothing accepted is lost. Returns how many lists were written here.
+pub fn stop_writers_and_drain() -> usize {
+    let handles = std::mem::take(&mut *WRITERS.lock().unwrap_or_else(|e| e.into_inner()));
+    if !handles.is_empty() {
+        log::info!("collectd: Stopping {} write threads.", handles.len());
+    }
+    for _ in &handles {
+        let _ = QUEUE.tx.send(Msg::Stop);
+    }
+    for h in handles {
+        let _ = h.join();
+    }
+    drain_here()
+}
+
+/// Writes every queued value list on the calling thread (used by `-T` and
+/// at shutdown); returns how many.
+pub fn drain_here() -> usize {
+    let mut n = 0;
+    while let Ok(msg) = QUEUE.rx.try_recv() {
+        if let Msg::Vl(item) = msg {
+            write_item(item);
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Drops whatever is still queued once the writers have shut down (value
+/// lists dispatched by shutdown callbacks); returns how many.
+pub fn discard_queued() -> usize {
+    let mut n = 0;
+    while let Ok(msg) = QUEUE.rx.try_recv() {
+        if let Msg::Vl(item) = msg {
+            STATS.queue_length.fetch_sub(1, Ordering::Relaxed);
+            drop(item);
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Value lists waiting in the queue.
+pub fn queue_length() -> i64 {
+    STATS.queue_length.load(Ordering::Relaxed)
+}
+
+/// `plugin_flush`: calls the flush callback of `plugin` (exact name; all if
+/// `None`) with its own context.
+pub fn flush(plugin: Option<&str>, timeout: cdtime_t, identifier: Option<&str>) -> c_int {
+    let ident_c = identifier.and_then(|s| CString::new(s).ok());
+    let ident_ptr = ident_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+    for cb in registry().flush.snapshot().iter() {
+        if plugin.is_some_and(|p| p != cb.name) {
+            continue;
+        }
+        let _g = ctx::enter(cb.ctx.0);
+        let (f, ud) = (cb.func, cb.ud.as_ptr());
+        // SAFETY: the plugin's flush callback with valid arguments.
+        let _ = std::panic::catch_unwind(|| unsafe { f(timeout, ident_ptr, ud) });
+    }
+    0
+}
+
+/// `plugin_dispatch_notification`: -1 when nobody listens, as collectd.
+///
+/// # Safety
+/// `n` must point to a valid notification.
+pub unsafe fn dispatch_notification(n: *const notification_t) -> c_int {
+    let cbs = registry().notification.snapshot();
+    if cbs.is_empty() {
+        return -1;
+    }
+    for cb in cbs.iter() {
+        let (f, ud) = (cb.func, cb.ud.as_ptr());
+        // SAFETY: valid notification and the plugin's own user data; the
+        // caller's context is kept, as collectd does.
+        let status = std::panic::catch_unwind(|| unsafe { f(n, ud) }).unwrap_or(-1);
+        if status != 0 {
+            log::warn!(
+                "plugin_dispatch_notification: Notification callback {} returned {status}.",
+                cb.name
+            );
+        }
+    }
+    0
+}
+
+/// `plugin_dispatch_missing`: stops at the first callback returning
+/// non-zero (negative is an error), as collectd.
+///
+/// # Safety
+/// `vl` must be valid.
+pub unsafe fn dispatch_missing(vl: *const value_list_t) -> c_int {
+    for cb in registry().missing.snapshot().iter() {
+        let _g = ctx::enter(cb.ctx.0);
+        let (f, ud) = (cb.func, cb.ud.as_ptr());
+        // SAFETY: valid value list and the plugin's own user data.
+        let status = std::panic::catch_unwind(|| unsafe { f(vl, ud) }).unwrap_or(-1);
+        if status != 0 {
+            if status < 0 {
+                log::error!(
+                    "plugin_dispatch_missing: Callback function \"{}\" failed with status {status}.",
+                    cb.name
+                );
+                return status;
+            }
+            return 0;
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_probability_follows_collectd() {
+        assert_eq!(drop_probability(0, 10, 20), 0.0);
+        assert_eq!(drop_probability(9, 10, 20), 0.0);
+        assert!((drop_probability(10, 10, 20) - 1.0 / 11.0).abs() < 1e-12);
+        assert!((drop_probability(15, 10, 20) - 6.0 / 11.0).abs() < 1e-12);
+        assert!((drop_probability(19, 10, 20) - 10.0 / 11.0).abs() < 1e-12);
+        assert_eq!(drop_probability(20, 10, 20), 1.0);
+        assert_eq!(drop_probability(1000, 10, 20), 1.0);
+        // low == high: a hard bound.
+        assert_eq!(drop_probability(99, 100, 100), 0.0);
+        assert_eq!(drop_probability(100, 100, 100), 1.0);
+    }
+
+    #[test]
+    fn limits_derive_like_collectd() {
+        assert_eq!(
+            QueueLimits::from_config(0, 0),
+            QueueLimits {
+                low: DEFAULT_QUEUE_LIMIT,
+                high: DEFAULT_QUEUE_LIMIT
+            }
+        );
+        assert_eq!(
+            QueueLimits::from_config(100, 0),
+            QueueLimits { low: 50, high: 100 }
+        );
+        assert_eq!(
+            QueueLimits::from_config(100, 200),
+            QueueLimits {
+                low: 100,
+                high: 100
+            }
+        );
+        assert_eq!(
+            QueueLimits::from_config(100, 30),
+            QueueLimits { low: 30, high: 100 }
+        );
+    }
+
+    #[test]
+    fn random_unit_is_in_range_and_varies() {
+        let xs: Vec<f64> = (0..1000).map(|_| random_unit()).collect();
+        assert!(xs.iter().all(|&x| (0.0..1.0).contains(&x)));
+        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+        assert!((0.4..0.6).contains(&mean), "mean {mean}");
+    }
+
+    fn field(s: &str) -> [c_char; 16] {
+        let mut f = [0 as c_char; 16];
+        crate::plugins::registry::set_cstr_field(&mut f, s);
+        f
+    }
+
+    #[test]
+    fn escape_slashes_like_collectd() {
+        for (input, want) in [
+            ("a/b", "a_b"),
+            ("/a/b", "a_b"),
+            ("/", ""),
+            ("plain", "plain"),
+            ("", ""),
+        ] {
+            let mut f = field(input);
+            escape_slashes(&mut f);
+            assert_eq!(cstr_field_ref(&f), want, "{input}");
+        }
+    }
+}

@@ -1,1 +1,484 @@
-//! TODO(owner fills).
+//! The read scheduler: a heap of read callbacks ordered by next run time,
+//! served by `ReadThreads` workers.
+//!
+//! Semantics follow collectd 5.12: each callback has an interval (the
+//! `plugin_register_complex_read` argument, else the plugin's `Interval`,
+//! else the global one); a failing read doubles its effective interval up to
+//! `MaxReadInterval` and a success restores it; a next run that would lie in
+//! the past is moved to now so a slow plugin does not trail behind forever.
+
+use std::cmp::Ordering as CmpOrdering;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, LazyLock, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rcollectd_plugin::sys::cdtime_t;
+
+use crate::plugins::ctx::{self, Ctx};
+use crate::plugins::log::notice;
+use crate::plugins::registry::{ComplexReadFn, UserData, VoidFn};
+
+/// 2^30: one second in cdtime_t units.
+const SECOND: cdtime_t = 1 << 30;
+
+/// collectd's default `MaxReadInterval`: one day.
+pub const DEFAULT_MAX_READ_INTERVAL: cdtime_t = 86_400 * SECOND;
+
+/// The current time in cdtime_t units.
+pub fn now() -> cdtime_t {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (d.as_secs() << 30) | ((u64::from(d.subsec_nanos()) << 30) / 1_000_000_000)
+}
+
+fn to_duration(t: cdtime_t) -> Duration {
+    Duration::from_secs(t >> 30) + Duration::from_nanos(((t & (SECOND - 1)) * 1_000_000_000) >> 30)
+}
+
+fn secs(t: cdtime_t) -> f64 {
+    t as f64 / SECOND as f64
+}
+
+/// The callback a read entry runs.
+pub enum ReadKind {
+    /// `plugin_register_read`: `int (*)(void)`.
+    Simple(VoidFn),
+    /// `plugin_register_complex_read`: `int (*)(user_data_t *)`.
+    Complex(ComplexReadFn, UserData),
+    /// A read implemented by the daemon itself (internal statistics, flush timers).
+    Internal(Box<dyn Fn() -> i32 + Send + Sync>),
+}
+
+/// A registered read callback (immutable part).
+pub struct ReadFunc {
+    /// Registration name (unique among reads).
+    pub name: String,
+    /// Group for `plugin_unregister_read_group`.
+    pub group: String,
+    /// What to call.
+    pub kind: ReadKind,
+    /// Configured interval.
+    pub interval: cdtime_t,
+    /// Context to set while reading (interval already set to `interval`).
+    pub ctx: Ctx,
+    removed: AtomicBool,
+}
+
+impl ReadFunc {
+    /// Builds a read entry.
+    pub fn new(name: &str, group: &str, kind: ReadKind, interval: cdtime_t, ctx: Ctx) -> Self {
+        ReadFunc {
+            name: name.to_owned(),
+            group: group.to_owned(),
+            kind,
+            interval,
+            ctx,
+            removed: AtomicBool::new(false),
+        }
+    }
+
+    /// Runs the callback once with its context set; returns its status.
+    pub fn call(&self) -> i32 {
+        let _g = ctx::enter(self.ctx.0);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &self.kind {
+            // SAFETY: a plugin's registered read callback, called as collectd does.
+            ReadKind::Simple(f) => unsafe { f() },
+            // SAFETY: as above, with the user data it registered.
+            ReadKind::Complex(f, ud) => unsafe { f(ud.as_ptr()) },
+            ReadKind::Internal(f) => f(),
+        }));
+        result.unwrap_or(-1)
+    }
+}
+
+struct Entry {
+    next_read: cdtime_t,
+    seq: u64,
+    effective_interval: cdtime_t,
+    overrun_reported: bool,
+    rf: Arc<ReadFunc>,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == CmpOrdering::Equal
+    }
+}
+impl Eq for Entry {}
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Entry {
+    // BinaryHeap is a max-heap: invert so the earliest read is on top.
+    fn cmp(&self, other: &Self) -> CmpOrdering {
+        other
+            .next_read
+            .cmp(&self.next_read)
+            .then_with(|| other.seq.cmp(&self.seq))
+    }
+}
+
+/// What happens to a read callback's schedule after one run.
+///
+/// Pure so that the backoff rule is unit-tested: returns the new effective
+/// interval and the next due time.
+pub fn next_schedule(
+    interval: cdtime_t,
+    effective: cdtime_t,
+    max_read_interval: cdtime_t,
+    failed: bool,
+    prev_due: cdtime_t,
+    now: cdtime_t,
+) -> (cdtime_t, cdtime_t) {
+    let effective = if failed {
+        effective
+            .saturating_mul(2)
+            .min(max_read_interval.max(interval))
+    } else {
+        interval
+    };
+    let next = prev_due.saturating_add(effective).max(now);
+    (effective, next)
+}
+
+struct State {
+    heap: BinaryHeap<Entry>,
+    names: HashMap<String, Arc<ReadFunc>>,
+    running: bool,
+    seq: u64,
+}
+
+/// The read scheduler.
+pub struct Scheduler {
+    state: Mutex<State>,
+    cond: Condvar,
+    max_read_interval: Mutex<cdtime_t>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+static SCHEDULER: LazyLock<Scheduler> = LazyLock::new(|| Scheduler {
+    state: Mutex::new(State {
+        heap: BinaryHeap::new(),
+        names: HashMap::new(),
+        running: false,
+        seq: 0,
+    }),
+    cond: Condvar::new(),
+    max_read_interval: Mutex::new(DEFAULT_MAX_READ_INTERVAL),
+    threads: Mutex::new(Vec::new()),
+});
+
+/// The process-wide scheduler.
+pub fn scheduler() -> &'static Scheduler {
+    &SCHEDULER
+}
+
+/// Why a read callback could not be registered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RegisterError {
+    /// A read callback with that name exists already.
+    Duplicate,
+}
+
+impl Scheduler {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds a read callback, due now.
+    pub fn register(&self, rf: ReadFunc) -> Result<(), RegisterError> {
+        let mut st = self.lock();
+        if st.names.contains_key(&rf.name) {
+            log::warn!(
+                "The read function \"{}\" is already registered. Check for duplicates in your configuration!",
+                rf.name
+            );
+            return Err(RegisterError::Duplicate);
+        }
+        let rf = Arc::new(rf);
+        st.names.insert(rf.name.clone(), rf.clone());
+        st.seq += 1;
+        let seq = st.seq;
+        st.heap.push(Entry {
+            next_read: now(),
+            seq,
+            effective_interval: rf.interval,
+            overrun_reported: false,
+            rf,
+        });
+        drop(st);
+        self.cond.notify_all();
+        Ok(())
+    }
+
+    fn remove_where(&self, pred: impl Fn(&ReadFunc) -> bool) -> Vec<String> {
+        let mut st = self.lock();
+        let removed: Vec<String> = st
+            .names
+            .iter()
+            .filter(|(_, rf)| pred(rf))
+            .map(|(n, rf)| {
+                rf.removed.store(true, Ordering::SeqCst);
+                n.clone()
+            })
+            .collect();
+        for name in &removed {
+            st.names.remove(name);
+        }
+        // Entries being run right now are not in the heap; their worker sees
+        // the `removed` flag and drops them when the read returns.
+        let heap = std::mem::take(&mut st.heap);
+        st.heap = heap
+            .into_iter()
+            .filter(|e| !e.rf.removed.load(Ordering::SeqCst))
+            .collect();
+        drop(st);
+        self.cond.notify_all();
+        removed
+    }
+
+    /// Removes the read callback `name`; false if unknown.
+    pub fn unregister(&self, name: &str) -> bool {
+        !self.remove_where(|rf| rf.name == name).is_empty()
+    }
+
+    /// Removes every read callback of `group`; returns how many.
+    pub fn unregister_group(&self, group: &str) -> usize {
+        self.remove_where(|rf| rf.group == group).len()
+    }
+
+    /// Removes every read callback registered under the plugin context `plugin`
+    /// (used when a plugin's init fails, as collectd unloads its reads).
+    pub fn unregister_plugin(&self, plugin: &str) -> usize {
+        self.remove_where(|rf| {
+            rf.name == plugin || ctx::name_of(&rf.ctx.0).as_deref() == Some(plugin)
+        })
+        .len()
+    }
+
+    /// Number of registered reads.
+    pub fn len(&self) -> usize {
+        self.lock().names.len()
+    }
+
+    /// True when no read is registered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Sets `MaxReadInterval`.
+    pub fn set_max_read_interval(&self, t: cdtime_t) {
+        *self
+            .max_read_interval
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) =
+            if t == 0 { DEFAULT_MAX_READ_INTERVAL } else { t };
+    }
+
+    /// Starts `n` read threads (collectd's `reader#N`).
+    pub fn start(&'static self, n: usize) {
+        self.lock().running = true;
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        for i in 0..n.max(1) {
+            match std::thread::Builder::new()
+                .name(format!("reader#{i}"))
+                .spawn(move || self.worker())
+            {
+                Ok(h) => threads.push(h),
+                Err(e) => log::error!("plugin: start_read_threads: cannot spawn a thread: {e}"),
+            }
+        }
+    }
+
+    /// Stops the read threads promptly and joins them (a read in progress
+    /// finishes first).
+    pub fn stop(&self) {
+        let handles = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        if !handles.is_empty() {
+            log::info!("collectd: Stopping {} read threads.", handles.len());
+        }
+        self.lock().running = false;
+        self.cond.notify_all();
+        for h in handles {
+            let _ = h.join();
+        }
+    }
+
+    /// Runs every read callback once, in due order, and forgets them (`-T`).
+    /// Returns false if any failed.
+    pub fn read_all_once(&self) -> bool {
+        let entries: Vec<Entry> = {
+            let mut st = self.lock();
+            st.names.clear();
+            std::mem::take(&mut st.heap)
+                .into_sorted_vec()
+                .into_iter()
+                .rev()
+                .collect()
+        };
+        if entries.is_empty() {
+            notice("No read-functions are registered.");
+            return true;
+        }
+        let mut ok = true;
+        for e in entries {
+            if e.rf.call() != 0 {
+                notice(&format!("read-function of plugin `{}' failed.", e.rf.name));
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// Drops every read callback (frees user data).
+    pub fn clear(&self) {
+        let mut st = self.lock();
+        st.heap.clear();
+        st.names.clear();
+    }
+
+    fn worker(&self) {
+        let mut st = self.lock();
+        loop {
+            if !st.running {
+                return;
+            }
+            let due = match st.heap.peek() {
+                None => {
+                    st = self.cond.wait(st).unwrap_or_else(|e| e.into_inner());
+                    continue;
+                }
+                Some(top) => top.next_read,
+            };
+            let t = now();
+            if t < due {
+                st = self
+                    .cond
+                    .wait_timeout(st, to_duration(due - t))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0;
+                continue;
+            }
+            let Some(mut entry) = st.heap.pop() else {
+                continue;
+            };
+            drop(st);
+
+            let start = now();
+            let status = entry.rf.call();
+            let end = now();
+            let max = *self
+                .max_read_interval
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let (effective, next) = next_schedule(
+                entry.rf.interval,
+                entry.effective_interval,
+                max,
+                status != 0,
+                entry.next_read,
+                end,
+            );
+            entry.effective_interval = effective;
+            entry.next_read = next;
+            if status != 0 {
+                notice(&format!(
+                    "read-function of plugin `{}' failed. Will suspend it for {:.3} seconds.",
+                    entry.rf.name,
+                    secs(effective)
+                ));
+            }
+            let elapsed = end.saturating_sub(start);
+            if elapsed > effective {
+                if !entry.overrun_reported {
+                    entry.overrun_reported = true;
+                    log::warn!(
+                        "plugin_read_thread: read-function of the `{}' plugin took {:.3} seconds, \
+                         which is above its read interval ({:.3} seconds). You might want to adjust \
+                         the `Interval' or `ReadThreads' settings.",
+                        entry.rf.name,
+                        secs(elapsed),
+                        secs(effective)
+                    );
+                }
+            } else {
+                entry.overrun_reported = false;
+            }
+
+            st = self.lock();
+            let still_registered = !entry.rf.removed.load(Ordering::SeqCst);
+            if still_registered {
+                st.heap.push(entry);
+                self.cond.notify_one();
+            } else {
+                // Dropping the entry frees its user data, outside the lock.
+                drop(st);
+                drop(entry);
+                st = self.lock();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S: cdtime_t = SECOND;
+
+    #[test]
+    fn failure_doubles_up_to_max_and_success_resets() {
+        let (e1, n1) = next_schedule(10 * S, 10 * S, 60 * S, true, 100 * S, 100 * S);
+        assert_eq!((e1, n1), (20 * S, 120 * S));
+        let (e2, _) = next_schedule(10 * S, e1, 60 * S, true, n1, n1);
+        assert_eq!(e2, 40 * S);
+        let (e3, _) = next_schedule(10 * S, e2, 60 * S, true, n1, n1);
+        assert_eq!(e3, 60 * S);
+        let (e4, _) = next_schedule(10 * S, e3, 60 * S, true, n1, n1);
+        assert_eq!(e4, 60 * S, "capped at MaxReadInterval");
+        let (e5, n5) = next_schedule(10 * S, e4, 60 * S, false, 200 * S, 201 * S);
+        assert_eq!((e5, n5), (10 * S, 210 * S));
+    }
+
+    #[test]
+    fn next_read_in_the_past_moves_to_now() {
+        let (_, next) = next_schedule(S, S, 60 * S, false, 10 * S, 50 * S);
+        assert_eq!(next, 50 * S);
+    }
+
+    #[test]
+    fn heap_orders_earliest_first() {
+        let rf = |n: &str| {
+            Arc::new(ReadFunc::new(
+                n,
+                "",
+                ReadKind::Internal(Box::new(|| 0)),
+                S,
+                Ctx(ctx::EMPTY),
+            ))
+        };
+        let mut heap = BinaryHeap::new();
+        for (i, t) in [30u64, 10, 20].iter().enumerate() {
+            heap.push(Entry {
+                next_read: *t,
+                seq: i as u64,
+                effective_interval: S,
+                overrun_reported: false,
+                rf: rf("x"),
+            });
+        }
+        let order: Vec<_> = std::iter::from_fn(|| heap.pop().map(|e| e.next_read)).collect();
+        assert_eq!(order, vec![10, 20, 30]);
+    }
+
+    #[test]
+    fn time_conversions() {
+        assert_eq!(to_duration(S + S / 2), Duration::from_millis(1500));
+        assert!((secs(3 * S) - 3.0).abs() < 1e-9);
+    }
+}

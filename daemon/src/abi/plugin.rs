@@ -1,1 +1,1310 @@
-//! TODO(owner fills): plugin exports.
+//! Every `plugin_*` export of collectd's `plugin.h` (and `cf_register*` of
+//! `configfile.h`): registration and unregistration of all callback kinds,
+//! dispatch, write, flush, data sets, the plugin context and plugin threads.
+//!
+//! Each export catches panics so none crosses `extern "C"`.
+
+use std::ffi::{c_char, c_int, c_ulong, c_void, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use rcollectd_plugin::sys::{
+    cache_event_t, cache_event_type_e, cdtime_t, data_set_t, notification_meta_t, notification_t,
+    oconfig_item_t, plugin_ctx_t, user_data_t, value_list_t,
+};
+
+use crate::dispatch;
+use crate::plugins::ctx::{self, Ctx};
+use crate::plugins::loader;
+use crate::plugins::log as plog;
+use crate::plugins::registry::{
+    opt_str, registry, CacheEventSlot, Callback, ComplexConfig, ComplexConfigFn, ComplexReadFn,
+    ConfigFn, OwnedDataSet, SimpleConfig, UserData, VoidFn,
+};
+use crate::schedule::{scheduler, ReadFunc, ReadKind};
+
+/// Runs `f`, turning a panic into `default` (no unwinding into C).
+fn guard<T>(default: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(default)
+}
+
+fn name_arg(name: *const c_char) -> Option<String> {
+    // SAFETY: plugin-supplied C string or NULL.
+    unsafe { opt_str(name) }.map(|s| s.into_owned())
+}
+
+/// Registers into one of the generic lists; EINVAL for NULL name/callback.
+///
+/// # Safety
+/// `ud` must be NULL or valid.
+unsafe fn register_in<F>(
+    list: &crate::plugins::registry::List<F>,
+    name: *const c_char,
+    func: Option<F>,
+    ud: *const user_data_t,
+) -> c_int {
+    let (Some(name), Some(func)) = (name_arg(name), func) else {
+        return libc::EINVAL;
+    };
+    let cb = Callback {
+        name: name.clone(),
+        func,
+        // SAFETY: forwarded contract.
+        ud: unsafe { UserData::from_ptr(ud) },
+        ctx: Ctx(ctx::get()),
+    };
+    if list.register(cb) {
+        plog::emit(
+            plog::LOG_WARNING,
+            &format!(
+                "{} plugin: register_callback: a callback named `{name}' already exists - overwriting the old entry!",
+                ctx::name_of(&ctx::get()).unwrap_or_else(|| "UNKNOWN".into())
+            ),
+        );
+    }
+    0
+}
+
+fn unregister_in<F>(list: &crate::plugins::registry::List<F>, name: *const c_char) -> c_int {
+    match name_arg(name) {
+        Some(n) if list.unregister(&n) => 0,
+        _ => -1,
+    }
+}
+
+// ---- log bridge for shim.c ---------------------------------------------
+
+/// Receives every formatted `plugin_log`/`daemon_log` line from shim.c.
+///
+/// # Safety
+/// `message` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn rcd_log_str(level: c_int, message: *const c_char) {
+    guard((), || {
+        if message.is_null() {
+            return;
+        }
+        // SAFETY: shim.c passes a NUL-terminated buffer.
+        let msg = unsafe { CStr::from_ptr(message) }.to_string_lossy();
+        plog::emit(level, &msg);
+    })
+}
+
+/// Drop decision for `plugin_dispatch_multivalue` (1 = drop).
+#[no_mangle]
+pub extern "C" fn rcd_check_drop() -> c_int {
+    guard(0, || c_int::from(dispatch::check_drop()))
+}
+
+/// Queues one value list without a drop check (`plugin_dispatch_multivalue`).
+///
+/// # Safety
+/// `vl` must be a valid value list.
+#[no_mangle]
+pub unsafe extern "C" fn rcd_enqueue(vl: *const value_list_t) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe { dispatch::enqueue(vl) })
+}
+
+// ---- loading ------------------------------------------------------------
+
+/// `plugin_set_dir`.
+///
+/// # Safety
+/// `dir` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_set_dir(dir: *const c_char) {
+    guard((), || loader::set_dir(name_arg(dir).map(Into::into)))
+}
+
+/// `plugin_load`: loads `<dir>/<name>.so` with the current context.
+///
+/// # Safety
+/// `name` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_load(name: *const c_char, global: bool) -> c_int {
+    guard(-1, || {
+        let Some(name) = name_arg(name) else {
+            return libc::EINVAL;
+        };
+        let mut c = ctx::get();
+        if c.name.is_null() {
+            c.name = ctx::intern(&name);
+        }
+        if c.interval == 0 {
+            c.interval = crate::abi::globals::interval();
+        }
+        match loader::load(&name, global, c) {
+            Ok(()) => 0,
+            Err(e) => {
+                log::error!("plugin_load: {e}");
+                1
+            }
+        }
+    })
+}
+
+/// `plugin_is_loaded`.
+///
+/// # Safety
+/// `name` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_is_loaded(name: *const c_char) -> bool {
+    guard(false, || {
+        name_arg(name).is_some_and(|n| loader::is_loaded(&n))
+    })
+}
+
+/// `plugin_init_all`: runs init callbacks and starts the threads.
+#[no_mangle]
+pub extern "C" fn plugin_init_all() -> c_int {
+    guard(-1, || if crate::daemon::init_all() { 0 } else { -1 })
+}
+
+/// `plugin_read_all`: collectd's per-interval housekeeping (missing values).
+#[no_mangle]
+pub extern "C" fn plugin_read_all() {
+    guard((), crate::daemon::housekeeping)
+}
+
+/// `plugin_read_all_once`: every read callback once (`-T`).
+#[no_mangle]
+pub extern "C" fn plugin_read_all_once() -> c_int {
+    guard(-1, || if scheduler().read_all_once() { 0 } else { -1 })
+}
+
+/// `plugin_shutdown_all`.
+#[no_mangle]
+pub extern "C" fn plugin_shutdown_all() -> c_int {
+    guard(-1, || if crate::daemon::shutdown_all() { 0 } else { -1 })
+}
+
+// ---- write / flush ------------------------------------------------------
+
+/// `plugin_write`: writes one value list via `plugin` (all if NULL).
+///
+/// # Safety
+/// `ds` may be NULL; `vl` must be NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_write(
+    plugin: *const c_char,
+    ds: *const data_set_t,
+    vl: *const value_list_t,
+) -> c_int {
+    guard(-1, || {
+        if vl.is_null() {
+            return libc::EINVAL;
+        }
+        if registry().write.is_empty() {
+            return libc::ENOENT;
+        }
+        let mut owned: Option<Arc<OwnedDataSet>> = None;
+        let ds = if ds.is_null() {
+            // SAFETY: `vl` is valid.
+            let t = crate::plugins::registry::cstr_field(unsafe { &(*vl).type_ });
+            match registry().data_set(&t) {
+                Some(d) => {
+                    let p = d.as_ptr();
+                    owned = Some(d);
+                    p
+                }
+                None => {
+                    log::error!("plugin_write: Unable to lookup type `{t}'.");
+                    return libc::ENOENT;
+                }
+            }
+        } else {
+            ds
+        };
+        let target = name_arg(plugin);
+        // SAFETY: valid ds (ours or the caller's) and vl.
+        let status = unsafe { dispatch::write_to(target.as_deref(), ds, vl) };
+        drop(owned);
+        status
+    })
+}
+
+/// `plugin_flush`.
+///
+/// # Safety
+/// `plugin` and `identifier` must be NULL or valid C strings.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_flush(
+    plugin: *const c_char,
+    timeout: cdtime_t,
+    identifier: *const c_char,
+) -> c_int {
+    guard(-1, || {
+        dispatch::flush(
+            name_arg(plugin).as_deref(),
+            timeout,
+            name_arg(identifier).as_deref(),
+        )
+    })
+}
+
+// ---- registration -------------------------------------------------------
+
+/// `plugin_register_config` (same as `cf_register`).
+///
+/// # Safety
+/// `name` and `keys[0..keys_num]` must be valid C strings.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_config(
+    name: *const c_char,
+    callback: Option<ConfigFn>,
+    keys: *mut *const c_char,
+    keys_num: c_int,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { cf_register(name, callback, keys, keys_num) };
+    0
+}
+
+/// `cf_register`: a simple config callback for the keys listed.
+///
+/// # Safety
+/// `name` and `keys[0..keys_num]` must be valid C strings.
+#[no_mangle]
+pub unsafe extern "C" fn cf_register(
+    name: *const c_char,
+    callback: Option<ConfigFn>,
+    keys: *mut *const c_char,
+    keys_num: c_int,
+) {
+    guard((), || {
+        let (Some(plugin), Some(func)) = (name_arg(name), callback) else {
+            return;
+        };
+        let mut list = Vec::new();
+        if !keys.is_null() {
+            for i in 0..keys_num.max(0) as usize {
+                // SAFETY: the plugin passes `keys_num` entries.
+                let k = unsafe { *keys.add(i) };
+                if let Some(k) = name_arg(k) {
+                    list.push(k);
+                }
+            }
+        }
+        let mut cfgs = registry().config.lock().unwrap_or_else(|e| e.into_inner());
+        cfgs.retain(|c| !c.plugin.eq_ignore_ascii_case(&plugin));
+        cfgs.push(Arc::new(SimpleConfig {
+            plugin,
+            func,
+            keys: list,
+            ctx: Ctx(ctx::get()),
+        }));
+    })
+}
+
+/// `plugin_register_complex_config` (same as `cf_register_complex`).
+///
+/// # Safety
+/// `name` must be a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_complex_config(
+    name: *const c_char,
+    callback: Option<ComplexConfigFn>,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { cf_register_complex(name, callback) }
+}
+
+/// `cf_register_complex`: a config callback receiving the whole block.
+///
+/// # Safety
+/// `name` must be a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn cf_register_complex(
+    name: *const c_char,
+    callback: Option<ComplexConfigFn>,
+) -> c_int {
+    guard(-1, || {
+        let (Some(plugin), Some(func)) = (name_arg(name), callback) else {
+            return -1;
+        };
+        registry()
+            .complex_config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Arc::new(ComplexConfig {
+                plugin,
+                func,
+                ctx: Ctx(ctx::get()),
+            }));
+        0
+    })
+}
+
+/// `cf_unregister`.
+///
+/// # Safety
+/// `name` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn cf_unregister(name: *const c_char) {
+    guard((), || {
+        if let Some(n) = name_arg(name) {
+            let mut cfgs = registry().config.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(pos) = cfgs.iter().position(|c| c.plugin.eq_ignore_ascii_case(&n)) {
+                cfgs.remove(pos);
+            }
+        }
+    })
+}
+
+/// `cf_unregister_complex`.
+///
+/// # Safety
+/// `name` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn cf_unregister_complex(name: *const c_char) {
+    guard((), || {
+        if let Some(n) = name_arg(name) {
+            let mut cfgs = registry()
+                .complex_config
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if let Some(pos) = cfgs.iter().position(|c| c.plugin.eq_ignore_ascii_case(&n)) {
+                cfgs.remove(pos);
+            }
+        }
+    })
+}
+
+/// `plugin_unregister_config`.
+///
+/// # Safety
+/// `name` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_config(name: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { cf_unregister(name) };
+    0
+}
+
+/// `plugin_unregister_complex_config`.
+///
+/// # Safety
+/// `name` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_complex_config(name: *const c_char) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe { cf_unregister_complex(name) };
+    0
+}
+
+/// `plugin_register_init`.
+///
+/// # Safety
+/// `name` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_init(
+    name: *const c_char,
+    callback: Option<VoidFn>,
+) -> c_int {
+    // SAFETY: no user data.
+    guard(-1, || unsafe {
+        register_in(&registry().init, name, callback, std::ptr::null())
+    })
+}
+
+fn register_read(name: String, group: String, kind: ReadKind, interval: cdtime_t) -> c_int {
+    let mut c = ctx::get();
+    let interval = if interval != 0 {
+        interval
+    } else {
+        dispatch::effective_interval(&c)
+    };
+    c.interval = interval;
+    match scheduler().register(ReadFunc::new(&name, &group, kind, interval, Ctx(c))) {
+        Ok(()) => 0,
+        Err(_) => libc::EINVAL,
+    }
+}
+
+/// `plugin_register_read`: a simple read callback at the plugin's interval.
+///
+/// # Safety
+/// `name` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_read(
+    name: *const c_char,
+    callback: Option<VoidFn>,
+) -> c_int {
+    guard(-1, || {
+        let (Some(n), Some(f)) = (name_arg(name), callback) else {
+            return libc::EINVAL;
+        };
+        register_read(n, String::new(), ReadKind::Simple(f), 0)
+    })
+}
+
+/// `plugin_register_complex_read`: read callback with group, interval and user data.
+///
+/// # Safety
+/// Strings must be NULL or valid; `user_data` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_complex_read(
+    group: *const c_char,
+    name: *const c_char,
+    callback: Option<ComplexReadFn>,
+    interval: cdtime_t,
+    user_data: *const user_data_t,
+) -> c_int {
+    guard(-1, || {
+        // SAFETY: forwarded contract.
+        let ud = unsafe { UserData::from_ptr(user_data) };
+        let (Some(n), Some(f)) = (name_arg(name), callback) else {
+            return libc::EINVAL;
+        };
+        let g = name_arg(group).unwrap_or_default();
+        register_read(n, g, ReadKind::Complex(f, ud), interval)
+    })
+}
+
+/// `plugin_register_write`.
+///
+/// # Safety
+/// `name` NULL or valid; `ud` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_write(
+    name: *const c_char,
+    callback: rcollectd_plugin::sys::plugin_write_cb,
+    ud: *const user_data_t,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe {
+        register_in(&registry().write, name, callback, ud)
+    })
+}
+
+/// `plugin_register_flush`; with the plugin's `FlushInterval` set, also a
+/// periodic "flush/<name>" read in group "flush", as collectd.
+///
+/// # Safety
+/// `name` NULL or valid; `ud` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_flush(
+    name: *const c_char,
+    callback: rcollectd_plugin::sys::plugin_flush_cb,
+    ud: *const user_data_t,
+) -> c_int {
+    guard(-1, || {
+        // SAFETY: forwarded contract.
+        let status = unsafe { register_in(&registry().flush, name, callback, ud) };
+        if status != 0 {
+            return status;
+        }
+        let c = ctx::get();
+        if c.flush_interval != 0 {
+            let Some(n) = name_arg(name) else { return -1 };
+            let timeout = c.flush_timeout;
+            let target = n.clone();
+            let kind = ReadKind::Internal(Box::new(move || {
+                dispatch::flush(Some(&target), timeout, None)
+            }));
+            return register_read(format!("flush/{n}"), "flush".into(), kind, c.flush_interval);
+        }
+        0
+    })
+}
+
+/// `plugin_register_missing`.
+///
+/// # Safety
+/// `name` NULL or valid; `ud` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_missing(
+    name: *const c_char,
+    callback: rcollectd_plugin::sys::plugin_missing_cb,
+    ud: *const user_data_t,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe {
+        register_in(&registry().missing, name, callback, ud)
+    })
+}
+
+/// `plugin_register_cache_event` (at most 32, names unique, as collectd).
+///
+/// # Safety
+/// `name` NULL or valid; `ud` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_cache_event(
+    name: *const c_char,
+    callback: rcollectd_plugin::sys::plugin_cache_event_cb,
+    ud: *const user_data_t,
+) -> c_int {
+    guard(-1, || {
+        let (Some(n), Some(f)) = (name_arg(name), callback) else {
+            return libc::EINVAL;
+        };
+        // SAFETY: forwarded contract.
+        let ud = unsafe { UserData::from_ptr(ud) };
+        let mut slots = registry()
+            .cache_event
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if slots.len() >= 32 {
+            log::error!("plugin_register_cache_event: Too much cache event callbacks tried to be registered.");
+            return libc::ENOMEM;
+        }
+        if slots.iter().flatten().any(|s| s.name == n) {
+            log::error!("plugin_register_cache_event: a callback named `{n}' already registered!");
+            return -1;
+        }
+        slots.push(Some(Arc::new(CacheEventSlot {
+            name: n,
+            func: f,
+            ud,
+            ctx: Ctx(ctx::get()),
+        })));
+        0
+    })
+}
+
+/// `plugin_register_shutdown`.
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_shutdown(
+    name: *const c_char,
+    callback: Option<VoidFn>,
+) -> c_int {
+    // SAFETY: no user data.
+    guard(-1, || unsafe {
+        register_in(&registry().shutdown, name, callback, std::ptr::null())
+    })
+}
+
+/// `plugin_register_data_set`: copies the data set (replacing one of the same type).
+///
+/// # Safety
+/// `ds` must be NULL or a valid data set.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_data_set(ds: *const data_set_t) -> c_int {
+    guard(-1, || {
+        // SAFETY: forwarded contract.
+        let Some(owned) = (unsafe { OwnedDataSet::copy_from(ds) }) else {
+            return -1;
+        };
+        let name = owned.type_name();
+        if registry().add_data_set(owned) {
+            plog::notice(&format!("Replacing DS `{name}' with another version."));
+        }
+        0
+    })
+}
+
+/// `plugin_register_log`.
+///
+/// # Safety
+/// `name` NULL or valid; `ud` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_log(
+    name: *const c_char,
+    callback: rcollectd_plugin::sys::plugin_log_cb,
+    ud: *const user_data_t,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe {
+        register_in(&registry().log, name, callback, ud)
+    })
+}
+
+/// `plugin_register_notification`.
+///
+/// # Safety
+/// `name` NULL or valid; `ud` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_register_notification(
+    name: *const c_char,
+    callback: rcollectd_plugin::sys::plugin_notification_cb,
+    ud: *const user_data_t,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe {
+        register_in(&registry().notification, name, callback, ud)
+    })
+}
+
+/// `plugin_unregister_init`.
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_init(name: *const c_char) -> c_int {
+    guard(-1, || unregister_in(&registry().init, name))
+}
+
+/// `plugin_unregister_read`.
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_read(name: *const c_char) -> c_int {
+    guard(-1, || {
+        let Some(n) = name_arg(name) else {
+            return -libc::ENOENT;
+        };
+        if scheduler().unregister(&n) {
+            0
+        } else {
+            log::warn!("plugin_unregister_read: No such read function: {n}");
+            -libc::ENOENT
+        }
+    })
+}
+
+/// `plugin_unregister_read_group`.
+///
+/// # Safety
+/// `group` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_read_group(group: *const c_char) -> c_int {
+    guard(-1, || {
+        let Some(g) = name_arg(group) else {
+            return -libc::ENOENT;
+        };
+        if scheduler().unregister_group(&g) > 0 {
+            0
+        } else {
+            log::warn!("plugin_unregister_read_group: No such group of read function: {g}");
+            -libc::ENOENT
+        }
+    })
+}
+
+/// `plugin_unregister_write`.
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_write(name: *const c_char) -> c_int {
+    guard(-1, || unregister_in(&registry().write, name))
+}
+
+/// `plugin_unregister_flush` (also removes its "flush/<name>" timer).
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_flush(name: *const c_char) -> c_int {
+    guard(-1, || {
+        if let Some(n) = name_arg(name) {
+            scheduler().unregister(&format!("flush/{n}"));
+        }
+        unregister_in(&registry().flush, name)
+    })
+}
+
+/// `plugin_unregister_missing`.
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_missing(name: *const c_char) -> c_int {
+    guard(-1, || unregister_in(&registry().missing, name))
+}
+
+/// `plugin_unregister_cache_event`: the slot stays (masks keep their bits).
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_cache_event(name: *const c_char) -> c_int {
+    guard(-1, || {
+        if let Some(n) = name_arg(name) {
+            let mut slots = registry()
+                .cache_event
+                .write()
+                .unwrap_or_else(|e| e.into_inner());
+            for slot in slots.iter_mut() {
+                if slot.as_ref().is_some_and(|s| s.name == n) {
+                    *slot = None;
+                }
+            }
+        }
+        0
+    })
+}
+
+/// `plugin_unregister_shutdown`.
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_shutdown(name: *const c_char) -> c_int {
+    guard(-1, || unregister_in(&registry().shutdown, name))
+}
+
+/// `plugin_unregister_data_set`.
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_data_set(name: *const c_char) -> c_int {
+    guard(-1, || {
+        let Some(n) = name_arg(name) else { return -1 };
+        let removed = registry()
+            .data_sets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&n);
+        if removed.is_some() {
+            0
+        } else {
+            -1
+        }
+    })
+}
+
+/// `plugin_unregister_log`.
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_log(name: *const c_char) -> c_int {
+    guard(-1, || unregister_in(&registry().log, name))
+}
+
+/// `plugin_unregister_notification`.
+///
+/// # Safety
+/// `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_unregister_notification(name: *const c_char) -> c_int {
+    guard(-1, || unregister_in(&registry().notification, name))
+}
+
+/// `plugin_log_available_writers`.
+#[no_mangle]
+pub extern "C" fn plugin_log_available_writers() {
+    guard((), || {
+        let names = registry().write.names();
+        if names.is_empty() {
+            log::info!("Available write targets: [none]");
+        } else {
+            log::info!("Available write targets: ['{}']", names.join("', '"));
+        }
+    })
+}
+
+// ---- dispatch -----------------------------------------------------------
+
+/// `plugin_dispatch_values`.
+///
+/// # Safety
+/// `vl` must be NULL or a valid value list.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_dispatch_values(vl: *const value_list_t) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe { dispatch::dispatch_values(vl) })
+}
+
+/// `plugin_dispatch_missing`.
+///
+/// # Safety
+/// `vl` must be a valid value list.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_dispatch_missing(vl: *const value_list_t) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe { dispatch::dispatch_missing(vl) })
+}
+
+/// `plugin_dispatch_cache_event`. For NEW, each callback may subscribe by
+/// setting `event->ret`; the resulting mask is stored with `uc_set_callbacks_mask`.
+/// Like collectd 5.12, UPDATE and EXPIRED go to every active callback.
+///
+/// # Safety
+/// `name` and `vl` must be valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_dispatch_cache_event(
+    event_type: cache_event_type_e,
+    callbacks_mask: c_ulong,
+    name: *const c_char,
+    vl: *const value_list_t,
+) {
+    guard((), || {
+        let _ = callbacks_mask;
+        let slots: Vec<Option<Arc<CacheEventSlot>>> = registry()
+            .cache_event
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut mask: c_ulong = 0;
+        for (i, slot) in slots.iter().enumerate() {
+            let Some(s) = slot else { continue };
+            let mut ev = cache_event_t {
+                type_: event_type,
+                value_list: vl,
+                value_list_name: name,
+                ret: 0,
+            };
+            let _g = ctx::enter(s.ctx.0);
+            let (f, ud) = (s.func, s.ud.as_ptr());
+            // SAFETY: the plugin's callback with a valid event and its user data.
+            let status = catch_unwind(AssertUnwindSafe(|| unsafe { f(&mut ev, ud) })).unwrap_or(-1);
+            if status != 0 {
+                log::error!(
+                    "plugin_dispatch_cache_event: Callback \"{}\" failed with status {status}.",
+                    s.name
+                );
+            } else if ev.ret != 0 {
+                mask |= 1 << i;
+            }
+        }
+        if event_type == rcollectd_plugin::sys::cache_event_type_e_CE_VALUE_NEW && mask != 0 {
+            // SAFETY: `name` is the cache's valid identifier string.
+            unsafe { rcollectd_plugin::sys::uc_set_callbacks_mask(name, mask) };
+        }
+    })
+}
+
+/// `plugin_dispatch_notification`.
+///
+/// # Safety
+/// `notif` must be a valid notification.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_dispatch_notification(notif: *const notification_t) -> c_int {
+    guard(-1, || {
+        if notif.is_null() {
+            return -1;
+        }
+        // SAFETY: forwarded contract.
+        unsafe { dispatch::dispatch_notification(notif) }
+    })
+}
+
+// ---- misc ---------------------------------------------------------------
+
+/// `parse_log_severity`: "emerg|alert|crit|err" -> ERR, warning, notice,
+/// info; -1 otherwise (debug too, as in a non-debug collectd build).
+///
+/// # Safety
+/// `severity` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn parse_log_severity(severity: *const c_char) -> c_int {
+    guard(-1, || match name_arg(severity) {
+        Some(s) => parse_log_severity_str(&s),
+        None => -1,
+    })
+}
+
+/// Rust form of [`parse_log_severity`].
+pub fn parse_log_severity_str(s: &str) -> c_int {
+    let l = s.to_ascii_lowercase();
+    match l.as_str() {
+        "emerg" | "alert" | "crit" | "err" => plog::LOG_ERR,
+        "warning" => plog::LOG_WARNING,
+        "notice" => plog::LOG_NOTICE,
+        "info" => plog::LOG_INFO,
+        _ => -1,
+    }
+}
+
+/// `parse_notif_severity`: FAILURE (any case), OKAY, WARNING/WARN (exact case).
+///
+/// # Safety
+/// `severity` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn parse_notif_severity(severity: *const c_char) -> c_int {
+    guard(-1, || match name_arg(severity) {
+        Some(s) if s.eq_ignore_ascii_case("FAILURE") => 1,
+        Some(s) if s == "OKAY" => 4,
+        Some(s) if s == "WARNING" || s == "WARN" => 2,
+        _ => -1,
+    })
+}
+
+/// `plugin_get_ds`: the registered data set, or NULL.
+///
+/// # Safety
+/// `name` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_get_ds(name: *const c_char) -> *const data_set_t {
+    guard(std::ptr::null(), || {
+        let Some(n) = name_arg(name) else {
+            return std::ptr::null();
+        };
+        // The Arc stays in the registry, so the pointer lives until the data
+        // set is unregistered or replaced (collectd's rule too).
+        registry()
+            .data_set(&n)
+            .map_or(std::ptr::null(), |d| d.as_ptr())
+    })
+}
+
+const NM_STRING: u32 = 0;
+const NM_SIGNED: u32 = 1;
+const NM_UNSIGNED: u32 = 2;
+const NM_DOUBLE: u32 = 3;
+const NM_BOOLEAN: u32 = 4;
+
+/// Appends one meta entry (allocated with the C allocator, freed by
+/// `plugin_notification_meta_free`).
+///
+/// # Safety
+/// `n` valid, `name` valid C string; `set` fills the value.
+unsafe fn meta_add(
+    n: *mut notification_t,
+    name: *const c_char,
+    type_: u32,
+    set: impl FnOnce(&mut notification_meta_t) -> bool,
+) -> c_int {
+    if n.is_null() || name.is_null() {
+        log::error!("plugin_notification_meta_add: A pointer is NULL!");
+        return -1;
+    }
+    // SAFETY: calloc of a POD struct.
+    let meta = unsafe { libc::calloc(1, std::mem::size_of::<notification_meta_t>()) }
+        .cast::<notification_meta_t>();
+    if meta.is_null() {
+        return -1;
+    }
+    // SAFETY: freshly allocated, zeroed, exclusively ours.
+    let m = unsafe { &mut *meta };
+    // SAFETY: `name` is a valid C string.
+    let bytes = unsafe { CStr::from_ptr(name) }.to_bytes();
+    let len = bytes.len().min(m.name.len() - 1);
+    for (d, s) in m.name.iter_mut().zip(bytes[..len].iter()) {
+        *d = *s as c_char;
+    }
+    m.type_ = type_;
+    if !set(m) {
+        // SAFETY: allocated above.
+        unsafe { libc::free(meta.cast()) };
+        return -1;
+    }
+    // SAFETY: `n` valid; walk to the tail of its list.
+    unsafe {
+        let mut tail = &mut (*n).meta;
+        while !tail.is_null() {
+            tail = &mut (**tail).next;
+        }
+        *tail = meta;
+    }
+    0
+}
+
+/// `plugin_notification_meta_add_string`.
+///
+/// # Safety
+/// Valid notification and C strings.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_notification_meta_add_string(
+    n: *mut notification_t,
+    name: *const c_char,
+    value: *const c_char,
+) -> c_int {
+    guard(-1, || {
+        if value.is_null() {
+            log::error!("plugin_notification_meta_add: A pointer is NULL!");
+            return -1;
+        }
+        // SAFETY: forwarded contract; strdup of a valid string.
+        unsafe {
+            meta_add(n, name, NM_STRING, |m| {
+                let s = libc::strdup(value);
+                m.nm_value.nm_string = s;
+                !s.is_null()
+            })
+        }
+    })
+}
+
+/// `plugin_notification_meta_add_signed_int`.
+///
+/// # Safety
+/// Valid notification and name.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_notification_meta_add_signed_int(
+    n: *mut notification_t,
+    name: *const c_char,
+    value: i64,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe {
+        meta_add(n, name, NM_SIGNED, |m| {
+            m.nm_value.nm_signed_int = value;
+            true
+        })
+    })
+}
+
+/// `plugin_notification_meta_add_unsigned_int`.
+///
+/// # Safety
+/// Valid notification and name.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_notification_meta_add_unsigned_int(
+    n: *mut notification_t,
+    name: *const c_char,
+    value: u64,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe {
+        meta_add(n, name, NM_UNSIGNED, |m| {
+            m.nm_value.nm_unsigned_int = value;
+            true
+        })
+    })
+}
+
+/// `plugin_notification_meta_add_double`.
+///
+/// # Safety
+/// Valid notification and name.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_notification_meta_add_double(
+    n: *mut notification_t,
+    name: *const c_char,
+    value: f64,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe {
+        meta_add(n, name, NM_DOUBLE, |m| {
+            m.nm_value.nm_double = value;
+            true
+        })
+    })
+}
+
+/// `plugin_notification_meta_add_boolean`.
+///
+/// # Safety
+/// Valid notification and name.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_notification_meta_add_boolean(
+    n: *mut notification_t,
+    name: *const c_char,
+    value: bool,
+) -> c_int {
+    // SAFETY: forwarded contract.
+    guard(-1, || unsafe {
+        meta_add(n, name, NM_BOOLEAN, |m| {
+            m.nm_value.nm_boolean = value;
+            true
+        })
+    })
+}
+
+/// `plugin_notification_meta_copy`: appends copies of `src`'s meta to `dst`.
+///
+/// # Safety
+/// Both notifications valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_notification_meta_copy(
+    dst: *mut notification_t,
+    src: *const notification_t,
+) -> c_int {
+    guard(-1, || {
+        if dst.is_null() || src.is_null() {
+            return -1;
+        }
+        // SAFETY: walking a valid meta list and copying each entry.
+        unsafe {
+            let mut m = (*src).meta;
+            while !m.is_null() {
+                let e = &*m;
+                let name = e.name.as_ptr();
+                match e.type_ {
+                    NM_STRING => {
+                        plugin_notification_meta_add_string(dst, name, e.nm_value.nm_string)
+                    }
+                    NM_SIGNED => {
+                        plugin_notification_meta_add_signed_int(dst, name, e.nm_value.nm_signed_int)
+                    }
+                    NM_UNSIGNED => plugin_notification_meta_add_unsigned_int(
+                        dst,
+                        name,
+                        e.nm_value.nm_unsigned_int,
+                    ),
+                    NM_DOUBLE => {
+                        plugin_notification_meta_add_double(dst, name, e.nm_value.nm_double)
+                    }
+                    NM_BOOLEAN => {
+                        plugin_notification_meta_add_boolean(dst, name, e.nm_value.nm_boolean)
+                    }
+                    _ => 0,
+                };
+                m = e.next;
+            }
+        }
+        0
+    })
+}
+
+/// `plugin_notification_meta_free`: frees a whole meta list.
+///
+/// # Safety
+/// `n` must be NULL or a list built by the functions above.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_notification_meta_free(n: *mut notification_meta_t) -> c_int {
+    guard(-1, || {
+        if n.is_null() {
+            log::error!("plugin_notification_meta_free: n == NULL!");
+            return -1;
+        }
+        let mut cur = n;
+        while !cur.is_null() {
+            // SAFETY: entries were allocated with calloc/strdup by meta_add.
+            unsafe {
+                let next = (*cur).next;
+                if (*cur).type_ == NM_STRING && !(*cur).nm_value.nm_string.is_null() {
+                    libc::free((*cur).nm_value.nm_string.cast_mut().cast());
+                }
+                libc::free(cur.cast());
+                cur = next;
+            }
+        }
+        0
+    })
+}
+
+/// `plugin_init_ctx`: nothing to do (the context is a Rust thread-local).
+#[no_mangle]
+pub extern "C" fn plugin_init_ctx() {}
+
+/// `plugin_get_ctx`.
+#[no_mangle]
+pub extern "C" fn plugin_get_ctx() -> plugin_ctx_t {
+    ctx::get()
+}
+
+/// `plugin_set_ctx`: returns the previous context.
+#[no_mangle]
+pub extern "C" fn plugin_set_ctx(c: plugin_ctx_t) -> plugin_ctx_t {
+    ctx::set(c)
+}
+
+/// `plugin_get_interval`: the context's interval, else the global one.
+#[no_mangle]
+pub extern "C" fn plugin_get_interval() -> cdtime_t {
+    dispatch::effective_interval(&ctx::get())
+}
+
+struct ThreadStart {
+    ctx: plugin_ctx_t,
+    start: unsafe extern "C" fn(*mut c_void) -> *mut c_void,
+    arg: *mut c_void,
+}
+
+extern "C" fn thread_trampoline(p: *mut c_void) -> *mut c_void {
+    // SAFETY: `p` is the Box<ThreadStart> leaked by plugin_thread_create.
+    let ts = unsafe { Box::from_raw(p.cast::<ThreadStart>()) };
+    ctx::set(ts.ctx);
+    let (start, arg) = (ts.start, ts.arg);
+    drop(ts);
+    // SAFETY: the plugin's thread function with its own argument.
+    catch_unwind(AssertUnwindSafe(|| unsafe { start(arg) })).unwrap_or(std::ptr::null_mut())
+}
+
+/// `plugin_thread_create`: a pthread that inherits the caller's context.
+///
+/// # Safety
+/// `thread` must be valid for writing; `name` NULL or valid.
+#[no_mangle]
+pub unsafe extern "C" fn plugin_thread_create(
+    thread: *mut libc::pthread_t,
+    start_routine: Option<unsafe extern "C" fn(*mut c_void) -> *mut c_void>,
+    arg: *mut c_void,
+    name: *const c_char,
+) -> c_int {
+    guard(libc::EINVAL, || {
+        let (false, Some(start)) = (thread.is_null(), start_routine) else {
+            return libc::EINVAL;
+        };
+        let ts = Box::into_raw(Box::new(ThreadStart {
+            ctx: ctx::get(),
+            start,
+            arg,
+        }));
+        // SAFETY: standard pthread_create with our trampoline and boxed state.
+        let rc =
+            unsafe { libc::pthread_create(thread, std::ptr::null(), thread_trampoline, ts.cast()) };
+        if rc != 0 {
+            // SAFETY: the thread was not created, so we still own the box.
+            drop(unsafe { Box::from_raw(ts) });
+            return rc;
+        }
+        if let Some(n) = name_arg(name) {
+            let short: Vec<u8> = n.bytes().filter(|&b| b != 0).take(15).collect();
+            if let Ok(c) = std::ffi::CString::new(short) {
+                // SAFETY: valid thread handle and name of at most 15 bytes.
+                unsafe { libc::pthread_setname_np(*thread, c.as_ptr()) };
+            }
+        }
+        0
+    })
+}
+
+/// Calls a complex config callback for a block (used by the daemon).
+///
+/// # Safety
+/// `ci` must be a valid config tree.
+pub unsafe fn call_complex_config(cb: &ComplexConfig, ci: *mut oconfig_item_t) -> c_int {
+    let _g = ctx::enter(cb.ctx.0);
+    let f = cb.func;
+    // SAFETY: the plugin's config callback with a valid tree.
+    catch_unwind(AssertUnwindSafe(|| unsafe { f(ci) })).unwrap_or(-1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_severity_names() {
+        assert_eq!(parse_log_severity_str("err"), plog::LOG_ERR);
+        assert_eq!(parse_log_severity_str("CRIT"), plog::LOG_ERR);
+        assert_eq!(parse_log_severity_str("Warning"), plog::LOG_WARNING);
+        assert_eq!(parse_log_severity_str("notice"), plog::LOG_NOTICE);
+        assert_eq!(parse_log_severity_str("info"), plog::LOG_INFO);
+        assert_eq!(parse_log_severity_str("debug"), -1);
+        assert_eq!(parse_log_severity_str("bogus"), -1);
+    }
+
+    #[test]
+    fn notification_meta_list_roundtrip() {
+        let mut n = notification_t::default();
+        let name = c"k1";
+        let val = c"v";
+        // SAFETY: valid notification and strings.
+        unsafe {
+            assert_eq!(
+                plugin_notification_meta_add_string(&mut n, name.as_ptr(), val.as_ptr()),
+                0
+            );
+            assert_eq!(
+                plugin_notification_meta_add_signed_int(&mut n, c"k2".as_ptr(), -5),
+                0
+            );
+            assert_eq!(
+                plugin_notification_meta_add_boolean(&mut n, c"k3".as_ptr(), true),
+                0
+            );
+            let mut copy = notification_t::default();
+            assert_eq!(plugin_notification_meta_copy(&mut copy, &n), 0);
+            let m1 = &*copy.meta;
+            assert_eq!(CStr::from_ptr(m1.nm_value.nm_string).to_str().unwrap(), "v");
+            let m2 = &*m1.next;
+            assert_eq!(m2.nm_value.nm_signed_int, -5);
+            let m3 = &*m2.next;
+            assert!(m3.nm_value.nm_boolean);
+            assert!(m3.next.is_null());
+            assert_eq!(plugin_notification_meta_free(n.meta), 0);
+            assert_eq!(plugin_notification_meta_free(copy.meta), 0);
+        }
+    }
+
+    #[test]
+    fn exported_context_functions_restore() {
+        let c = ctx::make("exported", 42, 0, 0);
+        let old = plugin_set_ctx(c);
+        assert_eq!(plugin_get_interval(), 42);
+        assert_eq!(plugin_get_ctx().name, c.name);
+        plugin_set_ctx(old);
+    }
+}

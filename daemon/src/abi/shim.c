@@ -1,5 +1,172 @@
 /*
  * Variadic entry points of the collectd ABI. Stable Rust cannot define
- * C-variadic functions, so these format in C and hand a finished string to Rust.
+ * C-variadic functions, so these format in C and hand a finished string (or a
+ * finished value list) to Rust functions with rcollectd-private names.
  */
 #include "rcollectd.h"
+
+/* Implemented in Rust (daemon/src/abi/plugin.rs). */
+void rcd_log_str(int level, const char *message);
+int rcd_check_drop(void);
+int rcd_enqueue(const value_list_t *vl);
+
+/* collectd truncates log lines to 1023 bytes. */
+#define RCD_LOG_MAX 1024
+
+void plugin_log(int level, const char *format, ...) {
+  char msg[RCD_LOG_MAX];
+  va_list ap;
+
+  /* A non-debug collectd build drops DEBUG messages here; so do we. */
+  if (level >= LOG_DEBUG)
+    return;
+  if (format == NULL)
+    return;
+
+  va_start(ap, format);
+  vsnprintf(msg, sizeof(msg), format, ap);
+  va_end(ap);
+  msg[sizeof(msg) - 1] = '\0';
+
+  rcd_log_str(level, msg);
+}
+
+void daemon_log(int level, const char *format, ...) {
+  char msg[RCD_LOG_MAX] = "";
+  va_list ap;
+
+  if (format == NULL)
+    return;
+
+  const char *name = plugin_get_ctx().name;
+  if (name == NULL)
+    name = "UNKNOWN";
+
+  va_start(ap, format);
+  vsnprintf(msg, sizeof(msg), format, ap);
+  va_end(ap);
+  msg[sizeof(msg) - 1] = '\0';
+
+  plugin_log(level, "%s plugin: %s", name, msg);
+}
+
+int ssnprintf(char *str, size_t size, char const *format, ...) {
+  va_list ap;
+  int status;
+
+  va_start(ap, format);
+  status = vsnprintf(str, size, format, ap);
+  va_end(ap);
+  return status;
+}
+
+char *ssnprintf_alloc(char const *format, ...) {
+  char static_buffer[1024] = "";
+  va_list ap;
+  int status;
+
+  va_start(ap, format);
+  status = vsnprintf(static_buffer, sizeof(static_buffer), format, ap);
+  va_end(ap);
+  if (status < 0)
+    return NULL;
+
+  size_t alloc_size = (size_t)status + 1;
+  if (alloc_size <= sizeof(static_buffer))
+    return strdup(static_buffer);
+
+  char *buf = calloc(1, alloc_size);
+  if (buf == NULL)
+    return NULL;
+
+  va_start(ap, format);
+  status = vsnprintf(buf, alloc_size, format, ap);
+  va_end(ap);
+  if (status < 0) {
+    free(buf);
+    return NULL;
+  }
+  return buf;
+}
+
+/* Dispatches one value list per (name, value) pair of the NULL-terminated
+ * argument list; values are read with the C type of `store_type`. With
+ * `store_percentage`, gauges are converted to percent of their sum and the
+ * type becomes "percent". Returns the number of failures. */
+int plugin_dispatch_multivalue(value_list_t const *template,
+                               bool store_percentage, int store_type, ...) {
+  va_list ap;
+  gauge_t sum = 0.0;
+  int failed = 0;
+
+  if (template == NULL)
+    return -1;
+
+  if (rcd_check_drop())
+    return 0;
+
+  if (template->values_len != 1) {
+    plugin_log(LOG_ERR, "plugin_dispatch_multivalue: template must have "
+                        "exactly one value.");
+    return -1;
+  }
+
+  if (store_type == DS_TYPE_GAUGE) {
+    va_start(ap, store_type);
+    for (;;) {
+      char const *name = va_arg(ap, char const *);
+      if (name == NULL)
+        break;
+      gauge_t value = va_arg(ap, gauge_t);
+      if (!isnan(value))
+        sum += value;
+    }
+    va_end(ap);
+  }
+
+  value_list_t vl = *template;
+  value_t value = template->values[0];
+  vl.values = &value;
+  vl.values_len = 1;
+  if (vl.time == 0)
+    vl.time = cdtime();
+  if (store_percentage)
+    snprintf(vl.type, sizeof(vl.type), "%s", "percent");
+
+  va_start(ap, store_type);
+  for (;;) {
+    char const *name = va_arg(ap, char const *);
+    if (name == NULL)
+      break;
+    snprintf(vl.type_instance, sizeof(vl.type_instance), "%s", name);
+
+    switch (store_type) {
+    case DS_TYPE_GAUGE:
+      value.gauge = va_arg(ap, gauge_t);
+      if (store_percentage)
+        value.gauge *= sum ? (100.0 / sum) : NAN;
+      break;
+    case DS_TYPE_ABSOLUTE:
+      value.absolute = va_arg(ap, absolute_t);
+      break;
+    case DS_TYPE_COUNTER:
+      value.counter = va_arg(ap, counter_t);
+      break;
+    case DS_TYPE_DERIVE:
+      value.derive = va_arg(ap, derive_t);
+      break;
+    default:
+      plugin_log(LOG_ERR,
+                 "plugin_dispatch_multivalue: given store_type is incorrect.");
+      failed++;
+      va_end(ap);
+      return failed;
+    }
+
+    if (rcd_enqueue(&vl) != 0)
+      failed++;
+  }
+  va_end(ap);
+
+  return failed;
+}

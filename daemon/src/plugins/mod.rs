@@ -1,1 +1,9 @@
-//! TODO(owner fills).
+//! The plugin runtime: loading shared objects, the registries of callbacks
+//! they register, the thread-local plugin context and logging fan-out.
+
+pub mod ctx;
+pub mod loader;
+pub mod log;
+pub mod registry;
+
+pub use registry::registry;

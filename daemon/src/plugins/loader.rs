@@ -1,0 +1,237 @@
+//! Loads plugin shared objects (`<dir>/<name>.so`) and calls their
+//! `module_register` with the plugin context set, as collectd's `plugin_load`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
+
+use rcollectd_plugin::sys::plugin_ctx_t;
+
+use super::ctx;
+
+/// Why a plugin could not be loaded.
+#[derive(Debug)]
+pub enum LoadError {
+    /// No `<name>.so` regular file in any searched directory.
+    NotFound {
+        name: String,
+        searched: Vec<PathBuf>,
+    },
+    /// dlopen failed (usually a missing dependency).
+    Dlopen { file: PathBuf, message: String },
+    /// The object has no `module_register`.
+    NoRegister { file: PathBuf, message: String },
+    /// `module_register` panicked (a Rust plugin without its own guard).
+    Panicked { file: PathBuf },
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LoadError::NotFound { name, searched } => {
+                let dirs: Vec<String> = searched.iter().map(|d| d.display().to_string()).collect();
+                write!(
+                    f,
+                    "Could not find plugin \"{name}\" ({name}.so, a regular file) in {}",
+                    dirs.join(", ")
+                )
+            }
+            LoadError::Dlopen { file, message } => write!(
+                f,
+                "dlopen(\"{}\") failed: {message}. The most common cause is a missing \
+                 library: run ldd on it to see which library is missing.",
+                file.display()
+            ),
+            LoadError::NoRegister { file, message } => write!(
+                f,
+                "Couldn't find symbol \"module_register\" in \"{}\": {message}",
+                file.display()
+            ),
+            LoadError::Panicked { file } => {
+                write!(f, "module_register of \"{}\" panicked", file.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+struct Loaded {
+    name: String,
+    _lib: Library,
+}
+
+static LOADED: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
+static PLUGIN_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Sets the directory `LoadPlugin` searches (`PluginDir`); `None` restores
+/// the default search path.
+pub fn set_dir(dir: Option<PathBuf>) {
+    *PLUGIN_DIR.lock().unwrap_or_else(|e| e.into_inner()) = dir;
+}
+
+/// The directories searched, in order.
+///
+/// With `PluginDir` set only that one (as collectd). Otherwise rcollectd's own
+/// plugins first (`$RCOLLECTD_PLUGIN_DIR`, else `<exe dir>/../plugins` when it
+/// exists, i.e. the build layout, else `/usr/lib/rcollectd`), then collectd's
+/// `/usr/lib/collectd`.
+pub fn search_dirs() -> Vec<PathBuf> {
+    if let Some(d) = PLUGIN_DIR.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+        return vec![d];
+    }
+    let mut dirs = Vec::new();
+    if let Some(env) = std::env::var_os("RCOLLECTD_PLUGIN_DIR").filter(|v| !v.is_empty()) {
+        dirs.push(PathBuf::from(env));
+    } else {
+        let build = std::env::current_exe()
+            .ok()
+            .and_then(|exe| {
+                exe.parent()
+                    .and_then(Path::parent)
+                    .map(|p| p.join("plugins"))
+            })
+            .filter(|p| p.is_dir());
+        dirs.push(build.unwrap_or_else(|| PathBuf::from("/usr/lib/rcollectd")));
+    }
+    dirs.push(PathBuf::from("/usr/lib/collectd"));
+    dirs
+}
+
+/// True if a plugin of that name (case-insensitive) is loaded.
+pub fn is_loaded(name: &str) -> bool {
+    LOADED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|l| l.name.eq_ignore_ascii_case(name))
+}
+
+/// Names of loaded plugins, in load order.
+pub fn loaded_names() -> Vec<String> {
+    LOADED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .map(|l| l.name.clone())
+        .collect()
+}
+
+fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
+    let wanted = format!("{name}.so");
+    let entries = std::fs::read_dir(dir).ok()?;
+    for entry in entries.flatten() {
+        let fname = entry.file_name();
+        if !fname.to_string_lossy().eq_ignore_ascii_case(&wanted) {
+            continue;
+        }
+        let path = entry.path();
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_file() => return Some(path),
+            Ok(_) => log::warn!("plugin_load: {} is not a regular file.", path.display()),
+            Err(e) => log::warn!("plugin_load: stat (\"{}\") failed: {e}", path.display()),
+        }
+    }
+    None
+}
+
+/// Loads plugin `name` with `ctx` as the context during `module_register`.
+///
+/// Loading an already-loaded plugin is a no-op (collectd ignores it too).
+pub fn load(name: &str, global: bool, ctx_for_register: plugin_ctx_t) -> Result<(), LoadError> {
+    if is_loaded(name) {
+        log::warn!(
+            "plugin_load: plugin \"{name}\" is already loaded; ignoring the second LoadPlugin."
+        );
+        return Ok(());
+    }
+    let global = global || name.eq_ignore_ascii_case("perl") || name.eq_ignore_ascii_case("python");
+    let dirs = search_dirs();
+    let Some(file) = dirs.iter().find_map(|d| find_file(d, name)) else {
+        return Err(LoadError::NotFound {
+            name: name.to_owned(),
+            searched: dirs,
+        });
+    };
+    let flags = if global {
+        RTLD_NOW | RTLD_GLOBAL
+    } else {
+        RTLD_NOW
+    };
+    // SAFETY: loading a plugin runs its constructors; that is the purpose of
+    // LoadPlugin and what collectd does with the same file.
+    let lib = unsafe { Library::open(Some(&file), flags) }.map_err(|e| LoadError::Dlopen {
+        file: file.clone(),
+        message: e.to_string(),
+    })?;
+    // SAFETY: `module_register` has the signature `void (void)` in the ABI.
+    let register =
+        unsafe { lib.get::<unsafe extern "C" fn()>(b"module_register\0") }.map_err(|e| {
+            LoadError::NoRegister {
+                file: file.clone(),
+                message: e.to_string(),
+            }
+        })?;
+    let register = *register;
+    {
+        let _g = ctx::enter(ctx_for_register);
+        // SAFETY: calling the plugin's registration entry point, with the
+        // plugin context set as collectd does.
+        let ok = std::panic::catch_unwind(|| unsafe { register() }).is_ok();
+        if !ok {
+            return Err(LoadError::Panicked { file });
+        }
+    }
+    LOADED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Loaded {
+            name: name.to_owned(),
+            _lib: lib,
+        });
+    log::info!("plugin_load: plugin \"{name}\" successfully loaded.");
+    Ok(())
+}
+
+/// Forgets every loaded plugin at shutdown.
+///
+/// The shared objects stay mapped on purpose (collectd never dlcloses either):
+/// a plugin's detached threads or atexit handlers may still run its code.
+pub fn forget_all() {
+    let all = std::mem::take(&mut *LOADED.lock().unwrap_or_else(|e| e.into_inner()));
+    for l in all {
+        std::mem::forget(l._lib);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plugin_dir_overrides_search_path() {
+        set_dir(Some(PathBuf::from("/nonexistent-rcollectd-test")));
+        assert_eq!(
+            search_dirs(),
+            vec![PathBuf::from("/nonexistent-rcollectd-test")]
+        );
+        let err = load("nosuchplugin", false, ctx::EMPTY).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("nosuchplugin.so"), "{text}");
+        assert!(text.contains("/nonexistent-rcollectd-test"), "{text}");
+        set_dir(None);
+        let dirs = search_dirs();
+        assert_eq!(dirs.last(), Some(&PathBuf::from("/usr/lib/collectd")));
+    }
+
+    #[test]
+    fn symlinks_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("real.so"), b"x").unwrap();
+        std::os::unix::fs::symlink(dir.path().join("real.so"), dir.path().join("link.so")).unwrap();
+        assert!(find_file(dir.path(), "link").is_none());
+        assert!(find_file(dir.path(), "REAL").is_some());
+    }
+}

@@ -1,0 +1,156 @@
+//! Logging fan-out: the daemon's own `log` records and every `plugin_log` /
+//! `daemon_log` line go to each registered log callback (each filters by its
+//! own configured level, as collectd's log plugins do), or to stderr while no
+//! log plugin is registered.
+
+use std::cell::Cell;
+use std::ffi::{c_int, CString};
+use std::sync::OnceLock;
+
+use super::registry::registry;
+
+/// collectd's severities (syslog numbers).
+pub const LOG_ERR: c_int = 3;
+/// Warning severity.
+pub const LOG_WARNING: c_int = 4;
+/// Notice severity.
+pub const LOG_NOTICE: c_int = 5;
+/// Info severity.
+pub const LOG_INFO: c_int = 6;
+/// Debug severity (dropped, as a non-debug collectd build does).
+pub const LOG_DEBUG: c_int = 7;
+
+/// collectd truncates every log line to 1023 bytes.
+const MAX_MSG: usize = 1023;
+
+thread_local! {
+    static IN_LOG: Cell<bool> = const { Cell::new(false) };
+}
+
+static STDERR: OnceLock<env_logger::Logger> = OnceLock::new();
+
+fn stderr_logger() -> &'static env_logger::Logger {
+    STDERR.get_or_init(|| {
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build()
+    })
+}
+
+fn to_log_level(level: c_int) -> log::Level {
+    match level {
+        i32::MIN..=LOG_ERR => log::Level::Error,
+        LOG_WARNING => log::Level::Warn,
+        LOG_NOTICE | LOG_INFO => log::Level::Info,
+        _ => log::Level::Debug,
+    }
+}
+
+fn to_severity(level: log::Level) -> c_int {
+    match level {
+        log::Level::Error => LOG_ERR,
+        log::Level::Warn => LOG_WARNING,
+        log::Level::Info => LOG_INFO,
+        log::Level::Debug | log::Level::Trace => LOG_DEBUG,
+    }
+}
+
+fn to_stderr(level: c_int, target: &str, msg: &str) {
+    let logger = stderr_logger();
+    let lvl = to_log_level(level);
+    let args = format_args!("{msg}");
+    let record = log::Record::builder()
+        .args(args)
+        .level(lvl)
+        .target(target)
+        .build();
+    if log::Log::enabled(logger, record.metadata()) {
+        log::Log::log(logger, &record);
+    }
+}
+
+/// Sends one line at collectd severity `level` to every log callback, or to
+/// stderr when none is registered (or when a log callback itself logs).
+pub fn emit(level: c_int, msg: &str) {
+    emit_with_target(level, "rcollectd", msg);
+}
+
+fn emit_with_target(level: c_int, target: &str, msg: &str) {
+    let callbacks = registry().log.snapshot();
+    let nested = IN_LOG.with(|f| f.get());
+    if callbacks.is_empty() || nested {
+        to_stderr(level, target, msg);
+        return;
+    }
+    if level >= LOG_DEBUG {
+        return;
+    }
+    let mut cut = msg.len().min(MAX_MSG);
+    while !msg.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let text: Vec<u8> = msg.as_bytes()[..cut]
+        .iter()
+        .copied()
+        .filter(|&b| b != 0)
+        .collect();
+    let Ok(c) = CString::new(text) else { return };
+    IN_LOG.with(|f| f.set(true));
+    for cb in callbacks.iter() {
+        let func = cb.func;
+        let ud = cb.ud.as_ptr();
+        // SAFETY: a registered plugin_log_cb called with a valid message and its
+        // own user data; collectd does not switch the context for log callbacks.
+        let _ = std::panic::catch_unwind(|| unsafe { func(level, c.as_ptr(), ud) });
+    }
+    IN_LOG.with(|f| f.set(false));
+}
+
+/// Logs at collectd's NOTICE severity, which `log` has no level for.
+pub fn notice(msg: &str) {
+    emit(LOG_NOTICE, msg);
+}
+
+struct FanOut;
+
+impl log::Log for FanOut {
+    fn enabled(&self, metadata: &log::Metadata) -> bool {
+        if registry().log.is_empty() {
+            log::Log::enabled(stderr_logger(), metadata)
+        } else {
+            metadata.level() <= log::Level::Info
+        }
+    }
+
+    fn log(&self, record: &log::Record) {
+        if !self.enabled(record.metadata()) {
+            return;
+        }
+        let msg = record.args().to_string();
+        emit_with_target(to_severity(record.level()), record.target(), &msg);
+    }
+
+    fn flush(&self) {}
+}
+
+static FAN_OUT: FanOut = FanOut;
+
+/// Installs the fan-out as the `log` logger (idempotent).
+pub fn init() {
+    if log::set_logger(&FAN_OUT).is_ok() {
+        log::set_max_level(log::LevelFilter::Trace);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severity_mapping_matches_syslog_order() {
+        assert_eq!(to_log_level(LOG_ERR), log::Level::Error);
+        assert_eq!(to_log_level(0), log::Level::Error);
+        assert_eq!(to_log_level(LOG_WARNING), log::Level::Warn);
+        assert_eq!(to_log_level(LOG_NOTICE), log::Level::Info);
+        assert_eq!(to_log_level(LOG_DEBUG), log::Level::Debug);
+        assert_eq!(to_severity(log::Level::Warn), LOG_WARNING);
+    }
+}

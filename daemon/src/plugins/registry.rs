@@ -1,0 +1,429 @@
+//! Registries of plugin callbacks, one per callback kind, plus data sets and
+//! configuration callbacks.
+//!
+//! Lists are read on every dispatched value and changed rarely, so each is an
+//! `RwLock` around an `Arc<Vec<..>>` snapshot: invoking callbacks clones the
+//! `Arc` and releases the lock, so a callback may (un)register callbacks
+//! without deadlocking, and a callback's `user_data` is freed only when the
+//! last in-flight invocation has finished.
+
+use std::cell::UnsafeCell;
+use std::collections::HashMap;
+use std::ffi::{c_char, c_int, CStr};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
+
+use rcollectd_plugin::sys::{
+    cache_event_t, data_set_t, data_source_t, notification_t, oconfig_item_t, user_data_t,
+    value_list_t,
+};
+
+use super::ctx::Ctx;
+
+/// `int (*)(void)`: init, shutdown and simple read callbacks.
+pub type VoidFn = unsafe extern "C" fn() -> c_int;
+/// `plugin_write_cb` without the `Option`.
+pub type WriteFn =
+    unsafe extern "C" fn(*const data_set_t, *const value_list_t, *mut user_data_t) -> c_int;
+/// `plugin_flush_cb` without the `Option`.
+pub type FlushFn = unsafe extern "C" fn(u64, *const c_char, *mut user_data_t) -> c_int;
+/// `plugin_missing_cb` without the `Option`.
+pub type MissingFn = unsafe extern "C" fn(*const value_list_t, *mut user_data_t) -> c_int;
+/// `plugin_log_cb` without the `Option`.
+pub type LogFn = unsafe extern "C" fn(c_int, *const c_char, *mut user_data_t);
+/// `plugin_notification_cb` without the `Option`.
+pub type NotificationFn = unsafe extern "C" fn(*const notification_t, *mut user_data_t) -> c_int;
+/// `plugin_cache_event_cb` without the `Option`.
+pub type CacheEventFn = unsafe extern "C" fn(*mut cache_event_t, *mut user_data_t) -> c_int;
+/// `plugin_read_cb` without the `Option`.
+pub type ComplexReadFn = unsafe extern "C" fn(*mut user_data_t) -> c_int;
+/// Simple config callback `int (*)(const char *key, const char *value)`.
+pub type ConfigFn = unsafe extern "C" fn(*const c_char, *const c_char) -> c_int;
+/// Complex config callback `int (*)(oconfig_item_t *)`.
+pub type ComplexConfigFn = unsafe extern "C" fn(*mut oconfig_item_t) -> c_int;
+
+/// A plugin's `user_data_t`, whose `free_func` runs exactly once, when the
+/// owning registration is dropped (unregister or shutdown), as in collectd.
+pub struct UserData(UnsafeCell<user_data_t>);
+
+// SAFETY: collectd hands the same user_data_t pointer to concurrent callbacks
+// (several write threads); plugins are written for that. We never touch the
+// contents ourselves except in Drop, when no other reference exists.
+unsafe impl Send for UserData {}
+// SAFETY: see above.
+unsafe impl Sync for UserData {}
+
+impl UserData {
+    /// Copies the plugin's user data (NULL means none).
+    ///
+    /// # Safety
+    /// `ud` must be NULL or point to a valid `user_data_t`.
+    pub unsafe fn from_ptr(ud: *const user_data_t) -> Self {
+        let value = if ud.is_null() {
+            user_data_t {
+                data: std::ptr::null_mut(),
+                free_func: None,
+            }
+        } else {
+            // SAFETY: caller guarantees `ud` is valid when non-null.
+            unsafe { *ud }
+        };
+        UserData(UnsafeCell::new(value))
+    }
+
+    /// No user data.
+    pub fn none() -> Self {
+        // SAFETY: NULL is allowed.
+        unsafe { Self::from_ptr(std::ptr::null()) }
+    }
+
+    /// The pointer callbacks receive.
+    pub fn as_ptr(&self) -> *mut user_data_t {
+        self.0.get()
+    }
+}
+
+impl Drop for UserData {
+    fn drop(&mut self) {
+        let ud = self.0.get_mut();
+        if let (false, Some(free)) = (ud.data.is_null(), ud.free_func) {
+            let data = std::mem::replace(&mut ud.data, std::ptr::null_mut());
+            // SAFETY: the plugin registered `free` to release `data`; it runs
+            // once because we null the pointer and this is the only owner.
+            unsafe { free(data) };
+        }
+    }
+}
+
+/// One registered callback.
+pub struct Callback<F> {
+    /// Registration name (usually the plugin name).
+    pub name: String,
+    /// The C function.
+    pub func: F,
+    /// The plugin's user data.
+    pub ud: UserData,
+    /// The context captured at registration time.
+    pub ctx: Ctx,
+}
+
+/// An ordered, named list of callbacks of one kind.
+pub struct List<F> {
+    inner: RwLock<Arc<Vec<Arc<Callback<F>>>>>,
+}
+
+impl<F> Default for List<F> {
+    fn default() -> Self {
+        List {
+            inner: RwLock::new(Arc::new(Vec::new())),
+        }
+    }
+}
+
+impl<F> List<F> {
+    /// Adds `cb`; a callback with the same name is replaced in place, which
+    /// collectd reports with a warning (returned as `true`).
+    pub fn register(&self, cb: Callback<F>) -> bool {
+        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let mut list: Vec<_> = guard.iter().cloned().collect();
+        let replaced = if let Some(slot) = list.iter_mut().find(|c| c.name == cb.name) {
+            *slot = Arc::new(cb);
+            true
+        } else {
+            list.push(Arc::new(cb));
+            false
+        };
+        *guard = Arc::new(list);
+        replaced
+    }
+
+    /// Removes the callback named `name`; false if there was none.
+    pub fn unregister(&self, name: &str) -> bool {
+        let removed = {
+            let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
+            let mut list: Vec<_> = guard.iter().cloned().collect();
+            let before = list.len();
+            list.retain(|c| c.name != name);
+            let removed = list.len() != before;
+            *guard = Arc::new(list);
+            removed
+        };
+        removed
+    }
+
+    /// The current callbacks, in registration order.
+    pub fn snapshot(&self) -> Arc<Vec<Arc<Callback<F>>>> {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// True when nothing is registered.
+    pub fn is_empty(&self) -> bool {
+        self.inner
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// Removes everything; user data is freed once no invocation holds it.
+    pub fn clear(&self) {
+        let old = std::mem::take(&mut *self.inner.write().unwrap_or_else(|e| e.into_inner()));
+        drop(old);
+    }
+
+    /// Registered names, in order.
+    pub fn names(&self) -> Vec<String> {
+        self.snapshot().iter().map(|c| c.name.clone()).collect()
+    }
+}
+
+/// A data set owned by the daemon, with a stable `data_set_t` address.
+pub struct OwnedDataSet {
+    ds: data_set_t,
+    _sources: Box<[data_source_t]>,
+}
+
+// SAFETY: immutable after construction; the raw pointer inside points into
+// `_sources`, owned by the same value.
+unsafe impl Send for OwnedDataSet {}
+// SAFETY: see above.
+unsafe impl Sync for OwnedDataSet {}
+
+impl OwnedDataSet {
+    /// Deep-copies a C data set.
+    ///
+    /// # Safety
+    /// `ds` must point to a valid `data_set_t` whose `ds` array holds `ds_num` entries.
+    pub unsafe fn copy_from(ds: *const data_set_t) -> Option<Arc<OwnedDataSet>> {
+        if ds.is_null() {
+            return None;
+        }
+        // SAFETY: caller guarantees validity.
+        let src = unsafe { &*ds };
+        let sources: Box<[data_source_t]> = if src.ds_num == 0 || src.ds.is_null() {
+            Box::new([])
+        } else {
+            // SAFETY: caller guarantees `ds_num` entries at `ds`.
+            unsafe { std::slice::from_raw_parts(src.ds, src.ds_num) }.into()
+        };
+        let mut copy = src.to_owned();
+        let mut owned = Arc::new(OwnedDataSet {
+            ds: {
+                copy.ds = std::ptr::null_mut();
+                copy
+            },
+            _sources: sources,
+        });
+        let inner = Arc::get_mut(&mut owned)?;
+        inner.ds.ds = inner._sources.as_ptr().cast_mut();
+        inner.ds.ds_num = inner._sources.len();
+        Some(owned)
+    }
+
+    /// The stable C view.
+    pub fn as_ptr(&self) -> *const data_set_t {
+        &self.ds
+    }
+
+    /// The type name.
+    pub fn type_name(&self) -> String {
+        cstr_field(&self.ds.type_)
+    }
+
+    /// Number of data sources.
+    pub fn ds_num(&self) -> usize {
+        self.ds.ds_num
+    }
+}
+
+/// Reads a fixed-size C string field (always NUL-terminated by truncation).
+pub fn cstr_field(field: &[c_char]) -> String {
+    let bytes: Vec<u8> = field
+        .iter()
+        .take_while(|&&c| c != 0)
+        .map(|&c| c as u8)
+        .collect();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// Like [`cstr_field`] but borrowing when the field is valid UTF-8 (hot path).
+pub fn cstr_field_ref(field: &[c_char]) -> &str {
+    let len = field.iter().position(|&c| c == 0).unwrap_or(field.len());
+    // SAFETY: c_char and u8 have the same layout; `len` is within the slice.
+    let bytes = unsafe { std::slice::from_raw_parts(field.as_ptr().cast::<u8>(), len) };
+    std::str::from_utf8(bytes).unwrap_or("")
+}
+
+/// Writes `value` into a fixed-size C string field, truncating like `sstrncpy`.
+pub fn set_cstr_field(field: &mut [c_char], value: &str) {
+    let n = value.len().min(field.len().saturating_sub(1));
+    for (dst, src) in field.iter_mut().zip(value.as_bytes()[..n].iter()) {
+        *dst = *src as c_char;
+    }
+    if let Some(end) = field.get_mut(n) {
+        *end = 0;
+    }
+}
+
+/// A simple (key/value) config callback.
+pub struct SimpleConfig {
+    /// Plugin name (matched case-insensitively, as collectd does).
+    pub plugin: String,
+    /// The callback.
+    pub func: ConfigFn,
+    /// Keys the plugin accepts (case-insensitive).
+    pub keys: Vec<String>,
+    /// Context at registration.
+    pub ctx: Ctx,
+}
+
+/// A complex (oconfig tree) config callback.
+pub struct ComplexConfig {
+    /// Plugin name (matched case-insensitively).
+    pub plugin: String,
+    /// The callback.
+    pub func: ComplexConfigFn,
+    /// Context at registration.
+    pub ctx: Ctx,
+}
+
+/// A cache-event callback; slots keep their index because the value cache
+/// stores subscriptions as a bit mask over them (at most 32, as collectd).
+pub struct CacheEventSlot {
+    /// Registration name.
+    pub name: String,
+    /// The callback.
+    pub func: CacheEventFn,
+    /// The plugin's user data.
+    pub ud: UserData,
+    /// Context at registration.
+    pub ctx: Ctx,
+}
+
+/// Every callback kind collectd knows, plus data sets and config callbacks.
+#[derive(Default)]
+pub struct Registry {
+    /// Init callbacks, in registration order.
+    pub init: List<VoidFn>,
+    /// Write callbacks.
+    pub write: List<WriteFn>,
+    /// Flush callbacks.
+    pub flush: List<FlushFn>,
+    /// Missing-value callbacks.
+    pub missing: List<MissingFn>,
+    /// Shutdown callbacks.
+    pub shutdown: List<VoidFn>,
+    /// Log callbacks.
+    pub log: List<LogFn>,
+    /// Notification callbacks.
+    pub notification: List<NotificationFn>,
+    /// Cache-event callbacks (fixed slots).
+    pub cache_event: RwLock<Vec<Option<Arc<CacheEventSlot>>>>,
+    /// Simple config callbacks.
+    pub config: Mutex<Vec<Arc<SimpleConfig>>>,
+    /// Complex config callbacks.
+    pub complex_config: Mutex<Vec<Arc<ComplexConfig>>>,
+    /// Data sets by type name.
+    pub data_sets: RwLock<HashMap<String, Arc<OwnedDataSet>>>,
+}
+
+static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
+
+/// The process-wide registry (plugins are process-wide in collectd too).
+pub fn registry() -> &'static Registry {
+    &REGISTRY
+}
+
+impl Registry {
+    /// Looks up a data set by type name.
+    pub fn data_set(&self, name: &str) -> Option<Arc<OwnedDataSet>> {
+        self.data_sets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(name)
+            .cloned()
+    }
+
+    /// Registers (or replaces) a data set; returns true if one was replaced.
+    pub fn add_data_set(&self, ds: Arc<OwnedDataSet>) -> bool {
+        self.data_sets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(ds.type_name(), ds)
+            .is_some()
+    }
+
+    /// Number of data sets known.
+    pub fn data_set_count(&self) -> usize {
+        self.data_sets
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .len()
+    }
+}
+
+/// Converts a C string argument; `None` for NULL.
+///
+/// # Safety
+/// `p` must be NULL or a valid NUL-terminated string.
+pub unsafe fn opt_str<'a>(p: *const c_char) -> Option<std::borrow::Cow<'a, str>> {
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: caller guarantees a valid C string.
+        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static FREED: AtomicUsize = AtomicUsize::new(0);
+    unsafe extern "C" fn count_free(_p: *mut std::ffi::c_void) {
+        FREED.fetch_add(1, Ordering::SeqCst);
+    }
+    unsafe extern "C" fn noop() -> c_int {
+        0
+    }
+
+    #[test]
+    fn replace_unregister_and_free_user_data_once() {
+        let list: List<VoidFn> = List::default();
+        let mk = |name: &str| Callback {
+            name: name.to_owned(),
+            func: noop as VoidFn,
+            // SAFETY: pointer to a valid local user_data_t.
+            ud: unsafe {
+                UserData::from_ptr(&user_data_t {
+                    data: 1usize as *mut _,
+                    free_func: Some(count_free),
+                })
+            },
+            ctx: Ctx(super::super::ctx::EMPTY),
+        };
+        let before = FREED.load(Ordering::SeqCst);
+        assert!(!list.register(mk("a")));
+        assert!(!list.register(mk("b")));
+        assert!(list.register(mk("a")));
+        assert_eq!(FREED.load(Ordering::SeqCst) - before, 1);
+        assert_eq!(list.names(), vec!["a", "b"]);
+        let snap = list.snapshot();
+        assert!(list.unregister("a"));
+        assert!(!list.unregister("a"));
+        // Still referenced by the snapshot: not freed yet.
+        assert_eq!(FREED.load(Ordering::SeqCst) - before, 1);
+        drop(snap);
+        assert_eq!(FREED.load(Ordering::SeqCst) - before, 2);
+        list.clear();
+        assert_eq!(FREED.load(Ordering::SeqCst) - before, 3);
+        assert!(list.is_empty());
+    }
+
+    #[test]
+    fn cstr_fields_roundtrip_and_truncate() {
+        let mut f = [0 as c_char; 8];
+        set_cstr_field(&mut f, "abcdefghij");
+        assert_eq!(cstr_field(&f), "abcdefg");
+        assert_eq!(cstr_field_ref(&f), "abcdefg");
+    }
+}
