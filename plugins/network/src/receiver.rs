@@ -1,0 +1,504 @@
+//! The receiving side: one thread per listening socket reads datagrams
+//! (reporting kernel drops via SO_RXQ_OVFL) into recycled buffers and hands
+//! them over a bounded queue to one dispatch thread, which decodes and
+//! dispatches. A full queue drops (and counts) packets instead of blocking
+//! the socket readers, so a slow daemon never stalls reception.
+
+use std::io::IoSliceMut;
+use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{bounded, Receiver as Rx, Sender as Tx, TrySendError};
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrStorage};
+
+use crate::auth::AuthFile;
+use crate::codec::crypto::Credentials;
+use crate::codec::{
+    decode, DecodeError, DecodeSummary, NotificationRef, Origin, SecurityLevel, Sink, ValueListRef,
+};
+use crate::config::NetworkConfig;
+use crate::stats::Stats;
+
+/// Packets that may wait between the socket readers and the dispatcher.
+pub const QUEUE_PACKETS: usize = 4096;
+
+/// What the receiver does with decoded items (the daemon glue, or a test).
+pub trait Dispatch: Send + 'static {
+    /// Dispatches one value list; returns whether it was accepted.
+    fn values(&mut self, vl: &ValueListRef<'_>, origin: &Origin<'_>, from: &SocketAddr) -> bool;
+    /// Dispatches one notification.
+    fn notification(&mut self, n: &NotificationRef<'_>, origin: &Origin<'_>, from: &SocketAddr);
+}
+
+struct Packet {
+    buf: Vec<u8>,
+    len: usize,
+    from: SocketAddr,
+    entry: usize,
+}
+
+struct Entry {
+    level: SecurityLevel,
+    auth: Option<AuthFile>,
+}
+
+/// Running receive machinery; stop it with [`Receiver::stop`].
+pub struct Receiver {
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    addrs: Vec<SocketAddr>,
+}
+
+impl std::fmt::Debug for Receiver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("addrs", &self.addrs)
+            .finish()
+    }
+}
+
+/// Logs at most once per 10 s per kind, saying how many were suppressed.
+struct RateLimit {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl RateLimit {
+    fn new() -> Self {
+        RateLimit {
+            last: None,
+            suppressed: 0,
+        }
+    }
+
+    fn check(&mut self) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(10))
+        {
+            self.suppressed += 1;
+            return None;
+        }
+        self.last = Some(Instant::now());
+        Some(std::mem::take(&mut self.suppressed))
+    }
+}
+
+impl Receiver {
+    /// Opens every `<Listen>` socket and starts the threads. A Listen that
+    /// cannot be opened is logged and skipped (as collectd); an AuthFile
+    /// that cannot be read disables that Listen.
+    pub fn start<D: Dispatch>(
+        cfg: &NetworkConfig,
+        stats: Arc<Stats>,
+        dispatch: D,
+    ) -> std::io::Result<Receiver> {
+        let mut entries = Vec::new();
+        let mut sockets: Vec<(UdpSocket, usize)> = Vec::new();
+        for l in &cfg.listens {
+            let auth = match &l.auth_file {
+                Some(p) => match AuthFile::open(p) {
+                    Ok(a) => Some(a),
+                    Err(e) => {
+                        log::error!("network plugin: reading AuthFile {} failed: {e}; not listening on \"{}\"", p.display(), l.node);
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            let addrs = match crate::sock::resolve(&l.node, &l.service) {
+                Ok(a) => a,
+                Err(e) => {
+                    log::error!(
+                        "network plugin: cannot resolve Listen \"{}\" \"{}\": {e}",
+                        l.node,
+                        l.service
+                    );
+                    continue;
+                }
+            };
+            let idx = entries.len();
+            let mut opened = 0;
+            for a in addrs {
+                match crate::sock::listen_socket(
+                    &a,
+                    l.interface.as_deref(),
+                    cfg.receive_buffer_size,
+                ) {
+                    Ok(s) => {
+                        let eff = crate::sock::receive_buffer(&s);
+                        log::info!("network plugin: listening on {a} (SecurityLevel {:?}, receive buffer {eff} bytes)", l.level);
+                        sockets.push((s, idx));
+                        opened += 1;
+                    }
+                    Err(e) => log::error!("network plugin: cannot listen on {a}: {e}"),
+                }
+            }
+            if opened > 0 {
+                entries.push(Entry {
+                    level: l.level,
+                    auth,
+                });
+            }
+        }
+        if sockets.is_empty() {
+            return Err(std::io::Error::other("no listening socket could be opened"));
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = bounded::<Packet>(QUEUE_PACKETS);
+        let (free_tx, free_rx) = bounded::<Vec<u8>>(QUEUE_PACKETS);
+        let mut threads = Vec::new();
+        let mut addrs = Vec::new();
+        for (sock, entry) in sockets {
+            addrs.push(sock.local_addr()?);
+            let (stop, tx, free_rx, stats) =
+                (stop.clone(), tx.clone(), free_rx.clone(), stats.clone());
+            let size = cfg.max_packet_size;
+            threads.push(
+                std::thread::Builder::new()
+                    .name("network recv".into())
+                    .spawn(move || receive_loop(sock, entry, size, &stop, &tx, &free_rx, &stats))?,
+            );
+        }
+        drop(tx);
+        {
+            let stats = stats.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("network disp".into())
+                    .spawn(move || dispatch_loop(rx, free_tx, entries, dispatch, &stats))?,
+            );
+        }
+        Ok(Receiver {
+            stop,
+            threads,
+            addrs,
+        })
+    }
+
+    /// Bound addresses (useful when port 0 was configured).
+    pub fn local_addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// Stops reading, dispatches what is queued, joins all threads.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            if t.join().is_err() {
+                log::error!("network plugin: a receive thread panicked");
+            }
+        }
+    }
+}
+
+fn receive_loop(
+    sock: UdpSocket,
+    entry: usize,
+    size: usize,
+    stop: &AtomicBool,
+    tx: &Tx<Packet>,
+    free: &Rx<Vec<u8>>,
+    stats: &Stats,
+) {
+    let fd = sock.as_raw_fd();
+    let mut last_ovfl: u32 = 0;
+    let mut drop_log = RateLimit::new();
+    let mut trunc_log = RateLimit::new();
+    let mut err_log = RateLimit::new();
+    let mut spare: Option<Vec<u8>> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let mut buf = spare
+            .take()
+            .or_else(|| free.try_recv().ok())
+            .unwrap_or_else(|| vec![0u8; size]);
+        if buf.len() != size {
+            buf.resize(size, 0);
+        }
+        let mut cmsg = nix::cmsg_space!(u32);
+        let (len, from, ovfl, truncated) = {
+            let mut iov = [IoSliceMut::new(&mut buf)];
+            match recvmsg::<SockaddrStorage>(fd, &mut iov, Some(&mut cmsg), MsgFlags::empty()) {
+                Ok(msg) => {
+                    let mut ovfl = None;
+                    if let Ok(cmsgs) = msg.cmsgs() {
+                        for c in cmsgs {
+                            if let ControlMessageOwned::RxqOvfl(n) = c {
+                                ovfl = Some(n);
+                            }
+                        }
+                    }
+                    let from = msg.address.and_then(|a| {
+                        a.as_sockaddr_in()
+                            .map(|v4| SocketAddr::from((v4.ip(), v4.port())))
+                            .or_else(|| {
+                                a.as_sockaddr_in6()
+                                    .map(|v6| SocketAddr::from((v6.ip(), v6.port())))
+                            })
+                    });
+                    (
+                        msg.bytes,
+                        from,
+                        ovfl,
+                        msg.flags.contains(MsgFlags::MSG_TRUNC),
+                    )
+                }
+                Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => {
+                    spare = Some(buf);
+                    continue;
+                }
+                Err(e) => {
+                    if let Some(n) = err_log.check() {
+                        log::error!("network plugin: recvmsg failed: {e} ({n} more suppressed)");
+                    }
+                    spare = Some(buf);
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                }
+            }
+        };
+        if let Some(n) = ovfl {
+            let delta = n.wrapping_sub(last_ovfl);
+            last_ovfl = n;
+            if delta > 0 {
+                Stats::add(&stats.kernel_drops, u64::from(delta));
+                if let Some(s) = drop_log.check() {
+                    log::warn!(
+                        "network plugin: the kernel dropped {delta} packets (socket receive buffer full; raise ReceiveBufferSize or net.core.rmem_max) ({s} reports suppressed)"
+                    );
+                }
+            }
+        }
+        if truncated {
+            if let Some(s) = trunc_log.check() {
+                log::warn!("network plugin: received a packet larger than MaxPacketSize {size}; it was truncated ({s} more suppressed)");
+            }
+        }
+        Stats::add(&stats.octets_rx, len as u64);
+        Stats::add(&stats.packets_rx, 1);
+        let from = from.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+        match tx.try_send(Packet {
+            buf,
+            len,
+            from,
+            entry,
+        }) {
+            Ok(()) => {
+                stats.queue_length.store(tx.len() as u64, Ordering::Relaxed);
+            }
+            Err(TrySendError::Full(p)) => {
+                Stats::add(&stats.queue_drops, 1);
+                if let Some(s) = drop_log.check() {
+                    log::warn!("network plugin: receive queue full ({QUEUE_PACKETS} packets), dropping ({s} reports suppressed)");
+                }
+                spare = Some(p.buf);
+            }
+            Err(TrySendError::Disconnected(_)) => return,
+        }
+    }
+}
+
+struct Adapter<'a, D> {
+    d: &'a mut D,
+    from: SocketAddr,
+    stats: &'a Stats,
+}
+
+impl<D: Dispatch> Sink for Adapter<'_, D> {
+    fn value_list(&mut self, vl: &ValueListRef<'_>, origin: &Origin<'_>) {
+        if self.d.values(vl, origin, &self.from) {
+            Stats::add(&self.stats.values_dispatched, 1);
+        } else {
+            Stats::add(&self.stats.values_not_dispatched, 1);
+        }
+    }
+
+    fn notification(&mut self, n: &NotificationRef<'_>, origin: &Origin<'_>) {
+        self.d.notification(n, origin, &self.from);
+    }
+}
+
+fn dispatch_loop<D: Dispatch>(
+    rx: Rx<Packet>,
+    free: Tx<Vec<u8>>,
+    mut entries: Vec<Entry>,
+    mut d: D,
+    stats: &Stats,
+) {
+    let mut err_log = RateLimit::new();
+    let mut insecure_log = RateLimit::new();
+    loop {
+        let mut p = match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(p) => p,
+            // After `stop`, readers exit within their read timeout and the
+            // channel disconnects once drained.
+            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+        };
+        stats.queue_length.store(rx.len() as u64, Ordering::Relaxed);
+        let Some(entry) = entries.get_mut(p.entry) else {
+            continue;
+        };
+        if let Some(a) = &mut entry.auth {
+            if let Err(e) = a.refresh() {
+                if let Some(n) = err_log.check() {
+                    log::error!(
+                        "network plugin: re-reading AuthFile failed: {e} ({n} more suppressed)"
+                    );
+                }
+            }
+        }
+        let creds: Option<&dyn Credentials> =
+            entry.auth.as_ref().map(|a| a.db() as &dyn Credentials);
+        let mut summary = DecodeSummary::default();
+        let len = p.len.min(p.buf.len());
+        let mut sink = Adapter {
+            d: &mut d,
+            from: p.from,
+            stats,
+        };
+        let r = decode(
+            &mut p.buf[..len],
+            entry.level,
+            creds,
+            &mut sink,
+            &mut summary,
+        );
+        let insecure = summary.insecure_value_lists + summary.insecure_notifications;
+        if insecure > 0 {
+            Stats::add(&stats.insecure_dropped, summary.insecure_value_lists);
+            if let Some(n) = insecure_log.check() {
+                log::info!(
+                    "network plugin: ignored {insecure} values/notifications from {} below SecurityLevel {:?} ({n} more reports suppressed)",
+                    p.from,
+                    entry.level
+                );
+            }
+        }
+        if summary.incomplete_value_lists > 0 {
+            Stats::add(&stats.values_not_dispatched, summary.incomplete_value_lists);
+        }
+        if let Err(e) = r {
+            Stats::add(&stats.decode_errors, 1);
+            if let Some(n) = err_log.check() {
+                let lvl = if matches!(
+                    e,
+                    DecodeError::SignatureMismatch
+                        | DecodeError::ChecksumMismatch
+                        | DecodeError::UnknownUser
+                ) {
+                    log::Level::Warn
+                } else {
+                    log::Level::Info
+                };
+                log::log!(
+                    lvl,
+                    "network plugin: packet from {} rejected: {e} ({n} more suppressed)",
+                    p.from
+                );
+            }
+        }
+        let _ = free.try_send(p.buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{Encoder, Value, ValueListOut};
+    use crate::config::{ConfValue, Item};
+    use std::sync::Mutex;
+
+    #[derive(Clone, Default)]
+    struct Collect(Arc<Mutex<Vec<(String, Vec<Value>, SecurityLevel)>>>);
+
+    impl Dispatch for Collect {
+        fn values(
+            &mut self,
+            vl: &ValueListRef<'_>,
+            origin: &Origin<'_>,
+            _from: &SocketAddr,
+        ) -> bool {
+            let name = String::from_utf8_lossy(vl.type_instance).into_owned();
+            self.0
+                .lock()
+                .unwrap()
+                .push((name, vl.values().collect(), origin.level));
+            true
+        }
+        fn notification(&mut self, _n: &NotificationRef<'_>, _o: &Origin<'_>, _f: &SocketAddr) {}
+    }
+
+    fn packet(ti: &str) -> Vec<u8> {
+        let mut e = Encoder::new(1452);
+        let v = [Value::Gauge(1.0)];
+        e.add(&ValueListOut {
+            host: b"h",
+            plugin: b"p",
+            plugin_instance: b"",
+            type_: b"gauge",
+            type_instance: ti.as_bytes(),
+            time: 1 << 30,
+            interval: 0,
+            values: &v,
+        })
+        .unwrap();
+        e.packet().to_vec()
+    }
+
+    #[test]
+    fn survives_garbage_and_keeps_receiving() {
+        let block = Item {
+            key: "Plugin".into(),
+            values: vec![],
+            children: vec![Item {
+                key: "Listen".into(),
+                values: vec![
+                    ConfValue::String("127.0.0.1".into()),
+                    ConfValue::String("0".into()),
+                ],
+                children: vec![],
+            }],
+        };
+        let (cfg, e) = crate::config::parse(&block);
+        assert!(e.is_empty());
+        let stats = Arc::new(Stats::default());
+        let c = Collect::default();
+        let r = Receiver::start(&cfg, stats.clone(), c.clone()).unwrap();
+        let dest = r.local_addrs()[0];
+        let tx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        tx.send_to(&packet("before"), dest).unwrap();
+        // Truncated, oversized, empty and pseudo-random datagrams.
+        let good = packet("x");
+        tx.send_to(&good[..good.len() - 5], dest).unwrap();
+        tx.send_to(&vec![0xab; 9000], dest).unwrap();
+        tx.send_to(&[], dest).unwrap();
+        let mut seed = 0x1234_5678_u64;
+        for _ in 0..200 {
+            let len = (seed % 1500) as usize;
+            let data: Vec<u8> = (0..len)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    seed as u8
+                })
+                .collect();
+            tx.send_to(&data, dest).unwrap();
+        }
+        tx.send_to(&packet("after"), dest).unwrap();
+        let got = |name: &str| c.0.lock().unwrap().iter().any(|(n, _, _)| n == name);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !(got("before") && got("after")) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        r.stop();
+        assert!(got("before") && got("after"));
+        assert!(stats.decode_errors.load(Ordering::Relaxed) >= 2);
+        assert!(stats.packets_rx.load(Ordering::Relaxed) >= 205);
+    }
+}

@@ -1,0 +1,458 @@
+//! The sending side: one packet buffer per `<Server>` (so each can use its
+//! own security overhead and ABSOLUTE policy), sealed and sent when full, on
+//! flush, when older than the interval, and at shutdown.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::codec::crypto::{self, UserKey};
+use crate::codec::{
+    encode_notification, EncodeError, Encoder, NotificationOut, SecurityLevel, ValueListOut,
+    DS_ABSOLUTE,
+};
+use crate::config::{AbsoluteMode, NetworkConfig, ServerConf};
+use crate::stats::Stats;
+
+struct Conn {
+    sock: UdpSocket,
+    addr: SocketAddr,
+    resolved: Instant,
+}
+
+struct Server {
+    conf: ServerConf,
+    ttl: Option<u32>,
+    key: Option<UserKey>,
+    enc: Encoder,
+    /// Used for `AbsoluteValues Separate`: one value list per packet.
+    single: Encoder,
+    first_write: Option<Instant>,
+    sealed: Vec<u8>,
+    conn: Option<Conn>,
+    last_error: Option<Instant>,
+}
+
+/// All destinations of this plugin instance.
+pub struct Sender {
+    servers: Vec<Server>,
+    max_packet: usize,
+    stats: Arc<Stats>,
+    scratch: Vec<u8>,
+}
+
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("servers", &self.servers.len())
+            .finish()
+    }
+}
+
+fn overhead(conf: &ServerConf) -> usize {
+    match conf.level {
+        SecurityLevel::None => 0,
+        SecurityLevel::Sign => crypto::sign_overhead(conf.username.as_bytes()),
+        SecurityLevel::Encrypt => crypto::encrypt_overhead(conf.username.as_bytes()),
+    }
+}
+
+impl Server {
+    fn connect(&mut self) -> Option<&Conn> {
+        let stale = match &self.conn {
+            Some(c) => {
+                !self.conf.resolve_interval.is_zero()
+                    && c.resolved.elapsed() >= self.conf.resolve_interval
+            }
+            None => true,
+        };
+        if stale {
+            // Do not hammer the resolver after a failure.
+            if self.conn.is_none()
+                && self
+                    .last_error
+                    .is_some_and(|t| t.elapsed() < Duration::from_secs(1))
+            {
+                return None;
+            }
+            match crate::sock::resolve(&self.conf.node, &self.conf.service) {
+                Ok(addrs) if !addrs.is_empty() => {
+                    let addr = addrs[0];
+                    match crate::sock::sender_socket(
+                        &addr,
+                        self.conf.bind_address,
+                        self.ttl,
+                        self.conf.interface.as_deref(),
+                    ) {
+                        Ok(sock) => {
+                            self.conn = Some(Conn {
+                                sock,
+                                addr,
+                                resolved: Instant::now(),
+                            });
+                            self.last_error = None;
+                        }
+                        Err(e) => {
+                            log::error!("network plugin: socket for {addr} failed: {e}");
+                            self.last_error = Some(Instant::now());
+                        }
+                    }
+                }
+                Ok(_) | Err(_) => {
+                    if self.last_error.is_none() {
+                        log::error!(
+                            "network plugin: cannot resolve \"{}\" port {}",
+                            self.conf.node,
+                            self.conf.service
+                        );
+                    }
+                    self.last_error = Some(Instant::now());
+                    // Keep using the old address if re-resolution failed.
+                    if let Some(c) = &mut self.conn {
+                        c.resolved = Instant::now();
+                    }
+                }
+            }
+        }
+        self.conn.as_ref()
+    }
+
+    /// Seals `payload` for this server and sends it.
+    fn send(&mut self, payload: &[u8], stats: &Stats) {
+        if payload.is_empty() {
+            return;
+        }
+        let mut sealed = std::mem::take(&mut self.sealed);
+        let data: &[u8] = match (&self.key, self.conf.level) {
+            (Some(k), SecurityLevel::Sign) => {
+                match crypto::sign_into(&mut sealed, self.conf.username.as_bytes(), k, payload) {
+                    Ok(()) => &sealed,
+                    Err(e) => {
+                        log::error!("network plugin: signing failed: {e}");
+                        self.sealed = sealed;
+                        return;
+                    }
+                }
+            }
+            (Some(k), SecurityLevel::Encrypt) => {
+                match crypto::encrypt_into(&mut sealed, self.conf.username.as_bytes(), k, payload) {
+                    Ok(()) => &sealed,
+                    Err(e) => {
+                        log::error!("network plugin: encryption failed: {e}");
+                        self.sealed = sealed;
+                        return;
+                    }
+                }
+            }
+            _ => payload,
+        };
+        let mut sent = false;
+        if let Some(conn) = self.connect() {
+            for _ in 0..3 {
+                match conn.sock.send_to(data, conn.addr) {
+                    Ok(_) => {
+                        sent = true;
+                        break;
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::Interrupted | std::io::ErrorKind::WouldBlock
+                        ) =>
+                    {
+                        continue
+                    }
+                    Err(e) => {
+                        log::error!(
+                            "network plugin: sendto {} failed: {e}; reopening the socket",
+                            conn.addr
+                        );
+                        self.conn = None;
+                        break;
+                    }
+                }
+            }
+        }
+        if sent {
+            Stats::add(&stats.octets_tx, data.len() as u64);
+            Stats::add(&stats.packets_tx, 1);
+        }
+        self.sealed = sealed;
+    }
+
+    fn flush(&mut self, stats: &Stats) {
+        if self.enc.is_empty() {
+            return;
+        }
+        let enc = std::mem::replace(&mut self.enc, Encoder::new(0));
+        self.send(enc.packet(), stats);
+        self.enc = enc;
+        self.enc.reset();
+        self.first_write = None;
+    }
+}
+
+/// Outcome of offering a value list to the sender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// Buffered (or sent) for at least one server.
+    Accepted,
+    /// Could not be encoded for any server.
+    Rejected,
+}
+
+impl Sender {
+    /// Builds the sender from the configuration (no socket is opened until
+    /// the first packet, as collectd).
+    pub fn new(cfg: &NetworkConfig, stats: Arc<Stats>) -> Sender {
+        let servers = cfg
+            .servers
+            .iter()
+            .map(|conf| {
+                let cap = cfg.max_packet_size.saturating_sub(overhead(conf));
+                Server {
+                    key: (conf.level > SecurityLevel::None)
+                        .then(|| UserKey::new(conf.password.as_bytes())),
+                    conf: conf.clone(),
+                    ttl: cfg.ttl,
+                    enc: Encoder::new(cap),
+                    single: Encoder::new(cap),
+                    first_write: None,
+                    sealed: Vec::with_capacity(cfg.max_packet_size),
+                    conn: None,
+                    last_error: None,
+                }
+            })
+            .collect();
+        Sender {
+            servers,
+            max_packet: cfg.max_packet_size,
+            stats,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Whether any server is configured.
+    pub fn is_empty(&self) -> bool {
+        self.servers.is_empty()
+    }
+
+    /// Adds a value list to every server's buffer, sending full buffers.
+    pub fn write(&mut self, vl: &ValueListOut<'_>) -> WriteOutcome {
+        let has_absolute = vl.values.iter().any(|v| v.type_code() == DS_ABSOLUTE);
+        let mut accepted = false;
+        let mut absolute_dropped = false;
+        for s in &mut self.servers {
+            if has_absolute {
+                match s.conf.absolute {
+                    AbsoluteMode::Send => {}
+                    AbsoluteMode::Drop => {
+                        absolute_dropped = true;
+                        continue;
+                    }
+                    AbsoluteMode::Separate => {
+                        s.single.reset();
+                        match s.single.add(vl) {
+                            Ok(()) => {
+                                let single = std::mem::replace(&mut s.single, Encoder::new(0));
+                                s.send(single.packet(), &self.stats);
+                                s.single = single;
+                                accepted = true;
+                            }
+                            Err(e) => log::warn!("network plugin: cannot encode value list: {e}"),
+                        }
+                        continue;
+                    }
+                }
+            }
+            let r = match s.enc.add(vl) {
+                Err(EncodeError::Full) => {
+                    s.flush(&self.stats);
+                    s.enc.add(vl)
+                }
+                r => r,
+            };
+            match r {
+                Ok(()) => {
+                    accepted = true;
+                    if s.first_write.is_none() {
+                        s.first_write = Some(Instant::now());
+                    }
+                }
+                Err(e) => log::warn!(
+                    "network plugin: cannot encode value list for {}: {e}",
+                    s.conf.node
+                ),
+            }
+        }
+        if absolute_dropped {
+            Stats::add(&self.stats.absolute_dropped, 1);
+        }
+        if accepted {
+            Stats::add(&self.stats.values_sent, 1);
+            WriteOutcome::Accepted
+        } else {
+            Stats::add(&self.stats.values_not_sent, 1);
+            WriteOutcome::Rejected
+        }
+    }
+
+    /// Sends buffers whose first value is at least `age` old (`Duration::ZERO`: all).
+    pub fn flush(&mut self, age: Duration) {
+        for s in &mut self.servers {
+            if s.first_write.is_some_and(|t| t.elapsed() >= age)
+                || (age.is_zero() && !s.enc.is_empty())
+            {
+                s.flush(&self.stats);
+            }
+        }
+    }
+
+    /// Sends a notification, in a packet of its own, to every server.
+    pub fn notify(&mut self, n: &NotificationOut<'_>) -> Result<(), EncodeError> {
+        let mut buf = std::mem::take(&mut self.scratch);
+        let mut result = Ok(());
+        for s in &mut self.servers {
+            let cap = self.max_packet.saturating_sub(overhead(&s.conf));
+            match encode_notification(&mut buf, n, cap) {
+                Ok(()) => s.send(&buf, &self.stats),
+                Err(e) => result = Err(e),
+            }
+        }
+        self.scratch = buf;
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{decode, DecodeSummary, Value};
+    use crate::config::{parse, ConfValue, Item};
+
+    fn server_item(port: u16, extra: Vec<Item>) -> Item {
+        Item {
+            key: "Server".into(),
+            values: vec![
+                ConfValue::String("127.0.0.1".into()),
+                ConfValue::String(port.to_string()),
+            ],
+            children: extra,
+        }
+    }
+
+    struct Count(usize, usize);
+    impl crate::codec::Sink for Count {
+        fn value_list(
+            &mut self,
+            vl: &crate::codec::ValueListRef<'_>,
+            _o: &crate::codec::Origin<'_>,
+        ) {
+            self.0 += 1;
+            if vl.type_codes().contains(&DS_ABSOLUTE) {
+                self.1 += 1;
+            }
+        }
+        fn notification(
+            &mut self,
+            _n: &crate::codec::NotificationRef<'_>,
+            _o: &crate::codec::Origin<'_>,
+        ) {
+        }
+    }
+
+    fn recv_all(sock: &UdpSocket) -> Vec<Vec<u8>> {
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let mut out = Vec::new();
+        let mut b = [0u8; 65536];
+        while let Ok(n) = sock.recv(&mut b) {
+            out.push(b[..n].to_vec());
+            assert!(out.len() < 10_000);
+        }
+        out
+    }
+
+    #[test]
+    fn fills_packets_flushes_and_handles_absolute() {
+        let rx_send = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let rx_sep = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let rx_drop = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let abs = |m: &str| Item {
+            key: "AbsoluteValues".into(),
+            values: vec![ConfValue::String(m.into())],
+            children: vec![],
+        };
+        let block = Item {
+            key: "Plugin".into(),
+            values: vec![],
+            children: vec![
+                server_item(rx_send.local_addr().unwrap().port(), vec![]),
+                server_item(rx_sep.local_addr().unwrap().port(), vec![abs("Separate")]),
+                server_item(rx_drop.local_addr().unwrap().port(), vec![abs("Drop")]),
+            ],
+        };
+        let (cfg, errs) = parse(&block);
+        assert!(errs.is_empty());
+        let stats = Arc::new(Stats::default());
+        let mut s = Sender::new(&cfg, stats.clone());
+        let names: Vec<String> = (0..200).map(|i| format!("i{i}")).collect();
+        for (i, n) in names.iter().enumerate() {
+            let v = if i % 50 == 0 {
+                [Value::Absolute(i as u64)]
+            } else {
+                [Value::Gauge(i as f64)]
+            };
+            let vl = ValueListOut {
+                host: b"h",
+                plugin: b"p",
+                plugin_instance: b"",
+                type_: b"gauge",
+                type_instance: n.as_bytes(),
+                time: 1 << 30,
+                interval: 10 << 30,
+                values: &v,
+            };
+            assert_eq!(s.write(&vl), WriteOutcome::Accepted);
+        }
+        // Nothing young is flushed by an interval check...
+        s.flush(Duration::from_secs(3600));
+        // ...but an explicit flush sends everything.
+        s.flush(Duration::ZERO);
+        let count = |pkts: &[Vec<u8>]| {
+            let mut c = Count(0, 0);
+            for p in pkts {
+                assert!(p.len() <= 1452);
+                let mut p = p.clone();
+                decode(
+                    &mut p,
+                    SecurityLevel::None,
+                    None,
+                    &mut c,
+                    &mut DecodeSummary::default(),
+                )
+                .unwrap();
+            }
+            (c.0, c.1)
+        };
+        let a = recv_all(&rx_send);
+        assert!(a.len() >= 3, "200 lists need several packets");
+        assert_eq!(count(&a), (200, 4));
+        let b = recv_all(&rx_sep);
+        assert_eq!(count(&b), (200, 4));
+        // The four ABSOLUTE lists each travelled alone.
+        assert_eq!(b.iter().filter(|p| p.len() < 100).count(), 4);
+        let c = recv_all(&rx_drop);
+        assert_eq!(count(&c), (196, 0));
+        assert_eq!(
+            stats
+                .absolute_dropped
+                .load(std::sync::atomic::Ordering::Relaxed),
+            4
+        );
+        assert_eq!(
+            stats.values_sent.load(std::sync::atomic::Ordering::Relaxed),
+            200
+        );
+    }
+}

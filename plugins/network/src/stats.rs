@@ -1,0 +1,133 @@
+//! Counters behind `ReportStats`: collectd's own identifiers plus
+//! rcollectd's additional drop counters.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// All counters; updated lock-free from any thread.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Bytes received (UDP payload).
+    pub octets_rx: AtomicU64,
+    /// Bytes sent.
+    pub octets_tx: AtomicU64,
+    /// Datagrams received.
+    pub packets_rx: AtomicU64,
+    /// Datagrams sent.
+    pub packets_tx: AtomicU64,
+    /// Value lists dispatched to the daemon.
+    pub values_dispatched: AtomicU64,
+    /// Value lists received but not dispatched (loop protection, invalid).
+    pub values_not_dispatched: AtomicU64,
+    /// Value lists accepted for sending.
+    pub values_sent: AtomicU64,
+    /// Value lists refused for sending (received ones without Forward, errors).
+    pub values_not_sent: AtomicU64,
+    /// Packets waiting between the receive and dispatch threads.
+    pub queue_length: AtomicU64,
+    /// Datagrams the kernel dropped because the socket buffer was full (SO_RXQ_OVFL).
+    pub kernel_drops: AtomicU64,
+    /// Datagrams dropped because the receive queue to the dispatch thread was full.
+    pub queue_drops: AtomicU64,
+    /// Datagrams (or their rest) rejected by the decoder.
+    pub decode_errors: AtomicU64,
+    /// Value lists dropped for being below the Listen's SecurityLevel.
+    pub insecure_dropped: AtomicU64,
+    /// ABSOLUTE value lists not sent (`AbsoluteValues Drop`).
+    pub absolute_dropped: AtomicU64,
+}
+
+/// One reported value: (type, type_instance, values, is_gauge).
+pub type Report = (&'static str, &'static str, [u64; 2], usize, bool);
+
+impl Stats {
+    /// Adds `n` to a counter.
+    pub fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Relaxed);
+    }
+
+    /// Snapshot in the order and with the identifiers they are dispatched
+    /// under (plugin `network`): `(type, type_instance, values, count, gauge)`.
+    pub fn report(&self) -> Vec<Report> {
+        let g = |c: &AtomicU64| c.load(Relaxed);
+        vec![
+            (
+                "if_octets",
+                "",
+                [g(&self.octets_rx), g(&self.octets_tx)],
+                2,
+                false,
+            ),
+            (
+                "if_packets",
+                "",
+                [g(&self.packets_rx), g(&self.packets_tx)],
+                2,
+                false,
+            ),
+            (
+                "total_values",
+                "dispatch-accepted",
+                [g(&self.values_dispatched), 0],
+                1,
+                false,
+            ),
+            (
+                "total_values",
+                "dispatch-rejected",
+                [g(&self.values_not_dispatched), 0],
+                1,
+                false,
+            ),
+            (
+                "total_values",
+                "send-accepted",
+                [g(&self.values_sent), 0],
+                1,
+                false,
+            ),
+            (
+                "total_values",
+                "send-rejected",
+                [g(&self.values_not_sent), 0],
+                1,
+                false,
+            ),
+            ("queue_length", "", [g(&self.queue_length), 0], 1, true),
+            (
+                "if_rx_dropped",
+                "kernel",
+                [g(&self.kernel_drops), 0],
+                1,
+                false,
+            ),
+            (
+                "if_rx_dropped",
+                "queue",
+                [g(&self.queue_drops), 0],
+                1,
+                false,
+            ),
+            (
+                "if_rx_errors",
+                "decode",
+                [g(&self.decode_errors), 0],
+                1,
+                false,
+            ),
+            (
+                "total_values",
+                "receive-insecure",
+                [g(&self.insecure_dropped), 0],
+                1,
+                false,
+            ),
+            (
+                "total_values",
+                "send-absolute-dropped",
+                [g(&self.absolute_dropped), 0],
+                1,
+                false,
+            ),
+        ]
+    }
+}
