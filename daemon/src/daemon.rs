@@ -594,6 +594,7 @@ pub fn init_all() -> bool {
 
 fn init_all_with(start_readers: bool) -> bool {
     let rt = runtime();
+    dispatch::install_cache_hooks();
     dispatch::set_limits(rt.limits);
     scheduler().set_max_read_interval(rt.max_read_interval);
     if rt.collect_internal_stats && !INITIALIZED.load(Ordering::SeqCst) {
@@ -677,16 +678,14 @@ fn dispatch_internal_stats() {
     );
 }
 
-/// CACHE SEAM: number of entries in the value cache.
 fn cache_size() -> usize {
-    0
+    crate::cache::global().len()
 }
 
 /// collectd's per-interval housekeeping (`plugin_read_all`): missing-value
 /// detection through the value cache.
 pub fn housekeeping() {
-    // CACHE SEAM: expired entries from the value cache go to
-    // dispatch::dispatch_missing once the cache exposes them.
+    dispatch::check_missing();
 }
 
 fn start_housekeeper() -> Housekeeper {

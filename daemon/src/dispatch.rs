@@ -271,11 +271,121 @@ fn post_cache_chain(_ds: &OwnedDataSet, _vl: &mut value_list_t) -> ChainVerdict 
     ChainVerdict::Continue
 }
 
-/// Updates the value cache. collectd 5.12 logs a rejected (too old) value
-/// from `uc_update` but still writes it, so the result is informational.
+/// Updates the value cache and sends cache events. collectd 5.12 logs a
+/// refused value list (e.g. not newer than the cached one) but still writes
+/// it (`plugin_dispatch_values_internal` ignores `uc_update`'s status), so
+/// rcollectd does the same.
 fn update_cache(ds: &OwnedDataSet, vl: &value_list_t) {
-    // CACHE SEAM: replaced by the value cache call once `crate::cache` lands.
-    let _ = (ds, vl);
+    // SAFETY: `ds` and `vl` are valid and agree in their value counts (checked).
+    match unsafe { crate::cache::global().update(&*ds.as_ptr(), vl) } {
+        Ok(u) => {
+            if has_cache_event_callbacks() {
+                let name = crate::cache::NameBuf::from_vl(vl);
+                if u.is_new {
+                    dispatch_cache_event(CE_VALUE_NEW, 0, name.as_c_str(), vl);
+                } else if u.callbacks_mask != 0 {
+                    dispatch_cache_event(CE_VALUE_UPDATE, u.callbacks_mask, name.as_c_str(), vl);
+                }
+            }
+        }
+        Err(e @ crate::cache::CacheError::TooOld { .. }) => {
+            crate::plugins::log::notice(&e.to_string())
+        }
+        Err(e) => log::error!("{e}"),
+    }
+}
+
+/// `CE_VALUE_NEW`.
+pub const CE_VALUE_NEW: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_VALUE_NEW;
+/// `CE_VALUE_UPDATE`.
+pub const CE_VALUE_UPDATE: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_VALUE_UPDATE;
+/// `CE_VALUE_EXPIRED`.
+pub const CE_VALUE_EXPIRED: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_VALUE_EXPIRED;
+
+fn has_cache_event_callbacks() -> bool {
+    registry()
+        .cache_event
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(Option::is_some)
+}
+
+/// `plugin_dispatch_cache_event`: for NEW every callback may subscribe by
+/// setting `event->ret`, and the subscriptions are stored in the cache entry's
+/// mask. Like collectd 5.12 (whose mask test is a no-op), UPDATE and EXPIRED
+/// go to every active callback.
+pub fn dispatch_cache_event(
+    event_type: u32,
+    _mask: u64,
+    name: &std::ffi::CStr,
+    vl: *const value_list_t,
+) {
+    let slots: Vec<_> = registry()
+        .cache_event
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
+    let mut mask: u64 = 0;
+    for (i, slot) in slots.iter().enumerate() {
+        let Some(s) = slot else { continue };
+        let mut ev = rcollectd_plugin::sys::cache_event_t {
+            type_: event_type,
+            value_list: vl,
+            value_list_name: name.as_ptr(),
+            ret: 0,
+        };
+        let _g = ctx::enter(s.ctx.0);
+        let (f, ud) = (s.func, s.ud.as_ptr());
+        // SAFETY: the plugin's callback with a valid event and its user data.
+        let status =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { f(&mut ev, ud) }))
+                .unwrap_or(-1);
+        if status != 0 {
+            log::error!(
+                "plugin_dispatch_cache_event: Callback \"{}\" failed with status {status}.",
+                s.name
+            );
+        } else if ev.ret != 0 {
+            mask |= 1 << i;
+        }
+    }
+    if event_type == CE_VALUE_NEW && mask != 0 {
+        crate::cache::global().set_callbacks_mask(name.to_bytes(), mask);
+    }
+}
+
+/// Missing-value detection (collectd's `uc_check_timeout`, run once per
+/// interval): each expired cache entry goes to the missing callbacks and, if
+/// subscribed, to the cache-event callbacks, then leaves the cache.
+pub fn check_missing() -> usize {
+    crate::cache::global().expire(
+        crate::time::now(),
+        crate::abi::globals::timeout(),
+        on_expired,
+    )
+}
+
+fn on_expired(x: &crate::cache::ExpiredEntry) {
+    let vl = x.to_value_list();
+    // SAFETY: a valid value list on our stack.
+    unsafe { dispatch_missing(&vl) };
+    if x.callbacks_mask != 0 {
+        dispatch_cache_event(CE_VALUE_EXPIRED, x.callbacks_mask, &x.name, &vl);
+    }
+}
+
+fn hook_cache_event(t: u32, mask: u64, name: &std::ffi::CStr, vl: &value_list_t) {
+    dispatch_cache_event(t, mask, name, vl);
+}
+
+/// Connects the exported `uc_check_timeout`/`uc_update` to the registries.
+pub fn install_cache_hooks() {
+    crate::cache::set_hooks(crate::cache::Hooks {
+        timeout_g: crate::abi::globals::timeout,
+        on_expired,
+        on_cache_event: hook_cache_event,
+    });
 }
 
 /// Validates, fills in defaults, runs chains and cache, and queues a copy of

@@ -9,8 +9,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use rcollectd_plugin::sys::{
-    cache_event_t, cache_event_type_e, cdtime_t, data_set_t, notification_meta_t, notification_t,
-    oconfig_item_t, plugin_ctx_t, user_data_t, value_list_t,
+    cache_event_type_e, cdtime_t, data_set_t, notification_meta_t, notification_t, oconfig_item_t,
+    plugin_ctx_t, user_data_t, value_list_t,
 };
 
 use crate::dispatch;
@@ -827,38 +827,12 @@ pub unsafe extern "C" fn plugin_dispatch_cache_event(
     vl: *const value_list_t,
 ) {
     guard((), || {
-        let _ = callbacks_mask;
-        let slots: Vec<Option<Arc<CacheEventSlot>>> = registry()
-            .cache_event
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let mut mask: c_ulong = 0;
-        for (i, slot) in slots.iter().enumerate() {
-            let Some(s) = slot else { continue };
-            let mut ev = cache_event_t {
-                type_: event_type,
-                value_list: vl,
-                value_list_name: name,
-                ret: 0,
-            };
-            let _g = ctx::enter(s.ctx.0);
-            let (f, ud) = (s.func, s.ud.as_ptr());
-            // SAFETY: the plugin's callback with a valid event and its user data.
-            let status = catch_unwind(AssertUnwindSafe(|| unsafe { f(&mut ev, ud) })).unwrap_or(-1);
-            if status != 0 {
-                log::error!(
-                    "plugin_dispatch_cache_event: Callback \"{}\" failed with status {status}.",
-                    s.name
-                );
-            } else if ev.ret != 0 {
-                mask |= 1 << i;
-            }
+        if name.is_null() {
+            return;
         }
-        if event_type == rcollectd_plugin::sys::cache_event_type_e_CE_VALUE_NEW && mask != 0 {
-            // SAFETY: `name` is the cache's valid identifier string.
-            unsafe { rcollectd_plugin::sys::uc_set_callbacks_mask(name, mask) };
-        }
+        // SAFETY: `name` is a valid C string per the contract.
+        let name = unsafe { CStr::from_ptr(name) };
+        dispatch::dispatch_cache_event(event_type, u64::from(callbacks_mask), name, vl);
     })
 }
 
