@@ -35,6 +35,13 @@ pub fn parse_loadavg(text: &str) -> Result<[f64; 3], ParseError> {
     Ok(out)
 }
 
+/// Load averages from `sysinfo(2)`'s fixed-point `loads` (16 fraction bits),
+/// which is what glibc's `getloadavg`, and so collectd, reports on Linux: the
+/// kernel's full precision rather than the two decimals of `/proc/loadavg`.
+pub fn from_sysinfo(loads: [u64; 3]) -> [f64; 3] {
+    loads.map(|l| l as f64 / 65536.0)
+}
+
 /// The value list for `loads`; with `relative_cores` (ReportRelative and a
 /// known CPU count above 0) each average is divided by the CPU count.
 pub fn metric(loads: [f64; 3], relative_cores: Option<u32>) -> Metric {
@@ -83,6 +90,16 @@ mod tests {
         );
         // Unknown CPU count: absolute values, as collectd does.
         assert_eq!(metric(loads, Some(0)).type_instance, "");
+    }
+
+    #[test]
+    fn sysinfo_fixed_point() {
+        // avenrun 5069/2048 shifted to 16 fraction bits; collectd's CSV shows
+        // it as 2.475098.
+        let l = from_sysinfo([5069 << 5, 2048 << 5, 0]);
+        assert_eq!(format!("{:.6}", l[0]), "2.475098");
+        assert_eq!(l[1], 1.0);
+        assert_eq!(l[2], 0.0);
     }
 
     #[test]
