@@ -9,8 +9,56 @@
 //! - `ConfigError` displays as `file:line: what was expected`.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+pub mod globals;
+mod lexer;
+mod parser;
+
+pub use parser::{MAX_BLOCK_DEPTH, MAX_INCLUDE_DEPTH};
+
+/// Parses a collectd.conf file with every `Include` expanded in place.
+///
+/// Returns the root item (key "", no values, location `path:0`) whose
+/// children are the file's top-level items in order. Relative `Include`
+/// paths resolve against the process's working directory, as in collectd.
+/// See the `parser` module for the exact grammar and include rules.
+pub fn parse_file(path: &Path) -> Result<Item, ConfigError> {
+    let ctx = parser::Ctx {
+        base: parser::Base::Cwd,
+    };
+    let children = parser::parse_path(&ctx, path, 0, 0, None)?;
+    Ok(root(path, children))
+}
+
+/// Parses config text named `name` in messages (tests, fuzzing, embedded
+/// defaults); relative `Include` paths resolve against `name`'s directory.
+pub fn parse_str(text: &str, name: &Path) -> Result<Item, ConfigError> {
+    let dir = name
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."));
+    let ctx = parser::Ctx {
+        base: parser::Base::Dir(dir),
+    };
+    let file = Arc::new(name.to_path_buf());
+    let children = parser::parse_text(&ctx, text, file, 0, 0)?;
+    Ok(root(name, children))
+}
+
+fn root(path: &Path, children: Vec<Item>) -> Item {
+    Item {
+        key: String::new(),
+        values: Vec::new(),
+        children,
+        location: Location {
+            file: Arc::new(path.to_path_buf()),
+            line: 0,
+        },
+    }
+}
 
 /// One typed argument of a config line, as `oconfig_value_t` holds it.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,3 +107,53 @@ impl fmt::Display for ConfigError {
 }
 
 impl std::error::Error for ConfigError {}
+
+impl ConfigError {
+    /// An error pointing at `location`.
+    pub fn at(location: &Location, message: impl Into<String>) -> Self {
+        ConfigError {
+            location: Some(location.clone()),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// Config-file spelling: strings quoted, numbers shortest, booleans bare.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::String(s) => write!(f, "\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")),
+            Value::Number(n) => write!(f, "{n}"),
+            Value::Boolean(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl Item {
+    /// The child items whose key equals `key` case-insensitively (collectd
+    /// compares option names with `strcasecmp`).
+    pub fn children_named<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Item> + 'a {
+        self.children
+            .iter()
+            .filter(move |c| c.key.eq_ignore_ascii_case(key))
+    }
+
+    /// The single string value, if the item has exactly one and it is a string.
+    pub fn single_string(&self) -> Option<&str> {
+        match self.values.as_slice() {
+            [Value::String(s)] => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The single number value, if the item has exactly one and it is a number.
+    pub fn single_number(&self) -> Option<f64> {
+        match self.values.as_slice() {
+            [Value::Number(n)] => Some(*n),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,384 @@
+//! Parser and Include tests: every construct, and exact error texts.
+
+use super::*;
+use std::path::Path;
+
+fn parse(text: &str) -> Result<Item, ConfigError> {
+    parse_str(text, Path::new("/etc/collectd.conf"))
+}
+
+fn err(text: &str) -> String {
+    parse(text).unwrap_err().to_string()
+}
+
+fn s(v: &str) -> Value {
+    Value::String(v.into())
+}
+
+fn n(v: f64) -> Value {
+    Value::Number(v)
+}
+
+#[test]
+fn root_and_options_in_order() {
+    let root =
+        parse("Hostname \"box\"\n\n# comment\nInterval 10\nFQDNLookup false\nLoadPlugin cpu")
+            .unwrap();
+    assert_eq!(root.key, "");
+    assert!(root.values.is_empty());
+    assert_eq!(root.location.line, 0);
+    assert_eq!(root.location.to_string(), "/etc/collectd.conf:0");
+    let keys: Vec<&str> = root.children.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["Hostname", "Interval", "FQDNLookup", "LoadPlugin"]);
+    assert_eq!(root.children[0].values, vec![s("box")]);
+    assert_eq!(root.children[1].values, vec![n(10.0)]);
+    assert_eq!(root.children[1].location.line, 4);
+    assert_eq!(root.children[2].values, vec![Value::Boolean(false)]);
+    assert_eq!(root.children[3].values, vec![s("cpu")]);
+    assert_eq!(root.children[3].location.line, 6);
+}
+
+#[test]
+fn nested_blocks() {
+    let root = parse(
+        "<Plugin \"network\">\n  Server \"239.192.74.66\" \"25826\"\n  < Listen \"::\" 25826 >\n    SecurityLevel Sign\n  </ Listen >\n  TimeToLive 128\n</Plugin>\n",
+    )
+    .unwrap();
+    assert_eq!(root.children.len(), 1);
+    let p = &root.children[0];
+    assert_eq!(p.key, "Plugin");
+    assert_eq!(p.values, vec![s("network")]);
+    assert_eq!(p.location.line, 1);
+    assert_eq!(p.children.len(), 3);
+    assert_eq!(p.children[0].values, vec![s("239.192.74.66"), s("25826")]);
+    let l = &p.children[1];
+    assert_eq!((l.key.as_str(), l.location.line), ("Listen", 3));
+    assert_eq!(l.values, vec![s("::"), n(25826.0)]);
+    assert_eq!(l.children[0].values, vec![s("Sign")]);
+    assert_eq!(p.children[2].values, vec![n(128.0)]);
+}
+
+#[test]
+fn empty_blocks_without_values_are_dropped_like_collectd() {
+    let root = parse("<Foo>\n</Foo>\n<Plugin cpu>\n</Plugin>\nA 1\n").unwrap();
+    let keys: Vec<&str> = root.children.iter().map(|c| c.key.as_str()).collect();
+    assert_eq!(keys, ["Plugin", "A"]);
+    assert!(root.children[0].children.is_empty());
+}
+
+#[test]
+fn continuation_crlf_and_no_final_newline() {
+    let root = parse("A 1 \\\n  2\r\nB \"x\" # trailing\r\n<P a>\r\nC 3\r\n</P>").unwrap();
+    assert_eq!(root.children[0].values, vec![n(1.0), n(2.0)]);
+    assert_eq!(root.children[1].values, vec![s("x")]);
+    assert_eq!(root.children[1].location.line, 3);
+    assert_eq!(root.children[2].children[0].location.line, 5);
+}
+
+#[test]
+fn value_kinds() {
+    let root = parse("V \"q\\\"s\" bare 127.0.0.1 -3 .5 0x10 true no 1e3 \"multi \\\n    line\"\n")
+        .unwrap();
+    assert_eq!(
+        root.children[0].values,
+        vec![
+            s("q\"s"),
+            s("bare"),
+            s("127.0.0.1"),
+            n(-3.0),
+            n(0.5),
+            n(16.0),
+            Value::Boolean(true),
+            Value::Boolean(false),
+            s("1e3"),
+            s("multi line"),
+        ]
+    );
+}
+
+#[test]
+fn syntax_errors_name_file_line_and_expectation() {
+    let cases = [
+        ("A 1\nB \"abc\n", "/etc/collectd.conf:2: unterminated string (a closing \" is missing)"),
+        (
+            "A 1\n</Plugin>\n",
+            "/etc/collectd.conf:2: </Plugin> closes a block that was never opened",
+        ),
+        (
+            "\n\n\n\n\n\n<Plugin \"cpu\">\n  A 1\n",
+            "/etc/collectd.conf:7: <Plugin \"cpu\"> opened here is never closed (expected </Plugin>)",
+        ),
+        (
+            "<Plugin cpu>\n<Foo x>\n</Plugin>\n",
+            "/etc/collectd.conf:3: </Plugin> does not match <Foo \"x\"> opened at line 2 (expected </Foo>)",
+        ),
+        (
+            "<Plugin cpu>\n</plugin>\n",
+            "/etc/collectd.conf:2: </plugin> does not match <Plugin \"cpu\"> opened at line 1 (expected </Plugin>)",
+        ),
+        ("Interval\n", "/etc/collectd.conf:1: option `Interval` needs at least one value"),
+        (
+            "A 1\n\"Key\" 1\n",
+            "/etc/collectd.conf:2: expected an option name or a <Block>, found string \"Key\"",
+        ),
+        (
+            "true 1\n",
+            "/etc/collectd.conf:1: expected an option name or a <Block>, found boolean `true`",
+        ),
+        (
+            "Hostname my-host\n",
+            "/etc/collectd.conf:1: unexpected character `-` (put values containing it in double quotes)",
+        ),
+        (
+            "DataDir /var/lib\n",
+            "/etc/collectd.conf:1: unexpected `/` in option `DataDir` (put values containing <, > or / in double quotes)",
+        ),
+        (
+            "<Plugin cpu\nA 1\n",
+            "/etc/collectd.conf:1: expected `>` to end the tag <Plugin \"cpu\", found end of line",
+        ),
+        (
+            "<Plugin cpu> A 1\n</Plugin>\n",
+            "/etc/collectd.conf:1: unexpected `A` after <Plugin \"cpu\"> (a block tag must be alone on its line)",
+        ),
+        ("< >\n", "/etc/collectd.conf:1: expected a block name after `<`, found `>`"),
+        (
+            "<P x>\n</P y>\n",
+            "/etc/collectd.conf:2: expected `>` to end the tag </P, found `y`",
+        ),
+        (
+            "A \\ 1\n",
+            "/etc/collectd.conf:1: stray `\\` (a backslash outside quotes may only end a line to continue it)",
+        ),
+        (
+            "Name caf\u{e9}\n",
+            "/etc/collectd.conf:1: unexpected character `\u{e9}` (put values containing it in double quotes)",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(err(text), want, "for {text:?}");
+    }
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let depth = 10_000;
+    let mut text = String::new();
+    for _ in 0..depth {
+        text.push_str("<B x>\n");
+    }
+    let e = err(&text);
+    assert_eq!(
+        e,
+        format!(
+            "/etc/collectd.conf:{}: blocks are nested more than {MAX_BLOCK_DEPTH} levels deep",
+            MAX_BLOCK_DEPTH + 1
+        )
+    );
+}
+
+/// A temp dir with `files` (relative path, content) written in it.
+fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (p, content) in files {
+        let path = dir.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
+    dir
+}
+
+fn keys(item: &Item) -> Vec<String> {
+    item.children.iter().map(|c| c.key.clone()).collect()
+}
+
+#[test]
+fn include_file_expands_in_place() {
+    let d = tree(&[
+        ("main.conf", "A 1\nInclude \"sub.conf\"\nZ 1\n"),
+        ("sub.conf", "B 1\n<Plugin x>\n  C 1\n</Plugin>\n"),
+    ]);
+    let main = d.path().join("main.conf");
+    let text = std::fs::read_to_string(&main).unwrap();
+    let root = parse_str(&text, &main).unwrap();
+    assert_eq!(keys(&root), ["A", "B", "Plugin", "Z"]);
+    let b = &root.children[1];
+    assert_eq!(*b.location.file, d.path().join("sub.conf"));
+    assert_eq!(b.location.line, 1);
+    assert_eq!(root.children[2].location.line, 2);
+}
+
+#[test]
+fn include_inside_block_puts_items_in_that_block() {
+    let d = tree(&[
+        (
+            "main.conf",
+            "<Plugin net>\n  A 1\n  Include \"inner.conf\"\n</Plugin>\n",
+        ),
+        ("inner.conf", "B 2\nC 3\n"),
+    ]);
+    let main = d.path().join("main.conf");
+    let root = parse_str(&std::fs::read_to_string(&main).unwrap(), &main).unwrap();
+    assert_eq!(keys(&root), ["Plugin"]);
+    assert_eq!(keys(&root.children[0]), ["A", "B", "C"]);
+}
+
+#[test]
+fn include_directory_recursive_sorted_skipping_dotfiles() {
+    let d = tree(&[
+        ("conf.d/20-b.conf", "B 1\n"),
+        ("conf.d/10-a.conf", "A 1\n"),
+        ("conf.d/.hidden.conf", "Hidden 1\n"),
+        ("conf.d/sub/30-c.conf", "C 1\n"),
+        ("conf.d/README", "R 1\n"),
+    ]);
+    let root = parse_str("Include \"conf.d\"\n", &d.path().join("main.conf")).unwrap();
+    assert_eq!(keys(&root), ["A", "B", "R", "C"]);
+}
+
+#[test]
+fn include_block_with_filter() {
+    let d = tree(&[
+        ("conf.d/10-a.conf", "A 1\n"),
+        ("conf.d/README", "this is not a config file !\n"),
+        ("conf.d/sub/30-c.conf", "C 1\n"),
+    ]);
+    let root = parse_str(
+        "<Include \"conf.d\">\n  Filter \"*.conf\"\n</Include>\n",
+        &d.path().join("main.conf"),
+    )
+    .unwrap();
+    assert_eq!(keys(&root), ["A", "C"]);
+}
+
+#[test]
+fn include_glob_sorted() {
+    let d = tree(&[
+        ("c/b.conf", "B 1\n"),
+        ("c/a.conf", "A 1\n"),
+        ("c/x.txt", "X 1\n"),
+    ]);
+    let root = parse_str("Include \"c/*.conf\"\n", &d.path().join("main.conf")).unwrap();
+    assert_eq!(keys(&root), ["A", "B"]);
+    // An absolute pattern works the same.
+    let abs = format!("Include \"{}/c/*.conf\"\n", d.path().display());
+    assert_eq!(keys(&parse(&abs).unwrap()), ["A", "B"]);
+}
+
+#[test]
+fn include_matching_nothing_is_a_warning_like_collectd() {
+    let d = tree(&[]);
+    let root = parse_str(
+        "A 1\nInclude \"/nonexistent-rcollectd/*.conf\"\nInclude \"missing.conf\"\nB 1\n",
+        &d.path().join("main.conf"),
+    )
+    .unwrap();
+    assert_eq!(keys(&root), ["A", "B"]);
+}
+
+#[test]
+fn include_errors() {
+    let d = tree(&[("bad.conf", "\n<Plugin x>\n")]);
+    let main = d.path().join("main.conf");
+    let e = parse_str("Include \"bad.conf\"\n", &main)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}:2: <Plugin \"x\"> opened here is never closed (expected </Plugin>)",
+            d.path().join("bad.conf").display()
+        )
+    );
+    let e = parse_str("Include 5\n", &main).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}:1: `Include` needs exactly one string argument (a quoted path)",
+            main.display()
+        )
+    );
+    let e = parse_str("<Include \"x\">\n  Foo 1\n</Include>\n", &main)
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}:2: option `Foo` is not allowed in <Include> (only `Filter`)",
+            main.display()
+        )
+    );
+}
+
+#[test]
+fn include_loop_fails_with_clear_message() {
+    let d = tree(&[("loop.conf", "A 1\nInclude \"loop.conf\"\n")]);
+    let main = d.path().join("loop.conf");
+    let e = parse_file(&main).unwrap_err();
+    // Relative include from parse_file resolves against the working
+    // directory, so use parse_str (relative to the file) for the loop.
+    let _ = e;
+    let text = std::fs::read_to_string(&main).unwrap();
+    let e = parse_str(&text, &main).unwrap_err().to_string();
+    assert_eq!(
+        e,
+        format!(
+            "{}:2: Include \"loop.conf\": includes are nested more than 7 levels deep (does a file include itself?)",
+            main.display()
+        )
+    );
+    // Two files including each other, by absolute path, through parse_file.
+    let a = d.path().join("a.conf");
+    let b = d.path().join("b.conf");
+    std::fs::write(&a, format!("Include \"{}\"\n", b.display())).unwrap();
+    std::fs::write(&b, format!("X 1\nInclude \"{}\"\n", a.display())).unwrap();
+    let e = parse_file(&a).unwrap_err();
+    assert!(
+        e.message
+            .contains("includes are nested more than 7 levels deep"),
+        "{e}"
+    );
+}
+
+#[test]
+fn include_depth_seven_is_fine() {
+    // main includes 1, 1 includes 2 ... 7 includes nothing: depth 7 < 8.
+    let d = tempfile::tempdir().unwrap();
+    for i in 1..=7 {
+        let next = if i < 7 {
+            format!("Include \"{}/f{}.conf\"\n", d.path().display(), i + 1)
+        } else {
+            String::new()
+        };
+        std::fs::write(
+            d.path().join(format!("f{i}.conf")),
+            format!("K{i} 1\n{next}"),
+        )
+        .unwrap();
+    }
+    let text = format!("Include \"{}/f1.conf\"\n", d.path().display());
+    let root = parse(&text).unwrap();
+    assert_eq!(keys(&root), ["K1", "K2", "K3", "K4", "K5", "K6", "K7"]);
+}
+
+#[test]
+fn parse_file_errors() {
+    let e = parse_file(Path::new("/nonexistent/rcollectd.conf")).unwrap_err();
+    assert!(e.location.is_none());
+    assert!(
+        e.message
+            .starts_with("cannot read config file /nonexistent/rcollectd.conf: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn helpers() {
+    let root = parse("<Plugin a>\n  X \"s\"\n  x 2\n  Y true\n</Plugin>\n").unwrap();
+    let p = &root.children[0];
+    assert_eq!(p.children_named("X").count(), 2);
+    assert_eq!(p.children[0].single_string(), Some("s"));
+    assert_eq!(p.children[1].single_number(), Some(2.0));
+    assert_eq!(p.children[2].single_string(), None);
+    assert_eq!(s("a\"b").to_string(), "\"a\\\"b\"");
+}
