@@ -1,6 +1,93 @@
+//! The `rcollectd` binary: collectd's command line, daemonizing, PID file,
+//! signals and systemd readiness. Everything else lives in the library.
+
 mod cli;
 mod service;
 
-fn main() {
-    let _ = cli::usage();
+use std::process::ExitCode;
+
+use rcollectd::daemon::{self, Daemon, Options};
+
+use cli::{Command, Invocation};
+
+fn main() -> ExitCode {
+    let invocation = match cli::parse(std::env::args_os().skip(1)) {
+        Ok(inv) => inv,
+        Err(msg) => {
+            eprintln!("rcollectd: {msg}");
+            eprintln!("{}", cli::usage());
+            return ExitCode::from(1);
+        }
+    };
+    match invocation.command {
+        Command::Help => {
+            println!("{}", cli::usage());
+            return ExitCode::SUCCESS;
+        }
+        Command::Version => {
+            println!("rcollectd {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Command::Run | Command::TestConfig | Command::TestRead => {}
+    }
+    daemon::init_logging();
+    match run(&invocation) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            log::error!("{msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(inv: &Invocation) -> Result<(), String> {
+    let opts = Options {
+        config_file: inv.config_file.clone(),
+    };
+    let mut daemon = Daemon::configure(&opts).map_err(|e| e.to_string())?;
+    if inv.command == Command::TestConfig {
+        println!("Syntax OK");
+        return Ok(());
+    }
+    service::enter_base_dir(&daemon.globals().base_dir, inv.create_base_dir)?;
+    if inv.command == Command::TestRead {
+        return daemon.read_once().map_err(|e| e.to_string());
+    }
+
+    let notify = service::Notifier::from_env();
+    let detach = !inv.foreground && notify.is_none();
+    if detach {
+        service::daemonize()?;
+    }
+    let pid_file = match &inv.pid_file {
+        Some(path) => Some(path.clone()),
+        None if inv.foreground => None,
+        None => Some(daemon.globals().pid_file.clone()),
+    };
+    let _pid_guard = match &pid_file {
+        Some(path) => Some(service::PidFile::create(path)?),
+        None => None,
+    };
+    let signals = service::Signals::install()?;
+
+    daemon.start().map_err(|e| e.to_string())?;
+    if let Some(n) = &notify {
+        n.send("READY=1\nSTATUS=collecting");
+    }
+    log::info!("rcollectd {} running", env!("CARGO_PKG_VERSION"));
+    loop {
+        match signals.wait() {
+            service::Signal::Flush => {
+                log::info!("flushing all writers (SIGUSR1)");
+                daemon.flush_all();
+            }
+            service::Signal::Stop => break,
+        }
+    }
+    log::info!("shutting down");
+    if let Some(n) = &notify {
+        n.send("STOPPING=1");
+    }
+    daemon.shutdown();
+    Ok(())
 }
