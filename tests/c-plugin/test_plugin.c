@@ -14,6 +14,7 @@
  *   ReadValues N        value lists dispatched per read (default 2)
  *   WriteSleepMs N      each write sleeps N ms (slow writer)
  *   LogWrites false     do not record each write (big volume tests)
+ *   LogAll true         record every log line, not only this plugin's markers
  */
 #include "collectd.h"
 #include "plugin.h"
@@ -31,6 +32,7 @@ static int fail_reads;
 static int read_values = 2;
 static int write_sleep_ms;
 static bool log_writes = true;
+static bool log_all;
 static int reads;
 static long long dispatched;
 static long long written;
@@ -100,6 +102,8 @@ static int tp_config(oconfig_item_t *ci) {
       write_sleep_ms = (int)c->values[0].value.number;
     } else if (strcasecmp(c->key, "LogWrites") == 0 && c->values_num == 1) {
       log_writes = c->values[0].value.boolean != 0;
+    } else if (strcasecmp(c->key, "LogAll") == 0 && c->values_num == 1) {
+      log_all = c->values[0].value.boolean != 0;
     }
   }
   dump_item(ci, 0);
@@ -243,7 +247,7 @@ static int tp_notification(const notification_t *n, user_data_t *ud) {
 
 static void tp_log(int severity, const char *msg, user_data_t *ud) {
   (void)ud;
-  if (strstr(msg, "TESTMARK") != NULL)
+  if (log_all || strstr(msg, "TESTMARK") != NULL)
     emit("log %d %s", severity, msg);
 }
 
