@@ -8,6 +8,8 @@
 use std::ffi::CString;
 use std::fmt;
 
+use rcollectd_plugin::{Config, ConfigItem, ConfigValue, ValueListBuilder};
+
 /// One value of a value list, typed as in types.db.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Value {
@@ -33,7 +35,12 @@ pub struct Metric {
 
 impl Metric {
     /// Builds a metric from borrowed names; a shorthand for the parsers.
-    pub fn new(plugin_instance: &str, type_: &str, type_instance: &str, values: Vec<Value>) -> Self {
+    pub fn new(
+        plugin_instance: &str,
+        type_: &str,
+        type_instance: &str,
+        values: Vec<Value>,
+    ) -> Self {
         Metric {
             plugin_instance: plugin_instance.to_owned(),
             type_: type_.to_owned(),
@@ -48,7 +55,13 @@ impl Metric {
     }
 
     /// A two-derive metric such as `disk_octets` or `if_packets`.
-    pub fn derive2(plugin_instance: &str, type_: &str, type_instance: &str, a: i64, b: i64) -> Self {
+    pub fn derive2(
+        plugin_instance: &str,
+        type_: &str,
+        type_instance: &str,
+        a: i64,
+        b: i64,
+    ) -> Self {
         Self::new(
             plugin_instance,
             type_,
@@ -79,13 +92,16 @@ impl fmt::Display for Metric {
 
 /// collectd's `IS_TRUE`: "true", "yes" and "on", case-insensitively.
 pub fn is_true(s: &str) -> bool {
-    ["true", "yes", "on"].iter().any(|t| s.eq_ignore_ascii_case(t))
+    ["true", "yes", "on"]
+        .iter()
+        .any(|t| s.eq_ignore_ascii_case(t))
 }
 
 /// collectd's `strsplit`: fields separated by blanks, tabs, CR and LF,
 /// empty fields dropped.
 pub fn split_fields(line: &str) -> impl Iterator<Item = &str> {
-    line.split([' ', '\t', '\r', '\n']).filter(|f| !f.is_empty())
+    line.split([' ', '\t', '\r', '\n'])
+        .filter(|f| !f.is_empty())
 }
 
 /// glibc's `atoll` (`strtoll` base 10): leading blanks, optional sign, then
@@ -124,13 +140,15 @@ impl PosixRegex {
     /// Compiles `pattern` with `REG_EXTENDED | REG_NOSUB`; the error carries
     /// libc's message.
     pub fn new(pattern: &str) -> Result<Self, String> {
-        let c = CString::new(pattern).map_err(|_| format!("regex {pattern:?} contains a NUL byte"))?;
+        let c =
+            CString::new(pattern).map_err(|_| format!("regex {pattern:?} contains a NUL byte"))?;
         // SAFETY: regex_t is a plain C struct for which all-zero is a valid
         // "not yet compiled" state; regcomp initialises it.
         let mut re: Box<libc::regex_t> = Box::new(unsafe { std::mem::zeroed() });
         // SAFETY: `re` points to writable storage for a regex_t and `c` is a
         // NUL-terminated string that outlives the call.
-        let rc = unsafe { libc::regcomp(&mut *re, c.as_ptr(), libc::REG_EXTENDED | libc::REG_NOSUB) };
+        let rc =
+            unsafe { libc::regcomp(&mut *re, c.as_ptr(), libc::REG_EXTENDED | libc::REG_NOSUB) };
         if rc != 0 {
             let mut buf = [0u8; 256];
             // SAFETY: regerror writes at most buf.len() bytes, NUL-terminated,
@@ -236,6 +254,78 @@ impl IgnoreList {
     }
 }
 
+/// collectd's limit on identifier fields (DATA_MAX_NAME_LEN - 1 bytes).
+const NAME_MAX: usize = 127;
+
+/// Cuts a name to what fits an identifier field, as collectd's `sstrncpy`
+/// does silently (on a character boundary).
+fn fit(s: &str) -> &str {
+    if s.len() <= NAME_MAX {
+        return s;
+    }
+    let mut end = NAME_MAX;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Dispatches every metric under `plugin`. Like collectd's plugins, one
+/// rejected value list does not stop the others; failures are logged.
+pub fn dispatch_all(plugin: &str, metrics: &[Metric]) {
+    let mut values = Vec::with_capacity(4);
+    for m in metrics {
+        values.clear();
+        values.extend(m.values.iter().map(|v| match *v {
+            Value::Gauge(g) => rcollectd_plugin::Value::Gauge(g),
+            Value::Derive(d) => rcollectd_plugin::Value::Derive(d),
+        }));
+        let r = ValueListBuilder::new(plugin, &m.type_)
+            .plugin_instance(fit(&m.plugin_instance))
+            .type_instance(fit(&m.type_instance))
+            .values(&values)
+            .dispatch();
+        if let Err(e) = r {
+            rcollectd_plugin::log::warn!("dispatching {m} failed: {e}");
+        }
+    }
+}
+
+/// The string a collectd "simple config" plugin receives for an option:
+/// strings as written, numbers as `%lf`, booleans as `true`/`false`,
+/// several values joined by spaces.
+pub fn legacy_value(item: &ConfigItem) -> String {
+    item.values
+        .iter()
+        .map(|v| match v {
+            ConfigValue::String(s) => s.clone(),
+            ConfigValue::Number(n) => format!("{n:.6}"),
+            ConfigValue::Boolean(b) => b.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Feeds a plugin's options to its `Key Value` setter (collectd's simple
+/// config). The first bad option is an error naming it.
+pub fn apply_simple(
+    config: &Config,
+    mut set: impl FnMut(&str, &str) -> Result<(), String>,
+) -> Result<(), String> {
+    for item in &config.items {
+        if !item.children.is_empty() {
+            return Err(format!(
+                "<Plugin {}>: option {:?} cannot be a block",
+                config.plugin, item.key
+            ));
+        }
+        let value = legacy_value(item);
+        set(&item.key, &value)
+            .map_err(|e| format!("<Plugin {}> / {} {value:?}: {e}", config.plugin, item.key))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod common_tests {
     use super::*;
@@ -284,8 +374,44 @@ mod common_tests {
         assert_eq!(atoll("  -42x"), -42);
         assert_eq!(atoll("x"), 0);
         assert_eq!(atoll(""), 0);
-        assert_eq!(atoll("18446744073709551615"), i64::MAX, "saturates like strtoll");
+        assert_eq!(
+            atoll("18446744073709551615"),
+            i64::MAX,
+            "saturates like strtoll"
+        );
         assert_eq!(atoll("-99999999999999999999"), i64::MIN);
+    }
+
+    #[test]
+    fn legacy_values_and_name_limits() {
+        let item = ConfigItem::new(
+            "X",
+            vec![
+                ConfigValue::String("a b".into()),
+                ConfigValue::Number(2.0),
+                ConfigValue::Boolean(true),
+            ],
+        );
+        assert_eq!(legacy_value(&item), "a b 2.000000 true");
+        let long = "é".repeat(100);
+        assert_eq!(fit(&long).len(), 126);
+        assert_eq!(fit("short"), "short");
+        let mut cfg = Config::new("t");
+        cfg.items
+            .push(ConfigItem::new("Good", vec![ConfigValue::Boolean(false)]));
+        cfg.items.push(ConfigItem::new("Bad", vec![]));
+        let mut seen = Vec::new();
+        let err = apply_simple(&cfg, |k, v| {
+            seen.push(format!("{k}={v}"));
+            if k == "Bad" {
+                Err("no".into())
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
+        assert_eq!(seen, ["Good=false", "Bad="]);
+        assert!(err.contains("Bad") && err.contains("no"), "{err}");
     }
 
     #[test]

@@ -1,1 +1,41 @@
-//! Glue to the plugin SDK (filled in when the SDK API lands).
+//! The df plugin on the rcollectd-plugin SDK: options through collectd's
+//! simple-config rules, one read per interval.
+
+use crate::common::{apply_simple, dispatch_all};
+use crate::{collect, read_mount_table, statvfs, Config, State};
+use rcollectd_plugin::{export_plugin, log, Plugin, Read, Result};
+use std::sync::Mutex;
+
+/// The loaded plugin: its options and the `LogOnce` memory.
+pub struct Df {
+    config: Config,
+    state: Mutex<State>,
+}
+
+impl Plugin for Df {
+    const NAME: &'static str = "df";
+
+    fn new(config: &rcollectd_plugin::Config) -> Result<Self> {
+        let mut cfg = Config::default();
+        apply_simple(config, |k, v| cfg.set(k, v))?;
+        Ok(Df {
+            config: cfg,
+            state: Mutex::new(State::default()),
+        })
+    }
+}
+
+impl Read for Df {
+    fn read(&self) -> Result {
+        let mounts = read_mount_table().map_err(|e| format!("cannot read the mount table: {e}"))?;
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let metrics = collect(&self.config, &mut state, &mounts, statvfs, |e| {
+            log::error!("{e}")
+        });
+        drop(state);
+        dispatch_all(Df::NAME, &metrics);
+        Ok(())
+    }
+}
+
+export_plugin!(Df, read);

@@ -267,12 +267,22 @@ pub fn collect(
         let used = st.blocks - st.bfree;
         if cfg.values_absolute {
             for (ti, v) in [("free", free), ("reserved", reserved), ("used", used)] {
-                out.push(Metric::gauge(&name, "df_complex", ti, v.wrapping_mul(blocksize) as f64));
+                out.push(Metric::gauge(
+                    &name,
+                    "df_complex",
+                    ti,
+                    v.wrapping_mul(blocksize) as f64,
+                ));
             }
         }
         if cfg.values_percentage {
             for (ti, v) in [("free", free), ("reserved", reserved), ("used", used)] {
-                out.push(Metric::gauge(&name, "percent_bytes", ti, percent(v, st.blocks)));
+                out.push(Metric::gauge(
+                    &name,
+                    "percent_bytes",
+                    ti,
+                    percent(v, st.blocks),
+                ));
             }
         }
         if cfg.report_inodes && st.files != 0 && st.ffree != 0 {
@@ -284,7 +294,12 @@ pub fn collect(
             let parts = [("free", ifree), ("reserved", ireserved), ("used", iused)];
             if cfg.values_percentage {
                 for (ti, v) in parts {
-                    out.push(Metric::gauge(&name, "percent_inodes", ti, percent(v, st.files)));
+                    out.push(Metric::gauge(
+                        &name,
+                        "percent_inodes",
+                        ti,
+                        percent(v, st.files),
+                    ));
                 }
             }
             if cfg.values_absolute {

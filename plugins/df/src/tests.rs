@@ -70,7 +70,10 @@ fn flatten(ms: &[Metric]) -> Vec<(String, f64)> {
             let Value::Gauge(v) = m.values[0] else {
                 panic!("df dispatches gauges only: {m}")
             };
-            (format!("{}/{}-{}", m.plugin_instance, m.type_, m.type_instance), v)
+            (
+                format!("{}/{}-{}", m.plugin_instance, m.type_, m.type_instance),
+                v,
+            )
         })
         .collect()
 }
@@ -91,7 +94,10 @@ fn recorded_machine_all_values() {
     cfg.set("ReportInodes", "true").unwrap();
     cfg.set("ValuesPercentage", "yes").unwrap();
     let (out, _) = run(&cfg, MOUNTS, &recorded_stats());
-    assert_eq!(flatten(&out), golden(include_str!("../tests/fixtures/expected_all")));
+    assert_eq!(
+        flatten(&out),
+        golden(include_str!("../tests/fixtures/expected_all"))
+    );
 }
 
 #[test]
@@ -142,7 +148,10 @@ fn edge_stats() -> HashMap<String, FsStats> {
 #[test]
 fn edge_cases_by_mount_point() {
     let (out, errors) = run(&Config::default(), EDGE, &edge_stats());
-    assert_eq!(errors, ["statvfs(/broken) failed: No such file or directory (os error 2)"]);
+    assert_eq!(
+        errors,
+        ["statvfs(/broken) failed: No such file or directory (os error 2)"]
+    );
     let got: Vec<String> = out.iter().map(|m| m.to_string()).collect();
     assert_eq!(
         got,
@@ -207,7 +216,14 @@ fn selections_and_ignore_selected() {
     let instances: Vec<&str> = out.iter().map(|m| m.plugin_instance.as_str()).collect();
     assert_eq!(
         instances,
-        ["root", "root", "root", "tabbed\tdir\\x", "tabbed\tdir\\x", "tabbed\tdir\\x"]
+        [
+            "root",
+            "root",
+            "root",
+            "tabbed\tdir\\x",
+            "tabbed\tdir\\x",
+            "tabbed\tdir\\x"
+        ]
     );
 
     let mut cfg = Config::default();
@@ -224,15 +240,29 @@ fn log_once_logs_each_failure_once() {
     let mut state = State::default();
     let mut errors = Vec::new();
     for _ in 0..3 {
-        collect(&cfg, &mut state, &mounts, |_| Err(io::Error::from_raw_os_error(libc::EACCES)), |e| {
-            errors.push(e)
-        });
+        collect(
+            &cfg,
+            &mut state,
+            &mounts,
+            |_| Err(io::Error::from_raw_os_error(libc::EACCES)),
+            |e| errors.push(e),
+        );
     }
     assert_eq!(errors.len(), 1);
-    collect(&cfg, &mut state, &mounts, |_| Ok(FsStats::default()), |e| errors.push(e));
-    collect(&cfg, &mut state, &mounts, |_| Err(io::Error::from_raw_os_error(libc::EACCES)), |e| {
-        errors.push(e)
-    });
+    collect(
+        &cfg,
+        &mut state,
+        &mounts,
+        |_| Ok(FsStats::default()),
+        |e| errors.push(e),
+    );
+    collect(
+        &cfg,
+        &mut state,
+        &mounts,
+        |_| Err(io::Error::from_raw_os_error(libc::EACCES)),
+        |e| errors.push(e),
+    );
     assert_eq!(errors.len(), 2, "a success re-arms the log");
 }
 
@@ -241,7 +271,10 @@ fn config_rejects_unknown_and_bad_regex() {
     let mut cfg = Config::default();
     assert!(cfg.set("Bogus", "1").is_err());
     assert!(cfg.set("Device", "/(/").is_err());
-    assert!(cfg.set("device", "sda").is_ok(), "keys are case-insensitive");
+    assert!(
+        cfg.set("device", "sda").is_ok(),
+        "keys are case-insensitive"
+    );
 }
 
 #[test]

@@ -1,1 +1,43 @@
-//! Glue to the plugin SDK (filled in when the SDK API lands).
+//! The disk plugin on the rcollectd-plugin SDK.
+
+use crate::common::{apply_simple, dispatch_all};
+use crate::{read, udev_name, Config, State};
+use rcollectd_plugin::{export_plugin, plugin_interval, Plugin, Read, Result};
+use std::sync::Mutex;
+
+/// The loaded plugin: its options and the per-device counters.
+pub struct Disk {
+    config: Config,
+    state: Mutex<State>,
+}
+
+impl Plugin for Disk {
+    const NAME: &'static str = "disk";
+
+    fn new(config: &rcollectd_plugin::Config) -> Result<Self> {
+        let mut cfg = Config::default();
+        apply_simple(config, |k, v| cfg.set(k, v))?;
+        Ok(Disk {
+            config: cfg,
+            state: Mutex::new(State::default()),
+        })
+    }
+}
+
+impl Read for Disk {
+    fn read(&self) -> Result {
+        let text = std::fs::read_to_string("/proc/diskstats")
+            .map_err(|e| format!("fopen(\"/proc/diskstats\"): {e}"))?;
+        let interval = plugin_interval()?.as_secs_f64();
+        let attr = self.config.udev_name_attr.as_deref().unwrap_or("");
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let metrics = read(&self.config, &mut state, &text, interval, |maj, min, _| {
+            udev_name(maj, min, attr)
+        });
+        drop(state);
+        dispatch_all(Disk::NAME, &metrics);
+        Ok(())
+    }
+}
+
+export_plugin!(Disk, read);

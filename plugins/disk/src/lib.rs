@@ -166,14 +166,18 @@ pub fn read(
             let d_read_time = counter_diff(read_time, ds.read_time);
             let d_write_time = counter_diff(write_time, ds.write_time);
             if d_read_ops != 0 {
-                ds.avg_read_time = ds
-                    .avg_read_time
-                    .wrapping_add(time_incr(d_read_time, d_read_ops, interval_secs));
+                ds.avg_read_time = ds.avg_read_time.wrapping_add(time_incr(
+                    d_read_time,
+                    d_read_ops,
+                    interval_secs,
+                ));
             }
             if d_write_ops != 0 {
-                ds.avg_write_time = ds
-                    .avg_write_time
-                    .wrapping_add(time_incr(d_write_time, d_write_ops, interval_secs));
+                ds.avg_write_time = ds.avg_write_time.wrapping_add(time_incr(
+                    d_write_time,
+                    d_write_ops,
+                    interval_secs,
+                ));
             }
             ds.read_ops = read_ops;
             ds.read_time = read_time;
@@ -206,10 +210,22 @@ pub fn read(
             continue;
         }
         if ds.read_bytes != 0 || ds.write_bytes != 0 {
-            out.push(Metric::derive2(output_name, "disk_octets", "", ds.read_bytes, ds.write_bytes));
+            out.push(Metric::derive2(
+                output_name,
+                "disk_octets",
+                "",
+                ds.read_bytes,
+                ds.write_bytes,
+            ));
         }
         if ds.read_ops != 0 || ds.write_ops != 0 {
-            out.push(Metric::derive2(output_name, "disk_ops", "", read_ops, write_ops));
+            out.push(Metric::derive2(
+                output_name,
+                "disk_ops",
+                "",
+                read_ops,
+                write_ops,
+            ));
         }
         if ds.avg_read_time != 0 || ds.avg_write_time != 0 {
             out.push(Metric::derive2(
@@ -222,13 +238,30 @@ pub fn read(
         }
         if is_disk {
             if ds.has_merged {
-                out.push(Metric::derive2(output_name, "disk_merged", "", read_merged, write_merged));
+                out.push(Metric::derive2(
+                    output_name,
+                    "disk_merged",
+                    "",
+                    read_merged,
+                    write_merged,
+                ));
             }
             if ds.has_in_progress {
-                out.push(Metric::gauge(output_name, "pending_operations", "", in_progress));
+                out.push(Metric::gauge(
+                    output_name,
+                    "pending_operations",
+                    "",
+                    in_progress,
+                ));
             }
             if ds.has_io_time {
-                out.push(Metric::derive2(output_name, "disk_io_time", "", io_time, weighted_time));
+                out.push(Metric::derive2(
+                    output_name,
+                    "disk_io_time",
+                    "",
+                    io_time,
+                    weighted_time,
+                ));
             }
         }
     }

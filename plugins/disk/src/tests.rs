@@ -17,9 +17,21 @@ fn no_rename(_: &str, _: &str, _: &str) -> Option<String> {
 fn recorded_machine() {
     let cfg = Config::default();
     let mut st = State::default();
-    let first = read(&cfg, &mut st, include_str!("../tests/fixtures/diskstats.1"), 1.0, no_rename);
+    let first = read(
+        &cfg,
+        &mut st,
+        include_str!("../tests/fixtures/diskstats.1"),
+        1.0,
+        no_rename,
+    );
     assert!(first.is_empty(), "the first read only primes: {first:?}");
-    let out = read(&cfg, &mut st, include_str!("../tests/fixtures/diskstats.2"), 1.0, no_rename);
+    let out = read(
+        &cfg,
+        &mut st,
+        include_str!("../tests/fixtures/diskstats.2"),
+        1.0,
+        no_rename,
+    );
     // vda: sectors 7078250/4927600 * 512; ops 40600/31510; average times
     // round to 0 (19112 ms / 40598 ops), so no disk_time; in-flight is 0, so
     // no pending_operations; loop* and zram0 did no I/O.
@@ -38,9 +50,21 @@ fn recorded_machine() {
 fn edge_sequence() {
     let cfg = Config::default();
     let mut st = State::default();
-    let out = read(&cfg, &mut st, include_str!("../tests/fixtures/edge.1"), 10.0, no_rename);
+    let out = read(
+        &cfg,
+        &mut st,
+        include_str!("../tests/fixtures/edge.1"),
+        10.0,
+        no_rename,
+    );
     assert!(out.is_empty());
-    let out = read(&cfg, &mut st, include_str!("../tests/fixtures/edge.2"), 10.0, no_rename);
+    let out = read(
+        &cfg,
+        &mut st,
+        include_str!("../tests/fixtures/edge.2"),
+        10.0,
+        no_rename,
+    );
     assert_eq!(
         lines(&out),
         [
@@ -67,9 +91,17 @@ fn edge_sequence() {
         ]
     );
     // sdc vanished in read 2, so its return in read 3 starts afresh.
-    let out = read(&cfg, &mut st, include_str!("../tests/fixtures/edge.3"), 10.0, no_rename);
+    let out = read(
+        &cfg,
+        &mut st,
+        include_str!("../tests/fixtures/edge.3"),
+        10.0,
+        no_rename,
+    );
     assert_eq!(
-        out.iter().map(|m| m.plugin_instance.as_str()).collect::<Vec<_>>(),
+        out.iter()
+            .map(|m| m.plugin_instance.as_str())
+            .collect::<Vec<_>>(),
         ["sda"; 6]
     );
 }
@@ -82,15 +114,34 @@ fn selection_and_udev_names() {
     cfg.set("UseBSDName", "true").unwrap();
     cfg.set("UdevNameAttr", "ID_FS_LABEL").unwrap();
     let mut st = State::default();
-    let rename = |maj: &str, min: &str, _: &str| (maj == "8" && min == "48").then(|| "data".to_owned());
-    read(&cfg, &mut st, include_str!("../tests/fixtures/edge.1"), 10.0, rename);
-    let out = read(&cfg, &mut st, include_str!("../tests/fixtures/edge.2"), 10.0, rename);
+    let rename =
+        |maj: &str, min: &str, _: &str| (maj == "8" && min == "48").then(|| "data".to_owned());
+    read(
+        &cfg,
+        &mut st,
+        include_str!("../tests/fixtures/edge.1"),
+        10.0,
+        rename,
+    );
+    let out = read(
+        &cfg,
+        &mut st,
+        include_str!("../tests/fixtures/edge.2"),
+        10.0,
+        rename,
+    );
     let mut names: Vec<&str> = out.iter().map(|m| m.plugin_instance.as_str()).collect();
     names.dedup();
     assert_eq!(names, ["sda", "sdb", "data"]);
 
     cfg.set("IgnoreSelected", "true").unwrap();
-    let out = read(&cfg, &mut st, include_str!("../tests/fixtures/edge.2"), 10.0, rename);
+    let out = read(
+        &cfg,
+        &mut st,
+        include_str!("../tests/fixtures/edge.2"),
+        10.0,
+        rename,
+    );
     let mut names: Vec<&str> = out.iter().map(|m| m.plugin_instance.as_str()).collect();
     names.dedup();
     assert_eq!(names, ["sda1"]);
@@ -99,11 +150,20 @@ fn selection_and_udev_names() {
 #[test]
 fn udev_property_lookup() {
     let db = include_str!("../tests/fixtures/udev_db");
-    assert_eq!(udev_property(Some(db), None, "ID_FS_LABEL").as_deref(), Some("data"));
+    assert_eq!(
+        udev_property(Some(db), None, "ID_FS_LABEL").as_deref(),
+        Some("data")
+    );
     assert_eq!(udev_property(Some(db), None, "S"), None);
     let uevent = "MAJOR=254\nMINOR=0\nDEVNAME=vda\nDEVTYPE=disk\n";
-    assert_eq!(udev_property(None, Some(uevent), "DEVNAME").as_deref(), Some("/dev/vda"));
-    assert_eq!(udev_property(Some(db), Some(uevent), "DEVTYPE").as_deref(), Some("disk"));
+    assert_eq!(
+        udev_property(None, Some(uevent), "DEVNAME").as_deref(),
+        Some("/dev/vda")
+    );
+    assert_eq!(
+        udev_property(Some(db), Some(uevent), "DEVTYPE").as_deref(),
+        Some("disk")
+    );
     assert_eq!(udev_property(None, None, "DEVTYPE"), None);
 }
 

@@ -67,8 +67,18 @@ pub fn read(cfg: &Config, file_nr: &str) -> Result<Vec<Metric>, String> {
             return Err("fhcount: maximum number of file handles is 0".into());
         }
         // collectd stores the percentage in an int: truncated toward zero.
-        out.push(Metric::gauge("", "percent", "used", (used / max * 100.0).trunc()));
-        out.push(Metric::gauge("", "percent", "unused", (unused / max * 100.0).trunc()));
+        out.push(Metric::gauge(
+            "",
+            "percent",
+            "used",
+            (used / max * 100.0).trunc(),
+        ));
+        out.push(Metric::gauge(
+            "",
+            "percent",
+            "unused",
+            (unused / max * 100.0).trunc(),
+        ));
     }
     Ok(out)
 }
@@ -107,7 +117,10 @@ mod tests {
         let out = read(&cfg, "999 1 1000\n").unwrap();
         assert_eq!(lines(&out), ["/percent-used = 99", "/percent-unused = 0"]);
         let out = read(&Config::default(), "3808\t0\t9223372036854775807\n").unwrap();
-        assert_eq!(out[2], Metric::gauge("", "file_handles", "max", 9.223372036854776e18));
+        assert_eq!(
+            out[2],
+            Metric::gauge("", "file_handles", "max", 9.223372036854776e18)
+        );
     }
 
     #[test]

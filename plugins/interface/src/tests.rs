@@ -10,7 +10,10 @@ fn lines(out: &[Metric]) -> Vec<String> {
 
 #[test]
 fn recorded_machine() {
-    let out = read(&Config::default(), include_str!("../tests/fixtures/net_dev"));
+    let out = read(
+        &Config::default(),
+        include_str!("../tests/fixtures/net_dev"),
+    );
     let got = lines(&out);
     assert_eq!(got.len(), 16, "4 interfaces x 4 types: {got:#?}");
     assert_eq!(
@@ -31,13 +34,20 @@ fn recorded_machine() {
             "eth0/if_dropped = 0:0",
         ]
     );
-    let devs: Vec<&str> = out.iter().step_by(4).map(|m| m.plugin_instance.as_str()).collect();
+    let devs: Vec<&str> = out
+        .iter()
+        .step_by(4)
+        .map(|m| m.plugin_instance.as_str())
+        .collect();
     assert_eq!(devs, ["lo", "ifb0", "ifb1", "eth0"]);
 }
 
 #[test]
 fn edge_cases() {
-    let out = read(&Config::default(), include_str!("../tests/fixtures/net_dev_edge"));
+    let out = read(
+        &Config::default(),
+        include_str!("../tests/fixtures/net_dev_edge"),
+    );
     assert_eq!(
         lines(&out),
         [
@@ -70,7 +80,10 @@ fn options() {
     cfg.set("ReportInactive", "false").unwrap();
     cfg.set("UniqueName", "true").unwrap();
     let devs = |out: Vec<Metric>| -> Vec<String> {
-        out.iter().step_by(4).map(|m| m.plugin_instance.clone()).collect()
+        out.iter()
+            .step_by(4)
+            .map(|m| m.plugin_instance.clone())
+            .collect()
     };
     assert_eq!(devs(read(&cfg, text)), ["lo", "eth1", "veth-x@if3"]);
     cfg.set("Interface", "lo").unwrap();

@@ -1,1 +1,137 @@
-//! Glue to the plugin SDK (filled in when the SDK API lands).
+//! The processes plugin on the rcollectd-plugin SDK: collectd's complex
+//! configuration (`Process`, `ProcessMatch` blocks and global switches).
+
+use crate::common::dispatch_all;
+use crate::{page_size, Processes, Tuning};
+use rcollectd_plugin::{export_plugin, log, ConfigItem, ConfigValue, Plugin, Read, Result};
+use std::sync::Mutex;
+
+/// The loaded plugin: selections and their counters.
+pub struct ProcessesPlugin {
+    inner: Mutex<Processes>,
+}
+
+/// The single boolean of a switch option.
+fn boolean(item: &ConfigItem) -> std::result::Result<bool, String> {
+    item.get_bool().map_err(|e| e.to_string())
+}
+
+/// The string arguments of `Process` / `ProcessMatch`, checked for count.
+fn strings(item: &ConfigItem, n: usize) -> std::result::Result<Vec<&str>, String> {
+    let ok = item.values.len() == n
+        && item
+            .values
+            .iter()
+            .all(|v| matches!(v, ConfigValue::String(_)));
+    if !ok {
+        return Err(format!(
+            "`{}' needs exactly {n} string argument{} (got {})",
+            item.key,
+            if n == 1 { "" } else { "s" },
+            item.values.len()
+        ));
+    }
+    Ok(item
+        .values
+        .iter()
+        .filter_map(|v| match v {
+            ConfigValue::String(s) => Some(s.as_str()),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Per-selection switches inside a `<Process>` / `<ProcessMatch>` block.
+fn tuning(item: &ConfigItem) -> std::result::Result<Tuning, String> {
+    let mut t = Tuning::default();
+    for c in &item.children {
+        match c.key.to_ascii_lowercase().as_str() {
+            "collectcontextswitch" => t.ctx_switch = Some(boolean(c)?),
+            "collectfiledescriptor" => t.fd = Some(boolean(c)?),
+            "collectmemorymaps" => t.maps = Some(boolean(c)?),
+            "collectdelayaccounting" => {
+                log::warn!("the \"CollectDelayAccounting\" option is not supported and is ignored")
+            }
+            _ => return Err(format!("option \"{}\" not allowed here", c.key)),
+        }
+    }
+    Ok(t)
+}
+
+/// Adds a selection; a repeated name is only a warning, as in collectd.
+fn add(
+    p: &mut Processes,
+    name: &str,
+    regex: Option<&str>,
+    t: Tuning,
+) -> std::result::Result<(), String> {
+    if p.has_selection(name) {
+        log::warn!(
+            "You have configured more than one `Process' or `ProcessMatch' with the same name ({name:?}). All but the first setting will be ignored."
+        );
+        return Ok(());
+    }
+    p.add_selection(name, regex, t)
+}
+
+/// Builds the plugin state from the `<Plugin processes>` options in order.
+pub fn configure(
+    config: &rcollectd_plugin::Config,
+    p: &mut Processes,
+) -> std::result::Result<(), String> {
+    for item in &config.items {
+        let key = item.key.to_ascii_lowercase();
+        let r = match key.as_str() {
+            "process" => strings(item, 1).and_then(|v| {
+                if v[0].len() > 15 {
+                    log::warn!(
+                        "this platform has a 15 character limit to process names. The `Process \"{}\"' option will not work as expected.",
+                        v[0]
+                    );
+                }
+                let t = tuning(item)?;
+                add(p, v[0], None, t)
+            }),
+            "processmatch" => strings(item, 2).and_then(|v| {
+                let t = tuning(item)?;
+                add(p, v[0], Some(v[1]), t)
+            }),
+            "collectcontextswitch" | "collectfiledescriptor" | "collectmemorymaps" => {
+                boolean(item).and_then(|b| p.set_global(&item.key, b))
+            }
+            "collectdelayaccounting" => {
+                log::warn!("the \"CollectDelayAccounting\" option is not supported and is ignored");
+                Ok(())
+            }
+            _ => Err(format!("the `{}' configuration option is not understood", item.key)),
+        };
+        r.map_err(|e| format!("<Plugin processes> / {}: {e}", item.describe()))?;
+    }
+    Ok(())
+}
+
+impl Plugin for ProcessesPlugin {
+    const NAME: &'static str = "processes";
+
+    fn new(config: &rcollectd_plugin::Config) -> Result<Self> {
+        let mut p = Processes::new("/proc", page_size());
+        configure(config, &mut p)?;
+        Ok(ProcessesPlugin {
+            inner: Mutex::new(p),
+        })
+    }
+}
+
+impl Read for ProcessesPlugin {
+    fn read(&self) -> Result {
+        let metrics = self
+            .inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .read()?;
+        dispatch_all(ProcessesPlugin::NAME, &metrics);
+        Ok(())
+    }
+}
+
+export_plugin!(ProcessesPlugin, read);

@@ -169,7 +169,12 @@ impl Processes {
     /// Adds a `Process name` (regex `None`) or `ProcessMatch name regex`
     /// selection. A duplicate name or a bad regex is an error and the
     /// selection is not added (collectd also keeps the first one).
-    pub fn add_selection(&mut self, name: &str, regex: Option<&str>, tuning: Tuning) -> Result<(), String> {
+    pub fn add_selection(
+        &mut self,
+        name: &str,
+        regex: Option<&str>,
+        tuning: Tuning,
+    ) -> Result<(), String> {
         if self.selections.iter().any(|s| s.name == name) {
             return Err(format!(
                 "more than one `Process' or `ProcessMatch' named {name:?}; all but the first are ignored"
@@ -203,6 +208,11 @@ impl Processes {
             instances: Vec::new(),
         });
         Ok(())
+    }
+
+    /// Whether a selection of this name exists (collectd keeps the first).
+    pub fn has_selection(&self, name: &str) -> bool {
+        self.selections.iter().any(|s| s.name == name)
     }
 
     fn path(&self, rel: impl AsRef<Path>) -> PathBuf {
@@ -369,13 +379,33 @@ impl Processes {
                 }
             }
             if entry.cswitch_vol != -1 && entry.cswitch_invol != -1 {
-                update_counter(want_init, &mut s.cswitch_vol, &mut inst.cswitch_vol, entry.cswitch_vol);
-                update_counter(want_init, &mut s.cswitch_invol, &mut inst.cswitch_invol, entry.cswitch_invol);
+                update_counter(
+                    want_init,
+                    &mut s.cswitch_vol,
+                    &mut inst.cswitch_vol,
+                    entry.cswitch_vol,
+                );
+                update_counter(
+                    want_init,
+                    &mut s.cswitch_invol,
+                    &mut inst.cswitch_invol,
+                    entry.cswitch_invol,
+                );
             }
             update_counter(want_init, &mut s.minflt, &mut inst.minflt, entry.minflt);
             update_counter(want_init, &mut s.majflt, &mut inst.majflt, entry.majflt);
-            update_counter(want_init, &mut s.cpu_user, &mut inst.cpu_user, entry.cpu_user);
-            update_counter(want_init, &mut s.cpu_system, &mut inst.cpu_system, entry.cpu_system);
+            update_counter(
+                want_init,
+                &mut s.cpu_user,
+                &mut inst.cpu_user,
+                entry.cpu_user,
+            );
+            update_counter(
+                want_init,
+                &mut s.cpu_system,
+                &mut inst.cpu_system,
+                entry.cpu_system,
+            );
         }
     }
 
@@ -394,7 +424,11 @@ impl Processes {
             .find(|&(i, c)| !(c.is_ascii_digit() || (i == 0 && (c == '-' || c == '+'))))
             .map_or(rest.len(), |(i, _)| i);
         let (num, after) = rest.split_at(digits_end);
-        if num.is_empty() || num == "-" || num == "+" || !(after.is_empty() || after.starts_with('\n')) {
+        if num.is_empty()
+            || num == "-"
+            || num == "+"
+            || !(after.is_empty() || after.starts_with('\n'))
+        {
             return -1;
         }
         // collectd passes it through an int.
@@ -592,7 +626,12 @@ fn fill_details(root: &Path, s: &Selection, e: &mut Entry) {
             if let Ok(dir) = std::fs::read_dir(root.join(format!("{pid}/fd"))) {
                 let n = dir
                     .filter_map(|d| d.ok())
-                    .filter(|d| d.file_name().as_encoded_bytes().first().is_some_and(u8::is_ascii_digit))
+                    .filter(|d| {
+                        d.file_name()
+                            .as_encoded_bytes()
+                            .first()
+                            .is_some_and(u8::is_ascii_digit)
+                    })
                     .count() as u64;
                 e.num_fd = n.max(1);
             }
@@ -603,7 +642,14 @@ fn fill_details(root: &Path, s: &Selection, e: &mut Entry) {
 
 /// collectd's `ps_read_io`: the six counters of `/proc/<pid>/io`.
 fn apply_io(e: &mut Entry, text: &str) {
-    const KEYS: [&str; 6] = ["rchar:", "wchar:", "syscr:", "syscw:", "read_bytes:", "write_bytes:"];
+    const KEYS: [&str; 6] = [
+        "rchar:",
+        "wchar:",
+        "syscr:",
+        "syscw:",
+        "read_bytes:",
+        "write_bytes:",
+    ];
     for line in text.lines() {
         let Some(k) = KEYS.iter().position(|k| {
             line.len() >= k.len() && line.as_bytes()[..k.len()].eq_ignore_ascii_case(k.as_bytes())
@@ -631,7 +677,11 @@ fn read_task_switches(root: &Path, pid: u64) -> Option<(i64, i64)> {
     let (mut vol, mut invol) = (0i64, 0i64);
     for t in dir.filter_map(|d| d.ok()) {
         let tid = t.file_name();
-        if !tid.as_encoded_bytes().first().is_some_and(u8::is_ascii_digit) {
+        if !tid
+            .as_encoded_bytes()
+            .first()
+            .is_some_and(u8::is_ascii_digit)
+        {
             continue;
         }
         let Ok(text) = std::fs::read_to_string(t.path().join("status")) else {
@@ -669,7 +719,13 @@ fn submit_selection(s: &Selection, out: &mut Vec<Metric>) {
     out.push(Metric::gauge(n, "ps_data", "", g(s.vmem_data)));
     out.push(Metric::gauge(n, "ps_code", "", g(s.vmem_code)));
     out.push(Metric::gauge(n, "ps_stacksize", "", g(s.stack_size)));
-    out.push(Metric::derive2(n, "ps_cputime", "", s.cpu_user, s.cpu_system));
+    out.push(Metric::derive2(
+        n,
+        "ps_cputime",
+        "",
+        s.cpu_user,
+        s.cpu_system,
+    ));
     out.push(Metric::new(
         n,
         "ps_count",
@@ -689,8 +745,18 @@ fn submit_selection(s: &Selection, out: &mut Vec<Metric>) {
         out.push(Metric::gauge(n, "file_handles", "mapped", g(s.num_maps)));
     }
     if s.cswitch_vol != -1 && s.cswitch_invol != -1 {
-        out.push(Metric::new(n, "contextswitch", "voluntary", vec![Value::Derive(s.cswitch_vol)]));
-        out.push(Metric::new(n, "contextswitch", "involuntary", vec![Value::Derive(s.cswitch_invol)]));
+        out.push(Metric::new(
+            n,
+            "contextswitch",
+            "voluntary",
+            vec![Value::Derive(s.cswitch_vol)],
+        ));
+        out.push(Metric::new(
+            n,
+            "contextswitch",
+            "involuntary",
+            vec![Value::Derive(s.cswitch_invol)],
+        ));
     }
 }
 

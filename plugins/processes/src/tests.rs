@@ -13,7 +13,7 @@ fn lines(out: &[Metric]) -> Vec<String> {
     out.iter().map(|m| m.to_string()).collect()
 }
 
-fn of<'a>(out: &'a [Metric], instance: &str) -> Vec<String> {
+fn of(out: &[Metric], instance: &str) -> Vec<String> {
     lines(out)
         .into_iter()
         .filter(|l| l.starts_with(&format!("{instance}/")))
@@ -26,13 +26,37 @@ fn configured(root: &Path) -> Processes {
     p.set_global("CollectContextSwitch", true).unwrap();
     p.set_global("CollectMemoryMaps", true).unwrap();
     p.add_selection("sleep", None, Tuning::default()).unwrap();
-    p.add_selection("py", Some("python3 -c"), Tuning { fd: Some(false), ..Tuning::default() })
+    p.add_selection(
+        "py",
+        Some("python3 -c"),
+        Tuning {
+            fd: Some(false),
+            ..Tuning::default()
+        },
+    )
+    .unwrap();
+    p.add_selection(
+        "python3",
+        None,
+        Tuning {
+            ctx_switch: Some(false),
+            maps: Some(false),
+            fd: Some(false),
+        },
+    )
+    .unwrap();
+    p.add_selection(
+        "kernel",
+        Some("^\\["),
+        Tuning {
+            ctx_switch: Some(false),
+            maps: Some(false),
+            fd: Some(false),
+        },
+    )
+    .unwrap();
+    p.add_selection("my) (proc", None, Tuning::default())
         .unwrap();
-    p.add_selection("python3", None, Tuning { ctx_switch: Some(false), maps: Some(false), fd: Some(false) })
-        .unwrap();
-    p.add_selection("kernel", Some("^\\["), Tuning { ctx_switch: Some(false), maps: Some(false), fd: Some(false) })
-        .unwrap();
-    p.add_selection("my) (proc", None, Tuning::default()).unwrap();
     p
 }
 
@@ -59,9 +83,9 @@ fn first_read_of_recorded_proc() {
         of(&out, "sleep"),
         [
             "sleep/ps_vm = 2990080",
-            "sleep/ps_rss = 1687552", // 412 pages
-            "sleep/ps_data = 229376", // VmData 224 kB
-            "sleep/ps_code = 1585152", // VmExe 20 + VmLib 1528 kB
+            "sleep/ps_rss = 1687552",               // 412 pages
+            "sleep/ps_data = 229376",               // VmData 224 kB
+            "sleep/ps_code = 1585152",              // VmExe 20 + VmLib 1528 kB
             "sleep/ps_stacksize = 140726047990912", // startstack - kstkesp (0)
             // The first read only records counters (collectd's want_init),
             // so cputime/pagefaults are 0 and io/contextswitch are absent.
@@ -74,7 +98,10 @@ fn first_read_of_recorded_proc() {
     );
     // Regex against the command line: only the python parent (the zombie's
     // command line is empty, so "[python3]" is matched instead).
-    assert_eq!(of(&out, "py")[..2], ["py/ps_vm = 16961536", "py/ps_rss = 13733888"]);
+    assert_eq!(
+        of(&out, "py")[..2],
+        ["py/ps_vm = 16961536", "py/ps_rss = 13733888"]
+    );
     assert!(of(&out, "py").contains(&"py/file_handles-mapped = 105".to_owned()));
     // Exact name: parent and zombie; the zombie adds one to nothing.
     assert!(of(&out, "python3").contains(&"python3/ps_count = 1:1".to_owned()));
@@ -145,14 +172,19 @@ fn counters_grow_by_deltas_and_processes_come_and_go() {
     );
     edit(&root.join("23253/io"), "rchar: 6976", "rchar: 7000");
     edit(&root.join("23253/io"), "syscr: 10", "syscr: 12");
-    edit(&root.join("23253/task/23253/status"), "voluntary_ctxt_switches:\t1\n", "voluntary_ctxt_switches:\t4\n");
+    edit(
+        &root.join("23253/task/23253/status"),
+        "voluntary_ctxt_switches:\t1\n",
+        "voluntary_ctxt_switches:\t4\n",
+    );
     // The python parent exits; a new sleep (pid 800) appears with 1 jiffy.
     fs::remove_dir_all(root.join("23254")).unwrap();
     let stat = fs::read_to_string(root.join("23253/stat")).unwrap();
     fs::create_dir_all(root.join("800")).unwrap();
     fs::write(
         root.join("800/stat"),
-        stat.replacen("23253 (sleep)", "800 (sleep)", 1).replacen(" 0 0 0 7 3 ", " 0 0 0 1 0 ", 1),
+        stat.replacen("23253 (sleep)", "800 (sleep)", 1)
+            .replacen(" 0 0 0 7 3 ", " 0 0 0 1 0 ", 1),
     )
     .unwrap();
     edit(&root.join("stat"), "processes 23325", "processes 23330");
@@ -188,17 +220,34 @@ fn counters_grow_by_deltas_and_processes_come_and_go() {
 
 #[test]
 fn stat_parsing_edge_cases() {
-    let (e, state, status) = parse_stat(5, b"5 (a) b) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21", 4096).unwrap();
+    let (e, state, status) = parse_stat(
+        5,
+        b"5 (a) b) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21",
+        4096,
+    )
+    .unwrap();
     assert_eq!((e.name.as_str(), state, status), ("a) b", b'R', true));
     assert_eq!(e.num_lwp, 17);
     assert_eq!(e.cpu_user, 110_000, "11 jiffies at CONFIG_HZ 100");
     assert_eq!(e.vmem_rss, 21 * 4096);
     assert_eq!(e.stack_size, 0, "missing stack fields read as 0");
-    assert!(parse_stat(5, b"5 (x) R 1 2", 4096).is_none(), "fewer than 22 fields");
-    assert!(parse_stat(5, b"5 )x( R", 4096).is_none(), "parens in the wrong order");
-    assert!(parse_stat(5, b"5 (x)", 4096).is_none(), "nothing after the name");
+    assert!(
+        parse_stat(5, b"5 (x) R 1 2", 4096).is_none(),
+        "fewer than 22 fields"
+    );
+    assert!(
+        parse_stat(5, b"5 )x( R", 4096).is_none(),
+        "parens in the wrong order"
+    );
+    assert!(
+        parse_stat(5, b"5 (x)", 4096).is_none(),
+        "nothing after the name"
+    );
     let long = format!("5 ({}) S {}", "n".repeat(300), "1 ".repeat(30));
-    assert_eq!(parse_stat(5, long.as_bytes(), 4096).unwrap().0.name.len(), 255);
+    assert_eq!(
+        parse_stat(5, long.as_bytes(), 4096).unwrap().0.name.len(),
+        255
+    );
 }
 
 #[test]
@@ -226,8 +275,14 @@ fn counter_wrap_and_init() {
 fn config_rules() {
     let mut p = Processes::new(FIXTURE, 4096);
     p.add_selection("a", None, Tuning::default()).unwrap();
-    assert!(p.add_selection("a", Some("x"), Tuning::default()).is_err(), "duplicate name");
-    assert!(p.add_selection("b", Some("("), Tuning::default()).is_err(), "bad regex");
+    assert!(
+        p.add_selection("a", Some("x"), Tuning::default()).is_err(),
+        "duplicate name"
+    );
+    assert!(
+        p.add_selection("b", Some("("), Tuning::default()).is_err(),
+        "bad regex"
+    );
     assert!(p.set_global("Bogus", true).is_err());
     // Globals only affect selections configured after them.
     p.set_global("CollectFileDescriptor", true).unwrap();
