@@ -695,6 +695,35 @@ llentry_t *llist_tail(llist_t *l);
   ((strcasecmp("false", (s)) == 0) || (strcasecmp("no", (s)) == 0) ||          \
    (strcasecmp("off", (s)) == 0))
 
+
+/* ---- filter chains ----------------------------------------------------- */
+
+struct match_proc_s {
+  int (*create)(const oconfig_item_t *ci, void **user_data);
+  int (*destroy)(void **user_data);
+  int (*match)(const data_set_t *ds, const value_list_t *vl,
+               notification_meta_t **meta, void **user_data);
+};
+typedef struct match_proc_s match_proc_t;
+
+struct target_proc_s {
+  int (*create)(const oconfig_item_t *ci, void **user_data);
+  int (*destroy)(void **user_data);
+  int (*invoke)(const data_set_t *ds, value_list_t *vl,
+                notification_meta_t **meta, void **user_data);
+};
+typedef struct target_proc_s target_proc_t;
+
+struct fc_chain_s;
+typedef struct fc_chain_s fc_chain_t;
+
+int fc_register_match(const char *name, match_proc_t proc);
+int fc_register_target(const char *name, target_proc_t proc);
+fc_chain_t *fc_chain_get_by_name(const char *chain_name);
+int fc_process_chain(const data_set_t *ds, value_list_t *vl, fc_chain_t *chain);
+int fc_default_action(const data_set_t *ds, value_list_t *vl);
+int fc_configure(const oconfig_item_t *ci);
+
 #ifdef __cplusplus
 }
 #endif
