@@ -1,0 +1,215 @@
+//! Fault handling of the runtime: failing reads back off, a blocking writer
+//! neither stalls reads nor grows the queue past WriteQueueLimitHigh (drops
+//! are counted), and SIGTERM writes everything queued before exiting.
+
+mod runtime_support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rcollectd_tests::{wait_for, Daemon};
+use runtime_support::{attempt_time, build_test_plugin, lines, Headers};
+
+fn plugin_dir(tmp: &Path) -> String {
+    build_test_plugin(tmp, Headers::Collectd);
+    tmp.display().to_string()
+}
+
+#[test]
+fn failing_read_is_retried_with_doubling_intervals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+Hostname "testhost"
+FQDNLookup false
+Interval 0.25
+MaxReadInterval 1.5
+BaseDir "{{dir}}"
+PluginDir "{}"
+TypesDB "{{types_db}}"
+LoadPlugin test_plugin
+<Plugin test_plugin>
+  OutputFile "{}/events.txt"
+  FailReads 4
+  LogAll true
+</Plugin>
+"#,
+        plugin_dir(tmp.path()),
+        tmp.path().display()
+    );
+    let d = Daemon::start_rcollectd(&config);
+    let events = tmp.path().join("events.txt");
+    // Attempts at ~0, 0.5, 1.5, 3.0 (capped), 4.5 (succeeds), then 0.25 apart.
+    let done = wait_for(Duration::from_secs(15), || {
+        lines(&events)
+            .iter()
+            .filter(|l| l.starts_with("read-attempt"))
+            .count()
+            >= 7
+    });
+    let out = d.stop();
+    let ev = lines(&events);
+    assert!(done, "too few read attempts:\n{ev:#?}\n{}", out.log);
+    let times: Vec<f64> = ev.iter().filter_map(|l| attempt_time(l)).collect();
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    // Doubling after each failure: 0.5, 1.0, then capped at MaxReadInterval 1.5.
+    let expect = [0.5, 1.0, 1.5, 1.5, 0.25];
+    for (i, want) in expect.iter().enumerate() {
+        assert!(
+            (gaps[i] - want).abs() < 0.2,
+            "gap {i} is {:.3}s, expected about {want}s; gaps {gaps:?}",
+            gaps[i]
+        );
+    }
+    assert!(
+        gaps[1] > gaps[0] && gaps[2] > gaps[1],
+        "intervals must grow: {gaps:?}"
+    );
+    assert!(
+        ev.iter().any(|l| l.contains(
+            "read-function of plugin `test_plugin' failed. Will suspend it for 1.000 seconds."
+        )),
+        "backoff not logged: {ev:#?}"
+    );
+}
+
+/// Parses "write testhost/collectd-write_queue/queue_length ... value=N".
+fn stat_values(ev: &[String], ident: &str) -> Vec<f64> {
+    ev.iter()
+        .filter(|l| l.starts_with("write ") && l.contains(ident))
+        .filter_map(|l| l.rsplit("value=").next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn blocking_writer_does_not_stall_reads_and_queue_stays_bounded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+Hostname "testhost"
+FQDNLookup false
+Interval 0.5
+BaseDir "{{dir}}"
+PluginDir "{}"
+TypesDB "{{types_db}}"
+WriteThreads 1
+WriteQueueLimitHigh 100
+WriteQueueLimitLow 50
+CollectInternalStats true
+LoadPlugin test_plugin
+<Plugin test_plugin>
+  OutputFile "{}/events.txt"
+  ReadValues 200
+  WriteSleepMs 20
+  LogAll true
+</Plugin>
+"#,
+        plugin_dir(tmp.path()),
+        tmp.path().display()
+    );
+    let d = Daemon::start_rcollectd(&config);
+    let events = tmp.path().join("events.txt");
+    let started = Instant::now();
+    let enough = wait_for(Duration::from_secs(20), || {
+        let ev = lines(&events);
+        ev.iter().filter(|l| l.starts_with("read-attempt")).count() >= 8
+            && stat_values(&ev, "collectd-write_queue/derive-dropped")
+                .iter()
+                .any(|&v| v > 0.0)
+    });
+    let elapsed = started.elapsed();
+    let out = d.stop();
+    let ev = lines(&events);
+    assert!(enough, "no progress:\n{}\n{}", ev.join("\n"), out.log);
+
+    // Reads kept their 0.5 s schedule although each write takes 20 ms and
+    // every read produces 201 value lists (about 4 s of writing).
+    let times: Vec<f64> = ev.iter().filter_map(|l| attempt_time(l)).collect();
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(
+        gaps.iter().all(|g| *g < 0.9),
+        "reads stalled: gaps {gaps:?} after {elapsed:?}"
+    );
+
+    // The queue never exceeded WriteQueueLimitHigh (small slack for the
+    // check-then-enqueue race between dispatching threads).
+    let lengths = stat_values(&ev, "collectd-write_queue/queue_length");
+    assert!(!lengths.is_empty(), "no queue_length statistics written");
+    assert!(
+        lengths.iter().all(|&l| l <= 105.0),
+        "queue too long: {lengths:?}"
+    );
+
+    // Drops happened and were counted.
+    let dropped = stat_values(&ev, "collectd-write_queue/derive-dropped");
+    assert!(
+        dropped.iter().any(|&v| v > 0.0),
+        "no drops counted: {dropped:?}"
+    );
+    assert!(
+        ev.iter()
+            .any(|l| l.contains("Low water mark reached. Dropping")),
+        "drops not logged"
+    );
+}
+
+#[test]
+fn sigterm_writes_everything_queued() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+Hostname "testhost"
+FQDNLookup false
+Interval 30
+BaseDir "{{dir}}"
+PluginDir "{}"
+TypesDB "{{types_db}}"
+WriteThreads 1
+LoadPlugin test_plugin
+<Plugin test_plugin>
+  OutputFile "{}/events.txt"
+  ReadValues 1500
+  WriteSleepMs 1
+</Plugin>
+"#,
+        plugin_dir(tmp.path()),
+        tmp.path().display()
+    );
+    let d = Daemon::start_rcollectd(&config);
+    let events = tmp.path().join("events.txt");
+    let read_done = wait_for(Duration::from_secs(10), || {
+        lines(&events)
+            .iter()
+            .any(|l| l.starts_with("read 1 dispatched="))
+    });
+    assert!(read_done, "first read did not finish:\n{}", d.log());
+    let ev = lines(&events);
+    let dispatched: usize = ev
+        .iter()
+        .find_map(|l| l.strip_prefix("read 1 dispatched="))
+        .and_then(|n| n.parse().ok())
+        .expect("dispatch count");
+    let written_before = ev.iter().filter(|l| l.starts_with("write ")).count();
+    assert!(
+        written_before < dispatched,
+        "the queue should still hold values when SIGTERM arrives ({written_before} of {dispatched})"
+    );
+    let out = d.stop();
+    assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
+    let ev = lines(&events);
+    let written = ev.iter().filter(|l| l.starts_with("write ")).count();
+    assert_eq!(written, dispatched, "values lost at shutdown:\n{}", out.log);
+    let flush = ev
+        .iter()
+        .position(|l| l.starts_with("flush "))
+        .expect("flush at shutdown");
+    let shutdown = ev
+        .iter()
+        .position(|l| l == "shutdown")
+        .expect("shutdown callback");
+    let last_write = ev.iter().rposition(|l| l.starts_with("write ")).unwrap();
+    assert!(
+        last_write < flush && flush < shutdown,
+        "order must be writes, flush, shutdown"
+    );
+}
