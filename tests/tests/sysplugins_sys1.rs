@@ -196,7 +196,8 @@ fn compare(leg: &str, ours: &BTreeMap<String, Csv>, reference: &BTreeMap<String,
     let ours_ids: BTreeSet<_> = ours.keys().collect();
     let ref_ids: BTreeSet<_> = reference.keys().collect();
     assert_eq!(
-        ours_ids, ref_ids,
+        ours_ids,
+        ref_ids,
         "{leg}: identifier sets differ\nonly ours: {:?}\nonly collectd: {:?}",
         ours_ids.difference(&ref_ids).collect::<Vec<_>>(),
         ref_ids.difference(&ours_ids).collect::<Vec<_>>()
@@ -219,7 +220,8 @@ fn compare(leg: &str, ours: &BTreeMap<String, Csv>, reference: &BTreeMap<String,
             );
             // NaN only where collectd writes it too (e.g. percent of no swap).
             assert!(
-                row.iter().all(|v| v.is_finite()) || r.rows.iter().any(|rr| rr.iter().any(|v| v.is_nan())),
+                row.iter().all(|v| v.is_finite())
+                    || r.rows.iter().any(|rr| rr.iter().any(|v| v.is_nan())),
                 "{leg}: {id} row {row:?}"
             );
         }
@@ -322,11 +324,17 @@ fn run_variant(variant: Variant) -> Trees {
     let out_a = a.stop();
     let out_b = b.stop();
     let out_c = c.map(Daemon::stop);
-    for (name, out) in [("ours/collectd", Some(&out_a)), ("debian", Some(&out_b)), ("ours/rcollectd", out_c.as_ref())] {
+    for (name, out) in [
+        ("ours/collectd", Some(&out_a)),
+        ("debian", Some(&out_b)),
+        ("ours/rcollectd", out_c.as_ref()),
+    ] {
         let Some(out) = out else { continue };
         for p in PLUGINS {
             assert!(
-                !out.log.contains(&format!("Found a configuration for the `{p}' plugin, but the plugin isn't loaded")),
+                !out.log.contains(&format!(
+                    "Found a configuration for the `{p}' plugin, but the plugin isn't loaded"
+                )),
                 "{name}: {p} not loaded:\n{}",
                 out.log
             );

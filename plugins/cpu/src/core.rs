@@ -247,7 +247,8 @@ impl Cpu {
         let mut num_cpu = 0usize;
         for line in &lines {
             if self.slots.len() <= line.cpu {
-                self.slots.resize(line.cpu + 1, [Slot::default(); STATE_MAX]);
+                self.slots
+                    .resize(line.cpu + 1, [Slot::default(); STATE_MAX]);
             }
             num_cpu = num_cpu.max(line.cpu + 1);
             for &(state, value) in &line.staged {
@@ -514,9 +515,20 @@ mod tests {
         let names: Vec<_> = got.iter().map(|m| m.type_instance).collect();
         assert_eq!(
             names,
-            ["user", "system", "wait", "nice", "interrupt", "softirq", "steal", "idle"]
+            [
+                "user",
+                "system",
+                "wait",
+                "nice",
+                "interrupt",
+                "softirq",
+                "steal",
+                "idle"
+            ]
         );
-        assert!(got.iter().all(|m| m.plugin_instance.is_empty() && m.type_ == "percent"));
+        assert!(got
+            .iter()
+            .all(|m| m.plugin_instance.is_empty() && m.type_ == "percent"));
         assert_metrics(&got[..1], &[gauge("", "percent", "user", 1100.0 / 201.0)]);
         assert_metrics(&got[7..], &[gauge("", "percent", "idle", 18200.0 / 201.0)]);
     }
@@ -585,7 +597,9 @@ mod tests {
     fn clock_going_backwards_resets_rates() {
         let mut cpu = Cpu::new(Options::default());
         cpu.read(&fixture("stat_2cpu.txt"), T0);
-        assert!(cpu.read(&fixture("stat_2cpu_next.txt"), T0 - SEC).is_empty());
+        assert!(cpu
+            .read(&fixture("stat_2cpu_next.txt"), T0 - SEC)
+            .is_empty());
         assert!(cpu.read(&fixture("stat_2cpu_next.txt"), T0).is_empty());
         assert_eq!(cpu.read(&fixture("stat_2cpu_next.txt"), T0 + SEC).len(), 16);
     }

@@ -136,13 +136,22 @@ mod tests {
     #[test]
     fn config_uses_collectd_option_names() {
         let mut config = Config::new("cpu");
-        config.items.push(ConfigItem::new("ReportByCpu", vec![ConfigValue::Boolean(false)]));
-        config.items.push(ConfigItem::new("ValuesPercentage", vec![ConfigValue::Boolean(true)]));
+        config.items.push(ConfigItem::new(
+            "ReportByCpu",
+            vec![ConfigValue::Boolean(false)],
+        ));
+        config.items.push(ConfigItem::new(
+            "ValuesPercentage",
+            vec![ConfigValue::Boolean(true)],
+        ));
         let s: Settings = config.deserialize().unwrap();
         let o: Options = s.into();
         assert!(!o.report_by_cpu && o.values_percentage && o.report_by_state);
         let mut bad = Config::new("cpu");
-        bad.items.push(ConfigItem::new("ReportByCPUs", vec![ConfigValue::Boolean(true)]));
+        bad.items.push(ConfigItem::new(
+            "ReportByCPUs",
+            vec![ConfigValue::Boolean(true)],
+        ));
         assert!(bad.deserialize::<Settings>().is_err());
     }
 

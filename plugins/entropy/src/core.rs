@@ -19,7 +19,10 @@ mod tests {
 
     #[test]
     fn recorded_value() {
-        let path = format!("{}/tests/fixtures/entropy_avail.txt", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/tests/fixtures/entropy_avail.txt",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(path).unwrap();
         assert_eq!(parse_entropy(&text), Ok(256.0));
     }

@@ -20,6 +20,8 @@ impl std::fmt::Display for ParseError {
     }
 }
 
+impl std::error::Error for ParseError {}
+
 /// Parse the three load averages of `/proc/loadavg`.
 pub fn parse_loadavg(text: &str) -> Result<[f64; 3], ParseError> {
     let mut out = [0.0; 3];

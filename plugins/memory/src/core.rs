@@ -63,7 +63,10 @@ pub fn read(meminfo: &str, opts: &Options) -> Result<Vec<Metric>, Error> {
     let (mut slab, mut recl, mut unrecl) = (0.0, 0.0, 0.0);
     let mut detailed_slab = false;
     for line in meminfo.lines() {
-        let lower = line.get(..13.min(line.len())).unwrap_or("").to_ascii_lowercase();
+        let lower = line
+            .get(..13.min(line.len()))
+            .unwrap_or("")
+            .to_ascii_lowercase();
         let slot = if lower.starts_with("memtotal:") {
             &mut total
         } else if lower.starts_with("memfree:") {
@@ -129,7 +132,11 @@ fn multivalue(states: &[(&'static str, f64)], opts: &Options) -> Vec<Metric> {
         out.extend(states.iter().map(|&(name, v)| Metric {
             type_: "percent",
             type_instance: name,
-            value: if sum != 0.0 { v * (100.0 / sum) } else { f64::NAN },
+            value: if sum != 0.0 {
+                v * (100.0 / sum)
+            } else {
+                f64::NAN
+            },
         }));
     }
     out
@@ -159,7 +166,11 @@ mod tests {
         // Slab 141184 (SReclaimable 116944 + SUnreclaim 24240) kB.
         let kib = |v: f64| v * 1024.0;
         let want = vec![
-            m("memory", "used", kib(24683656.0 - (23636464.0 + 4504.0 + 732020.0 + 141184.0))),
+            m(
+                "memory",
+                "used",
+                kib(24683656.0 - (23636464.0 + 4504.0 + 732020.0 + 141184.0)),
+            ),
             m("memory", "buffered", kib(4504.0)),
             m("memory", "cached", kib(732020.0)),
             m("memory", "free", kib(23636464.0)),
@@ -217,7 +228,14 @@ mod tests {
         assert_eq!(read(&text, &Options::default()), Err(Error::Inconsistent));
         assert_eq!(atof("12.5kB"), 12.5);
         assert_eq!(atof("x"), 0.0);
-        let zero = read("", &Options { values_absolute: false, values_percentage: true }).unwrap();
+        let zero = read(
+            "",
+            &Options {
+                values_absolute: false,
+                values_percentage: true,
+            },
+        )
+        .unwrap();
         assert!(zero.iter().all(|m| m.value.is_nan()));
     }
 }

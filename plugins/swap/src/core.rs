@@ -69,6 +69,8 @@ impl std::fmt::Display for Error {
     }
 }
 
+impl std::error::Error for Error {}
+
 /// collectd's `escape_slashes`: drop one leading '/', turn the others into
 /// '_', and call "/" itself "root".
 pub fn escape_slashes(path: &str) -> String {
@@ -233,7 +235,9 @@ mod tests {
         };
         let got = read_combined(&fixture("meminfo_noswap.txt"), &pct).unwrap();
         assert_eq!(got.len(), 3);
-        assert!(got.iter().all(|m| m.type_ == "percent" && matches!(m.value, Value::Gauge(v) if v.is_nan())));
+        assert!(got
+            .iter()
+            .all(|m| m.type_ == "percent" && matches!(m.value, Value::Gauge(v) if v.is_nan())));
     }
 
     #[test]
@@ -262,9 +266,19 @@ mod tests {
 
     #[test]
     fn combined_without_swapcached_and_errors() {
-        let got = read_combined("SwapTotal: 100 kB\nSwapFree: 40 kB\n", &Options::default()).unwrap();
-        assert_eq!(got, vec![g("", "swap", "used", 60.0 * 1024.0), g("", "swap", "free", 40.0 * 1024.0)]);
-        assert_eq!(read_combined("SwapFree: 40 kB\n", &Options::default()), Err(Error::Missing("SwapTotal")));
+        let got =
+            read_combined("SwapTotal: 100 kB\nSwapFree: 40 kB\n", &Options::default()).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                g("", "swap", "used", 60.0 * 1024.0),
+                g("", "swap", "free", 40.0 * 1024.0)
+            ]
+        );
+        assert_eq!(
+            read_combined("SwapFree: 40 kB\n", &Options::default()),
+            Err(Error::Missing("SwapTotal"))
+        );
         assert_eq!(
             read_combined("SwapTotal: 10 kB\nSwapFree: 40 kB\n", &Options::default()),
             Err(Error::Inconsistent)
@@ -304,10 +318,19 @@ mod tests {
             type_instance: ti,
             value: Value::Derive(v),
         };
-        assert_eq!(read_io(&vm, false, 4096).unwrap(), vec![d("in", 0), d("out", 0)]);
+        assert_eq!(
+            read_io(&vm, false, 4096).unwrap(),
+            vec![d("in", 0), d("out", 0)]
+        );
         let text = "pgpgin 5\npswpin 3\npswpout 7\n";
-        assert_eq!(read_io(text, true, 4096).unwrap(), vec![d("in", 3 * 4096), d("out", 7 * 4096)]);
-        assert_eq!(read_io("pswpin 3\n", false, 4096), Err(Error::Missing("pswpout")));
+        assert_eq!(
+            read_io(text, true, 4096).unwrap(),
+            vec![d("in", 3 * 4096), d("out", 7 * 4096)]
+        );
+        assert_eq!(
+            read_io("pswpin 3\n", false, 4096),
+            Err(Error::Missing("pswpout"))
+        );
     }
 
     #[test]

@@ -43,7 +43,9 @@ fn parse_prefix(s: &str) -> Option<(i64, f64)> {
     if end == start {
         return None;
     }
-    let int = s[..end].parse::<i64>().unwrap_or(if b[0] == b'-' { i64::MIN } else { i64::MAX });
+    let int = s[..end]
+        .parse::<i64>()
+        .unwrap_or(if b[0] == b'-' { i64::MIN } else { i64::MAX });
     let fend = s
         .char_indices()
         .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || ((c == '-' || c == '+') && i == 0)))
@@ -79,7 +81,12 @@ pub fn read(vmstat: &str, verbose: bool) -> Vec<Metric> {
         };
         if let Some(inst) = key.strip_prefix("nr_") {
             if inst == "dirtied" || inst == "written" {
-                out.push(metric("", "vmpage_action", inst, vec![Value::Derive(counter)]));
+                out.push(metric(
+                    "",
+                    "vmpage_action",
+                    inst,
+                    vec![Value::Derive(counter)],
+                ));
             } else {
                 out.push(metric("", "vmpage_number", inst, vec![Value::Gauge(gauge)]));
             }
@@ -100,7 +107,12 @@ pub fn read(vmstat: &str, verbose: bool) -> Vec<Metric> {
                     .iter()
                     .find_map(|(prefix, action)| key.strip_prefix(prefix).map(|z| (z, *action)))
                 {
-                    out.push(metric(zone, "vmpage_action", action, vec![Value::Derive(counter)]));
+                    out.push(metric(
+                        zone,
+                        "vmpage_action",
+                        action,
+                        vec![Value::Derive(counter)],
+                    ));
                 } else {
                     let action = match key {
                         "pgfree" => "free",
@@ -108,7 +120,12 @@ pub fn read(vmstat: &str, verbose: bool) -> Vec<Metric> {
                         "pgdeactivate" => "deactivate",
                         _ => continue,
                     };
-                    out.push(metric("", "vmpage_action", action, vec![Value::Derive(counter)]));
+                    out.push(metric(
+                        "",
+                        "vmpage_action",
+                        action,
+                        vec![Value::Derive(counter)],
+                    ));
                 }
                 continue;
             }
@@ -116,13 +133,28 @@ pub fn read(vmstat: &str, verbose: bool) -> Vec<Metric> {
         *slot = Some(counter);
     }
     if let (Some(minflt), Some(majflt)) = (pgfault, pgmajfault) {
-        out.push(metric("", "vmpage_faults", "", vec![Value::Derive(minflt), Value::Derive(majflt)]));
+        out.push(metric(
+            "",
+            "vmpage_faults",
+            "",
+            vec![Value::Derive(minflt), Value::Derive(majflt)],
+        ));
     }
     if let (Some(i), Some(o)) = (pgpgin, pgpgout) {
-        out.push(metric("", "vmpage_io", "memory", vec![Value::Derive(i), Value::Derive(o)]));
+        out.push(metric(
+            "",
+            "vmpage_io",
+            "memory",
+            vec![Value::Derive(i), Value::Derive(o)],
+        ));
     }
     if let (Some(i), Some(o)) = (pswpin, pswpout) {
-        out.push(metric("", "vmpage_io", "swap", vec![Value::Derive(i), Value::Derive(o)]));
+        out.push(metric(
+            "",
+            "vmpage_io",
+            "swap",
+            vec![Value::Derive(i), Value::Derive(o)],
+        ));
     }
     out
 }
@@ -148,7 +180,13 @@ mod tests {
                     Value::Derive(d) => format!("d:{d}"),
                 })
                 .collect();
-            s.push_str(&format!("{}/{}-{} {}\n", m.plugin_instance, m.type_, m.type_instance, vals.join(",")));
+            s.push_str(&format!(
+                "{}/{}-{} {}\n",
+                m.plugin_instance,
+                m.type_,
+                m.type_instance,
+                vals.join(",")
+            ));
         }
         s
     }
@@ -158,22 +196,51 @@ mod tests {
         if std::env::var_os("RCOLLECTD_BLESS").is_some() {
             std::fs::write(&path, got).unwrap();
         }
-        assert_eq!(got, fixture(name), "golden {name} differs (RCOLLECTD_BLESS=1 to update)");
+        assert_eq!(
+            got,
+            fixture(name),
+            "golden {name} differs (RCOLLECTD_BLESS=1 to update)"
+        );
     }
 
     #[test]
     fn recorded_vmstat_default() {
         let got = read(&fixture("vmstat.txt"), false);
         // Spot checks against the recorded file, then the whole golden list.
-        assert!(got.contains(&metric("", "vmpage_number", "free_pages", vec![Value::Gauge(1137070.0)])));
-        assert!(got.contains(&metric("", "vmpage_action", "dirtied", vec![Value::Derive(820552)])));
+        assert!(got.contains(&metric(
+            "",
+            "vmpage_number",
+            "free_pages",
+            vec![Value::Gauge(1137070.0)]
+        )));
+        assert!(got.contains(&metric(
+            "",
+            "vmpage_action",
+            "dirtied",
+            vec![Value::Derive(820552)]
+        )));
         let tail: Vec<_> = got.iter().rev().take(3).rev().cloned().collect();
         assert_eq!(
             tail,
             vec![
-                metric("", "vmpage_faults", "", vec![Value::Derive(7793662), Value::Derive(2750)]),
-                metric("", "vmpage_io", "memory", vec![Value::Derive(3999109), Value::Derive(2505712)]),
-                metric("", "vmpage_io", "swap", vec![Value::Derive(0), Value::Derive(0)]),
+                metric(
+                    "",
+                    "vmpage_faults",
+                    "",
+                    vec![Value::Derive(7793662), Value::Derive(2750)]
+                ),
+                metric(
+                    "",
+                    "vmpage_io",
+                    "memory",
+                    vec![Value::Derive(3999109), Value::Derive(2505712)]
+                ),
+                metric(
+                    "",
+                    "vmpage_io",
+                    "swap",
+                    vec![Value::Derive(0), Value::Derive(0)]
+                ),
             ]
         );
         assert!(got.iter().all(|m| m.plugin_instance.is_empty()));
@@ -183,11 +250,26 @@ mod tests {
     #[test]
     fn recorded_vmstat_verbose() {
         let got = read(&fixture("vmstat.txt"), true);
-        assert!(got.contains(&metric("normal", "vmpage_action", "alloc", vec![Value::Derive(8056662)])));
-        assert!(got.contains(&metric("", "vmpage_action", "free", vec![Value::Derive(9204053)])));
+        assert!(got.contains(&metric(
+            "normal",
+            "vmpage_action",
+            "alloc",
+            vec![Value::Derive(8056662)]
+        )));
+        assert!(got.contains(&metric(
+            "",
+            "vmpage_action",
+            "free",
+            vec![Value::Derive(9204053)]
+        )));
         // Newer kernels have no zone suffix on pgsteal_kswapd: collectd's
         // prefix rules make that zone "kswapd" of the legacy "steal" action.
-        assert!(got.contains(&metric("kswapd", "vmpage_action", "steal", vec![Value::Derive(0)])));
+        assert!(got.contains(&metric(
+            "kswapd",
+            "vmpage_action",
+            "steal",
+            vec![Value::Derive(0)]
+        )));
         check_golden("vmstat.verbose.golden", &render(&got));
     }
 
