@@ -1751,3 +1751,608 @@ pub extern "C" fn cdrand_range(min: c_long, max: c_long) -> c_long {
         c_long::try_from(r).unwrap_or(max)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::testutil::{data_set, derive, gauge, value_list};
+    use std::ptr::{null, null_mut};
+
+    fn buf_str(b: &[c_char]) -> String {
+        String::from_utf8_lossy(field_bytes(b)).into_owned()
+    }
+
+    fn cbuf(s: &str, size: usize) -> Vec<c_char> {
+        let mut v = vec![0 as c_char; size];
+        for (d, c) in v.iter_mut().zip(s.bytes()) {
+            *d = c as c_char;
+        }
+        v
+    }
+
+    #[test]
+    fn string_copies() {
+        let mut b = [b'x' as c_char; 8];
+        // SAFETY: all buffers are local and sized as passed.
+        unsafe {
+            sstrncpy(b.as_mut_ptr(), c"hello world".as_ptr(), 6);
+            assert_eq!(buf_str(&b), "hello");
+            sstrncpy(b.as_mut_ptr(), c"hi".as_ptr(), 8);
+            assert_eq!(buf_str(&b), "hi");
+            assert!(b[2..].iter().all(|&c| c == 0), "strncpy pads with NULs");
+            assert_eq!(sstrnlen(c"abcdef".as_ptr(), 3), 3);
+            assert_eq!(sstrnlen(c"ab".as_ptr(), 3), 2);
+            let d = sstrndup(c"abcdef".as_ptr(), 4);
+            assert_eq!(CStr::from_ptr(d).to_bytes(), b"abcd");
+            libc::free(d.cast());
+            let d = sstrdup(c"xyz".as_ptr());
+            assert_eq!(CStr::from_ptr(d).to_bytes(), b"xyz");
+            libc::free(d.cast());
+            assert!(sstrdup(null()).is_null());
+            let m = smalloc(16);
+            assert!(!m.is_null());
+            libc::free(m);
+            let mut e = [0 as c_char; 64];
+            sstrerror(libc::ENOENT, e.as_mut_ptr(), e.len());
+            assert_eq!(buf_str(&e), "No such file or directory");
+        }
+    }
+
+    #[test]
+    fn split_and_join() {
+        let mut s = cbuf("  alpha beta\tgamma\r\n", 32);
+        let mut f = [null_mut::<c_char>(); 4];
+        // SAFETY: s is a writable C string; f has 4 slots.
+        unsafe {
+            assert_eq!(strsplit(s.as_mut_ptr(), f.as_mut_ptr(), 4), 3);
+            let got: Vec<_> = f[..3]
+                .iter()
+                .map(|p| CStr::from_ptr(*p).to_str().unwrap())
+                .collect();
+            assert_eq!(got, ["alpha", "beta", "gamma"]);
+            assert!(f[3].is_null());
+            let mut s2 = cbuf("a b c", 8);
+            assert_eq!(strsplit(s2.as_mut_ptr(), f.as_mut_ptr(), 2), 2);
+
+            let mut parts = [
+                c"a".as_ptr().cast_mut(),
+                c"bb".as_ptr().cast_mut(),
+                c"c".as_ptr().cast_mut(),
+            ];
+            let mut out = [0 as c_char; 16];
+            assert_eq!(
+                strjoin(
+                    out.as_mut_ptr(),
+                    out.len(),
+                    parts.as_mut_ptr(),
+                    3,
+                    c",".as_ptr()
+                ),
+                6
+            );
+            assert_eq!(buf_str(&out), "a,bb,c");
+            assert_eq!(
+                strjoin(out.as_mut_ptr(), 4, parts.as_mut_ptr(), 3, c",".as_ptr()),
+                6
+            );
+            assert_eq!(buf_str(&out[..4]), "a,b");
+            assert_eq!(
+                strjoin(null_mut(), 0, parts.as_mut_ptr(), 3, c"--".as_ptr()),
+                8
+            );
+            assert_eq!(
+                strjoin(out.as_mut_ptr(), 4, null_mut(), 1, null()),
+                -libc::EINVAL
+            );
+        }
+    }
+
+    #[test]
+    fn escaping() {
+        // SAFETY: all buffers are local, NUL-terminated and sized as passed.
+        unsafe {
+            let mut b = cbuf("/", 8);
+            assert_eq!(escape_slashes(b.as_mut_ptr(), 8), 0);
+            assert_eq!(buf_str(&b), "root");
+            let mut b = cbuf("/", 4);
+            assert_eq!(escape_slashes(b.as_mut_ptr(), 4), -1);
+            let mut b = cbuf("/var/lib/x", 16);
+            assert_eq!(escape_slashes(b.as_mut_ptr(), 16), 0);
+            assert_eq!(buf_str(&b), "var_lib_x");
+
+            let mut b = cbuf("plain", 16);
+            assert_eq!(escape_string(b.as_mut_ptr(), 16), 0);
+            assert_eq!(buf_str(&b), "plain");
+            let mut b = cbuf("a b\"c\\", 16);
+            assert_eq!(escape_string(b.as_mut_ptr(), 16), 0);
+            assert_eq!(buf_str(&b), r#""a b\"c\\""#);
+            let mut b = cbuf("a b c d e", 10);
+            assert_eq!(escape_string(b.as_mut_ptr(), 6), 0);
+            assert_eq!(buf_str(&b[..6]), "\"a b\"");
+            let mut b = cbuf(" ", 2);
+            assert_eq!(escape_string(b.as_mut_ptr(), 2), libc::EINVAL);
+
+            let mut b = cbuf("a.b-c d/é", 16);
+            replace_special(b.as_mut_ptr(), 16);
+            assert_eq!(buf_str(&b), "a_b-c_d___");
+
+            let mut b = cbuf(r"a\tb\\c\qd", 16);
+            assert_eq!(strunescape(b.as_mut_ptr(), 16), 0);
+            assert_eq!(buf_str(&b), "a\tb\\cqd");
+            let mut b = cbuf(r"oops\", 8);
+            assert_eq!(strunescape(b.as_mut_ptr(), 8), -1);
+            assert_eq!(buf_str(&b), "oops");
+
+            let mut b = cbuf("line\r\n\n", 16);
+            assert_eq!(strstripnewline(b.as_mut_ptr()), 4);
+            assert_eq!(buf_str(&b), "line");
+        }
+    }
+
+    #[test]
+    fn create_dirs() {
+        // tempdir()'s default ".tmp" prefix would itself be refused (dot).
+        let tmp = tempfile::Builder::new().prefix("ccd").tempdir().unwrap();
+        let base = tmp.path().to_str().unwrap();
+        let file = CString::new(format!("{base}/a/b/file.rrd")).unwrap();
+        // SAFETY: valid C strings.
+        unsafe {
+            assert_eq!(check_create_dir(file.as_ptr()), 0);
+            assert!(tmp.path().join("a/b").is_dir());
+            assert!(!tmp.path().join("a/b/file.rrd").exists());
+            let dir = CString::new(format!("{base}/c//d/")).unwrap();
+            assert_eq!(check_create_dir(dir.as_ptr()), 0);
+            assert!(tmp.path().join("c/d").is_dir());
+            let dot = CString::new(format!("{base}/e/.hidden/")).unwrap();
+            assert_eq!(check_create_dir(dot.as_ptr()), -2);
+            std::fs::write(tmp.path().join("f"), b"x").unwrap();
+            let under_file = CString::new(format!("{base}/f/g/")).unwrap();
+            assert_eq!(check_create_dir(under_file.as_ptr()), -1);
+            assert_eq!(check_create_dir(c"".as_ptr()), -1);
+            assert_eq!(check_create_dir(null()), -1);
+        }
+    }
+
+    #[test]
+    fn byte_order() {
+        assert_eq!(htonll(0x0102_0304_0506_0708), 0x0807_0605_0403_0201);
+        assert_eq!(ntohll(htonll(12345)), 12345);
+    }
+
+    #[test]
+    fn names_format_and_parse() {
+        let mut out = [0 as c_char; 64];
+        // SAFETY: out is 64 bytes; all strings are valid.
+        unsafe {
+            assert_eq!(
+                format_name(
+                    out.as_mut_ptr(),
+                    64,
+                    c"h".as_ptr(),
+                    c"cpu".as_ptr(),
+                    c"0".as_ptr(),
+                    c"cpu".as_ptr(),
+                    c"idle".as_ptr()
+                ),
+                0
+            );
+            assert_eq!(buf_str(&out), "h/cpu-0/cpu-idle");
+            assert_eq!(
+                format_name(
+                    out.as_mut_ptr(),
+                    64,
+                    c"h".as_ptr(),
+                    c"load".as_ptr(),
+                    null(),
+                    c"load".as_ptr(),
+                    c"".as_ptr()
+                ),
+                0
+            );
+            assert_eq!(buf_str(&out), "h/load/load");
+            // "h/load/load" needs 12 bytes with the NUL.
+            assert_eq!(
+                format_name(
+                    out.as_mut_ptr(),
+                    11,
+                    c"h".as_ptr(),
+                    c"load".as_ptr(),
+                    null(),
+                    c"load".as_ptr(),
+                    null()
+                ),
+                libc::ENOBUFS
+            );
+            assert_eq!(
+                format_name(
+                    out.as_mut_ptr(),
+                    12,
+                    c"h".as_ptr(),
+                    c"load".as_ptr(),
+                    null(),
+                    c"load".as_ptr(),
+                    null()
+                ),
+                0
+            );
+
+            let mut s = cbuf("host/plug-in-st/type-ti", 64);
+            let mut p = [null_mut::<c_char>(); 5];
+            let [h, pl, pi, t, ti] = &mut p;
+            assert_eq!(
+                parse_identifier(s.as_mut_ptr(), h, pl, pi, t, ti, null_mut()),
+                0
+            );
+            let got: Vec<_> = p
+                .iter()
+                .map(|x| CStr::from_ptr(*x).to_str().unwrap())
+                .collect();
+            assert_eq!(got, ["host", "plug", "in-st", "type", "ti"]);
+
+            let mut s = cbuf("plugin/type", 64);
+            let mut def = cbuf("dflt", 8);
+            let [h, pl, pi, t, ti] = &mut p;
+            assert_eq!(
+                parse_identifier(s.as_mut_ptr(), h, pl, pi, t, ti, def.as_mut_ptr()),
+                0
+            );
+            assert_eq!(CStr::from_ptr(p[0]).to_bytes(), b"dflt");
+            assert!(p[2].is_null() && p[4].is_null());
+            let mut s = cbuf("plugin/type", 64);
+            let [h, pl, pi, t, ti] = &mut p;
+            assert_eq!(
+                parse_identifier(s.as_mut_ptr(), h, pl, pi, t, ti, null_mut()),
+                -1
+            );
+
+            let mut vals = [gauge(0.0)];
+            let mut vl = value_list(["x", "x", "x", "x", "x"], 0, 0, &mut vals);
+            assert_eq!(parse_identifier_vl(c"a/b/c".as_ptr(), &mut vl), 0);
+            assert_eq!(
+                [
+                    &vl.host[..],
+                    &vl.plugin,
+                    &vl.plugin_instance,
+                    &vl.type_,
+                    &vl.type_instance
+                ]
+                .map(buf_str),
+                ["a", "b", "", "c", ""]
+            );
+            assert_eq!(parse_identifier_vl(c"nothing".as_ptr(), &mut vl), -1);
+            assert_eq!(parse_identifier_vl(null(), &mut vl), libc::EINVAL);
+        }
+    }
+
+    #[test]
+    fn values_format() {
+        let (ds, _k) = data_set(
+            "mixed",
+            &[
+                (DS_GAUGE, f64::NAN, f64::NAN),
+                (DS_DERIVE, f64::NAN, f64::NAN),
+            ],
+        );
+        let mut vals = [gauge(0.1), derive(-42)];
+        let vl = value_list(
+            ["fmt-host", "p", "", "mixed", ""],
+            time::from_ms(1_500_250),
+            time::from_secs(10),
+            &mut vals,
+        );
+        let mut out = [0 as c_char; 64];
+        // SAFETY: pointers valid for the calls.
+        unsafe {
+            assert_eq!(format_values(out.as_mut_ptr(), 64, &ds, &vl, false), 0);
+            assert_eq!(buf_str(&out), "1500.250:0.1:-42");
+            assert_eq!(format_values(out.as_mut_ptr(), 10, &ds, &vl, false), -1);
+            // store_rates needs a cache entry.
+            assert_eq!(format_values(out.as_mut_ptr(), 64, &ds, &vl, true), -1);
+            assert_eq!(
+                crate::cache::global().update(&ds, &vl),
+                Ok(crate::cache::Updated {
+                    is_new: true,
+                    callbacks_mask: 0
+                })
+            );
+            let mut vals2 = [gauge(f64::NAN), derive(-22)];
+            let vl2 = value_list(
+                ["fmt-host", "p", "", "mixed", ""],
+                time::from_ms(1_510_250),
+                time::from_secs(10),
+                &mut vals2,
+            );
+            crate::cache::global().update(&ds, &vl2).unwrap();
+            assert_eq!(format_values(out.as_mut_ptr(), 64, &ds, &vl2, true), 0);
+            assert_eq!(buf_str(&out), "1510.250:nan:2");
+        }
+    }
+
+    #[test]
+    fn value_parsing() {
+        let mut v = value_t { counter: 0 };
+        // SAFETY: v is a local value_t; strings valid.
+        unsafe {
+            assert_eq!(parse_value(c" 0x10 \n".as_ptr(), &mut v, DS_COUNTER), 0);
+            assert_eq!(v.counter, 16);
+            assert_eq!(parse_value(c"-7".as_ptr(), &mut v, DS_DERIVE), 0);
+            assert_eq!(v.derive, -7);
+            assert_eq!(parse_value(c"1.5xyz".as_ptr(), &mut v, DS_GAUGE), 0);
+            assert_eq!(v.gauge, 1.5);
+            assert_eq!(parse_value(c"abc".as_ptr(), &mut v, DS_GAUGE), -1);
+            assert_eq!(parse_value(c"1".as_ptr(), &mut v, 9), -1);
+            assert_eq!(parse_value(null(), &mut v, DS_GAUGE), libc::EINVAL);
+
+            let (ds, _k) = data_set(
+                "two",
+                &[
+                    (DS_GAUGE, f64::NAN, f64::NAN),
+                    (DS_DERIVE, f64::NAN, f64::NAN),
+                ],
+            );
+            let mut vals = [gauge(0.0), derive(0)];
+            let mut vl = value_list(["h", "p", "", "two", ""], 0, 0, &mut vals);
+            let mut b = cbuf("1234.5:U:17", 32);
+            assert_eq!(parse_values(b.as_mut_ptr(), &mut vl, &ds), 0);
+            assert_eq!(vl.time, time::from_f64(1234.5));
+            assert!(vals[0].gauge.is_nan());
+            assert_eq!(vals[1].derive, 17);
+            let mut vl = value_list(["h", "p", "", "two", ""], 0, 0, &mut vals);
+            let mut b = cbuf("N:1:2", 32);
+            assert_eq!(parse_values(b.as_mut_ptr(), &mut vl, &ds), 0);
+            assert!(vl.time > time::from_secs(1_600_000_000));
+            let mut b = cbuf("N:1:2:3", 32);
+            assert_eq!(parse_values(b.as_mut_ptr(), &mut vl, &ds), -1);
+            let mut b = cbuf("12x:1:2", 32);
+            assert_eq!(parse_values(b.as_mut_ptr(), &mut vl, &ds), -1);
+            let mut b = cbuf("N", 32);
+            assert_eq!(parse_values(b.as_mut_ptr(), &mut vl, &ds), -1);
+            let mut b = cbuf("N:U:U", 32);
+            assert_eq!(
+                parse_values(b.as_mut_ptr(), &mut vl, &ds),
+                -1,
+                "U is only for gauges"
+            );
+
+            let mut d = 0i64;
+            assert_eq!(strtoderive(c"0x1f".as_ptr(), &mut d), 0);
+            assert_eq!(d, 31);
+            assert_eq!(strtoderive(c"zz".as_ptr(), &mut d), -1);
+            assert_eq!(strtoderive(c"99999999999999999999".as_ptr(), &mut d), -1);
+            let mut g = 0f64;
+            assert_eq!(strtogauge(c"2.5".as_ptr(), &mut g), 0);
+            assert_eq!(g, 2.5);
+            assert_eq!(strtogauge(c"2.5x".as_ptr(), &mut g), libc::EINVAL);
+            assert_eq!(strtogauge(c"1e999".as_ptr(), &mut g), libc::ERANGE);
+        }
+    }
+
+    #[test]
+    fn files() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::write(tmp.path().join("v"), b"  42\n7\n").unwrap();
+        std::fs::write(tmp.path().join(".hidden"), b"").unwrap();
+        let p = CString::new(tmp.path().join("v").to_str().unwrap()).unwrap();
+        let mut v = value_t { counter: 0 };
+        let mut buf = [0 as c_char; 4];
+        // SAFETY: pointers valid for the calls.
+        unsafe {
+            assert_eq!(parse_value_file(p.as_ptr(), &mut v, DS_COUNTER), 0);
+            assert_eq!(v.counter, 42);
+            assert_eq!(
+                parse_value_file(c"/nonexistent/x".as_ptr(), &mut v, DS_COUNTER),
+                -1
+            );
+            assert_eq!(
+                read_file_contents(p.as_ptr(), buf.as_mut_ptr().cast(), 4),
+                4
+            );
+            assert_eq!(read_text_file_contents(p.as_ptr(), buf.as_mut_ptr(), 4), 4);
+            assert_eq!(buf_str(&buf), "  4");
+            assert_eq!(
+                read_file_contents(c"/nonexistent/x".as_ptr(), buf.as_mut_ptr().cast(), 4),
+                -1
+            );
+
+            unsafe extern "C" fn count(
+                _d: *const c_char,
+                f: *const c_char,
+                ud: *mut c_void,
+            ) -> c_int {
+                // SAFETY: ud is the &mut Vec<String> passed below; f a C string.
+                let names = unsafe { &mut *ud.cast::<Vec<String>>() };
+                // SAFETY: f is a valid C string for the call.
+                names.push(unsafe { CStr::from_ptr(f) }.to_string_lossy().into_owned());
+                0
+            }
+            let dir = CString::new(tmp.path().to_str().unwrap()).unwrap();
+            let mut names: Vec<String> = Vec::new();
+            let ud = (&mut names as *mut Vec<String>).cast();
+            assert_eq!(walk_directory(dir.as_ptr(), Some(count), ud, 0), 0);
+            assert_eq!(names, ["v"]);
+            names.clear();
+            assert_eq!(walk_directory(dir.as_ptr(), Some(count), ud, 1), 0);
+            names.sort();
+            assert_eq!(names, [".hidden", "v"]);
+            assert_eq!(
+                walk_directory(c"/nonexistent/x".as_ptr(), Some(count), ud, 0),
+                -1
+            );
+        }
+    }
+
+    #[test]
+    fn notifications() {
+        // SAFETY: notification_t is plain C data.
+        let mut n: notification_t = unsafe { std::mem::zeroed() };
+        n.time = 99;
+        // SAFETY: n is writable; strings valid or null.
+        unsafe {
+            assert_eq!(
+                notification_init(
+                    &mut n,
+                    2,
+                    c"msg".as_ptr(),
+                    c"h".as_ptr(),
+                    c"p".as_ptr(),
+                    null(),
+                    c"t".as_ptr(),
+                    null()
+                ),
+                0
+            );
+        }
+        assert_eq!((n.severity, n.time), (2, 0));
+        assert_eq!(buf_str(&n.message), "msg");
+        assert_eq!(buf_str(&n.host), "h");
+        assert_eq!(buf_str(&n.plugin_instance), "");
+        assert_eq!(buf_str(&n.type_), "t");
+    }
+
+    #[test]
+    fn counters_and_rates() {
+        assert_eq!(counter_diff(10, 15), 5);
+        assert_eq!(counter_diff(u64::from(u32::MAX) - 1, 2), 4);
+        assert_eq!(counter_diff(u64::MAX - 1, 2), 4);
+
+        // SAFETY: zeroed C state structs are their initial values.
+        let mut vs: value_to_rate_state_t = unsafe { std::mem::zeroed() };
+        let mut rate = 0.0;
+        let s = time::from_secs;
+        // SAFETY: locals passed by pointer.
+        unsafe {
+            assert_eq!(
+                value_to_rate(&mut rate, derive(100), DS_DERIVE, s(10), &mut vs),
+                libc::EAGAIN
+            );
+            assert_eq!(
+                value_to_rate(&mut rate, derive(150), DS_DERIVE, s(20), &mut vs),
+                0
+            );
+            assert_eq!(rate, 5.0);
+            assert_eq!(
+                value_to_rate(&mut rate, derive(150), DS_DERIVE, s(20), &mut vs),
+                libc::EINVAL
+            );
+            assert_eq!(vs.last_time, 0);
+
+            let mut rs: rate_to_value_state_t = std::mem::zeroed();
+            let mut v = value_t { counter: 0 };
+            assert_eq!(
+                rate_to_value(&mut v, 2.5, &mut rs, DS_DERIVE, s(10)),
+                libc::EAGAIN
+            );
+            assert_eq!(rate_to_value(&mut v, 2.5, &mut rs, DS_DERIVE, s(11)), 0);
+            // 2 + 2.5 * 1 s + residual 0.5 = 5.
+            assert_eq!(v.derive, 5);
+            assert_eq!(rate_to_value(&mut v, 1.0, &mut rs, DS_GAUGE, s(12)), 0);
+            assert_eq!(v.gauge, 1.0);
+            let mut rc: rate_to_value_state_t = std::mem::zeroed();
+            assert_eq!(
+                rate_to_value(&mut v, -1.0, &mut rc, DS_COUNTER, s(1)),
+                libc::EINVAL
+            );
+        }
+    }
+
+    #[test]
+    fn services_and_sockets() {
+        // SAFETY: valid C strings.
+        unsafe {
+            assert_eq!(service_name_to_port_number(c"25826".as_ptr()), 25826);
+            assert_eq!(
+                service_name_to_port_number(c"no-such-service-xyz".as_ptr()),
+                -1
+            );
+            assert_eq!(service_name_to_port_number(null()), -1);
+        }
+        let mut fds = [0 as c_int; 2];
+        // SAFETY: fds has room for two descriptors.
+        let rc = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, fds.as_mut_ptr()) };
+        assert_eq!(rc, 0);
+        set_sock_opts(fds[0]);
+        let mut got = [0u8; 5];
+        // SAFETY: valid descriptors and buffers.
+        unsafe {
+            assert_eq!(swrite(fds[0], b"hello".as_ptr().cast(), 5), 0);
+            assert_eq!(sread(fds[1], got.as_mut_ptr().cast(), 5), 0);
+            assert_eq!(&got, b"hello");
+            libc::close(fds[0]);
+            assert_eq!(sread(fds[1], got.as_mut_ptr().cast(), 1), -1, "EOF");
+            assert_eq!(swrite(-1, got.as_ptr().cast(), 1), libc::EINVAL);
+            libc::close(fds[1]);
+        }
+    }
+
+    #[test]
+    fn string_arrays_and_subst() {
+        let mut arr: *mut *mut c_char = null_mut();
+        let mut n = 0usize;
+        let mut out = [0 as c_char; 32];
+        // SAFETY: pointers valid for the calls; the array is freed below.
+        unsafe {
+            assert_eq!(strarray_add(&mut arr, &mut n, c"one".as_ptr()), 0);
+            assert_eq!(strarray_add(&mut arr, &mut n, c"two".as_ptr()), 0);
+            assert_eq!(strarray_add(&mut arr, &mut n, null()), libc::EINVAL);
+            assert_eq!(n, 2);
+            assert_eq!(CStr::from_ptr(*arr.add(1)).to_bytes(), b"two");
+            strarray_free(arr, n);
+
+            assert!(!subst(
+                out.as_mut_ptr(),
+                32,
+                c"hello world".as_ptr(),
+                6,
+                11,
+                c"there".as_ptr()
+            )
+            .is_null());
+            assert_eq!(buf_str(&out), "hello there");
+            assert!(!subst(
+                out.as_mut_ptr(),
+                6,
+                c"hello world".as_ptr(),
+                0,
+                5,
+                c"bye".as_ptr()
+            )
+            .is_null());
+            assert_eq!(buf_str(&out[..6]), "bye w");
+            assert!(subst(out.as_mut_ptr(), 32, c"abc".as_ptr(), 2, 1, c"x".as_ptr()).is_null());
+            assert!(!subst_string(
+                out.as_mut_ptr(),
+                32,
+                c"foo bar foo".as_ptr(),
+                c"foo".as_ptr(),
+                c"x".as_ptr()
+            )
+            .is_null());
+            assert_eq!(buf_str(&out), "x bar x");
+            // A replacement containing the needle stops after buflen rounds.
+            assert!(!subst_string(
+                out.as_mut_ptr(),
+                8,
+                c"a".as_ptr(),
+                c"a".as_ptr(),
+                c"aa".as_ptr()
+            )
+            .is_null());
+            assert_eq!(buf_str(&out), "aaaaaaa");
+        }
+    }
+
+    #[test]
+    fn capability_and_random() {
+        assert!(matches!(check_capability(0), 0 | 1));
+        assert_eq!(check_capability(200), -1);
+        assert_eq!(check_capability(-1), -1);
+        for _ in 0..1000 {
+            let d = cdrand_d();
+            assert!((0.0..1.0).contains(&d));
+            let r = cdrand_range(-3, 3);
+            assert!((-3..=4).contains(&r), "{r}");
+        }
+        let distinct: std::collections::HashSet<u32> = (0..100).map(|_| cdrand_u()).collect();
+        assert!(distinct.len() > 90);
+    }
+}
