@@ -1877,3 +1877,104 @@ extern "C" {
 extern "C" {
     pub fn llist_tail(l: *mut llist_t) -> *mut llentry_t;
 }
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct match_proc_s {
+    pub create: ::std::option::Option<
+        unsafe extern "C" fn(
+            ci: *const oconfig_item_t,
+            user_data: *mut *mut ::std::os::raw::c_void,
+        ) -> ::std::os::raw::c_int,
+    >,
+    pub destroy: ::std::option::Option<
+        unsafe extern "C" fn(user_data: *mut *mut ::std::os::raw::c_void) -> ::std::os::raw::c_int,
+    >,
+    pub match_: ::std::option::Option<
+        unsafe extern "C" fn(
+            ds: *const data_set_t,
+            vl: *const value_list_t,
+            meta: *mut *mut notification_meta_t,
+            user_data: *mut *mut ::std::os::raw::c_void,
+        ) -> ::std::os::raw::c_int,
+    >,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of match_proc_s"][::std::mem::size_of::<match_proc_s>() - 24usize];
+    ["Alignment of match_proc_s"][::std::mem::align_of::<match_proc_s>() - 8usize];
+    ["Offset of field: match_proc_s::create"]
+        [::std::mem::offset_of!(match_proc_s, create) - 0usize];
+    ["Offset of field: match_proc_s::destroy"]
+        [::std::mem::offset_of!(match_proc_s, destroy) - 8usize];
+    ["Offset of field: match_proc_s::match_"]
+        [::std::mem::offset_of!(match_proc_s, match_) - 16usize];
+};
+pub type match_proc_t = match_proc_s;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct target_proc_s {
+    pub create: ::std::option::Option<
+        unsafe extern "C" fn(
+            ci: *const oconfig_item_t,
+            user_data: *mut *mut ::std::os::raw::c_void,
+        ) -> ::std::os::raw::c_int,
+    >,
+    pub destroy: ::std::option::Option<
+        unsafe extern "C" fn(user_data: *mut *mut ::std::os::raw::c_void) -> ::std::os::raw::c_int,
+    >,
+    pub invoke: ::std::option::Option<
+        unsafe extern "C" fn(
+            ds: *const data_set_t,
+            vl: *mut value_list_t,
+            meta: *mut *mut notification_meta_t,
+            user_data: *mut *mut ::std::os::raw::c_void,
+        ) -> ::std::os::raw::c_int,
+    >,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of target_proc_s"][::std::mem::size_of::<target_proc_s>() - 24usize];
+    ["Alignment of target_proc_s"][::std::mem::align_of::<target_proc_s>() - 8usize];
+    ["Offset of field: target_proc_s::create"]
+        [::std::mem::offset_of!(target_proc_s, create) - 0usize];
+    ["Offset of field: target_proc_s::destroy"]
+        [::std::mem::offset_of!(target_proc_s, destroy) - 8usize];
+    ["Offset of field: target_proc_s::invoke"]
+        [::std::mem::offset_of!(target_proc_s, invoke) - 16usize];
+};
+pub type target_proc_t = target_proc_s;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct fc_chain_s {
+    _unused: [u8; 0],
+}
+pub type fc_chain_t = fc_chain_s;
+extern "C" {
+    pub fn fc_register_match(
+        name: *const ::std::os::raw::c_char,
+        proc_: match_proc_t,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn fc_register_target(
+        name: *const ::std::os::raw::c_char,
+        proc_: target_proc_t,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn fc_chain_get_by_name(chain_name: *const ::std::os::raw::c_char) -> *mut fc_chain_t;
+}
+extern "C" {
+    pub fn fc_process_chain(
+        ds: *const data_set_t,
+        vl: *mut value_list_t,
+        chain: *mut fc_chain_t,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn fc_default_action(ds: *const data_set_t, vl: *mut value_list_t)
+        -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn fc_configure(ci: *const oconfig_item_t) -> ::std::os::raw::c_int;
+}
