@@ -9,3 +9,5 @@ pub mod receiver;
 pub mod sender;
 pub mod sock;
 pub mod stats;
+mod host_extra;
+pub mod plugin;

@@ -1,0 +1,294 @@
+//! Daemon glue: the `network` plugin on the rcollectd SDK. Config is turned
+//! into [`NetworkConfig`]; received value lists are dispatched with
+//! collectd's `network:*` meta data; written value lists go to the
+//! [`Sender`]; a timer thread sends quiet buffers promptly.
+
+use std::ffi::{c_char, CString};
+use std::net::SocketAddr;
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use rcollectd_plugin::{
+    dispatch_raw, plugin_interval, sys, Config, ConfigItem, ConfigValue, Flush, MetaValue, Notification,
+    NotificationMetaValue, Notify, Plugin, Read, Value as SdkValue, ValueList, ValueListBuilder, Write,
+};
+
+use crate::codec::{NotificationOut, NotificationRef, Origin, Value, ValueListOut, ValueListRef};
+use crate::config::{self, ConfValue, Item, NetworkConfig};
+use crate::host_extra;
+use crate::receiver::{Dispatch, Receiver};
+use crate::sender::Sender;
+use crate::stats::Stats;
+
+/// Longest a buffered value waits before the timer sends it.
+pub const MAX_BUFFER_DELAY: Duration = Duration::from_secs(1);
+
+fn convert(item: &ConfigItem) -> Item {
+    Item {
+        key: item.key.clone(),
+        values: item
+            .values
+            .iter()
+            .map(|v| match v {
+                ConfigValue::String(s) => ConfValue::String(s.clone()),
+                ConfigValue::Number(n) => ConfValue::Number(*n),
+                ConfigValue::Boolean(b) => ConfValue::Boolean(*b),
+            })
+            .collect(),
+        children: item.children.iter().map(convert).collect(),
+    }
+}
+
+struct SendState {
+    sender: Sender,
+    values: Vec<Value>,
+}
+
+type Stop = Arc<(Mutex<bool>, Condvar)>;
+
+/// The plugin instance.
+pub struct Network {
+    cfg: NetworkConfig,
+    stats: Arc<Stats>,
+    send: Arc<Mutex<SendState>>,
+    receiver: Mutex<Option<Receiver>>,
+    timer: Mutex<Option<(Stop, JoinHandle<()>)>>,
+}
+
+/// Dispatches what the receiver decodes into the daemon.
+struct DaemonDispatch {
+    /// Whether this daemon also sends (then `network:time_sent` loop
+    /// protection applies, as in collectd).
+    check_loops: bool,
+    raw_values: Vec<sys::value_t>,
+    last_from: Option<(SocketAddr, CString)>,
+}
+
+fn copy_name(dst: &mut [c_char; 128], src: &[u8]) {
+    let n = src.len().min(dst.len() - 1);
+    for (d, s) in dst.iter_mut().zip(&src[..n]) {
+        *d = *s as c_char;
+    }
+    dst[n] = 0;
+}
+
+fn cstring(b: &[u8]) -> Option<CString> {
+    CString::new(b.split(|&c| c == 0).next().unwrap_or_default()).ok()
+}
+
+impl Dispatch for DaemonDispatch {
+    fn values(&mut self, vl: &ValueListRef<'_>, origin: &Origin<'_>, from: &SocketAddr) -> bool {
+        let mut raw = sys::value_list_t::default();
+        copy_name(&mut raw.host, vl.host);
+        copy_name(&mut raw.plugin, vl.plugin);
+        copy_name(&mut raw.plugin_instance, vl.plugin_instance);
+        copy_name(&mut raw.type_, vl.type_);
+        copy_name(&mut raw.type_instance, vl.type_instance);
+        raw.time = vl.time;
+        raw.interval = vl.interval;
+        if self.check_loops && host_extra::time_sent(&raw).is_some_and(|sent| sent >= vl.time) {
+            // We sent this value ourselves: do not receive it again.
+            return false;
+        }
+        self.raw_values.clear();
+        self.raw_values.extend(vl.values().map(|v| match v {
+            Value::Counter(c) => sys::value_t { counter: c },
+            Value::Gauge(g) => sys::value_t { gauge: g },
+            Value::Derive(d) => sys::value_t { derive: d },
+            Value::Absolute(a) => sys::value_t { absolute: a },
+        }));
+        raw.values = self.raw_values.as_mut_ptr();
+        raw.values_len = self.raw_values.len();
+        if self.last_from.as_ref().map(|(a, _)| a) != Some(from) {
+            let ip = CString::new(from.ip().to_string()).unwrap_or_default();
+            self.last_from = Some((*from, ip));
+        }
+        let user = origin.username.and_then(cstring);
+        let meta = host_extra::Meta::received(user.as_deref(), self.last_from.as_ref().map(|(_, ip)| ip.as_c_str()));
+        raw.meta = meta.as_ref().map_or(std::ptr::null_mut(), |m| m.as_ptr());
+        let ok = dispatch_raw(&raw).is_ok();
+        drop(meta);
+        ok
+    }
+
+    fn notification(&mut self, n: &NotificationRef<'_>, _origin: &Origin<'_>, _from: &SocketAddr) {
+        let mut raw = sys::notification_t { severity: n.severity, time: n.time, ..Default::default() };
+        copy_name(&mut raw.host, n.host);
+        copy_name(&mut raw.plugin, n.plugin);
+        copy_name(&mut raw.plugin_instance, n.plugin_instance);
+        copy_name(&mut raw.type_, n.type_);
+        copy_name(&mut raw.type_instance, n.type_instance);
+        let m = n.message.len().min(raw.message.len() - 1);
+        for (d, s) in raw.message.iter_mut().zip(&n.message[..m]) {
+            *d = *s as c_char;
+        }
+        raw.message[m] = 0;
+        if host_extra::dispatch_notification_received(&mut raw).is_none() {
+            log::debug!("network plugin: no host to dispatch a notification to");
+        }
+    }
+}
+
+impl Plugin for Network {
+    const NAME: &'static str = "network";
+
+    fn new(config: &Config) -> rcollectd_plugin::Result<Self> {
+        let block = Item { key: "Plugin".into(), values: vec![], children: config.items.iter().map(convert).collect() };
+        let (cfg, errors) = config::parse(&block);
+        for e in &errors {
+            log::error!("{e}");
+        }
+        if let Some(secs) = cfg.cache_flush {
+            log::info!("CacheFlush {secs} accepted; rcollectd keeps no per-identifier send cache, so it has no effect");
+        }
+        let stats = Arc::new(Stats::default());
+        let sender = Sender::new(&cfg, stats.clone());
+        let has_servers = !sender.is_empty();
+        let receiver = if cfg.listens.is_empty() {
+            None
+        } else {
+            let d = DaemonDispatch { check_loops: has_servers, raw_values: Vec::new(), last_from: None };
+            match Receiver::start(&cfg, stats.clone(), d) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    log::error!("{e}");
+                    None
+                }
+            }
+        };
+        let send = Arc::new(Mutex::new(SendState { sender, values: Vec::new() }));
+        let timer = if has_servers {
+            let interval = plugin_interval().unwrap_or(Duration::from_secs(10));
+            let age = MAX_BUFFER_DELAY.min(interval / 2).max(Duration::from_millis(10));
+            let stop: Stop = Arc::new((Mutex::new(false), Condvar::new()));
+            let (stop2, send2) = (stop.clone(), send.clone());
+            let h = std::thread::Builder::new()
+                .name("network flush".into())
+                .spawn(move || flush_timer(&stop2, &send2, age))?;
+            Some((stop, h))
+        } else {
+            None
+        };
+        Ok(Network { cfg, stats, send, receiver: Mutex::new(receiver), timer: Mutex::new(timer) })
+    }
+
+    fn shutdown(&self) -> rcollectd_plugin::Result {
+        if let Some(r) = self.receiver.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            r.stop();
+        }
+        if let Some((stop, h)) = self.timer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            *stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            stop.1.notify_all();
+            let _ = h.join();
+        }
+        self.send.lock().unwrap_or_else(|e| e.into_inner()).sender.flush(Duration::ZERO);
+        Ok(())
+    }
+}
+
+fn flush_timer(stop: &Stop, send: &Mutex<SendState>, age: Duration) {
+    let tick = (age / 4).max(Duration::from_millis(5));
+    let mut stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
+    while !*stopped {
+        let (g, _) = stop.1.wait_timeout(stopped, tick).unwrap_or_else(|e| e.into_inner());
+        stopped = g;
+        if *stopped {
+            break;
+        }
+        drop(stopped);
+        send.lock().unwrap_or_else(|e| e.into_inner()).sender.flush(age);
+        stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+impl Read for Network {
+    fn read(&self) -> rcollectd_plugin::Result {
+        if !self.cfg.report_stats {
+            return Ok(());
+        }
+        for (type_, ti, v, n, gauge) in self.stats.report() {
+            let vals: Vec<SdkValue> = v[..n]
+                .iter()
+                .map(|&x| if gauge { SdkValue::Gauge(x as f64) } else { SdkValue::Derive(x as i64) })
+                .collect();
+            ValueListBuilder::new("network", type_).type_instance(ti).values(&vals).dispatch()?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for Network {
+    fn write(&self, vl: &ValueList<'_>) -> rcollectd_plugin::Result {
+        let mut st = self.send.lock().unwrap_or_else(|e| e.into_inner());
+        if st.sender.is_empty() {
+            return Ok(());
+        }
+        if !self.cfg.forward && matches!(vl.meta().get("network:received"), Some(MetaValue::Boolean(true))) {
+            Stats::add(&self.stats.values_not_sent, 1);
+            return Ok(());
+        }
+        if !self.cfg.listens.is_empty() {
+            host_extra::set_time_sent(vl.as_raw(), vl.time().0);
+        }
+        let SendState { sender, values } = &mut *st;
+        values.clear();
+        values.extend(vl.values().map(|(_, v)| match v {
+            SdkValue::Gauge(g) => Value::Gauge(g),
+            SdkValue::Derive(d) => Value::Derive(d),
+            SdkValue::Counter(c) => Value::Counter(c),
+            SdkValue::Absolute(a) => Value::Absolute(a),
+        }));
+        let out = ValueListOut {
+            host: vl.host().as_bytes(),
+            plugin: vl.plugin().as_bytes(),
+            plugin_instance: vl.plugin_instance().as_bytes(),
+            type_: vl.type_().as_bytes(),
+            type_instance: vl.type_instance().as_bytes(),
+            time: vl.time().0,
+            interval: vl.interval().0,
+            values,
+        };
+        sender.write(&out);
+        Ok(())
+    }
+}
+
+impl Flush for Network {
+    fn flush(&self, timeout: Option<Duration>, _identifier: Option<&str>) -> rcollectd_plugin::Result {
+        // The buffer cannot be flushed per identifier (as collectd): send it.
+        self.send.lock().unwrap_or_else(|e| e.into_inner()).sender.flush(timeout.unwrap_or(Duration::ZERO));
+        Ok(())
+    }
+}
+
+impl Notify for Network {
+    fn notify(&self, n: &Notification<'_>) -> rcollectd_plugin::Result {
+        let mut st = self.send.lock().unwrap_or_else(|e| e.into_inner());
+        if st.sender.is_empty() {
+            return Ok(());
+        }
+        let received = n
+            .meta()
+            .iter()
+            .any(|(k, v)| *k == "network:received" && matches!(v, NotificationMetaValue::Boolean(true)));
+        if received {
+            // Forwarding notifications has no loop detection (as collectd).
+            return Ok(());
+        }
+        let out = NotificationOut {
+            severity: n.severity().to_raw(),
+            time: n.time().0,
+            host: n.host().as_bytes(),
+            plugin: n.plugin().as_bytes(),
+            plugin_instance: n.plugin_instance().as_bytes(),
+            type_: n.type_().as_bytes(),
+            type_instance: n.type_instance().as_bytes(),
+            message: n.message().as_bytes(),
+        };
+        st.sender.notify(&out)?;
+        Ok(())
+    }
+}
+
+rcollectd_plugin::export_plugin!(Network, read, write, flush, notify);
