@@ -170,3 +170,76 @@ int plugin_dispatch_multivalue(value_list_t const *template,
 
   return failed;
 }
+
+/* ---- utils_complain.h: rate-limited complaints ------------------------- */
+
+/* Layout of collectd 5.12's c_complain_t (not declared in rcollectd.h). */
+struct rcd_complain {
+  cdtime_t last;     /* when the last report was made */
+  cdtime_t interval; /* wait this long before reporting again; 0 = released */
+  bool complained_once;
+};
+
+/* Reports (returns 1) unless the previous report is more recent than the
+ * current back-off interval, which starts at the plugin's interval and doubles
+ * up to one day. */
+__attribute__((format(printf, 3, 0))) static int
+rcd_vcomplain(int level, struct rcd_complain *c, const char *format,
+              va_list ap) {
+  char message[512];
+  cdtime_t now = cdtime();
+
+  if (c->last + c->interval > now)
+    return 0;
+  c->last = now;
+
+  cdtime_t interval = plugin_get_interval();
+  if (c->interval < interval)
+    c->interval = interval;
+  else
+    c->interval *= 2;
+  if (c->interval > TIME_T_TO_CDTIME_T(86400))
+    c->interval = TIME_T_TO_CDTIME_T(86400);
+
+  vsnprintf(message, sizeof(message), format, ap);
+  message[sizeof(message) - 1] = '\0';
+  plugin_log(level, "%s", message);
+  return 1;
+}
+
+void c_complain(int level, struct rcd_complain *c, const char *format, ...) {
+  va_list ap;
+  if (c == NULL || format == NULL)
+    return;
+  va_start(ap, format);
+  if (rcd_vcomplain(level, c, format, ap))
+    c->complained_once = true;
+  va_end(ap);
+}
+
+void c_complain_once(int level, struct rcd_complain *c, const char *format,
+                     ...) {
+  va_list ap;
+  if (c == NULL || format == NULL || c->complained_once)
+    return;
+  va_start(ap, format);
+  if (rcd_vcomplain(level, c, format, ap))
+    c->complained_once = true;
+  va_end(ap);
+}
+
+void c_do_release(int level, struct rcd_complain *c, const char *format, ...) {
+  char message[512];
+  va_list ap;
+
+  if (c == NULL || format == NULL || c->interval == 0)
+    return;
+  c->interval = 0;
+  c->complained_once = false;
+
+  va_start(ap, format);
+  vsnprintf(message, sizeof(message), format, ap);
+  va_end(ap);
+  message[sizeof(message) - 1] = '\0';
+  plugin_log(level, "%s", message);
+}
