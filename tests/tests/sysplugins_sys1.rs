@@ -80,8 +80,9 @@ enum Variant {
     Options,
 }
 
-/// A collectd.conf for one leg: `plugin_dir` holds the plugins and csv.so.
-fn config(plugin_dir: &Path, variant: Variant) -> String {
+/// A collectd.conf for one leg: `plugin_dir` holds the plugins and csv.so;
+/// CSV files go to `data_dir`, which outlives the daemon's own temp dir.
+fn config(plugin_dir: &Path, data_dir: &Path, variant: Variant) -> String {
     let mut c = format!(
         "Hostname \"sysplugins\"\nFQDNLookup false\nInterval 1\nBaseDir \"{{dir}}\"\n\
          PIDFile \"{{dir}}/collectd.pid\"\nPluginDir \"{}\"\nTypesDB \"{DEBIAN_TYPES_DB}\"\n\
@@ -91,7 +92,10 @@ fn config(plugin_dir: &Path, variant: Variant) -> String {
     for p in PLUGINS {
         c.push_str(&format!("LoadPlugin {p}\n"));
     }
-    c.push_str("<Plugin csv>\n  DataDir \"{dir}/csv\"\n  StoreRates false\n</Plugin>\n");
+    c.push_str(&format!(
+        "<Plugin csv>\n  DataDir \"{}\"\n  StoreRates false\n</Plugin>\n",
+        data_dir.display()
+    ));
     c.push_str(&plugin_blocks(variant));
     c
 }
@@ -202,6 +206,7 @@ fn compare(leg: &str, ours: &BTreeMap<String, Csv>, reference: &BTreeMap<String,
         ours_ids.difference(&ref_ids).collect::<Vec<_>>(),
         ref_ids.difference(&ours_ids).collect::<Vec<_>>()
     );
+    eprintln!("{leg}: {} identifiers compared", ours.len());
     for p in PLUGINS {
         assert!(
             ours.keys().any(|id| plugin_of(id) == p),
@@ -293,7 +298,11 @@ type Trees = (
 );
 
 fn run_variant(variant: Variant) -> Trees {
-    let staging = tempfile::tempdir().unwrap();
+    // No leading dot: collectd's csv plugin refuses such directories.
+    let staging = tempfile::Builder::new()
+        .prefix("sysplugins-sys1-")
+        .tempdir()
+        .unwrap();
     let ours_c = staging.path().join("ours-collectd");
     stage_plugins(&ours_c, &Path::new(DEBIAN_PLUGIN_DIR).join("csv.so"));
 
@@ -311,16 +320,16 @@ fn run_variant(variant: Variant) -> Trees {
         );
     }
 
-    let a = Daemon::start_collectd(&config(&ours_c, variant));
-    let b = Daemon::start_collectd(&config(Path::new(DEBIAN_PLUGIN_DIR), variant));
-    let c = with_rcollectd.then(|| Daemon::start(&rcollectd, &config(&ours_r, variant), &[]));
+    let dirs: Vec<PathBuf> = ["csv-ours-collectd", "csv-debian", "csv-ours-rcollectd"]
+        .iter()
+        .map(|d| staging.path().join(d))
+        .collect();
+    let a = Daemon::start_collectd(&config(&ours_c, &dirs[0], variant));
+    let b = Daemon::start_collectd(&config(Path::new(DEBIAN_PLUGIN_DIR), &dirs[1], variant));
+    let c =
+        with_rcollectd.then(|| Daemon::start(&rcollectd, &config(&ours_r, &dirs[2], variant), &[]));
     std::thread::sleep(RUN_TIME);
 
-    let dirs: Vec<PathBuf> = [Some(&a), Some(&b), c.as_ref()]
-        .into_iter()
-        .flatten()
-        .map(|d| d.dir().join("csv"))
-        .collect();
     let out_a = a.stop();
     let out_b = b.stop();
     let out_c = c.map(Daemon::stop);
