@@ -832,7 +832,9 @@ pub unsafe extern "C" fn plugin_dispatch_cache_event(
         }
         // SAFETY: `name` is a valid C string per the contract.
         let name = unsafe { CStr::from_ptr(name) };
-        dispatch::dispatch_cache_event(event_type, u64::from(callbacks_mask), name, vl);
+        #[allow(clippy::useless_conversion)] // c_ulong is 32 bits on some targets
+        let mask = u64::from(callbacks_mask);
+        dispatch::dispatch_cache_event(event_type, mask, name, vl);
     })
 }
 
