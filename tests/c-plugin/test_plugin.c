@@ -11,6 +11,7 @@
  * Options (besides arbitrary keys, which are echoed as the config tree):
  *   OutputFile "path"   where events go (required)
  *   FailReads N         the first N reads fail (for backoff tests)
+ *   StopAfterReads N    reads after the Nth dispatch nothing (missing values)
  *   ReadValues N        value lists dispatched per read (default 2)
  *   WriteSleepMs N      each write sleeps N ms (slow writer)
  *   LogWrites false     do not record each write (big volume tests)
@@ -29,6 +30,7 @@
 static FILE *out;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fail_reads;
+static int stop_after_reads;
 static int read_values = 2;
 static int write_sleep_ms;
 static bool log_writes = true;
@@ -96,6 +98,9 @@ static int tp_config(oconfig_item_t *ci) {
       }
     } else if (strcasecmp(c->key, "FailReads") == 0 && c->values_num == 1) {
       fail_reads = (int)c->values[0].value.number;
+    } else if (strcasecmp(c->key, "StopAfterReads") == 0 &&
+               c->values_num == 1) {
+      stop_after_reads = (int)c->values[0].value.number;
     } else if (strcasecmp(c->key, "ReadValues") == 0 && c->values_num == 1) {
       read_values = (int)c->values[0].value.number;
     } else if (strcasecmp(c->key, "WriteSleepMs") == 0 && c->values_num == 1) {
@@ -126,6 +131,8 @@ static int tp_read(user_data_t *ud) {
     INFO("test_plugin: TESTMARK read %d fails", n);
     return -1;
   }
+  if (stop_after_reads > 0 && n > stop_after_reads)
+    return 0; /* dispatch nothing: the values go missing */
 
   value_list_t vl = VALUE_LIST_INIT;
   vl.values_len = 1;

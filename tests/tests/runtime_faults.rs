@@ -213,3 +213,62 @@ LoadPlugin test_plugin
         "order must be writes, flush, shutdown"
     );
 }
+
+#[test]
+fn values_that_stop_arriving_go_to_missing_callbacks_and_sigusr1_flushes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+Hostname "testhost"
+FQDNLookup false
+Interval 0.3
+BaseDir "{{dir}}"
+PluginDir "{}"
+TypesDB "{{types_db}}"
+LoadPlugin test_plugin
+<Plugin test_plugin>
+  OutputFile "{}/events.txt"
+  StopAfterReads 2
+</Plugin>
+"#,
+        plugin_dir(tmp.path()),
+        tmp.path().display()
+    );
+    let d = Daemon::start_rcollectd(&config);
+    let events = tmp.path().join("events.txt");
+    // Timeout 2 (default) x Interval 0.3 s: missing after about 0.6 s.
+    let missing = wait_for(Duration::from_secs(10), || {
+        lines(&events)
+            .iter()
+            .filter(|l| l.starts_with("missing "))
+            .count()
+            >= 3
+    });
+    d.signal(nix::sys::signal::Signal::SIGUSR1);
+    let flushed = wait_for(Duration::from_secs(5), || {
+        lines(&events).iter().any(|l| l.starts_with("flush "))
+    });
+    let out = d.stop();
+    let ev = lines(&events);
+    assert!(
+        missing,
+        "no missing values reported:\n{}\n{}",
+        ev.join("\n"),
+        out.log
+    );
+    let mut got: Vec<&str> = ev
+        .iter()
+        .filter_map(|l| l.strip_prefix("missing "))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            "testhost/test_plugin-inst/gauge-g1",
+            "testhost/test_plugin-inst/if_octets",
+            "testhost/test_plugin-inst/test_gauge-v0",
+        ],
+        "each identifier is reported missing exactly once"
+    );
+    assert!(flushed, "SIGUSR1 did not flush:\n{}", out.log);
+}
