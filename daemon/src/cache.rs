@@ -809,14 +809,15 @@ impl Cache {
         };
         let mut st = e.lock();
         let n = st.values_raw.len();
-        if n != num_ds
-            || num_steps
-                .checked_mul(num_ds)
-                .is_none_or(|need| out.len() < need)
-        {
+        let fits = matches!(num_steps.checked_mul(num_ds), Some(need) if out.len() >= need);
+        if n != num_ds || !fits {
             return -libc::EINVAL;
         }
         if st.history_length < num_steps {
+            let grow = num_steps * n - st.history.len();
+            if st.history.try_reserve_exact(grow).is_err() {
+                return -libc::ENOMEM;
+            }
             st.history.resize(num_steps * n, f64::NAN);
             st.history_length = num_steps;
         }
