@@ -8,6 +8,7 @@ pub mod cache;
 pub mod config;
 pub mod daemon;
 pub mod dispatch;
+pub mod filter;
 pub mod meta;
 pub mod plugins;
 pub mod schedule;

@@ -5,6 +5,7 @@ pub mod avl;
 pub mod cache;
 pub mod cf_util;
 pub mod common;
+pub mod filter;
 pub mod globals;
 pub mod heap;
 pub mod llist;

@@ -1,0 +1,725 @@
+//! Filter chains, as collectd.conf(5) "FILTER CONFIGURATION" describes them:
+//! `<Chain>` blocks of `<Rule>`s (all `<Match>`es hold → run the `<Target>`s)
+//! plus default targets, the built-in targets `return`, `stop`, `write` and
+//! `jump`, and the matches and targets that plugins (Debian's `match_*.so`,
+//! `target_*.so`) register through `fc_register_match`/`fc_register_target`.
+
+use std::ffi::{c_int, c_void};
+use std::ptr;
+use std::sync::{Arc, Mutex, RwLock};
+
+use rcollectd_plugin::sys::{data_set_t, match_proc_t, target_proc_t, value_list_t};
+
+use crate::abi::oconfig::OconfigTree;
+use crate::config::{ConfigError, Item, Value};
+
+/// collectd's `FC_MATCH_MATCHES`.
+pub const MATCH_MATCHES: c_int = 1;
+/// collectd's `FC_TARGET_CONTINUE`.
+pub const TARGET_CONTINUE: c_int = 0;
+/// collectd's `FC_TARGET_STOP`.
+pub const TARGET_STOP: c_int = 1;
+/// collectd's `FC_TARGET_RETURN`.
+pub const TARGET_RETURN: c_int = 2;
+
+/// How deep `jump` may nest before a chain loop is cut (collectd has no guard
+/// and would overflow its stack).
+const MAX_JUMP_DEPTH: usize = 32;
+
+/// A plugin's opaque per-instance state, handed back on every call.
+struct UserData(*mut c_void);
+
+// SAFETY: collectd calls a match's or target's callbacks from any write
+// thread with the same `user_data`; plugins written for it are built for that.
+unsafe impl Send for UserData {}
+// SAFETY: as above: shared use across threads is the plugin's contract.
+unsafe impl Sync for UserData {}
+
+/// One configured `<Match>`: a registered match plus its instance state.
+struct MatchInst {
+    name: String,
+    proc_: match_proc_t,
+    user_data: UserData,
+}
+
+/// One configured `<Target>`.
+enum Target {
+    Return,
+    Stop,
+    /// `write`, to the named plugins or (empty) to every writer.
+    Write(Vec<String>),
+    Jump(String),
+    Plugin {
+        name: String,
+        proc_: target_proc_t,
+        user_data: UserData,
+    },
+}
+
+struct Rule {
+    matches: Vec<MatchInst>,
+    targets: Vec<Target>,
+}
+
+/// A configured `<Chain>`.
+pub struct Chain {
+    name: String,
+    rules: Vec<Rule>,
+    targets: Vec<Target>,
+}
+
+#[derive(Default)]
+struct Registry {
+    matches: Vec<(String, match_proc_t)>,
+    targets: Vec<(String, target_proc_t)>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    matches: Vec::new(),
+    targets: Vec::new(),
+});
+static CHAINS: RwLock<Vec<Arc<Chain>>> = RwLock::new(Vec::new());
+static ACTIVE: RwLock<(Option<Arc<Chain>>, Option<Arc<Chain>>)> = RwLock::new((None, None));
+
+/// `fc_register_match`: makes a match type available to `<Match "name">`.
+pub fn register_match(name: &str, proc_: match_proc_t) -> c_int {
+    let mut reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    reg.matches.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    reg.matches.push((name.to_owned(), proc_));
+    0
+}
+
+/// `fc_register_target`: makes a target type available to `<Target "name">`.
+pub fn register_target(name: &str, proc_: target_proc_t) -> c_int {
+    let mut reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    reg.targets.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    reg.targets.push((name.to_owned(), proc_));
+    0
+}
+
+fn err(item: &Item, msg: impl Into<String>) -> ConfigError {
+    ConfigError::at(&item.location, msg)
+}
+
+fn single_string_arg<'a>(item: &'a Item, what: &str) -> Result<&'a str, ConfigError> {
+    match item.values.as_slice() {
+        [Value::String(s)] => Ok(s),
+        _ => Err(err(
+            item,
+            format!("`{what}' blocks require exactly one string argument"),
+        )),
+    }
+}
+
+fn new_match(item: &Item) -> Result<MatchInst, ConfigError> {
+    let name = single_string_arg(item, "Match")?;
+    let found = {
+        let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        reg.matches
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(n, p)| (n.clone(), *p))
+    };
+    let Some((name, proc_)) = found else {
+        return Err(err(
+            item,
+            format!(
+                "cannot find a \"{name}\" match; load the plugin that provides it \
+                 (LoadPlugin match_{name}) before this <Chain>"
+            ),
+        ));
+    };
+    if proc_.match_.is_none() {
+        return Err(err(
+            item,
+            format!("the \"{name}\" match has no match function"),
+        ));
+    }
+    let mut user_data: *mut c_void = ptr::null_mut();
+    if let Some(create) = proc_.create {
+        let tree = OconfigTree::new(item);
+        // SAFETY: the plugin's create callback gets a valid config tree that
+        // outlives the call and a place for its state.
+        let status = unsafe { create(tree.as_ptr(), &mut user_data) };
+        if status != 0 {
+            return Err(err(item, format!("failed to create a \"{name}\" match")));
+        }
+    }
+    Ok(MatchInst {
+        name,
+        proc_,
+        user_data: UserData(user_data),
+    })
+}
+
+fn new_target(item: &Item) -> Result<Target, ConfigError> {
+    let name = single_string_arg(item, "Target")?;
+    match name.to_ascii_lowercase().as_str() {
+        "return" | "stop" => {
+            if let Some(child) = item.children.first() {
+                return Err(err(
+                    child,
+                    format!("the built-in target `{name}' takes no options"),
+                ));
+            }
+            return Ok(if name.eq_ignore_ascii_case("stop") {
+                Target::Stop
+            } else {
+                Target::Return
+            });
+        }
+        "write" => {
+            let mut plugins = Vec::new();
+            for child in &item.children {
+                if !child.key.eq_ignore_ascii_case("Plugin") {
+                    return Err(err(
+                        child,
+                        format!(
+                            "the `write' target accepts only the `Plugin' option, not `{}'",
+                            child.key
+                        ),
+                    ));
+                }
+                for v in &child.values {
+                    match v {
+                        Value::String(s) => plugins.push(s.clone()),
+                        _ => return Err(err(child, "`Plugin' expects plugin names as strings")),
+                    }
+                }
+            }
+            return Ok(Target::Write(plugins));
+        }
+        "jump" => {
+            let chain = match item.children.as_slice() {
+                [child] if child.key.eq_ignore_ascii_case("Chain") => {
+                    single_string_arg(child, "Chain")?.to_owned()
+                }
+                _ => {
+                    return Err(err(
+                        item,
+                        "the `jump' target needs exactly one `Chain \"name\"' option",
+                    ))
+                }
+            };
+            return Ok(Target::Jump(chain));
+        }
+        _ => {}
+    }
+    let found = {
+        let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        reg.targets
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(n, p)| (n.clone(), *p))
+    };
+    let Some((name, proc_)) = found else {
+        return Err(err(
+            item,
+            format!(
+                "cannot find a \"{name}\" target; load the plugin that provides it \
+                 (LoadPlugin target_{name}) before this <Chain>"
+            ),
+        ));
+    };
+    if proc_.invoke.is_none() {
+        return Err(err(
+            item,
+            format!("the \"{name}\" target has no invoke function"),
+        ));
+    }
+    let mut user_data: *mut c_void = ptr::null_mut();
+    if let Some(create) = proc_.create {
+        let tree = OconfigTree::new(item);
+        // SAFETY: as for matches: a valid tree and a place for the state.
+        let status = unsafe { create(tree.as_ptr(), &mut user_data) };
+        if status != 0 {
+            return Err(err(item, format!("failed to create a \"{name}\" target")));
+        }
+    }
+    Ok(Target::Plugin {
+        name,
+        proc_,
+        user_data: UserData(user_data),
+    })
+}
+
+fn new_rule(item: &Item) -> Result<Rule, ConfigError> {
+    if item.values.len() > 1
+        || matches!(item.values.first(), Some(v) if !matches!(v, Value::String(_)))
+    {
+        return Err(err(item, "`Rule' blocks take at most one string argument"));
+    }
+    let mut rule = Rule {
+        matches: Vec::new(),
+        targets: Vec::new(),
+    };
+    for child in &item.children {
+        if child.key.eq_ignore_ascii_case("Match") {
+            rule.matches.push(new_match(child)?);
+        } else if child.key.eq_ignore_ascii_case("Target") {
+            rule.targets.push(new_target(child)?);
+        } else {
+            return Err(err(
+                child,
+                format!(
+                    "option `{}' is not allowed inside a <Rule> block",
+                    child.key
+                ),
+            ));
+        }
+    }
+    if rule.targets.is_empty() {
+        return Err(err(
+            item,
+            "this <Rule> has no target (add a <Target> block)",
+        ));
+    }
+    Ok(rule)
+}
+
+/// Reads one `<Chain "name">` block; a second block of the same name adds to it.
+pub fn configure(item: &Item) -> Result<(), ConfigError> {
+    let name = single_string_arg(item, "Chain")?.to_owned();
+    let mut rules = Vec::new();
+    let mut targets = Vec::new();
+    for child in &item.children {
+        if child.key.eq_ignore_ascii_case("Rule") {
+            rules.push(new_rule(child)?);
+        } else if child.key.eq_ignore_ascii_case("Target") {
+            targets.push(new_target(child)?);
+        } else {
+            return Err(err(
+                child,
+                format!(
+                    "option `{}' is not allowed inside a <Chain> block",
+                    child.key
+                ),
+            ));
+        }
+    }
+    let mut chains = CHAINS.write().unwrap_or_else(|e| e.into_inner());
+    match chains
+        .iter()
+        .position(|c| c.name.eq_ignore_ascii_case(&name))
+    {
+        Some(i) => {
+            let old = Arc::get_mut(&mut chains[i]).ok_or_else(|| {
+                err(
+                    item,
+                    format!("chain `{name}' is in use and cannot be extended"),
+                )
+            })?;
+            old.rules.extend(rules);
+            old.targets.extend(targets);
+        }
+        None => chains.push(Arc::new(Chain {
+            name,
+            rules,
+            targets,
+        })),
+    }
+    Ok(())
+}
+
+/// Looks a chain up by name, case-insensitively as collectd does.
+pub fn chain_by_name(name: &str) -> Option<Arc<Chain>> {
+    CHAINS
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+        .cloned()
+}
+
+/// Selects `PreCacheChain`/`PostCacheChain` (empty = none). A name with no
+/// `<Chain>` behind it is reported; collectd silently runs without it.
+pub fn activate(pre: &str, post: &str) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let mut pick = |what: &str, name: &str| {
+        if name.is_empty() {
+            return None;
+        }
+        let chain = chain_by_name(name);
+        if chain.is_none() {
+            warnings.push(format!(
+                "{what} \"{name}\" names no <Chain> block; values pass as if it were not set"
+            ));
+        }
+        chain
+    };
+    let active = (pick("PreCacheChain", pre), pick("PostCacheChain", post));
+    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = active;
+    warnings
+}
+
+/// What the dispatch path does after a chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go on with the value list.
+    Continue,
+    /// A `stop` target ended its processing: nothing more happens to it.
+    Stop,
+}
+
+/// Runs the `PreCacheChain`, if one is configured.
+pub fn pre_cache(ds: *const data_set_t, vl: &mut value_list_t) -> Verdict {
+    let chain = ACTIVE.read().unwrap_or_else(|e| e.into_inner()).0.clone();
+    match chain {
+        Some(c) if process(&c, ds, vl, 0) == TARGET_STOP => Verdict::Stop,
+        _ => Verdict::Continue,
+    }
+}
+
+/// Whether a `PostCacheChain` decides where values are written (else every
+/// writer gets every value list, collectd's default action).
+pub fn has_post_cache_chain() -> bool {
+    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).1.is_some()
+}
+
+/// Runs the `PostCacheChain`; its `write` targets do the writing. Returns
+/// false when no chain is configured, so the caller writes to every writer.
+pub fn post_cache(ds: *const data_set_t, vl: &mut value_list_t) -> bool {
+    let chain = ACTIVE.read().unwrap_or_else(|e| e.into_inner()).1.clone();
+    match chain {
+        Some(c) => {
+            let status = process(&c, ds, vl, 0);
+            if status < 0 {
+                log::warn!("running the post-cache chain failed with status {status}");
+            }
+            true
+        }
+        None => false,
+    }
+}
+
+fn run_target(
+    chain: &Chain,
+    target: &Target,
+    ds: *const data_set_t,
+    vl: &mut value_list_t,
+    depth: usize,
+) -> c_int {
+    match target {
+        Target::Return => TARGET_RETURN,
+        Target::Stop => TARGET_STOP,
+        Target::Write(plugins) => {
+            write_to_plugins(plugins, ds, vl);
+            TARGET_CONTINUE
+        }
+        Target::Jump(name) => {
+            if depth >= MAX_JUMP_DEPTH {
+                log::warn!(
+                    "filter chain `{}': jump to `{name}' nested deeper than {MAX_JUMP_DEPTH}; \
+                     is there a jump loop?",
+                    chain.name
+                );
+                return -1;
+            }
+            match chain_by_name(name) {
+                Some(next) => process(&next, ds, vl, depth + 1),
+                None => {
+                    log::warn!(
+                        "filter chain `{}': jump target `{name}' not found",
+                        chain.name
+                    );
+                    -1
+                }
+            }
+        }
+        Target::Plugin {
+            name,
+            proc_,
+            user_data,
+        } => {
+            let Some(invoke) = proc_.invoke else {
+                return -1;
+            };
+            let mut ud = user_data.0;
+            // SAFETY: the target's invoke callback with valid ds/vl; `ud` is the
+            // instance state its create callback returned (collectd passes the
+            // address of its stored pointer the same way).
+            let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+                invoke(ds, vl, ptr::null_mut(), &mut ud)
+            }))
+            .unwrap_or(-1);
+            if status < 0 {
+                log::warn!("filter chain `{}': target `{name}' failed", chain.name);
+            }
+            status
+        }
+    }
+}
+
+fn write_to_plugins(plugins: &[String], ds: *const data_set_t, vl: &value_list_t) {
+    if plugins.is_empty() {
+        // SAFETY: valid ds and vl from the dispatch path.
+        let status = unsafe { crate::dispatch::write_to(None, ds, vl) };
+        if status == libc::ENOENT {
+            log::info!("filter chain: built-in target `write': no write plugin is loaded");
+        }
+        return;
+    }
+    for p in plugins {
+        // SAFETY: as above.
+        let status = unsafe { crate::dispatch::write_to(Some(p), ds, vl) };
+        if status != 0 {
+            log::info!(
+                "filter chain: built-in target `write': dispatching to the `{p}' plugin \
+                 failed with status {status}"
+            );
+        }
+    }
+}
+
+fn rule_matches(chain: &Chain, rule: &Rule, ds: *const data_set_t, vl: &value_list_t) -> bool {
+    for m in &rule.matches {
+        let Some(f) = m.proc_.match_ else {
+            return false;
+        };
+        let mut ud = m.user_data.0;
+        // SAFETY: the match callback with valid ds/vl and its own state.
+        let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
+            f(ds, vl, ptr::null_mut(), &mut ud)
+        }))
+        .unwrap_or(-1);
+        if status < 0 {
+            log::warn!("filter chain `{}': match `{}' failed", chain.name, m.name);
+            return false;
+        }
+        if status != MATCH_MATCHES {
+            return false;
+        }
+    }
+    true
+}
+
+/// `fc_process_chain`: rules in order, then the chain's default targets.
+/// Returns `FC_TARGET_STOP`, `FC_TARGET_RETURN` (from a rule) or `FC_TARGET_CONTINUE`.
+pub fn process(chain: &Chain, ds: *const data_set_t, vl: &mut value_list_t, depth: usize) -> c_int {
+    for rule in &chain.rules {
+        if !rule_matches(chain, rule, ds, vl) {
+            continue;
+        }
+        let mut status = TARGET_CONTINUE;
+        for target in &rule.targets {
+            status = run_target(chain, target, ds, vl, depth);
+            if status == TARGET_STOP || status == TARGET_RETURN {
+                break;
+            }
+        }
+        if status == TARGET_STOP || status == TARGET_RETURN {
+            return status;
+        }
+    }
+    for target in &chain.targets {
+        match run_target(chain, target, ds, vl, depth) {
+            TARGET_STOP => return TARGET_STOP,
+            TARGET_RETURN => return TARGET_CONTINUE,
+            _ => {}
+        }
+    }
+    TARGET_CONTINUE
+}
+
+/// Calls every destroy callback and forgets all chains (daemon shutdown).
+pub fn shutdown() {
+    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = (None, None);
+    let chains = std::mem::take(&mut *CHAINS.write().unwrap_or_else(|e| e.into_inner()));
+    for chain in chains {
+        let Ok(chain) = Arc::try_unwrap(chain) else {
+            continue;
+        };
+        let all_targets = chain
+            .rules
+            .into_iter()
+            .flat_map(|r| {
+                for m in r.matches {
+                    destroy_match(m);
+                }
+                r.targets
+            })
+            .chain(chain.targets);
+        for t in all_targets {
+            if let Target::Plugin {
+                proc_, user_data, ..
+            } = t
+            {
+                if let Some(destroy) = proc_.destroy {
+                    let mut ud = user_data.0;
+                    // SAFETY: the target's own destroy callback, called once.
+                    unsafe { destroy(&mut ud) };
+                }
+            }
+        }
+    }
+}
+
+fn destroy_match(m: MatchInst) {
+    if let Some(destroy) = m.proc_.destroy {
+        let mut ud = m.user_data.0;
+        // SAFETY: the match's own destroy callback, called once.
+        unsafe { destroy(&mut ud) };
+    }
+}
+
+/// The chain behind an `fc_chain_t *` handed out by `fc_chain_get_by_name`.
+pub fn chain_ptr(name: &str) -> *mut c_void {
+    let chains = CHAINS.read().unwrap_or_else(|e| e.into_inner());
+    chains
+        .iter()
+        .find(|c| c.name.eq_ignore_ascii_case(name))
+        .map(|c| Arc::as_ptr(c) as *mut c_void)
+        .unwrap_or(ptr::null_mut())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::parse_str;
+    use std::path::Path;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    static SEEN: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn match_plugin_cpu(
+        _ds: *const data_set_t,
+        vl: *const value_list_t,
+        _meta: *mut *mut rcollectd_plugin::sys::notification_meta_t,
+        _ud: *mut *mut c_void,
+    ) -> c_int {
+        // SAFETY: the chain passes a valid value list.
+        let plugin = unsafe { std::ffi::CStr::from_ptr((*vl).plugin.as_ptr()) };
+        (plugin.to_bytes() == b"cpu") as c_int
+    }
+
+    unsafe extern "C" fn target_rename(
+        _ds: *const data_set_t,
+        vl: *mut value_list_t,
+        _meta: *mut *mut rcollectd_plugin::sys::notification_meta_t,
+        _ud: *mut *mut c_void,
+    ) -> c_int {
+        SEEN.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: valid, writable value list from the chain.
+        unsafe { (*vl).plugin_instance[0] = b'X' as _ };
+        TARGET_CONTINUE
+    }
+
+    fn vl_for(plugin: &str) -> value_list_t {
+        let mut vl = value_list_t::default();
+        for (i, b) in plugin.bytes().enumerate() {
+            vl.plugin[i] = b as _;
+        }
+        vl
+    }
+
+    fn chain_from(text: &str) -> Result<(), ConfigError> {
+        let root = parse_str(text, Path::new("/test/chains.conf")).expect("parses");
+        for item in &root.children {
+            configure(item)?;
+        }
+        Ok(())
+    }
+
+    // One test drives the shared registry end to end, so tests cannot race on it.
+    #[test]
+    fn chains_follow_collectd_semantics() {
+        register_match(
+            "is_cpu",
+            match_proc_t {
+                create: None,
+                destroy: None,
+                match_: Some(match_plugin_cpu),
+            },
+        );
+        register_target(
+            "rename",
+            target_proc_t {
+                create: None,
+                destroy: None,
+                invoke: Some(target_rename),
+            },
+        );
+        chain_from(
+            r#"
+<Chain "t_main">
+  <Rule "drop_cpu">
+    <Match "is_cpu">
+    </Match>
+    <Target "rename">
+    </Target>
+    Target "stop"
+  </Rule>
+  <Rule>
+    Target "jump"
+  </Rule>
+</Chain>
+"#,
+        )
+        .expect_err("jump without Chain is an error");
+
+        chain_from(
+            r#"
+<Chain "t_main">
+  <Rule "drop_cpu">
+    <Match "is_cpu">
+    </Match>
+    <Target "rename">
+    </Target>
+    Target "stop"
+  </Rule>
+  <Target "jump">
+    Chain "t_sub"
+  </Target>
+</Chain>
+<Chain "t_sub">
+  <Rule>
+    Target "return"
+  </Rule>
+  Target "stop"
+</Chain>
+<Chain "t_loop">
+  <Target "jump">
+    Chain "t_loop"
+  </Target>
+</Chain>
+"#,
+        )
+        .expect("valid chains");
+        let main = chain_by_name("T_MAIN").expect("case-insensitive lookup");
+
+        let mut cpu = vl_for("cpu");
+        assert_eq!(process(&main, ptr::null(), &mut cpu, 0), TARGET_STOP);
+        assert_eq!(cpu.plugin_instance[0], b'X' as _, "target ran before stop");
+        assert_eq!(SEEN.load(Ordering::Relaxed), 1);
+
+        // Not cpu: falls to the default target, jumps to t_sub whose rule
+        // returns, so the chain goes on to its end: continue.
+        let mut mem = vl_for("memory");
+        assert_eq!(process(&main, ptr::null(), &mut mem, 0), TARGET_CONTINUE);
+        assert_eq!(SEEN.load(Ordering::Relaxed), 1);
+
+        let looping = chain_by_name("t_loop").unwrap();
+        assert_eq!(process(&looping, ptr::null(), &mut mem, 0), TARGET_CONTINUE);
+
+        let err = chain_from("<Chain \"bad\">\n  <Rule>\n    <Match \"nope\">\n    </Match>\n    Target \"stop\"\n  </Rule>\n</Chain>\n")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/test/chains.conf:3: cannot find a \"nope\" match; load the plugin that provides it (LoadPlugin match_nope) before this <Chain>"
+        );
+        let err = chain_from("<Chain \"bad2\">\n  <Rule>\n    <Match \"is_cpu\">\n    </Match>\n  </Rule>\n</Chain>\n")
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/test/chains.conf:2: this <Rule> has no target (add a <Target> block)"
+        );
+
+        assert!(activate("t_main", "").is_empty());
+        assert!(!has_post_cache_chain());
+        let mut cpu = vl_for("cpu");
+        assert_eq!(pre_cache(ptr::null(), &mut cpu), Verdict::Stop);
+        assert_eq!(activate("", "missing").len(), 1);
+        assert!(!has_post_cache_chain());
+        activate("", "");
+    }
+}
