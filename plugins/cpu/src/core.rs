@@ -277,14 +277,14 @@ impl Cpu {
         }
         if o.report_by_state && o.report_by_cpu && !o.values_percentage {
             // Raw counters, state-major like collectd.
-            for state in 0..ACTIVE {
-                for cpu in 0..num_cpu {
-                    let s = &self.slots[cpu][state];
+            for (state, name) in STATE_NAMES.iter().enumerate().take(ACTIVE) {
+                for (cpu, slots) in self.slots.iter().enumerate().take(num_cpu) {
+                    let s = &slots[state];
                     if s.has_value {
                         out.push(Metric {
                             plugin_instance: cpu.to_string(),
                             type_: "cpu",
-                            type_instance: STATE_NAMES[state],
+                            type_instance: name,
                             value: Value::Derive(s.last_value),
                         });
                     }

@@ -17,7 +17,7 @@ fn uptime_seconds() -> Result<i64> {
     if rc == 0 {
         // SAFETY: sysinfo succeeded, so the struct is initialised.
         let info = unsafe { info.assume_init() };
-        return Ok(i64::from(info.uptime));
+        return Ok(info.uptime);
     }
     let text = std::fs::read_to_string("/proc/uptime")
         .map_err(|e| format!("sysinfo failed and reading /proc/uptime: {e}"))?;
