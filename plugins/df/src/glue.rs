@@ -39,3 +39,28 @@ impl Read for Df {
 }
 
 export_plugin!(Df, read);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcollectd_plugin::{ConfigItem, ConfigValue};
+
+    #[test]
+    fn options_go_through_collectd_simple_config() {
+        let mut c = rcollectd_plugin::Config::new("df");
+        c.items.push(ConfigItem::new(
+            "ReportInodes",
+            vec![ConfigValue::Boolean(true)],
+        ));
+        c.items.push(ConfigItem::new(
+            "MountPoint",
+            vec![ConfigValue::String("/".into())],
+        ));
+        let df = Df::new(&c).unwrap();
+        assert!(df.config.report_inodes);
+        assert!(df.config.mountpoints.ignored("/boot") && !df.config.mountpoints.ignored("/"));
+        c.items.push(ConfigItem::new("Nope", vec![]));
+        let err = Df::new(&c).err().unwrap().to_string();
+        assert!(err.contains("<Plugin df> / Nope"), "{err}");
+    }
+}

@@ -135,3 +135,63 @@ impl Read for ProcessesPlugin {
 }
 
 export_plugin!(ProcessesPlugin, read);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rcollectd_plugin::Config;
+
+    fn s(v: &str) -> ConfigValue {
+        ConfigValue::String(v.into())
+    }
+
+    fn config(items: Vec<ConfigItem>) -> Config {
+        let mut c = Config::new("processes");
+        c.items = items;
+        c
+    }
+
+    #[test]
+    fn configure_blocks_globals_and_duplicates() {
+        let cfg = config(vec![
+            ConfigItem::new("CollectFileDescriptor", vec![ConfigValue::Boolean(true)]),
+            ConfigItem::block(
+                "Process",
+                vec![s("sleep")],
+                vec![ConfigItem::new(
+                    "CollectMemoryMaps",
+                    vec![ConfigValue::Boolean(true)],
+                )],
+            ),
+            ConfigItem::new("ProcessMatch", vec![s("py"), s("python[0-9]")]),
+            ConfigItem::new("Process", vec![s("sleep")]),
+            ConfigItem::new("CollectDelayAccounting", vec![ConfigValue::Boolean(true)]),
+        ]);
+        let mut p = Processes::new("/proc", 4096);
+        configure(&cfg, &mut p).unwrap();
+        assert!(p.has_selection("sleep") && p.has_selection("py"));
+        let plugin = ProcessesPlugin::new(&cfg).unwrap();
+        assert!(plugin.inner.lock().unwrap().has_selection("py"));
+    }
+
+    #[test]
+    fn configure_rejects_bad_options() {
+        for bad in [
+            ConfigItem::new("ProcessMatch", vec![s("only-name")]),
+            ConfigItem::new("Process", vec![ConfigValue::Number(3.0)]),
+            ConfigItem::new("ProcessMatch", vec![s("x"), s("(")]),
+            ConfigItem::new("CollectMemoryMaps", vec![s("maybe")]),
+            ConfigItem::new("Bogus", vec![]),
+            ConfigItem::block(
+                "Process",
+                vec![s("a")],
+                vec![ConfigItem::new("Nope", vec![])],
+            ),
+        ] {
+            let key = bad.describe();
+            let mut p = Processes::new("/proc", 4096);
+            let err = configure(&config(vec![bad]), &mut p).unwrap_err();
+            assert!(err.starts_with("<Plugin processes> / "), "{key}: {err}");
+        }
+    }
+}

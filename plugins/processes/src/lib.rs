@@ -327,7 +327,11 @@ impl Processes {
     /// spaces, `[name]` for processes without one (kernel threads, zombies),
     /// `None` if the file cannot be read.
     fn cmdline(&self, pid: u64, name: &str) -> Option<String> {
-        let mut buf = std::fs::read(self.path(format!("{pid}/cmdline"))).ok()?;
+        use std::io::Read as _;
+        let f = std::fs::File::open(self.path(format!("{pid}/cmdline"))).ok()?;
+        let mut buf = Vec::with_capacity(256);
+        // Like collectd, look at no more than its buffer holds.
+        f.take(CMDLINE_MAX as u64).read_to_end(&mut buf).ok()?;
         Some(format_cmdline(&mut buf, name))
     }
 
