@@ -13,7 +13,8 @@ use rcollectd_plugin::sys;
 type MetaCreate = unsafe extern "C" fn() -> *mut sys::meta_data_t;
 type MetaDestroy = unsafe extern "C" fn(*mut sys::meta_data_t);
 type MetaAddBool = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, bool) -> c_int;
-type MetaAddString = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, *const c_char) -> c_int;
+type MetaAddString =
+    unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, *const c_char) -> c_int;
 type UcGetU64 = unsafe extern "C" fn(*const sys::value_list_t, *const c_char, *mut u64) -> c_int;
 type UcAddU64 = unsafe extern "C" fn(*const sys::value_list_t, *const c_char, u64) -> c_int;
 type NotifAddBool = unsafe extern "C" fn(*mut sys::notification_t, *const c_char, bool) -> c_int;

@@ -5,9 +5,9 @@
 pub mod auth;
 pub mod codec;
 pub mod config;
+mod host_extra;
+pub mod plugin;
 pub mod receiver;
 pub mod sender;
 pub mod sock;
 pub mod stats;
-mod host_extra;
-pub mod plugin;

@@ -10,8 +10,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use rcollectd_plugin::{
-    dispatch_raw, plugin_interval, sys, Config, ConfigItem, ConfigValue, Flush, MetaValue, Notification,
-    NotificationMetaValue, Notify, Plugin, Read, Value as SdkValue, ValueList, ValueListBuilder, Write,
+    dispatch_raw, plugin_interval, sys, Config, ConfigItem, ConfigValue, Flush, MetaValue,
+    Notification, NotificationMetaValue, Notify, Plugin, Read, Value as SdkValue, ValueList,
+    ValueListBuilder, Write,
 };
 
 use crate::codec::{NotificationOut, NotificationRef, Origin, Value, ValueListOut, ValueListRef};
@@ -105,7 +106,10 @@ impl Dispatch for DaemonDispatch {
             self.last_from = Some((*from, ip));
         }
         let user = origin.username.and_then(cstring);
-        let meta = host_extra::Meta::received(user.as_deref(), self.last_from.as_ref().map(|(_, ip)| ip.as_c_str()));
+        let meta = host_extra::Meta::received(
+            user.as_deref(),
+            self.last_from.as_ref().map(|(_, ip)| ip.as_c_str()),
+        );
         raw.meta = meta.as_ref().map_or(std::ptr::null_mut(), |m| m.as_ptr());
         let ok = dispatch_raw(&raw).is_ok();
         drop(meta);
@@ -113,7 +117,11 @@ impl Dispatch for DaemonDispatch {
     }
 
     fn notification(&mut self, n: &NotificationRef<'_>, _origin: &Origin<'_>, _from: &SocketAddr) {
-        let mut raw = sys::notification_t { severity: n.severity, time: n.time, ..Default::default() };
+        let mut raw = sys::notification_t {
+            severity: n.severity,
+            time: n.time,
+            ..Default::default()
+        };
         copy_name(&mut raw.host, n.host);
         copy_name(&mut raw.plugin, n.plugin);
         copy_name(&mut raw.plugin_instance, n.plugin_instance);
@@ -125,7 +133,7 @@ impl Dispatch for DaemonDispatch {
         }
         raw.message[m] = 0;
         if host_extra::dispatch_notification_received(&mut raw).is_none() {
-            log::debug!("network plugin: no host to dispatch a notification to");
+            log::debug!("no host to dispatch a notification to");
         }
     }
 }
@@ -134,7 +142,11 @@ impl Plugin for Network {
     const NAME: &'static str = "network";
 
     fn new(config: &Config) -> rcollectd_plugin::Result<Self> {
-        let block = Item { key: "Plugin".into(), values: vec![], children: config.items.iter().map(convert).collect() };
+        let block = Item {
+            key: "Plugin".into(),
+            values: vec![],
+            children: config.items.iter().map(convert).collect(),
+        };
         let (cfg, errors) = config::parse(&block);
         for e in &errors {
             log::error!("{e}");
@@ -148,7 +160,11 @@ impl Plugin for Network {
         let receiver = if cfg.listens.is_empty() {
             None
         } else {
-            let d = DaemonDispatch { check_loops: has_servers, raw_values: Vec::new(), last_from: None };
+            let d = DaemonDispatch {
+                check_loops: has_servers,
+                raw_values: Vec::new(),
+                last_from: None,
+            };
             match Receiver::start(&cfg, stats.clone(), d) {
                 Ok(r) => Some(r),
                 Err(e) => {
@@ -157,10 +173,15 @@ impl Plugin for Network {
                 }
             }
         };
-        let send = Arc::new(Mutex::new(SendState { sender, values: Vec::new() }));
+        let send = Arc::new(Mutex::new(SendState {
+            sender,
+            values: Vec::new(),
+        }));
         let timer = if has_servers {
             let interval = plugin_interval().unwrap_or(Duration::from_secs(10));
-            let age = MAX_BUFFER_DELAY.min(interval / 2).max(Duration::from_millis(10));
+            let age = MAX_BUFFER_DELAY
+                .min(interval / 2)
+                .max(Duration::from_millis(10));
             let stop: Stop = Arc::new((Mutex::new(false), Condvar::new()));
             let (stop2, send2) = (stop.clone(), send.clone());
             let h = std::thread::Builder::new()
@@ -170,11 +191,22 @@ impl Plugin for Network {
         } else {
             None
         };
-        Ok(Network { cfg, stats, send, receiver: Mutex::new(receiver), timer: Mutex::new(timer) })
+        Ok(Network {
+            cfg,
+            stats,
+            send,
+            receiver: Mutex::new(receiver),
+            timer: Mutex::new(timer),
+        })
     }
 
     fn shutdown(&self) -> rcollectd_plugin::Result {
-        if let Some(r) = self.receiver.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(r) = self
+            .receiver
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
             r.stop();
         }
         if let Some((stop, h)) = self.timer.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -182,7 +214,11 @@ impl Plugin for Network {
             stop.1.notify_all();
             let _ = h.join();
         }
-        self.send.lock().unwrap_or_else(|e| e.into_inner()).sender.flush(Duration::ZERO);
+        self.send
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sender
+            .flush(Duration::ZERO);
         Ok(())
     }
 }
@@ -191,13 +227,19 @@ fn flush_timer(stop: &Stop, send: &Mutex<SendState>, age: Duration) {
     let tick = (age / 4).max(Duration::from_millis(5));
     let mut stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
     while !*stopped {
-        let (g, _) = stop.1.wait_timeout(stopped, tick).unwrap_or_else(|e| e.into_inner());
+        let (g, _) = stop
+            .1
+            .wait_timeout(stopped, tick)
+            .unwrap_or_else(|e| e.into_inner());
         stopped = g;
         if *stopped {
             break;
         }
         drop(stopped);
-        send.lock().unwrap_or_else(|e| e.into_inner()).sender.flush(age);
+        send.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sender
+            .flush(age);
         stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
     }
 }
@@ -210,9 +252,18 @@ impl Read for Network {
         for (type_, ti, v, n, gauge) in self.stats.report() {
             let vals: Vec<SdkValue> = v[..n]
                 .iter()
-                .map(|&x| if gauge { SdkValue::Gauge(x as f64) } else { SdkValue::Derive(x as i64) })
+                .map(|&x| {
+                    if gauge {
+                        SdkValue::Gauge(x as f64)
+                    } else {
+                        SdkValue::Derive(x as i64)
+                    }
+                })
                 .collect();
-            ValueListBuilder::new("network", type_).type_instance(ti).values(&vals).dispatch()?;
+            ValueListBuilder::new("network", type_)
+                .type_instance(ti)
+                .values(&vals)
+                .dispatch()?;
         }
         Ok(())
     }
@@ -224,7 +275,12 @@ impl Write for Network {
         if st.sender.is_empty() {
             return Ok(());
         }
-        if !self.cfg.forward && matches!(vl.meta().get("network:received"), Some(MetaValue::Boolean(true))) {
+        if !self.cfg.forward
+            && matches!(
+                vl.meta().get("network:received"),
+                Some(MetaValue::Boolean(true))
+            )
+        {
             Stats::add(&self.stats.values_not_sent, 1);
             return Ok(());
         }
@@ -255,9 +311,17 @@ impl Write for Network {
 }
 
 impl Flush for Network {
-    fn flush(&self, timeout: Option<Duration>, _identifier: Option<&str>) -> rcollectd_plugin::Result {
+    fn flush(
+        &self,
+        timeout: Option<Duration>,
+        _identifier: Option<&str>,
+    ) -> rcollectd_plugin::Result {
         // The buffer cannot be flushed per identifier (as collectd): send it.
-        self.send.lock().unwrap_or_else(|e| e.into_inner()).sender.flush(timeout.unwrap_or(Duration::ZERO));
+        self.send
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .sender
+            .flush(timeout.unwrap_or(Duration::ZERO));
         Ok(())
     }
 }
@@ -268,10 +332,9 @@ impl Notify for Network {
         if st.sender.is_empty() {
             return Ok(());
         }
-        let received = n
-            .meta()
-            .iter()
-            .any(|(k, v)| *k == "network:received" && matches!(v, NotificationMetaValue::Boolean(true)));
+        let received = n.meta().iter().any(|(k, v)| {
+            *k == "network:received" && matches!(v, NotificationMetaValue::Boolean(true))
+        });
         if received {
             // Forwarding notifications has no loop detection (as collectd).
             return Ok(());

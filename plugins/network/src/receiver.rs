@@ -104,7 +104,11 @@ impl Receiver {
                 Some(p) => match AuthFile::open(p) {
                     Ok(a) => Some(a),
                     Err(e) => {
-                        log::error!("network plugin: reading AuthFile {} failed: {e}; not listening on \"{}\"", p.display(), l.node);
+                        log::error!(
+                            "reading AuthFile {} failed: {e}; not listening on \"{}\"",
+                            p.display(),
+                            l.node
+                        );
                         continue;
                     }
                 },
@@ -114,7 +118,7 @@ impl Receiver {
                 Ok(a) => a,
                 Err(e) => {
                     log::error!(
-                        "network plugin: cannot resolve Listen \"{}\" \"{}\": {e}",
+                        "cannot resolve Listen \"{}\" \"{}\": {e}",
                         l.node,
                         l.service
                     );
@@ -131,11 +135,14 @@ impl Receiver {
                 ) {
                     Ok(s) => {
                         let eff = crate::sock::receive_buffer(&s);
-                        log::info!("network plugin: listening on {a} (SecurityLevel {:?}, receive buffer {eff} bytes)", l.level);
+                        log::info!(
+                            "listening on {a} (SecurityLevel {:?}, receive buffer {eff} bytes)",
+                            l.level
+                        );
                         sockets.push((s, idx));
                         opened += 1;
                     }
-                    Err(e) => log::error!("network plugin: cannot listen on {a}: {e}"),
+                    Err(e) => log::error!("cannot listen on {a}: {e}"),
                 }
             }
             if opened > 0 {
@@ -190,7 +197,7 @@ impl Receiver {
         self.stop.store(true, Ordering::SeqCst);
         for t in self.threads {
             if t.join().is_err() {
-                log::error!("network plugin: a receive thread panicked");
+                log::error!("a receive thread panicked");
             }
         }
     }
@@ -253,7 +260,7 @@ fn receive_loop(
                 }
                 Err(e) => {
                     if let Some(n) = err_log.check() {
-                        log::error!("network plugin: recvmsg failed: {e} ({n} more suppressed)");
+                        log::error!("recvmsg failed: {e} ({n} more suppressed)");
                     }
                     spare = Some(buf);
                     std::thread::sleep(Duration::from_millis(10));
@@ -268,14 +275,14 @@ fn receive_loop(
                 Stats::add(&stats.kernel_drops, u64::from(delta));
                 if let Some(s) = drop_log.check() {
                     log::warn!(
-                        "network plugin: the kernel dropped {delta} packets (socket receive buffer full; raise ReceiveBufferSize or net.core.rmem_max) ({s} reports suppressed)"
+                        "the kernel dropped {delta} packets (socket receive buffer full; raise ReceiveBufferSize or net.core.rmem_max) ({s} reports suppressed)"
                     );
                 }
             }
         }
         if truncated {
             if let Some(s) = trunc_log.check() {
-                log::warn!("network plugin: received a packet larger than MaxPacketSize {size}; it was truncated ({s} more suppressed)");
+                log::warn!("received a packet larger than MaxPacketSize {size}; it was truncated ({s} more suppressed)");
             }
         }
         Stats::add(&stats.octets_rx, len as u64);
@@ -293,7 +300,7 @@ fn receive_loop(
             Err(TrySendError::Full(p)) => {
                 Stats::add(&stats.queue_drops, 1);
                 if let Some(s) = drop_log.check() {
-                    log::warn!("network plugin: receive queue full ({QUEUE_PACKETS} packets), dropping ({s} reports suppressed)");
+                    log::warn!("receive queue full ({QUEUE_PACKETS} packets), dropping ({s} reports suppressed)");
                 }
                 spare = Some(p.buf);
             }
@@ -346,9 +353,7 @@ fn dispatch_loop<D: Dispatch>(
         if let Some(a) = &mut entry.auth {
             if let Err(e) = a.refresh() {
                 if let Some(n) = err_log.check() {
-                    log::error!(
-                        "network plugin: re-reading AuthFile failed: {e} ({n} more suppressed)"
-                    );
+                    log::error!("re-reading AuthFile failed: {e} ({n} more suppressed)");
                 }
             }
         }
@@ -373,7 +378,7 @@ fn dispatch_loop<D: Dispatch>(
             Stats::add(&stats.insecure_dropped, summary.insecure_value_lists);
             if let Some(n) = insecure_log.check() {
                 log::info!(
-                    "network plugin: ignored {insecure} values/notifications from {} below SecurityLevel {:?} ({n} more reports suppressed)",
+                    "ignored {insecure} values/notifications from {} below SecurityLevel {:?} ({n} more reports suppressed)",
                     p.from,
                     entry.level
                 );
@@ -397,7 +402,7 @@ fn dispatch_loop<D: Dispatch>(
                 };
                 log::log!(
                     lvl,
-                    "network plugin: packet from {} rejected: {e} ({n} more suppressed)",
+                    "packet from {} rejected: {e} ({n} more suppressed)",
                     p.from
                 );
             }

@@ -93,7 +93,7 @@ impl Server {
                             self.last_error = None;
                         }
                         Err(e) => {
-                            log::error!("network plugin: socket for {addr} failed: {e}");
+                            log::error!("socket for {addr} failed: {e}");
                             self.last_error = Some(Instant::now());
                         }
                     }
@@ -101,7 +101,7 @@ impl Server {
                 Ok(_) | Err(_) => {
                     if self.last_error.is_none() {
                         log::error!(
-                            "network plugin: cannot resolve \"{}\" port {}",
+                            "cannot resolve \"{}\" port {}",
                             self.conf.node,
                             self.conf.service
                         );
@@ -128,7 +128,7 @@ impl Server {
                 match crypto::sign_into(&mut sealed, self.conf.username.as_bytes(), k, payload) {
                     Ok(()) => &sealed,
                     Err(e) => {
-                        log::error!("network plugin: signing failed: {e}");
+                        log::error!("signing failed: {e}");
                         self.sealed = sealed;
                         return;
                     }
@@ -138,7 +138,7 @@ impl Server {
                 match crypto::encrypt_into(&mut sealed, self.conf.username.as_bytes(), k, payload) {
                     Ok(()) => &sealed,
                     Err(e) => {
-                        log::error!("network plugin: encryption failed: {e}");
+                        log::error!("encryption failed: {e}");
                         self.sealed = sealed;
                         return;
                     }
@@ -163,10 +163,7 @@ impl Server {
                         continue
                     }
                     Err(e) => {
-                        log::error!(
-                            "network plugin: sendto {} failed: {e}; reopening the socket",
-                            conn.addr
-                        );
+                        log::error!("sendto {} failed: {e}; reopening the socket", conn.addr);
                         self.conn = None;
                         break;
                     }
@@ -259,7 +256,7 @@ impl Sender {
                                 s.single = single;
                                 accepted = true;
                             }
-                            Err(e) => log::warn!("network plugin: cannot encode value list: {e}"),
+                            Err(e) => log::warn!("cannot encode value list: {e}"),
                         }
                         continue;
                     }
@@ -279,10 +276,7 @@ impl Sender {
                         s.first_write = Some(Instant::now());
                     }
                 }
-                Err(e) => log::warn!(
-                    "network plugin: cannot encode value list for {}: {e}",
-                    s.conf.node
-                ),
+                Err(e) => log::warn!("cannot encode value list for {}: {e}", s.conf.node),
             }
         }
         if absolute_dropped {

@@ -99,13 +99,13 @@ pub fn sender_socket(
             }
         };
         if let Err(e) = r {
-            log::error!("network plugin: setting TimeToLive {ttl} failed: {e}");
+            log::error!("setting TimeToLive {ttl} failed: {e}");
         }
     }
     if let Some(name) = interface {
         let idx = if_index(name);
         if idx == 0 {
-            log::error!("network plugin: unknown interface {name:?}");
+            log::error!("unknown interface {name:?}");
         } else if is_multicast(dest) {
             let r = match dest {
                 SocketAddr::V4(_) => {
@@ -121,10 +121,10 @@ pub fn sender_socket(
                 }
             };
             if let Err(e) = r {
-                log::error!("network plugin: setting multicast interface {name}: {e}");
+                log::error!("setting multicast interface {name}: {e}");
             }
         } else if let Err(e) = bind_to_device(&s, name) {
-            log::error!("network plugin: binding to interface {name}: {e}");
+            log::error!("binding to interface {name}: {e}");
         }
     }
     Ok(s)
