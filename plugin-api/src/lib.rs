@@ -128,7 +128,8 @@ pub use serde;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::plugin::{
-        config, init, module_register, register_flush, register_log, register_notify,
-        register_read, register_write, shutdown, CapabilityFn, State,
+        config, early_log, init, module_register, register_flush, register_log,
+        register_log_done, register_notify, register_read, register_write, shutdown,
+        CapabilityFn, State,
     };
 }

@@ -157,6 +157,35 @@ impl<'a> Notification<'a> {
         }
         out
     }
+    /// The one-line text collectd's logfile and syslog plugins log:
+    /// `Notification: severity = WARNING, host = h, plugin = p, ...,
+    /// message = m` (empty fields left out, unknown severities "UNKNOWN").
+    pub fn summary(&self) -> String {
+        let sev = match self.raw.severity as u32 {
+            sys::NOTIF_FAILURE => "FAILURE",
+            sys::NOTIF_WARNING => "WARNING",
+            sys::NOTIF_OKAY => "OKAY",
+            _ => "UNKNOWN",
+        };
+        let mut s = format!("Notification: severity = {sev}");
+        for (key, value) in [
+            ("host", self.host()),
+            ("plugin", self.plugin()),
+            ("plugin_instance", self.plugin_instance()),
+            ("type", self.type_()),
+            ("type_instance", self.type_instance()),
+            ("message", self.message()),
+        ] {
+            if !value.is_empty() {
+                s.push_str(", ");
+                s.push_str(key);
+                s.push_str(" = ");
+                s.push_str(value);
+            }
+        }
+        s
+    }
+
     /// The raw struct.
     pub fn as_raw(&self) -> &'a sys::notification_t {
         self.raw
@@ -297,6 +326,24 @@ mod tests {
         assert_eq!(v.type_(), "percent");
         assert_eq!(v.time().as_time_t(), 5);
         assert!(v.meta().is_empty());
+        let short = NotificationBuilder::new(Severity::Okay, "back to normal")
+            .host("h")
+            .plugin("cpu")
+            .type_instance("idle")
+            .to_raw()
+            .unwrap();
+        // SAFETY: as above.
+        let v = unsafe { Notification::from_raw(&short) };
+        assert_eq!(
+            v.summary(),
+            "Notification: severity = OKAY, host = h, plugin = cpu, type_instance = idle, message = back to normal"
+        );
+        let mut odd = short;
+        odd.severity = 3;
+        // SAFETY: as above.
+        assert!(unsafe { Notification::from_raw(&odd) }
+            .summary()
+            .starts_with("Notification: severity = UNKNOWN, "));
     }
 
     #[test]

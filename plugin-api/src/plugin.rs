@@ -164,6 +164,9 @@ pub fn guard<F: FnOnce() -> Result>(plugin: &str, callback: &str, f: F) -> c_int
 pub struct State<P> {
     config: Mutex<Vec<ConfigItem>>,
     instance: Mutex<Option<Arc<P>>>,
+    /// Log plugins are built as soon as they are loaded and rebuilt after
+    /// each `<Plugin>` block, so messages of the config phase reach them.
+    early: std::sync::atomic::AtomicBool,
 }
 
 impl<P> Default for State<P> {
@@ -178,6 +181,7 @@ impl<P> State<P> {
         State {
             config: Mutex::new(Vec::new()),
             instance: Mutex::new(None),
+            early: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -395,10 +399,85 @@ pub unsafe fn config<P: Plugin>(state: &State<P>, ci: *mut sys::oconfig_item_t) 
     guard(P::NAME, "config", || {
         // SAFETY: guaranteed by the caller.
         let tree = unsafe { ConfigItem::from_raw(ci) };
-        let mut cfg = state.config.lock().unwrap_or_else(|e| e.into_inner());
-        cfg.extend(tree.children);
+        let items = {
+            let mut cfg = state.config.lock().unwrap_or_else(|e| e.into_inner());
+            cfg.extend(tree.children);
+            cfg.clone()
+        };
+        if state.early.load(std::sync::atomic::Ordering::Acquire) {
+            let config = Config {
+                plugin: P::NAME.to_owned(),
+                items,
+            };
+            let plugin = P::new(&config).map_err(|e| format!("configuration failed: {e}"))?;
+            *state.instance.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(plugin));
+        }
         Ok(())
     })
+}
+
+/// For log plugins (`export_plugin!(P, log, ..)`): builds the plugin with
+/// its defaults at load time and registers the log callback right away,
+/// as collectd's own log plugins do in `module_register`.
+pub fn early_log<P: Log>(state: &'static State<P>) {
+    unsafe extern "C" fn cb<P: Log>(
+        severity: c_int,
+        msg: *const c_char,
+        ud: *mut sys::user_data_t,
+    ) {
+        // SAFETY: registered below with a pointer to the plugin's static state.
+        let Some(state) = (unsafe { ud.as_ref() }).and_then(|ud| {
+            // SAFETY: as above; the state is a `static`.
+            unsafe { (ud.data as *const State<P>).as_ref() }
+        }) else {
+            return;
+        };
+        let Some(p) = state
+            .instance
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+        else {
+            return;
+        };
+        // SAFETY: NULL or a NUL-terminated string valid during the call.
+        let msg = unsafe { str_from_ptr(msg) };
+        let was = IN_LOG.with(|f| f.replace(true));
+        guard(P::NAME, "log", || {
+            p.log(LogLevel::from_raw(severity), msg);
+            Ok(())
+        });
+        IN_LOG.with(|f| f.set(was));
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        state
+            .early
+            .store(true, std::sync::atomic::Ordering::Release);
+        let built = guard(P::NAME, "init", || {
+            let plugin =
+                P::new(&Config::new(P::NAME)).map_err(|e| format!("configuration failed: {e}"))?;
+            *state.instance.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(plugin));
+            Ok(())
+        });
+        if built != 0 {
+            return;
+        }
+        let Some(f) = host().register_log else { return };
+        let ud = sys::user_data_t {
+            data: state as *const State<P> as *mut c_void,
+            free_func: None,
+        };
+        let name = name_c::<P>();
+        // SAFETY: valid name and callback; the daemon copies `ud`, whose
+        // data points to a `static` and needs no freeing.
+        let r = unsafe { f(name.as_ptr(), Some(cb::<P>), &ud) };
+        let _ = status(r, "log", P::NAME);
+    }));
+}
+
+/// The `log` capability at init: already registered by [`early_log`].
+pub fn register_log_done<P: Log>(_: &Arc<P>) -> std::result::Result<(), HostError> {
+    Ok(())
 }
 
 /// Init callback body: builds the plugin and registers its capabilities.
@@ -420,11 +499,14 @@ pub fn init<P: Plugin>(state: &State<P>, caps: &[CapabilityFn<P>]) -> c_int {
 
 /// Shutdown callback body.
 pub fn shutdown<P: Plugin>(state: &State<P>) -> c_int {
-    let p = state
-        .instance
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take();
+    let mut slot = state.instance.lock().unwrap_or_else(|e| e.into_inner());
+    // Log plugins keep logging until the daemon unregisters them.
+    let p = if state.early.load(std::sync::atomic::Ordering::Acquire) {
+        slot.clone()
+    } else {
+        slot.take()
+    };
+    drop(slot);
     match p {
         Some(p) => guard(P::NAME, "shutdown", || p.shutdown()),
         None => 0,
@@ -462,8 +544,19 @@ macro_rules! export_plugin {
                 $crate::__private::shutdown::<$ty>(&STATE)
             }
             $crate::__private::module_register::<$ty>(config, init, shutdown);
+            $( $crate::__export_early!($cap, $ty, &STATE); )*
         }
     };
+}
+
+/// Registers a capability at load time (only `log`).
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __export_early {
+    (log, $ty:ty, $state:expr) => {
+        $crate::__private::early_log::<$ty>($state)
+    };
+    ($other:ident, $ty:ty, $state:expr) => {};
 }
 
 /// Maps a capability name of `export_plugin!` to its registration function.
@@ -480,7 +573,7 @@ macro_rules! __export_capability {
         $crate::__private::register_flush::<$ty> as $crate::__private::CapabilityFn<$ty>
     };
     (log, $ty:ty) => {
-        $crate::__private::register_log::<$ty> as $crate::__private::CapabilityFn<$ty>
+        $crate::__private::register_log_done::<$ty> as $crate::__private::CapabilityFn<$ty>
     };
     (notify, $ty:ty) => {
         $crate::__private::register_notify::<$ty> as $crate::__private::CapabilityFn<$ty>

@@ -39,9 +39,109 @@ pub const FC_TARGET_STOP: u32 = 1;
 pub const FC_TARGET_RETURN: u32 = 2;
 pub const RFC3339_SIZE: u32 = 26;
 pub const RFC3339NANO_SIZE: u32 = 36;
+pub const UT_FLAG_INVERT: u32 = 1;
+pub const UT_FLAG_PERSIST: u32 = 2;
+pub const UT_FLAG_PERCENTAGE: u32 = 4;
+pub const UT_FLAG_INTERESTING: u32 = 8;
+pub const UT_FLAG_PERSIST_OK: u32 = 16;
 pub type __time_t = ::std::os::raw::c_long;
 pub type __suseconds_t = ::std::os::raw::c_long;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct __pthread_internal_list {
+    pub __prev: *mut __pthread_internal_list,
+    pub __next: *mut __pthread_internal_list,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of __pthread_internal_list"][::std::mem::size_of::<__pthread_internal_list>() - 16usize];
+    ["Alignment of __pthread_internal_list"]
+        [::std::mem::align_of::<__pthread_internal_list>() - 8usize];
+    ["Offset of field: __pthread_internal_list::__prev"]
+        [::std::mem::offset_of!(__pthread_internal_list, __prev) - 0usize];
+    ["Offset of field: __pthread_internal_list::__next"]
+        [::std::mem::offset_of!(__pthread_internal_list, __next) - 8usize];
+};
+impl Default for __pthread_internal_list {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type __pthread_list_t = __pthread_internal_list;
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct __pthread_mutex_s {
+    pub __lock: ::std::os::raw::c_int,
+    pub __count: ::std::os::raw::c_uint,
+    pub __owner: ::std::os::raw::c_int,
+    pub __nusers: ::std::os::raw::c_uint,
+    pub __kind: ::std::os::raw::c_int,
+    pub __spins: ::std::os::raw::c_short,
+    pub __elision: ::std::os::raw::c_short,
+    pub __list: __pthread_list_t,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of __pthread_mutex_s"][::std::mem::size_of::<__pthread_mutex_s>() - 40usize];
+    ["Alignment of __pthread_mutex_s"][::std::mem::align_of::<__pthread_mutex_s>() - 8usize];
+    ["Offset of field: __pthread_mutex_s::__lock"]
+        [::std::mem::offset_of!(__pthread_mutex_s, __lock) - 0usize];
+    ["Offset of field: __pthread_mutex_s::__count"]
+        [::std::mem::offset_of!(__pthread_mutex_s, __count) - 4usize];
+    ["Offset of field: __pthread_mutex_s::__owner"]
+        [::std::mem::offset_of!(__pthread_mutex_s, __owner) - 8usize];
+    ["Offset of field: __pthread_mutex_s::__nusers"]
+        [::std::mem::offset_of!(__pthread_mutex_s, __nusers) - 12usize];
+    ["Offset of field: __pthread_mutex_s::__kind"]
+        [::std::mem::offset_of!(__pthread_mutex_s, __kind) - 16usize];
+    ["Offset of field: __pthread_mutex_s::__spins"]
+        [::std::mem::offset_of!(__pthread_mutex_s, __spins) - 20usize];
+    ["Offset of field: __pthread_mutex_s::__elision"]
+        [::std::mem::offset_of!(__pthread_mutex_s, __elision) - 22usize];
+    ["Offset of field: __pthread_mutex_s::__list"]
+        [::std::mem::offset_of!(__pthread_mutex_s, __list) - 24usize];
+};
+impl Default for __pthread_mutex_s {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
 pub type pthread_t = ::std::os::raw::c_ulong;
+#[repr(C)]
+#[derive(Copy, Clone)]
+pub union pthread_mutex_t {
+    pub __data: __pthread_mutex_s,
+    pub __size: [::std::os::raw::c_char; 40usize],
+    pub __align: ::std::os::raw::c_long,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of pthread_mutex_t"][::std::mem::size_of::<pthread_mutex_t>() - 40usize];
+    ["Alignment of pthread_mutex_t"][::std::mem::align_of::<pthread_mutex_t>() - 8usize];
+    ["Offset of field: pthread_mutex_t::__data"]
+        [::std::mem::offset_of!(pthread_mutex_t, __data) - 0usize];
+    ["Offset of field: pthread_mutex_t::__size"]
+        [::std::mem::offset_of!(pthread_mutex_t, __size) - 0usize];
+    ["Offset of field: pthread_mutex_t::__align"]
+        [::std::mem::offset_of!(pthread_mutex_t, __align) - 0usize];
+};
+impl Default for pthread_mutex_t {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone)]
 pub struct timeval {
@@ -1977,4 +2077,84 @@ extern "C" {
 }
 extern "C" {
     pub fn fc_configure(ci: *const oconfig_item_t) -> ::std::os::raw::c_int;
+}
+#[repr(C)]
+#[derive(Debug, Copy, Clone)]
+pub struct threshold_s {
+    pub host: [::std::os::raw::c_char; 128usize],
+    pub plugin: [::std::os::raw::c_char; 128usize],
+    pub plugin_instance: [::std::os::raw::c_char; 128usize],
+    pub type_: [::std::os::raw::c_char; 128usize],
+    pub type_instance: [::std::os::raw::c_char; 128usize],
+    pub data_source: [::std::os::raw::c_char; 128usize],
+    pub warning_min: gauge_t,
+    pub warning_max: gauge_t,
+    pub failure_min: gauge_t,
+    pub failure_max: gauge_t,
+    pub hysteresis: gauge_t,
+    pub flags: ::std::os::raw::c_uint,
+    pub hits: ::std::os::raw::c_int,
+    pub next: *mut threshold_s,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of threshold_s"][::std::mem::size_of::<threshold_s>() - 824usize];
+    ["Alignment of threshold_s"][::std::mem::align_of::<threshold_s>() - 8usize];
+    ["Offset of field: threshold_s::host"][::std::mem::offset_of!(threshold_s, host) - 0usize];
+    ["Offset of field: threshold_s::plugin"]
+        [::std::mem::offset_of!(threshold_s, plugin) - 128usize];
+    ["Offset of field: threshold_s::plugin_instance"]
+        [::std::mem::offset_of!(threshold_s, plugin_instance) - 256usize];
+    ["Offset of field: threshold_s::type_"][::std::mem::offset_of!(threshold_s, type_) - 384usize];
+    ["Offset of field: threshold_s::type_instance"]
+        [::std::mem::offset_of!(threshold_s, type_instance) - 512usize];
+    ["Offset of field: threshold_s::data_source"]
+        [::std::mem::offset_of!(threshold_s, data_source) - 640usize];
+    ["Offset of field: threshold_s::warning_min"]
+        [::std::mem::offset_of!(threshold_s, warning_min) - 768usize];
+    ["Offset of field: threshold_s::warning_max"]
+        [::std::mem::offset_of!(threshold_s, warning_max) - 776usize];
+    ["Offset of field: threshold_s::failure_min"]
+        [::std::mem::offset_of!(threshold_s, failure_min) - 784usize];
+    ["Offset of field: threshold_s::failure_max"]
+        [::std::mem::offset_of!(threshold_s, failure_max) - 792usize];
+    ["Offset of field: threshold_s::hysteresis"]
+        [::std::mem::offset_of!(threshold_s, hysteresis) - 800usize];
+    ["Offset of field: threshold_s::flags"][::std::mem::offset_of!(threshold_s, flags) - 808usize];
+    ["Offset of field: threshold_s::hits"][::std::mem::offset_of!(threshold_s, hits) - 812usize];
+    ["Offset of field: threshold_s::next"][::std::mem::offset_of!(threshold_s, next) - 816usize];
+};
+impl Default for threshold_s {
+    fn default() -> Self {
+        let mut s = ::std::mem::MaybeUninit::<Self>::uninit();
+        unsafe {
+            ::std::ptr::write_bytes(s.as_mut_ptr(), 0, 1);
+            s.assume_init()
+        }
+    }
+}
+pub type threshold_t = threshold_s;
+extern "C" {
+    pub static mut threshold_tree: *mut c_avl_tree_t;
+}
+extern "C" {
+    pub static mut threshold_lock: pthread_mutex_t;
+}
+extern "C" {
+    pub fn threshold_get(
+        hostname: *const ::std::os::raw::c_char,
+        plugin: *const ::std::os::raw::c_char,
+        plugin_instance: *const ::std::os::raw::c_char,
+        type_: *const ::std::os::raw::c_char,
+        type_instance: *const ::std::os::raw::c_char,
+    ) -> *mut threshold_t;
+}
+extern "C" {
+    pub fn threshold_search(vl: *const value_list_t) -> *mut threshold_t;
+}
+extern "C" {
+    pub fn ut_search_threshold(
+        vl: *const value_list_t,
+        ret_threshold: *mut threshold_t,
+    ) -> ::std::os::raw::c_int;
 }
