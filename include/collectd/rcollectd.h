@@ -724,6 +724,40 @@ int fc_process_chain(const data_set_t *ds, value_list_t *vl, fc_chain_t *chain);
 int fc_default_action(const data_set_t *ds, value_list_t *vl);
 int fc_configure(const oconfig_item_t *ci);
 
+
+/* ---- thresholds (the threshold plugin keeps its table in the daemon) ----- */
+
+#define UT_FLAG_INVERT 0x01
+#define UT_FLAG_PERSIST 0x02
+#define UT_FLAG_PERCENTAGE 0x04
+#define UT_FLAG_INTERESTING 0x08
+#define UT_FLAG_PERSIST_OK 0x10
+
+typedef struct threshold_s {
+  char host[DATA_MAX_NAME_LEN];
+  char plugin[DATA_MAX_NAME_LEN];
+  char plugin_instance[DATA_MAX_NAME_LEN];
+  char type[DATA_MAX_NAME_LEN];
+  char type_instance[DATA_MAX_NAME_LEN];
+  char data_source[DATA_MAX_NAME_LEN];
+  gauge_t warning_min;
+  gauge_t warning_max;
+  gauge_t failure_min;
+  gauge_t failure_max;
+  gauge_t hysteresis;
+  unsigned int flags;
+  int hits;
+  struct threshold_s *next;
+} threshold_t;
+
+extern c_avl_tree_t *threshold_tree;
+extern pthread_mutex_t threshold_lock;
+threshold_t *threshold_get(const char *hostname, const char *plugin,
+                           const char *plugin_instance, const char *type,
+                           const char *type_instance);
+threshold_t *threshold_search(const value_list_t *vl);
+int ut_search_threshold(const value_list_t *vl, threshold_t *ret_threshold);
+
 #ifdef __cplusplus
 }
 #endif

@@ -12,4 +12,5 @@ pub mod llist;
 pub mod meta_data;
 pub mod oconfig;
 pub mod plugin;
+pub mod threshold;
 pub mod time;

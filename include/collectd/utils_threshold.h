@@ -1,0 +1,2 @@
+/* Compatibility name for plugins written against collectd's header layout. */
+#include "rcollectd.h"
