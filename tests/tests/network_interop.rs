@@ -420,3 +420,81 @@ fn garbage_does_not_stop_our_receiver() {
         out.log
     );
 }
+
+/// The shipped config text with `LoadPlugin network` removed (the test
+/// harness loads it) and the given replacements applied.
+fn shipped(name: &str, replace: &[(&str, String)]) -> String {
+    let text =
+        std::fs::read_to_string(workspace_root().join("collectd.conf.d").join(name)).unwrap();
+    let mut text: String = text
+        .lines()
+        .filter(|l| l.trim() != "LoadPlugin network")
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for (from, to) in replace {
+        assert!(text.contains(from), "{name} no longer contains {from:?}");
+        text = text.replace(from, to);
+    }
+    text
+}
+
+#[test]
+fn shipped_cloudwatch_conf_reaches_go_collectd_with_agent_defaults() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The agent's auth file holds the line the config's comment documents.
+    let auth = tmp.path().join("auth_file");
+    std::fs::write(&auth, "cwagent: CHANGE-ME\n").unwrap();
+    let port = free_udp_port();
+    let go = go_receiver(tmp.path(), port, "encrypt", &auth);
+    std::thread::sleep(Duration::from_millis(300));
+    let tx = start_ours(
+        &shipped("cloudwatch.conf", &[("\"25826\"", format!("\"{port}\""))]),
+        false,
+    );
+    let has_values = || {
+        go.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.contains("\"plugin\":\"network\""))
+    };
+    let ok = wait_for(WAIT, has_values);
+    let tx_out = tx.stop();
+    let lines = go.lines.lock().unwrap().clone();
+    assert!(ok, "nothing reached go-collectd\n{}", tx_out.log);
+    assert!(
+        !lines.iter().any(|l| l.contains("\"kind\":\"error\"")),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn shipped_receiver_conf_accepts_signed_collectd_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let auth = auth_file(tmp.path());
+    let port = free_udp_port();
+    let conf = shipped(
+        "receiver.conf",
+        &[
+            ("\"25826\"", format!("\"{port}\"")),
+            ("/etc/rcollectd/passwd", auth.display().to_string()),
+            // Loopback only in tests.
+            ("\"0.0.0.0\"", "\"127.0.0.1\"".to_string()),
+            ("\"::\"", "\"::1\"".to_string()),
+        ],
+    );
+    let rx = start_ours(&conf, true);
+    let tx = start_collectd(
+        "peer",
+        &format!(
+            "<Plugin network>\n  ReportStats true\n{}</Plugin>\n",
+            server_block(port, "Sign", "wonderland", "")
+        ),
+    );
+    let ok = wait_for(WAIT, || {
+        flush(&tx);
+        !csv_files(&rx, "peer").is_empty()
+    });
+    let (rx_out, _) = (rx.stop(), tx.stop());
+    assert!(ok, "receiver.conf got nothing\n{}", rx_out.log);
+}
