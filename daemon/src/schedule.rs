@@ -194,6 +194,8 @@ impl Scheduler {
     pub fn register(&self, rf: ReadFunc) -> Result<(), RegisterError> {
         let mut st = self.lock();
         if st.names.contains_key(&rf.name) {
+            // Log without the lock: a log callback may touch the scheduler.
+            drop(st);
             log::warn!(
                 "The read function \"{}\" is already registered. Check for duplicates in your configuration!",
                 rf.name
