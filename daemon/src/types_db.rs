@@ -355,6 +355,15 @@ fn parse_line(line: &str) -> Result<Option<DataSet>, String> {
             "type `{type_name}` has no data sources (expected `{type_name} name:GAUGE:min:max, ...`)"
         ));
     }
+    if specs.len() > 63 {
+        return Err(format!(
+            "type `{type_name}` has {} data sources (at most 63)",
+            specs.len()
+        ));
+    }
+    if type_name.contains('\0') {
+        return Err("type name contains a NUL byte".into());
+    }
     if type_name.len() >= NAME_LEN {
         return Err(format!(
             "type name `{type_name}` is longer than {} bytes",
@@ -385,6 +394,9 @@ fn parse_ds(spec: &str) -> Result<DataSource, String> {
             f.len()
         ));
     };
+    if name.contains('\0') {
+        return Err("data source name contains a NUL byte".into());
+    }
     if name.len() >= NAME_LEN {
         return Err(format!(
             "data source name `{name}` is longer than {} bytes",
@@ -567,5 +579,59 @@ mod tests {
         // SAFETY: as above.
         let e = unsafe { DataSet::from_c(&raw) }.unwrap_err();
         assert_eq!(e, "data set `t` has 0 data sources (expected 1 to 1024)");
+    }
+}
+
+#[cfg(test)]
+mod random_tests {
+    use super::*;
+    use crate::config::tests::XorShift;
+
+    /// Pseudo-random types.db text from a fixed seed: bad lines are errors,
+    /// never panics, and every accepted data set survives the C round trip.
+    /// (libFuzzer does the same in `fuzz/fuzz_targets/types_db.rs`.)
+    #[test]
+    fn random_inputs_never_panic() {
+        const PIECES: &[&str] = &[
+            "t",
+            "value",
+            ":",
+            "GAUGE",
+            "derive",
+            "COUNTER",
+            "ABSOLUTE",
+            "U",
+            "0",
+            "-1.5",
+            "1e9",
+            "nan",
+            ",",
+            " ",
+            "\t",
+            "\n",
+            "#",
+            "\0",
+            "é",
+            "x:GAUGE:0:U",
+            "y:DERIVE:U:U,",
+        ];
+        let mut rng = XorShift(0x007e_57db);
+        let (mut good, mut bad) = (0, 0);
+        for _ in 0..4000 {
+            let mut text = String::new();
+            for _ in 0..rng.below(30) {
+                text.push_str(PIECES[rng.below(PIECES.len())]);
+            }
+            let (db, errors) = TypesDb::parse(&text, Path::new("r.db"));
+            bad += errors.len();
+            for ds in db.iter() {
+                good += 1;
+                let c = ds.to_c();
+                // SAFETY: `c` is alive and built by to_c.
+                let back = unsafe { DataSet::from_c(c.as_ptr()) }.unwrap();
+                assert_eq!(back.sources.len(), ds.sources.len());
+            }
+        }
+        assert!(good > 50 && bad > 50, "good {good}, bad {bad}");
     }
 }

@@ -88,8 +88,12 @@ fn string_of(v: &oconfig_value_t) -> Option<&CStr> {
 
 /// The number of a NUMBER value.
 fn number_of(v: &oconfig_value_t) -> Option<f64> {
-    // SAFETY: the tag says the number member is live.
-    (v.type_ == OCONFIG_TYPE_NUMBER).then(|| unsafe { v.value.number })
+    if v.type_ == OCONFIG_TYPE_NUMBER {
+        // SAFETY: the tag says the number member is live.
+        Some(unsafe { v.value.number })
+    } else {
+        None
+    }
 }
 
 /// Puts a malloc'ed copy of `s` in `*ret`, freeing the old string first.

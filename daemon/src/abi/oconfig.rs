@@ -193,8 +193,8 @@ pub(crate) fn format_lf(n: f64) -> String {
 unsafe fn free_contents(ci: *mut oconfig_item_t) {
     // SAFETY: valid per the caller's contract.
     let c = unsafe { &mut *ci };
-    // SAFETY (for the frees below): every pointer was allocated with
-    // calloc/strdup by this module or by C code following liboconfig's rules.
+    // SAFETY: every pointer of the tree was allocated with calloc/strdup by
+    // this module or by C code following liboconfig's rules.
     unsafe { libc::free(c.key.cast()) };
     for i in 0..usize::try_from(c.values_num).unwrap_or(0) {
         // SAFETY: `values` has values_num elements.
@@ -282,8 +282,11 @@ unsafe fn clone_into(
 /// liboconfig `oconfig_parse_file`: parses `file` (with `Include`s
 /// expanded) and returns the root item whose children are the file's
 /// items, or NULL after logging the error.
+///
+/// # Safety
+/// `file` must be NULL or a NUL-terminated string.
 #[no_mangle]
-pub extern "C" fn oconfig_parse_file(file: *const c_char) -> *mut oconfig_item_t {
+pub unsafe extern "C" fn oconfig_parse_file(file: *const c_char) -> *mut oconfig_item_t {
     catch_unwind(|| {
         if file.is_null() {
             log::error!("oconfig_parse_file: file name is NULL");
@@ -459,19 +462,22 @@ mod tests {
         let f = dir.path().join("c.conf");
         std::fs::write(&f, TEXT).unwrap();
         let cf = CString::new(f.to_str().unwrap()).unwrap();
-        let c = oconfig_parse_file(cf.as_ptr());
-        assert!(!c.is_null());
-        // SAFETY: valid tree, freed once.
+        // SAFETY: valid C strings; the tree is freed once.
         unsafe {
+            let c = oconfig_parse_file(cf.as_ptr());
+            assert!(!c.is_null());
             assert_eq!((*c).children_num, 3);
             assert_eq!(cstr((*(*c).children.add(2)).key), "LoadPlugin");
             oconfig_free(c);
         }
         std::fs::write(&f, "<Plugin x>\n").unwrap();
-        assert!(oconfig_parse_file(cf.as_ptr()).is_null());
-        assert!(oconfig_parse_file(ptr::null()).is_null());
         let missing = CString::new("/nonexistent/rcollectd.conf").unwrap();
-        assert!(oconfig_parse_file(missing.as_ptr()).is_null());
+        // SAFETY: valid C strings or NULL.
+        unsafe {
+            assert!(oconfig_parse_file(cf.as_ptr()).is_null());
+            assert!(oconfig_parse_file(ptr::null()).is_null());
+            assert!(oconfig_parse_file(missing.as_ptr()).is_null());
+        }
     }
 
     #[test]

@@ -819,9 +819,11 @@ mod tests {
     #[test]
     fn store_get_set_and_cli_precedence() {
         let _lock = TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        let mut g = Globals::default();
-        g.hostname = Some("h1".into());
-        g.interval = 7.0;
+        let g = Globals {
+            hostname: Some("h1".into()),
+            interval: 7.0,
+            ..Globals::default()
+        };
         set_current(g.clone());
         assert_eq!(current().hostname.as_deref(), Some("h1"));
         assert_eq!(option_get("interval").as_deref(), Some("7.000000"));

@@ -1,11 +1,11 @@
 //! Tokenizer for collectd.conf, matching the token rules of collectd 5.12's
 //! liboconfig scanner (flex: longest match wins, ties go to the earlier rule).
 //!
-//! Deliberate differences, each turning silent misreading into a clear error:
-//! - A character no rule matches (for example `-` in `my-host` or `.` in
-//!   `1.`) is an error here; collectd's scanner prints it to stdout and drops
-//!   it, which splits `my-host` into two values.
-//! - A lone `\r` (not followed by `\n`) counts as white space.
+//! A character no rule matches (for example `;` after a value, `-` in
+//! `my-host` or `.` in `1.`) is skipped, as collectd's scanner does (it
+//! prints it to stdout and drops it, so `my-host` is the two values `my`
+//! and `host`); rcollectd reports each as a warning with its line so the
+//! surprise is visible. A lone `\r` counts as white space.
 
 use std::fmt;
 
@@ -54,8 +54,10 @@ pub(crate) struct LexError {
 }
 
 /// Splits `text` into tokens; the token list ends with a final `Eol` so the
-/// last line needs no trailing newline.
-pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
+/// last line needs no trailing newline. Skipped characters come back as
+/// warnings.
+pub(crate) fn tokenize(text: &str) -> Result<(Vec<Token>, Vec<LexError>), LexError> {
+    let mut warnings = Vec::new();
     let b = text.as_bytes();
     let mut toks = Vec::new();
     let mut i = 0usize;
@@ -89,18 +91,10 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
                     i += 1;
                 }
             }
-            b'\\' => match eol_len(b, i + 1) {
-                Some(n) => {
-                    line += 1;
-                    i += 1 + n;
-                }
-                None => return Err(LexError {
-                    line,
-                    message:
-                        "stray `\\` (a backslash outside quotes may only end a line to continue it)"
-                            .into(),
-                }),
-            },
+            b'\\' if eol_len(b, i + 1).is_some() => {
+                line += 1;
+                i += 1 + eol_len(b, i + 1).unwrap_or(1);
+            }
             b'/' => {
                 toks.push(Token {
                     kind: Tok::Slash,
@@ -135,24 +129,29 @@ pub(crate) fn tokenize(text: &str) -> Result<Vec<Token>, LexError> {
                 line += lines;
                 i = next;
             }
-            _ => {
-                let (kind, len) = word(b, i).ok_or_else(|| LexError {
-                    line,
-                    message: format!(
-                        "unexpected character `{}` (put values containing it in double quotes)",
-                        char_at(text, i)
-                    ),
-                })?;
-                toks.push(Token { kind, line });
-                i += len;
-            }
+            _ => match word(b, i) {
+                Some((kind, len)) => {
+                    toks.push(Token { kind, line });
+                    i += len;
+                }
+                None => {
+                    let c = char_at(text, i);
+                    warnings.push(LexError {
+                        line,
+                        message: format!(
+                            "ignoring unexpected character `{c}` (as collectd does; put values containing it in double quotes)"
+                        ),
+                    });
+                    i += c.len_utf8().max(1);
+                }
+            },
         }
     }
     toks.push(Token {
         kind: Tok::Eol,
         line,
     });
-    Ok(toks)
+    Ok((toks, warnings))
 }
 
 /// The (possibly multi-byte) character starting at byte `i`, for messages.
@@ -402,6 +401,7 @@ mod tests {
     fn kinds(text: &str) -> Vec<Tok> {
         tokenize(text)
             .unwrap()
+            .0
             .into_iter()
             .map(|t| t.kind)
             .collect()
@@ -488,12 +488,12 @@ mod tests {
             ]
         );
         // Backslash-newline inside a string joins lines, dropping indentation.
-        let t = tokenize("\"abc \\\n    def\" x\n").unwrap();
+        let t = tokenize("\"abc \\\n    def\" x\n").unwrap().0;
         assert_eq!(t[0].kind, Tok::Quoted("abc def".into()));
         assert_eq!(t[1].kind, s("x"));
         assert_eq!(t[1].line, 2);
         // A raw newline inside quotes is kept and counted.
-        let t = tokenize("\"a\nb\"\nz").unwrap();
+        let t = tokenize("\"a\nb\"\nz").unwrap().0;
         assert_eq!(t[0].kind, Tok::Quoted("a\nb".into()));
         assert_eq!(t.last().unwrap().line, 3);
     }
@@ -524,13 +524,33 @@ mod tests {
         let e = tokenize("A 1\nB \"abc\n\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert_eq!(e.message, "unterminated string (a closing \" is missing)");
-        let e = tokenize("\nHostname my-host\n").unwrap_err();
-        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn unmatched_characters_are_skipped_with_a_warning() {
+        let (t, w) = tokenize("\nHostname my-host;\nA \\ b caf\u{e9}\n").unwrap();
+        let k: Vec<Tok> = t.into_iter().map(|t| t.kind).collect();
         assert_eq!(
-            e.message,
-            "unexpected character `-` (put values containing it in double quotes)"
+            k,
+            vec![
+                Tok::Eol,
+                s("Hostname"),
+                s("my"),
+                s("host"),
+                Tok::Eol,
+                s("A"),
+                s("b"),
+                s("caf"),
+                Tok::Eol,
+                Tok::Eol
+            ]
         );
-        let e = tokenize("A \\ b").unwrap_err();
-        assert_eq!(e.line, 1);
+        let lines: Vec<u32> = w.iter().map(|w| w.line).collect();
+        assert_eq!(lines, [2, 2, 3, 3]);
+        assert_eq!(
+            w[0].message,
+            "ignoring unexpected character `-` (as collectd does; put values containing it in double quotes)"
+        );
+        assert!(w[3].message.contains("`\u{e9}`"));
     }
 }

@@ -156,4 +156,4 @@ impl Item {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -94,13 +94,16 @@ pub(crate) fn parse_text(
     depth: u32,
     block_depth: u32,
 ) -> Result<Vec<Item>, ConfigError> {
-    let toks = tokenize(text).map_err(|e| ConfigError {
+    let (toks, warnings) = tokenize(text).map_err(|e| ConfigError {
         location: Some(Location {
             file: file.clone(),
             line: e.line,
         }),
         message: e.message,
     })?;
+    for w in warnings {
+        log::warn!("{}:{}: {}", file.display(), w.line, w.message);
+    }
     let mut p = Parser {
         ctx,
         toks,
