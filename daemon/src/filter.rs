@@ -79,7 +79,9 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     targets: Vec::new(),
 });
 static CHAINS: RwLock<Vec<Arc<Chain>>> = RwLock::new(Vec::new());
-static ACTIVE: RwLock<(Option<Arc<Chain>>, Option<Arc<Chain>>)> = RwLock::new((None, None));
+/// The chains named by `PreCacheChain` and `PostCacheChain`.
+type ActiveChains = (Option<Arc<Chain>>, Option<Arc<Chain>>);
+static ACTIVE: RwLock<ActiveChains> = RwLock::new((None, None));
 
 /// `fc_register_match`: makes a match type available to `<Match "name">`.
 pub fn register_match(name: &str, proc_: match_proc_t) -> c_int {
