@@ -37,7 +37,10 @@ const HOST: &str = "sysplugins2";
 enum Variant {
     /// No `<Plugin>` blocks except the process selections.
     Defaults,
-    /// Options changed from their defaults.
+    /// Options changed from their defaults. `UdevNameAttr "DISKSEQ"` names
+    /// disks by a property every recent kernel's uevent has, so our udev
+    /// lookup is compared with libudev's (Debian's disk.so links it); the
+    /// `Disk` selection then applies to those names, as in collectd.
     Options,
 }
 
@@ -74,6 +77,7 @@ fn plugin_blocks(variant: Variant) -> String {
   Disk "/^(loop|ram)/"
   IgnoreSelected true
   UseBSDName false
+  UdevNameAttr "DISKSEQ"
 </Plugin>
 <Plugin interface>
   Interface "lo"
