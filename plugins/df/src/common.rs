@@ -130,10 +130,11 @@ pub struct PosixRegex {
     pattern: String,
 }
 
-// SAFETY: a compiled regex_t is immutable after regcomp; glibc's regexec is
-// thread-safe on a shared pattern (it allocates its own matching state).
+// SAFETY: a compiled regex_t is owned by this value and only freed in Drop;
+// moving it to another thread is fine (it holds no thread-bound state).
 unsafe impl Send for PosixRegex {}
-// SAFETY: as above, concurrent regexec calls on one regex_t are allowed.
+// SAFETY: POSIX makes regexec thread-safe; glibc serialises concurrent
+// regexec calls on one pattern with a lock inside the compiled regex_t.
 unsafe impl Sync for PosixRegex {}
 
 impl PosixRegex {
