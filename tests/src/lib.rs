@@ -35,9 +35,12 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// The release daemon that `make build` leaves behind; tests drive the real binary.
+/// The release daemon that `make build` leaves behind; tests drive the real
+/// binary (`RCOLLECTD_BIN` points them at another build while developing).
 pub fn rcollectd_bin() -> PathBuf {
-    let bin = target_dir().join("release/rcollectd");
+    let bin = std::env::var_os("RCOLLECTD_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("release/rcollectd"));
     assert!(
         bin.is_file(),
         "{} is missing: run `make build` before the integration tests",
