@@ -58,6 +58,7 @@ pub struct NameBuf {
 
 impl NameBuf {
     /// Formats `host/plugin[-plugin_instance]/type[-type_instance]`.
+    #[inline]
     pub fn from_parts(host: &[u8], plugin: &[u8], pi: &[u8], ty: &[u8], ti: &[u8]) -> Self {
         let mut n = NameBuf {
             buf: [0; NAME_CAP],
@@ -87,6 +88,7 @@ impl NameBuf {
     }
 
     /// The name of a value list.
+    #[inline]
     pub fn from_vl(vl: &value_list_t) -> Self {
         Self::from_parts(
             field(&vl.host),
@@ -521,7 +523,7 @@ impl Cache {
                 values_raw: vals.to_vec(),
                 values_gauge,
                 last_time: vl.time,
-                last_update: time::now(),
+                last_update: time::now_coarse(),
                 interval: vl.interval,
                 state: STATE_UNKNOWN,
                 hits: 0,
@@ -592,7 +594,7 @@ impl Cache {
         }
         check_range(dss, &mut st.values_gauge);
         st.last_time = vl.time;
-        st.last_update = time::now();
+        st.last_update = time::now_coarse();
         st.interval = vl.interval;
         Ok(Updated {
             is_new: false,
