@@ -9,6 +9,8 @@
 pub mod crypto;
 mod decode;
 mod encode;
+#[doc(hidden)]
+pub mod fuzzing;
 
 pub use decode::{decode, DecodeError, DecodeSummary, NotificationRef, Origin, Sink, ValueListRef};
 pub use encode::{encode_notification, EncodeError, Encoder, NotificationOut, ValueListOut};
