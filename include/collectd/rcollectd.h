@@ -614,6 +614,38 @@ int strarray_add(char ***ret_array, size_t *ret_array_len, char const *str);
 void strarray_free(char **array, size_t array_len);
 int check_capability(int arg);
 
+/* ---- rate-limited complaints (utils_complain.h) -------------------------- */
+
+typedef struct {
+  /* time of the last report */
+  cdtime_t last;
+  /* how long to wait before reporting again; 0: no complaint pending */
+  cdtime_t interval;
+  bool complained_once;
+} c_complain_t;
+
+#define C_COMPLAIN_INIT_STATIC                                                 \
+  { 0, 0, 0 }
+#define C_COMPLAIN_INIT(c)                                                     \
+  do {                                                                         \
+    (c)->last = 0;                                                             \
+    (c)->interval = 0;                                                         \
+    (c)->complained_once = false;                                              \
+  } while (0)
+
+__attribute__((format(printf, 3, 4))) void
+c_complain(int level, c_complain_t *c, const char *format, ...);
+__attribute__((format(printf, 3, 4))) void
+c_complain_once(int level, c_complain_t *c, const char *format, ...);
+#define c_would_release(c) ((c)->interval != 0)
+__attribute__((format(printf, 3, 4))) void
+c_do_release(int level, c_complain_t *c, const char *format, ...);
+#define c_release(level, c, ...)                                               \
+  do {                                                                         \
+    if (c_would_release(c))                                                    \
+      c_do_release(level, c, __VA_ARGS__);                                     \
+  } while (0)
+
 /* ---- string substitution (utils_subst.h) -------------------------------- */
 
 char *subst(char *buf, size_t buflen, const char *string, size_t off1,

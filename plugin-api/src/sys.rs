@@ -1762,6 +1762,47 @@ extern "C" {
 extern "C" {
     pub fn check_capability(arg: ::std::os::raw::c_int) -> ::std::os::raw::c_int;
 }
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone)]
+pub struct c_complain_t {
+    pub last: cdtime_t,
+    pub interval: cdtime_t,
+    pub complained_once: bool,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of c_complain_t"][::std::mem::size_of::<c_complain_t>() - 24usize];
+    ["Alignment of c_complain_t"][::std::mem::align_of::<c_complain_t>() - 8usize];
+    ["Offset of field: c_complain_t::last"][::std::mem::offset_of!(c_complain_t, last) - 0usize];
+    ["Offset of field: c_complain_t::interval"]
+        [::std::mem::offset_of!(c_complain_t, interval) - 8usize];
+    ["Offset of field: c_complain_t::complained_once"]
+        [::std::mem::offset_of!(c_complain_t, complained_once) - 16usize];
+};
+extern "C" {
+    pub fn c_complain(
+        level: ::std::os::raw::c_int,
+        c: *mut c_complain_t,
+        format: *const ::std::os::raw::c_char,
+        ...
+    );
+}
+extern "C" {
+    pub fn c_complain_once(
+        level: ::std::os::raw::c_int,
+        c: *mut c_complain_t,
+        format: *const ::std::os::raw::c_char,
+        ...
+    );
+}
+extern "C" {
+    pub fn c_do_release(
+        level: ::std::os::raw::c_int,
+        c: *mut c_complain_t,
+        format: *const ::std::os::raw::c_char,
+        ...
+    );
+}
 extern "C" {
     pub fn subst(
         buf: *mut ::std::os::raw::c_char,
