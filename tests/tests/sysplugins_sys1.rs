@@ -18,7 +18,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rcollectd_tests::{files_below, plugin_dir, target_dir, Daemon};
+use rcollectd_tests::{files_below, plugin_dir, target_dir, wait_for, Daemon};
 
 /// Our plugins under test, by collectd name.
 const PLUGINS: [&str; 8] = [
@@ -36,8 +36,25 @@ const PLUGINS: [&str; 8] = [
 const DEBIAN_PLUGIN_DIR: &str = "/usr/lib/collectd";
 /// collectd 5.12's own types.db, used by every leg so only plugins differ.
 const DEBIAN_TYPES_DB: &str = "/usr/share/collectd/types.db";
-/// How long each daemon collects (Interval 1: three or four readings).
-const RUN_TIME: Duration = Duration::from_millis(3500);
+/// Readings every leg must have written before the daemons are stopped
+/// (the cpu plugin reports from its second reading on).
+const READINGS: usize = 3;
+/// Upper bound on the wait for those readings on a loaded machine.
+const MAX_RUN_TIME: Duration = Duration::from_secs(30);
+
+/// Rows written so far to the uptime CSV below `data_dir` (uptime reports on
+/// every reading in every variant, so it counts the leg's read cycles).
+fn readings(data_dir: &Path) -> usize {
+    let dir = data_dir.join("sysplugins/uptime");
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| fs::read_to_string(e.path()).ok())
+        .map(|text| text.lines().count().saturating_sub(1))
+        .sum()
+}
 
 /// Plugin blocks with collectd's defaults (empty) and with every option
 /// changed from its default, so both code paths are compared.
@@ -358,7 +375,12 @@ fn run_variant(variant: Variant) -> Trees {
     let b = Daemon::start_collectd(&config(Path::new(DEBIAN_PLUGIN_DIR), &dirs[1], variant));
     let c =
         with_rcollectd.then(|| Daemon::start(&rcollectd, &config(&ours_r, &dirs[2], variant), &[]));
-    std::thread::sleep(RUN_TIME);
+    let legs = if with_rcollectd { 3 } else { 2 };
+    let ready = wait_for(MAX_RUN_TIME, || {
+        dirs[..legs].iter().all(|d| readings(d) >= READINGS)
+    });
+    // One more interval so that every plugin finished the last cycle.
+    std::thread::sleep(Duration::from_millis(500));
 
     let out_a = a.stop();
     let out_b = b.stop();
@@ -377,6 +399,12 @@ fn run_variant(variant: Variant) -> Trees {
                 "{name}: {p} not loaded:\n{}",
                 out.log
             );
+            // Neither collectd's plugins nor ours log anything when healthy.
+            assert!(
+                !out.log.contains(&format!("{p} plugin:")),
+                "{name} ({variant:?}): {p} complained:\n{}",
+                out.log
+            );
         }
         assert!(
             !out.log.contains("ERROR") && !out.log.to_lowercase().contains("panic"),
@@ -384,6 +412,17 @@ fn run_variant(variant: Variant) -> Trees {
             out.log
         );
     }
+    assert!(
+        ready,
+        "not every leg wrote {READINGS} readings within {MAX_RUN_TIME:?}:\n\
+         ours/collectd:\n{}\ndebian:\n{}\nours/rcollectd:\n{}",
+        out_a.log,
+        out_b.log,
+        out_c
+            .as_ref()
+            .map(|o| o.log.as_str())
+            .unwrap_or("(not run)")
+    );
     let ours_tree = read_csv_tree(&dirs[0]);
     assert!(
         !ours_tree.is_empty(),
