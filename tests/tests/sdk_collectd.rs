@@ -1,0 +1,180 @@
+//! Plugins written with rcollectd-plugin load and run in the real collectd
+//! 5.12: the example read plugin feeds our csv writer, our logfile formats
+//! like collectd's, and a panicking read is contained and backed off.
+//! Needs `make build` (target/plugins) and /usr/sbin/collectd.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rcollectd_tests::{files_below, wait_for, Daemon};
+
+/// The data lines of the first CSV file below `root` whose path starts
+/// with `prefix` (the date suffix varies).
+fn csv_lines(root: &Path, prefix: &str) -> Option<(PathBuf, Vec<String>)> {
+    let rel = files_below(root)
+        .into_iter()
+        .find(|p| p.to_string_lossy().starts_with(prefix))?;
+    let path = root.join(&rel);
+    let text = std::fs::read_to_string(&path).ok()?;
+    Some((rel, text.lines().map(str::to_owned).collect()))
+}
+
+fn data_lines(root: &Path, prefix: &str) -> usize {
+    csv_lines(root, prefix)
+        .map(|(_, l)| l.len().saturating_sub(1))
+        .unwrap_or(0)
+}
+
+/// `1700000000.123,42.500000`: epoch with 3 decimals, then the gauge.
+fn is_example_line(line: &str) -> bool {
+    let Some((epoch, value)) = line.split_once(',') else {
+        return false;
+    };
+    let Some((secs, frac)) = epoch.split_once('.') else {
+        return false;
+    };
+    value == "42.500000"
+        && secs.len() >= 10
+        && secs.bytes().all(|b| b.is_ascii_digit())
+        && frac.len() == 3
+        && frac.bytes().all(|b| b.is_ascii_digit())
+}
+
+const BASE: &str = r#"
+Hostname "sdkhost"
+FQDNLookup false
+BaseDir "{dir}"
+PIDFile "{dir}/collectd.pid"
+PluginDir "{plugin_dir}"
+TypesDB "{types_db}"
+"#;
+
+#[test]
+fn example_and_csv_run_in_collectd() {
+    let config = format!(
+        r#"{BASE}
+Interval 0.5
+LoadPlugin logfile
+<Plugin logfile>
+  File "{{dir}}/collectd.log"
+  PrintSeverity true
+</Plugin>
+LoadPlugin example
+LoadPlugin csv
+<Plugin example>
+  Value 42.5
+  Instance "answer"
+</Plugin>
+<Plugin csv>
+  DataDir "{{dir}}/csv/"
+</Plugin>
+"#
+    );
+    let d = Daemon::start_collectd(&config);
+    let root = d.dir().join("csv");
+    let prefix = "sdkhost/example-answer/gauge-value-";
+    let ok = wait_for(Duration::from_secs(15), || data_lines(&root, prefix) >= 3);
+    let log = std::fs::read_to_string(d.dir().join("collectd.log")).unwrap_or_default();
+    // The temp dir goes away with the daemon: read everything first.
+    let csv = csv_lines(&root, prefix);
+    let out = d.stop();
+    assert!(ok, "no CSV from example+csv in collectd.\nstderr:\n{}\nlog:\n{log}", out.log);
+    let (rel, lines) = csv.expect("CSV file");
+    let name = rel.file_name().unwrap().to_string_lossy().into_owned();
+    let date = &name["gauge-value-".len()..];
+    assert_eq!(date.len(), 10, "file name {name} ends in YYYY-MM-DD");
+    assert_eq!(lines[0], "epoch,value");
+    for l in &lines[1..] {
+        assert!(is_example_line(l), "unexpected CSV line {l:?}");
+    }
+    // Our logfile, loaded by collectd, formats like collectd's.
+    let loaded = log
+        .lines()
+        .find(|l| l.ends_with("] [info] plugin_load: plugin \"csv\" successfully loaded."))
+        .unwrap_or_else(|| panic!("no plugin_load line in our logfile's output:\n{log}"));
+    let ts = &loaded[1..20];
+    assert!(
+        loaded.starts_with('[') && &loaded[20..22] == "] ",
+        "{loaded}"
+    );
+    assert!(ts.bytes().enumerate().all(|(i, b)| match i {
+        4 | 7 => b == b'-',
+        10 => b == b' ',
+        13 | 16 => b == b':',
+        _ => b.is_ascii_digit(),
+    }));
+    assert!(
+        log.contains("] [info] example plugin: reporting 42.5\n"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("panic") && !out.log.contains("panic"),
+        "{log}\n{}",
+        out.log
+    );
+}
+
+#[test]
+fn panicking_read_is_contained_in_collectd() {
+    let config = format!(
+        r#"{BASE}
+Interval 0.25
+LoadPlugin example
+LoadPlugin panicky
+LoadPlugin csv
+<Plugin panicky>
+  Callback "read"
+  Message "read went wrong"
+  StampFile "{{dir}}/stamps"
+</Plugin>
+<Plugin csv>
+  DataDir "{{dir}}/csv"
+</Plugin>
+"#
+    );
+    let mut d = Daemon::start_collectd(&config);
+    let stamps = d.dir().join("stamps");
+    let count = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let ok = wait_for(Duration::from_secs(12), || count(&stamps) >= 4);
+    let root = d.dir().join("csv");
+    let before = data_lines(&root, "sdkhost/example/gauge-value-");
+    std::thread::sleep(Duration::from_millis(800));
+    let after = data_lines(&root, "sdkhost/example/gauge-value-");
+    let running = d.is_running();
+    let stamp_text = std::fs::read_to_string(&stamps).unwrap_or_default();
+    let out = d.stop();
+    assert!(
+        ok,
+        "panicky read ran {} times:\n{}",
+        count(&stamps),
+        out.log
+    );
+    assert!(running, "collectd died:\n{}", out.log);
+    assert!(
+        after > before,
+        "example stopped being written ({before} -> {after}):\n{}",
+        out.log
+    );
+    assert!(
+        out.log.contains("panicky: panic in read: read went wrong"),
+        "{}",
+        out.log
+    );
+    assert!(
+        out.log.contains("read-function of plugin `panicky' failed"),
+        "{}",
+        out.log
+    );
+    let times: Vec<f64> = stamp_text.lines().map(|l| l.parse().unwrap()).collect();
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    for g in gaps.windows(2) {
+        assert!(
+            g[1] > g[0] * 1.5,
+            "reads of a panicking plugin do not back off: gaps {gaps:?}"
+        );
+    }
+}

@@ -1,0 +1,110 @@
+//! A panicking Rust plugin under rcollectd: the panic is logged with the
+//! plugin's name, the daemon keeps running, other plugins keep reading and
+//! writing, and the failing read backs off with growing intervals.
+//! Needs `make build`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rcollectd_tests::{files_below, wait_for, Daemon};
+
+fn data_lines(root: &Path, prefix: &str) -> usize {
+    files_below(root)
+        .into_iter()
+        .find(|p| p.to_string_lossy().starts_with(prefix))
+        .and_then(|rel| std::fs::read_to_string(root.join(rel)).ok())
+        .map(|t| t.lines().count().saturating_sub(1))
+        .unwrap_or(0)
+}
+
+fn config(callback: &str) -> String {
+    format!(
+        r#"
+Hostname "sdkhost"
+FQDNLookup false
+BaseDir "{{dir}}"
+PIDFile "{{dir}}/rcollectd.pid"
+PluginDir "{{plugin_dir}}"
+TypesDB "{{types_db}}"
+Interval 0.25
+LoadPlugin example
+LoadPlugin panicky
+LoadPlugin csv
+<Plugin panicky>
+  Callback "{callback}"
+  Message "{callback} went wrong"
+  StampFile "{{dir}}/stamps"
+</Plugin>
+<Plugin csv>
+  DataDir "{{dir}}/csv"
+</Plugin>
+"#
+    )
+}
+
+#[test]
+fn panicking_read_is_logged_and_backed_off() {
+    let mut d = Daemon::start_rcollectd(&config("read"));
+    let stamps = d.dir().join("stamps");
+    let count = |p: &Path| {
+        std::fs::read_to_string(p)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    let ok = wait_for(Duration::from_secs(12), || count(&stamps) >= 4);
+    let root = d.dir().join("csv");
+    let before = data_lines(&root, "sdkhost/example/gauge-value-");
+    std::thread::sleep(Duration::from_millis(800));
+    let after = data_lines(&root, "sdkhost/example/gauge-value-");
+    let running = d.is_running();
+    let stamp_text = std::fs::read_to_string(&stamps).unwrap_or_default();
+    let out = d.stop();
+    assert!(
+        ok,
+        "panicky read ran {} times:\n{}",
+        count(&stamps),
+        out.log
+    );
+    assert!(running, "rcollectd died:\n{}", out.log);
+    assert!(
+        after > before,
+        "example stopped being written ({before} -> {after}):\n{}",
+        out.log
+    );
+    assert!(
+        out.log.contains("panicky: panic in read: read went wrong"),
+        "{}",
+        out.log
+    );
+    let times: Vec<f64> = stamp_text.lines().map(|l| l.parse().unwrap()).collect();
+    let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.len() >= 3, "{gaps:?}");
+    for g in gaps.windows(2) {
+        assert!(
+            g[1] > g[0] * 1.5,
+            "reads of a panicking plugin do not back off: gaps {gaps:?}"
+        );
+    }
+}
+
+#[test]
+fn panicking_write_and_init_are_contained() {
+    for callback in ["write", "init"] {
+        let mut d = Daemon::start_rcollectd(&config(callback));
+        let root = d.dir().join("csv");
+        let ok = wait_for(Duration::from_secs(10), || {
+            data_lines(&root, "sdkhost/example/gauge-value-") >= 3
+        });
+        let running = d.is_running();
+        let out = d.stop();
+        assert!(ok, "{callback}: example+csv stopped working:\n{}", out.log);
+        assert!(running, "{callback}: rcollectd died:\n{}", out.log);
+        assert!(
+            out.log.contains(&format!(
+                "panicky: panic in {callback}: {callback} went wrong"
+            )),
+            "{}",
+            out.log
+        );
+    }
+}
