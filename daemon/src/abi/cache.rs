@@ -105,7 +105,7 @@ pub unsafe extern "C" fn uc_update(ds: *const data_set_t, vl: *const value_list_
                 0
             }
             Err(e @ cache::CacheError::TooOld { .. }) => {
-                log::info!("{e}");
+                crate::plugins::log::notice(&e.to_string());
                 -1
             }
             Err(e) => {
