@@ -233,6 +233,8 @@ struct EntryState {
     last_time: cdtime_t,
     /// Local clock at the last update (for expiry).
     last_update: cdtime_t,
+    /// Number of accepted updates, to detect updates racing an expiry.
+    generation: u64,
     interval: cdtime_t,
     state: c_int,
     hits: c_int,
@@ -312,7 +314,7 @@ pub struct ExpiredEntry {
     pub interval: cdtime_t,
     /// Cache-event callbacks mask (send `CE_VALUE_EXPIRED` when non-zero).
     pub callbacks_mask: u64,
-    last_update: cdtime_t,
+    generation: u64,
 }
 
 impl ExpiredEntry {
@@ -524,6 +526,7 @@ impl Cache {
                 values_gauge,
                 last_time: vl.time,
                 last_update: time::now_coarse(),
+                generation: 0,
                 interval: vl.interval,
                 state: STATE_UNKNOWN,
                 hits: 0,
@@ -595,6 +598,7 @@ impl Cache {
         check_range(dss, &mut st.values_gauge);
         st.last_time = vl.time;
         st.last_update = time::now_coarse();
+        st.generation += 1;
         st.interval = vl.interval;
         Ok(Updated {
             is_new: false,
@@ -634,7 +638,7 @@ impl Cache {
                     time: st.last_time,
                     interval: st.interval,
                     callbacks_mask: st.callbacks_mask,
-                    last_update: st.last_update,
+                    generation: st.generation,
                 });
             }
         }
@@ -651,7 +655,7 @@ impl Cache {
             let mut map = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
             let still_stale = map
                 .get(key)
-                .is_some_and(|e| e.lock().last_update == x.last_update);
+                .is_some_and(|e| e.lock().generation == x.generation);
             if still_stale {
                 if let Some(e) = map.remove(key) {
                     e.lock().removed = true;
