@@ -66,7 +66,7 @@
 //! * [`plugin_interval`], [`hostname`], [`DataSet::lookup`].
 //! * Logging: the `log` crate macros go to `plugin_log` with the prefix
 //!   `"<name> plugin: "`; [`plugin_log`] sends a message verbatim.
-//! * [`testing::capture`] (feature `testing`) runs plugin code without a
+//! * `testing::capture` (feature `testing`) runs plugin code without a
 //!   daemon and returns what it dispatched and logged.
 //! * [`sys`] is the raw ABI for anything not wrapped.
 //!

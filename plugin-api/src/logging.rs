@@ -1,5 +1,5 @@
 //! Logging: the `log` crate routed to the daemon's `plugin_log`, with the
-//! "<name> plugin: " prefix collectd plugins use.
+//! `"<name> plugin: "` prefix collectd plugins use.
 
 use std::ffi::c_int;
 use std::sync::OnceLock;
@@ -124,7 +124,7 @@ impl log::Log for Logger {
 }
 
 /// Routes the `log` macros of this plugin `.so` to `plugin_log`, prefixed
-/// with "<name> plugin: ". Called by `export_plugin!`; idempotent.
+/// with `"<name> plugin: "`. Called by `export_plugin!`; idempotent.
 pub fn install_logger(name: &str) {
     let _ = LOGGER.prefix.set(format!("{name} plugin: "));
     if log::set_logger(&LOGGER).is_ok() {

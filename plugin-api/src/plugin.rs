@@ -128,7 +128,7 @@ pub(crate) fn install_panic_hook(name: &'static str) {
 }
 
 /// Runs a callback body: panics become a logged error and status -1,
-/// errors are logged as "<name> plugin: <callback> failed: <error>".
+/// errors are logged as `"<name> plugin: <callback> failed: <error>"`.
 pub fn guard<F: FnOnce() -> Result>(plugin: &str, callback: &str, f: F) -> c_int {
     let prev = IN_CALLBACK.with(|c| c.borrow_mut().replace(None));
     let r = catch_unwind(AssertUnwindSafe(f));
@@ -453,14 +453,13 @@ pub fn early_log<P: Log>(state: &'static State<P>) {
         state
             .early
             .store(true, std::sync::atomic::Ordering::Release);
-        let built = guard(P::NAME, "init", || {
-            let plugin =
-                P::new(&Config::new(P::NAME)).map_err(|e| format!("configuration failed: {e}"))?;
+        // Defaults until the <Plugin> block arrives; a plugin that cannot
+        // start without configuration just logs nothing until then.
+        let prev = IN_CALLBACK.with(|c| c.borrow_mut().replace(None));
+        let built = catch_unwind(AssertUnwindSafe(|| P::new(&Config::new(P::NAME))));
+        IN_CALLBACK.with(|c| *c.borrow_mut() = prev);
+        if let Ok(Ok(plugin)) = built {
             *state.instance.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(plugin));
-            Ok(())
-        });
-        if built != 0 {
-            return;
         }
         let Some(f) = host().register_log else { return };
         let ud = sys::user_data_t {
