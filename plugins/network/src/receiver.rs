@@ -418,8 +418,10 @@ mod tests {
     use crate::config::{ConfValue, Item};
     use std::sync::Mutex;
 
+    type Seen = Vec<(String, Vec<Value>, SecurityLevel)>;
+
     #[derive(Clone, Default)]
-    struct Collect(Arc<Mutex<Vec<(String, Vec<Value>, SecurityLevel)>>>);
+    struct Collect(Arc<Mutex<Seen>>);
 
     impl Dispatch for Collect {
         fn values(
