@@ -95,7 +95,7 @@ fn csv_last(d: &Daemon, prefix: &str) -> Option<f64> {
         .into_iter()
         .find(|p| p.to_string_lossy().starts_with(prefix))?;
     let text = std::fs::read_to_string(d.dir().join("csv").join(rel)).ok()?;
-    let last = text.lines().filter(|l| !l.starts_with("epoch")).last()?;
+    let last = text.lines().rfind(|l| !l.starts_with("epoch"))?;
     last.split(',').nth(1)?.parse().ok()
 }
 
