@@ -562,11 +562,9 @@ fn can_bind_mount() -> bool {
 /// A launcher that runs collectd 5.12 in a private mount namespace with the
 /// scenario's fixtures over the kernel files (private propagation: the host
 /// never sees the mounts).
-fn write_launcher(dir: &Path, scenario: &Scenario) -> PathBuf {
-    let root = rcollectd_tests::workspace_root().join("plugins");
+fn write_launcher(dir: &Path, mounts: &[(PathBuf, &str)]) -> PathBuf {
     let mut inner = String::from("#!/bin/sh\nset -e\n");
-    for (fixture, target) in scenario.mounts {
-        let src = root.join(fixture);
+    for (src, target) in mounts {
         assert!(src.is_file(), "{} missing", src.display());
         inner.push_str(&format!("mount --bind '{}' '{target}'\n", src.display()));
     }
@@ -621,7 +619,13 @@ fn sys1_plugins_equal_collectd_on_replayed_proc_files() {
             .unwrap();
         let ours_dir = staging.path().join("ours");
         stage_plugins(&ours_dir, &Path::new(DEBIAN_PLUGIN_DIR).join("csv.so"));
-        let launcher = write_launcher(staging.path(), scenario);
+        let root = rcollectd_tests::workspace_root().join("plugins");
+        let mounts: Vec<(PathBuf, &str)> = scenario
+            .mounts
+            .iter()
+            .map(|(fixture, target)| (root.join(fixture), *target))
+            .collect();
+        let launcher = write_launcher(staging.path(), &mounts);
         let data = [
             staging.path().join("csv-ours"),
             staging.path().join("csv-debian"),
@@ -683,6 +687,104 @@ fn sys1_plugins_equal_collectd_on_replayed_proc_files() {
             ours.keys()
                 .filter(|id| !id.starts_with("vmem/vmpage_number"))
                 .collect::<Vec<_>>()
+        );
+    }
+}
+
+/// cpu options whose output is a ratio of counter deltas (percentages),
+/// which does not depend on when exactly each daemon reads.
+const CPU_PERCENT_BLOCKS: [&str; 3] = [
+    "<Plugin cpu>\n ValuesPercentage true\n ReportNumCpu true\n</Plugin>\n",
+    "<Plugin cpu>\n ReportByCpu false\n ReportGuestState true\n SubtractGuestState false\n</Plugin>\n",
+    "<Plugin cpu>\n ReportByState false\n ReportGuestState true\n</Plugin>\n",
+];
+
+/// /proc/stat is replaced once while both daemons run: the reading that
+/// straddles the change sees the same deltas in both, so the percentages
+/// (computed from rates, i.e. the cpu plugin's own rate logic) must be
+/// identical; readings without change give 0/0 and dispatch nothing.
+#[test]
+fn sys1_cpu_percentages_equal_collectd_on_replayed_change() {
+    if !can_bind_mount() {
+        eprintln!(
+            "note: cannot bind-mount in a private mount namespace (not root?); replay skipped"
+        );
+        return;
+    }
+    let fixtures = rcollectd_tests::workspace_root().join("plugins/cpu/tests/fixtures");
+    let before = fs::read_to_string(fixtures.join("stat_guest.txt")).unwrap();
+    let after = fs::read_to_string(fixtures.join("stat_guest_next.txt")).unwrap();
+    for blocks in CPU_PERCENT_BLOCKS {
+        let staging = tempfile::Builder::new()
+            .prefix("sysplugins-sys1-cpu-")
+            .tempdir()
+            .unwrap();
+        let stat = staging.path().join("stat");
+        fs::write(&stat, &before).unwrap();
+        let vmstat =
+            rcollectd_tests::workspace_root().join("plugins/vmem/tests/fixtures/vmstat.txt");
+        let launcher = write_launcher(
+            staging.path(),
+            &[(stat.clone(), "/proc/stat"), (vmstat, "/proc/vmstat")],
+        );
+        let ours_dir = staging.path().join("ours");
+        stage_plugins(&ours_dir, &Path::new(DEBIAN_PLUGIN_DIR).join("csv.so"));
+        let data = [
+            staging.path().join("csv-ours"),
+            staging.path().join("csv-debian"),
+        ];
+        let a = Daemon::start(&launcher, &replay_config(&ours_dir, &data[0], blocks), &[]);
+        let b = Daemon::start(
+            &launcher,
+            &replay_config(Path::new(DEBIAN_PLUGIN_DIR), &data[1], blocks),
+            &[],
+        );
+        let n = |d: &Path| readings_of(d, "vmem", "vmpage_number-dirty-");
+        let primed = wait_for(MAX_RUN_TIME, || data.iter().all(|d| n(d) >= 2));
+        let counts: Vec<usize> = data.iter().map(|d| n(d)).collect();
+        // Same inode (the bind mount follows it): rewrite in place.
+        fs::write(&stat, &after).unwrap();
+        let done = wait_for(MAX_RUN_TIME, || {
+            data.iter().zip(&counts).all(|(d, c)| n(d) >= c + 2)
+        });
+        let (out_a, out_b) = (a.stop(), b.stop());
+        assert!(
+            primed && done,
+            "{blocks}: too few readings\nours:\n{}\ndebian:\n{}",
+            out_a.log,
+            out_b.log
+        );
+        let ours = read_csv_tree(&data[0]);
+        let debian = read_csv_tree(&data[1]);
+        let cpu = |t: &BTreeMap<String, Csv>| -> BTreeMap<String, (String, Vec<String>)> {
+            t.iter()
+                .filter(|(id, _)| plugin_of(id) == "cpu")
+                .map(|(id, c)| {
+                    let rows = c
+                        .rows
+                        .iter()
+                        .map(|r| {
+                            r[1..]
+                                .iter()
+                                .map(|v| format!("{v:?}"))
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .collect();
+                    (id.clone(), (c.header.clone(), rows))
+                })
+                .collect()
+        };
+        let (o, d) = (cpu(&ours), cpu(&debian));
+        assert!(
+            o.keys().any(|id| type_of(id) == "percent"),
+            "{blocks}: no percentages:\n{o:?}\n{}",
+            out_a.log
+        );
+        assert_eq!(o, d, "{blocks}: cpu values differ");
+        eprintln!(
+            "cpu replay: {} identifiers identical for {blocks:?}",
+            o.len()
         );
     }
 }
