@@ -32,7 +32,12 @@ fn collectd_exports() -> BTreeSet<String> {
     dynamic_symbols(&collectd_bin(), true)
         .into_iter()
         .filter(|s| !s.starts_with("yy") && !s.starts_with('_'))
-        .filter(|s| !matches!(s.as_str(), "main" | "data_start" | "optarg" | "optind" | "stderr"))
+        .filter(|s| {
+            !matches!(
+                s.as_str(),
+                "main" | "data_start" | "optarg" | "optind" | "stderr"
+            )
+        })
         .collect()
 }
 
@@ -63,7 +68,10 @@ fn rcollectd_exports_what_every_debian_plugin_imports_from_collectd() {
             ));
         }
     }
-    assert!(plugins > 100, "expected Debian's ~150 plugins, found {plugins}");
+    assert!(
+        plugins > 100,
+        "expected Debian's ~150 plugins, found {plugins}"
+    );
     println!(
         "{}/{} Debian plugins find every daemon symbol they import",
         plugins - missing_by_plugin.len(),

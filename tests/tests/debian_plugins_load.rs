@@ -10,7 +10,9 @@ use rcollectd_tests::{rcollectd_bin, types_db};
 
 fn libraries_resolve(so: &Path) -> bool {
     match Command::new("ldd").arg(so).output() {
-        Ok(out) => out.status.success() && !String::from_utf8_lossy(&out.stdout).contains("not found"),
+        Ok(out) => {
+            out.status.success() && !String::from_utf8_lossy(&out.stdout).contains("not found")
+        }
         Err(_) => false,
     }
 }
@@ -56,7 +58,11 @@ fn every_loadable_debian_plugin_loads() {
             .expect("run rcollectd -t");
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
-            let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let last = stderr
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
             failures.push(format!("{name}: {last}"));
         }
     }
@@ -65,6 +71,13 @@ fn every_loadable_debian_plugin_loads() {
         candidates - failures.len(),
         candidates
     );
-    assert!(candidates > 0, "no Debian plugin has its libraries installed");
-    assert!(failures.is_empty(), "plugins that do not load:\n{}", failures.join("\n"));
+    assert!(
+        candidates > 0,
+        "no Debian plugin has its libraries installed"
+    );
+    assert!(
+        failures.is_empty(),
+        "plugins that do not load:\n{}",
+        failures.join("\n")
+    );
 }

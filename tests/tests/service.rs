@@ -16,7 +16,8 @@ fn recv_state(sock: &UnixDatagram, want: &str, timeout: Duration) -> Vec<String>
     let mut seen = Vec::new();
     let mut buf = [0u8; 4096];
     while Instant::now() < deadline {
-        sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         if let Ok(n) = sock.recv(&mut buf) {
             let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
             let done = msg.lines().any(|l| l == want);
@@ -64,7 +65,10 @@ fn systemd_notify_ready_then_stopping_and_pid_file_removed() {
 
     recv_state(&sock, "READY=1", Duration::from_secs(20));
     // Under systemd it must not fork away: the process we started is the daemon.
-    assert!(child.try_wait().unwrap().is_none(), "daemon exited after READY=1");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "daemon exited after READY=1"
+    );
     let pid: u32 = fs::read_to_string(&pid_file)
         .expect("PID file written")
         .trim()
@@ -74,7 +78,8 @@ fn systemd_notify_ready_then_stopping_and_pid_file_removed() {
 
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
     recv_state(&sock, "STOPPING=1", Duration::from_secs(20));
-    let status = wait_exit(&mut child, Duration::from_secs(20)).expect("daemon exits after SIGTERM");
+    let status =
+        wait_exit(&mut child, Duration::from_secs(20)).expect("daemon exits after SIGTERM");
     assert!(status.success(), "exit status {status:?}");
     assert!(!pid_file.exists(), "PID file removed on exit");
     std::mem::forget(guard);
@@ -87,12 +92,26 @@ fn test_config_accepts_good_and_rejects_bad_with_file_and_line() {
         dir.path(),
         &format!("Interval 10\nTypesDB \"{}\"\n", types_db().display()),
     );
-    let out = Command::new(rcollectd_bin()).arg("-t").arg("-C").arg(&good).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(rcollectd_bin())
+        .arg("-t")
+        .arg("-C")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let bad = dir.path().join("bad.conf");
     fs::write(&bad, "Interval 10\n<Plugin \"cpu\">\n  ReportByCpu true\n").unwrap();
-    let out = Command::new(rcollectd_bin()).arg("-t").arg("-C").arg(&bad).output().unwrap();
+    let out = Command::new(rcollectd_bin())
+        .arg("-t")
+        .arg("-C")
+        .arg(&bad)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -102,10 +121,18 @@ fn test_config_accepts_good_and_rejects_bad_with_file_and_line() {
 
     let unknown = dir.path().join("unknown.conf");
     fs::write(&unknown, "Interval 10\nNoSuchOption 3\n").unwrap();
-    let out = Command::new(rcollectd_bin()).arg("-t").arg("-C").arg(&unknown).output().unwrap();
+    let out = Command::new(rcollectd_bin())
+        .arg("-t")
+        .arg("-C")
+        .arg(&unknown)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains(&format!("{}:2", unknown.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:2", unknown.display())),
+        "{stderr}"
+    );
     assert!(stderr.contains("NoSuchOption"), "{stderr}");
 }
 
@@ -120,7 +147,12 @@ fn missing_plugin_fails_the_config_test() {
             dir.path().display()
         ),
     );
-    let out = Command::new(rcollectd_bin()).arg("-t").arg("-C").arg(&conf).output().unwrap();
+    let out = Command::new(rcollectd_bin())
+        .arg("-t")
+        .arg("-C")
+        .arg(&conf)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no_such_plugin"), "{stderr}");
@@ -134,14 +166,20 @@ fn help_version_and_bad_flags() {
     for flag in ["-C <file>", "-t ", "-T ", "-P <file>", "-f ", "-B ", "-h "] {
         assert!(text.contains(flag), "help mentions {flag}: {text}");
     }
-    let out = Command::new(rcollectd_bin()).arg("--version").output().unwrap();
+    let out = Command::new(rcollectd_bin())
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("rcollectd "));
     let out = Command::new(rcollectd_bin()).arg("-x").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown option -x"));
 }
 
-fn wait_exit(child: &mut std::process::Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+fn wait_exit(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().unwrap() {
