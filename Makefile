@@ -14,7 +14,7 @@ PLUGINS      := $(patsubst plugins/%/Cargo.toml,%,$(wildcard plugins/*/Cargo.tom
 TEST_PLUGINS := example panicky
 INSTALL_PLUGINS := $(filter-out $(TEST_PLUGINS),$(PLUGINS))
 
-.PHONY: all build deps test run install lint fmt fuzz clean
+.PHONY: all build deps test run install lint fmt fuzz clean bench bench-footprint bench-network bench-dispatch bench-cache soak
 
 all: build
 
@@ -65,3 +65,28 @@ install: build
 
 clean:
 	$(CARGO) clean
+
+# Side-by-side benchmarks against collectd 5.12 (see BENCHMARKS.md). Knobs:
+# BENCH_ROUNDS, BENCH_SECONDS, BENCH_FOOTPRINT_SECONDS, BENCH_FULL_SECONDS,
+# BENCH_DRAIN_CAP, BENCH_RATE, BENCH_DISPATCH_COUNT, BENCH_CACHE_SERIES,
+# BENCH_CACHE_RATE, SOAK_MINUTES, SOAK_DAEMON. Results: $(TARGET)/bench/.
+BENCH_RUN = $(CARGO) build --release -p rcollectd-bench && \
+	CARGO_TARGET_DIR=$(TARGET) $(TARGET)/release/rcollectd-bench
+
+bench: build
+	$(BENCH_RUN) all
+
+bench-footprint: build
+	$(BENCH_RUN) footprint
+
+bench-network: build
+	$(BENCH_RUN) network
+
+bench-dispatch: build
+	$(BENCH_RUN) dispatch
+
+bench-cache: build
+	$(BENCH_RUN) cache
+
+soak: build
+	$(BENCH_RUN) soak
