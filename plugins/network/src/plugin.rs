@@ -64,6 +64,9 @@ struct DaemonDispatch {
     check_loops: bool,
     raw_values: Vec<sys::value_t>,
     last_from: Option<(SocketAddr, CString)>,
+    /// The last user name seen, so signed/encrypted traffic does not
+    /// allocate a C string per value list.
+    last_user: Option<(Vec<u8>, CString)>,
 }
 
 fn copy_name(dst: &mut [c_char; 128], src: &[u8]) {
@@ -164,6 +167,7 @@ impl Plugin for Network {
                 check_loops: has_servers,
                 raw_values: Vec::new(),
                 last_from: None,
+                last_user: None,
             };
             match Receiver::start(&cfg, stats.clone(), d) {
                 Ok(r) => Some(r),

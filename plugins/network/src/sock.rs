@@ -274,4 +274,19 @@ mod tests {
         let (n, _) = l.recv_from(&mut b).unwrap();
         assert_eq!(&b[..n], b"hello");
     }
+
+    #[test]
+    fn ipv6_loopback() {
+        let Ok(l) = listen_socket(&"[::1]:0".parse().unwrap(), None, 1 << 20) else {
+            eprintln!("no IPv6 loopback on this host; skipped");
+            return;
+        };
+        let dest = l.local_addr().unwrap();
+        let s = sender_socket(&dest, None, Some(2), None).unwrap();
+        s.send_to(b"v6", dest).unwrap();
+        let mut b = [0u8; 4];
+        let (n, from) = l.recv_from(&mut b).unwrap();
+        assert_eq!(&b[..n], b"v6");
+        assert!(from.is_ipv6());
+    }
 }
