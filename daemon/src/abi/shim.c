@@ -173,18 +173,11 @@ int plugin_dispatch_multivalue(value_list_t const *template,
 
 /* ---- utils_complain.h: rate-limited complaints ------------------------- */
 
-/* Layout of collectd 5.12's c_complain_t (not declared in rcollectd.h). */
-struct rcd_complain {
-  cdtime_t last;     /* when the last report was made */
-  cdtime_t interval; /* wait this long before reporting again; 0 = released */
-  bool complained_once;
-};
-
 /* Reports (returns 1) unless the previous report is more recent than the
  * current back-off interval, which starts at the plugin's interval and doubles
  * up to one day. */
 __attribute__((format(printf, 3, 0))) static int
-rcd_vcomplain(int level, struct rcd_complain *c, const char *format,
+rcd_vcomplain(int level, c_complain_t *c, const char *format,
               va_list ap) {
   char message[512];
   cdtime_t now = cdtime();
@@ -207,7 +200,7 @@ rcd_vcomplain(int level, struct rcd_complain *c, const char *format,
   return 1;
 }
 
-void c_complain(int level, struct rcd_complain *c, const char *format, ...) {
+void c_complain(int level, c_complain_t *c, const char *format, ...) {
   va_list ap;
   if (c == NULL || format == NULL)
     return;
@@ -217,7 +210,7 @@ void c_complain(int level, struct rcd_complain *c, const char *format, ...) {
   va_end(ap);
 }
 
-void c_complain_once(int level, struct rcd_complain *c, const char *format,
+void c_complain_once(int level, c_complain_t *c, const char *format,
                      ...) {
   va_list ap;
   if (c == NULL || format == NULL || c->complained_once)
@@ -228,7 +221,7 @@ void c_complain_once(int level, struct rcd_complain *c, const char *format,
   va_end(ap);
 }
 
-void c_do_release(int level, struct rcd_complain *c, const char *format, ...) {
+void c_do_release(int level, c_complain_t *c, const char *format, ...) {
   char message[512];
   va_list ap;
 
