@@ -8,6 +8,7 @@ pub mod common;
 pub mod filter;
 pub mod globals;
 pub mod heap;
+pub mod internals;
 pub mod llist;
 pub mod meta_data;
 pub mod oconfig;
