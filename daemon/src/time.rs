@@ -56,8 +56,15 @@ pub const fn to_time_t(t: cdtime_t) -> i64 {
 }
 
 /// Seconds as a double to `cdtime_t` (`DOUBLE_TO_CDTIME_T`, truncating).
+/// Negative input wraps as the C cast does on x86-64 instead of clamping to
+/// 0, so parsers treat it exactly as collectd does.
 pub fn from_f64(secs: f64) -> cdtime_t {
-    (secs * 1_073_741_824.0) as cdtime_t
+    let units = secs * 1_073_741_824.0;
+    if units < 0.0 {
+        units as i64 as cdtime_t
+    } else {
+        units as cdtime_t
+    }
 }
 
 /// `cdtime_t` to seconds as a double (`CDTIME_T_TO_DOUBLE`).

@@ -482,13 +482,14 @@ pub unsafe extern "C" fn escape_string(buffer: *mut c_char, buffer_size: usize) 
     out.push(b'"');
     for &c in src.iter().take(buffer_size) {
         if c == b'"' || c == b'\\' {
-            if out.len() > buffer_size - 4 {
+            // Room for both bytes, the closing quote and the NUL.
+            if out.len() + 4 > buffer_size {
                 break;
             }
             out.push(b'\\');
             out.push(c);
         } else {
-            if out.len() > buffer_size - 3 {
+            if out.len() + 3 > buffer_size {
                 break;
             }
             out.push(c);
@@ -795,10 +796,15 @@ pub unsafe extern "C" fn format_values(
                 }
             }
             if out.len() >= ret_len {
+                // Like collectd, leave what fitted in the buffer.
+                // SAFETY: ret writable for ret_len bytes.
+                unsafe { write_c_str(ret, ret_len, out.as_bytes()) };
                 return -1;
             }
         }
         if out.len() >= ret_len {
+            // SAFETY: ret writable for ret_len bytes.
+            unsafe { write_c_str(ret, ret_len, out.as_bytes()) };
             return -1;
         }
         // SAFETY: ret writable for ret_len > out.len() bytes.
