@@ -28,16 +28,20 @@ fn first_line_of(path: &str, prefix: &str) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn command_output(cmd: &str, args: &[&str]) -> String {
+/// The first line of a command's output that starts with `prefix`.
+fn command_output(cmd: &str, args: &[&str], prefix: &str) -> String {
     std::process::Command::new(cmd)
         .args(args)
         .output()
-        .map(|o| {
+        .ok()
+        .and_then(|o| {
             let mut t = String::from_utf8_lossy(&o.stdout).into_owned();
             t.push_str(&String::from_utf8_lossy(&o.stderr));
-            t.lines().next().unwrap_or("").trim().to_string()
+            t.lines()
+                .find(|l| l.starts_with(prefix))
+                .map(|l| l.trim().to_string())
         })
-        .unwrap_or_else(|_| "unknown".into())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// One line describing the machine and the two daemons.
@@ -53,7 +57,7 @@ fn machine(paths: &Paths) -> String {
         "{cpus} CPUs ({}), {} RAM, Linux {kernel}; collectd: {}; rcollectd: {} (git {})",
         first_line_of("/proc/cpuinfo", "model name"),
         first_line_of("/proc/meminfo", "MemTotal"),
-        command_output(&paths.collectd.to_string_lossy(), &["-h"]),
+        command_output(&paths.collectd.to_string_lossy(), &["-h"], "collectd "),
         paths.rcollectd.display(),
         command_output(
             "git",
@@ -63,7 +67,8 @@ fn machine(paths: &Paths) -> String {
                 "rev-parse",
                 "--short",
                 "HEAD"
-            ]
+            ],
+            ""
         ),
     )
 }

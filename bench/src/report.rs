@@ -209,7 +209,11 @@ impl Report {
             }
             for (who, side) in [("rcollectd", &row.rc), ("collectd", &row.cd)] {
                 if let Side::Failed(why) = side {
-                    notes.push(format!("{tag}: {who} FAILED: {why}"));
+                    // One line per workload and reason, not per metric.
+                    let line = format!("{}: {who} FAILED: {why}", row.workload);
+                    if !notes.contains(&line) {
+                        notes.push(line);
+                    }
                 }
             }
             lines.push(vec![
@@ -376,7 +380,7 @@ mod tests {
         assert!(rep.any_failed());
         let text = rep.render();
         assert!(text.contains("FAILED"));
-        assert!(text.contains("rcollectd FAILED: rcollectd did not start"));
+        assert!(text.contains("network-full: rcollectd FAILED: rcollectd did not start"));
         assert!(text.contains("6.00x"), "{text}");
     }
 
