@@ -15,6 +15,7 @@
  *   ReadValues N        value lists dispatched per read (default 2)
  *   WriteSleepMs N      each write sleeps N ms (slow writer)
  *   LogWrites false     do not record each write (big volume tests)
+ *   FailInit true       the init callback fails (its read must not run)
  *   LogAll true         record every log line, not only this plugin's markers
  */
 #include "collectd.h"
@@ -31,6 +32,7 @@ static FILE *out;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fail_reads;
 static int stop_after_reads;
+static bool fail_init;
 static int read_values = 2;
 static int write_sleep_ms;
 static bool log_writes = true;
@@ -107,6 +109,8 @@ static int tp_config(oconfig_item_t *ci) {
       write_sleep_ms = (int)c->values[0].value.number;
     } else if (strcasecmp(c->key, "LogWrites") == 0 && c->values_num == 1) {
       log_writes = c->values[0].value.boolean != 0;
+    } else if (strcasecmp(c->key, "FailInit") == 0 && c->values_num == 1) {
+      fail_init = c->values[0].value.boolean != 0;
     } else if (strcasecmp(c->key, "LogAll") == 0 && c->values_num == 1) {
       log_all = c->values[0].value.boolean != 0;
     }
@@ -118,7 +122,7 @@ static int tp_config(oconfig_item_t *ci) {
 static int tp_init(void) {
   emit("init interval=%.3f", CDTIME_T_TO_DOUBLE(plugin_get_interval()));
   INFO("test_plugin: TESTMARK init");
-  return 0;
+  return fail_init ? -1 : 0;
 }
 
 static int tp_read(user_data_t *ud) {
