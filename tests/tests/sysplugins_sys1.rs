@@ -12,6 +12,11 @@
 //! * "debian": Debian's plugins under collectd 5.12, the reference;
 //! * "ours/rcollectd": our `.so`s under rcollectd with our `csv.so`, when
 //!   `make build` has produced both (rcollectd's own tests cover the daemon).
+//!
+//! Replay tests (root only: they need a private mount namespace) bind-mount
+//! recorded and hand-made `/proc` files over the kernel's for both plugin
+//! sets, so values must be identical, including cases this machine cannot
+//! produce (swap devices, old kernel formats, guest time).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
