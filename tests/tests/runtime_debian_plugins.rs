@@ -30,16 +30,15 @@ const READ_PLUGINS: &[&str] = &[
 ];
 
 fn config(data_dir: &Path) -> String {
-    let mut c = format!(
-        r#"
+    let mut c = r#"
 Hostname "testhost"
 FQDNLookup false
 Interval 1
-BaseDir "{{dir}}"
+BaseDir "{dir}"
 PluginDir "/usr/lib/collectd"
 TypesDB "/usr/share/collectd/types.db"
 "#
-    );
+    .to_string();
     for p in READ_PLUGINS {
         c.push_str(&format!("LoadPlugin {p}\n"));
     }
