@@ -158,10 +158,39 @@ pub fn check_drop() -> bool {
     drop
 }
 
+/// Value lists with at most this many values keep them inline, so queueing
+/// them allocates nothing (the channel allocates a block per 31 items).
+const INLINE_VALUES: usize = 4;
+
+/// The values of a queued value list: inline when few, else on the heap.
+enum Values {
+    Inline([value_t; INLINE_VALUES]),
+    Heap(Box<[value_t]>),
+}
+
+impl Values {
+    fn copy_of(src: &[value_t]) -> Values {
+        if src.len() <= INLINE_VALUES {
+            let mut a = [value_t { gauge: 0.0 }; INLINE_VALUES];
+            a[..src.len()].copy_from_slice(src);
+            Values::Inline(a)
+        } else {
+            Values::Heap(src.into())
+        }
+    }
+
+    fn as_mut_ptr(&mut self) -> *mut value_t {
+        match self {
+            Values::Inline(a) => a.as_mut_ptr(),
+            Values::Heap(b) => b.as_mut_ptr(),
+        }
+    }
+}
+
 /// A value list copied into the write queue, owning its values and meta data.
 pub struct QueuedVl {
     vl: value_list_t,
-    values: Box<[value_t]>,
+    values: Values,
     ds: Arc<OwnedDataSet>,
     ctx: Ctx,
 }
@@ -171,7 +200,8 @@ pub struct QueuedVl {
 unsafe impl Send for QueuedVl {}
 
 impl QueuedVl {
-    /// The C value list (values pointer refreshed to the owned buffer).
+    /// The C value list, its values pointer refreshed to the owned buffer
+    /// (the item may have moved since it was built).
     pub fn as_vl(&mut self) -> *const value_list_t {
         self.vl.values = self.values.as_mut_ptr();
         &self.vl
@@ -189,7 +219,7 @@ impl Drop for QueuedVl {
 }
 
 enum Msg {
-    Vl(Box<QueuedVl>),
+    Vl(QueuedVl),
     Stop,
 }
 
@@ -435,8 +465,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     }
 
     // SAFETY: caller guarantees `values_len` values.
-    let values: Box<[value_t]> =
-        unsafe { std::slice::from_raw_parts(src.values, src.values_len) }.into();
+    let values = Values::copy_of(unsafe { std::slice::from_raw_parts(src.values, src.values_len) });
     let mut copy = *src;
     copy.meta = if src.meta.is_null() {
         std::ptr::null_mut()
@@ -450,12 +479,12 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         m
     };
     let ctx_now = ctx::get();
-    let mut item = Box::new(QueuedVl {
+    let mut item = QueuedVl {
         vl: copy,
         values,
         ds,
         ctx: Ctx(ctx_now),
-    });
+    };
     {
         let v = &mut item.vl;
         if v.host[0] == 0 {
@@ -473,13 +502,12 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         escape_slashes(&mut v.type_);
         escape_slashes(&mut v.type_instance);
     }
-    let ds = item.ds.clone();
     item.vl.values = item.values.as_mut_ptr();
-    if pre_cache_chain(&ds, &mut item.vl) == ChainVerdict::Stop {
+    if pre_cache_chain(&item.ds, &mut item.vl) == ChainVerdict::Stop {
         return 0;
     }
-    update_cache(&ds, &item.vl);
-    if post_cache_chain(&ds, &mut item.vl) == ChainVerdict::Stop {
+    update_cache(&item.ds, &item.vl);
+    if post_cache_chain(&item.ds, &mut item.vl) == ChainVerdict::Stop {
         return 0;
     }
     STATS.queue_length.fetch_add(1, Ordering::Relaxed);
@@ -560,7 +588,7 @@ pub unsafe fn write_to(
     }
 }
 
-fn write_item(mut item: Box<QueuedVl>) {
+fn write_item(mut item: QueuedVl) {
     STATS.queue_length.fetch_sub(1, Ordering::Relaxed);
     if registry().write.is_empty() {
         if !NO_WRITER_WARNED.swap(true, Ordering::Relaxed) {
@@ -771,6 +799,28 @@ mod tests {
         assert!(xs.iter().all(|&x| (0.0..1.0).contains(&x)));
         let mean = xs.iter().sum::<f64>() / xs.len() as f64;
         assert!((0.4..0.6).contains(&mean), "mean {mean}");
+    }
+
+    #[test]
+    fn values_are_inline_when_few_and_copied_exactly() {
+        for n in [1usize, 4, 5, 9] {
+            let src: Vec<value_t> = (0..n)
+                .map(|i| value_t {
+                    derive: i as i64 * 7 - 3,
+                })
+                .collect();
+            let mut v = Values::copy_of(&src);
+            assert_eq!(
+                matches!(v, Values::Inline(_)),
+                n <= INLINE_VALUES,
+                "n = {n}"
+            );
+            let p = v.as_mut_ptr();
+            for (i, want) in src.iter().enumerate() {
+                // SAFETY: `p` points to at least `n` values; derive is the member written.
+                assert_eq!(unsafe { (*p.add(i)).derive }, unsafe { want.derive });
+            }
+        }
     }
 
     fn field(s: &str) -> [c_char; 16] {
