@@ -218,6 +218,9 @@ impl Drop for QueuedVl {
     }
 }
 
+// Unboxed on purpose: the channel stores items in blocks, so a value list
+// is queued without an allocation of its own.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Vl(QueuedVl),
     Stop,
