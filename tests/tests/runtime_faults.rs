@@ -276,3 +276,43 @@ LoadPlugin test_plugin
     );
     assert!(flushed, "SIGUSR1 did not flush:\n{}", out.log);
 }
+
+#[test]
+fn flush_interval_flushes_the_plugin_periodically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+Hostname "testhost"
+FQDNLookup false
+Interval 5
+BaseDir "{{dir}}"
+PluginDir "{}"
+TypesDB "{{types_db}}"
+<LoadPlugin test_plugin>
+  FlushInterval 0.3
+  FlushTimeout 7
+</LoadPlugin>
+<Plugin test_plugin>
+  OutputFile "{}/events.txt"
+</Plugin>
+"#,
+        plugin_dir(tmp.path()),
+        tmp.path().display()
+    );
+    let d = Daemon::start_rcollectd(&config);
+    let events = tmp.path().join("events.txt");
+    let flushed = wait_for(Duration::from_secs(10), || {
+        lines(&events)
+            .iter()
+            .filter(|l| l.as_str() == "flush timeout=7.000 identifier=(null)")
+            .count()
+            >= 3
+    });
+    let out = d.stop();
+    assert!(
+        flushed,
+        "no periodic flushes:\n{}\n{}",
+        lines(&events).join("\n"),
+        out.log
+    );
+}
