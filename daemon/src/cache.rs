@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::ffi::{CStr, CString};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::mem::MaybeUninit;
 use std::os::raw::{c_char, c_int};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
@@ -51,44 +52,59 @@ fn field(f: &[c_char]) -> &[u8] {
 }
 
 /// An identifier formatted as collectd's `FORMAT_VL` does, on the stack.
+/// The buffer is left uninitialised past the name and its NUL, so building
+/// one costs only the bytes copied.
 pub struct NameBuf {
-    buf: [u8; NAME_CAP],
+    buf: [MaybeUninit<u8>; NAME_CAP],
     len: usize,
 }
 
 impl NameBuf {
+    /// Appends `bytes`; callers keep the total below `NAME_CAP`.
+    #[inline(always)]
+    fn push(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        assert!(end < NAME_CAP, "identifier longer than five fields");
+        // SAFETY: `end < NAME_CAP`, so the destination range is inside `buf`;
+        // source and destination do not overlap.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                bytes.as_ptr(),
+                self.buf.as_mut_ptr().add(self.len).cast::<u8>(),
+                bytes.len(),
+            );
+        }
+        self.len = end;
+    }
+
     /// Formats `host/plugin[-plugin_instance]/type[-type_instance]`.
-    #[inline]
+    #[inline(always)]
     pub fn from_parts(host: &[u8], plugin: &[u8], pi: &[u8], ty: &[u8], ti: &[u8]) -> Self {
         let mut n = NameBuf {
-            buf: [0; NAME_CAP],
+            buf: [MaybeUninit::uninit(); NAME_CAP],
             len: 0,
         };
-        let parts: [(&[u8], Option<u8>); 5] = [
-            (host, None),
-            (plugin, Some(b'/')),
-            (pi, Some(b'-')),
-            (ty, Some(b'/')),
-            (ti, Some(b'-')),
-        ];
-        for (i, (p, sep)) in parts.into_iter().enumerate() {
-            let p = &p[..p.len().min(FIELD_LEN - 1)];
-            let optional = i == 2 || i == 4;
-            if optional && p.is_empty() {
-                continue;
-            }
-            if let Some(s) = sep {
-                n.buf[n.len] = s;
-                n.len += 1;
-            }
-            n.buf[n.len..n.len + p.len()].copy_from_slice(p);
-            n.len += p.len();
+        let clamp = |p: &[u8]| -> usize { p.len().min(FIELD_LEN - 1) };
+        n.push(&host[..clamp(host)]);
+        n.push(b"/");
+        n.push(&plugin[..clamp(plugin)]);
+        if !pi.is_empty() {
+            n.push(b"-");
+            n.push(&pi[..clamp(pi)]);
         }
+        n.push(b"/");
+        n.push(&ty[..clamp(ty)]);
+        if !ti.is_empty() {
+            n.push(b"-");
+            n.push(&ti[..clamp(ti)]);
+        }
+        // The NUL after the name (room is guaranteed: 5 * 127 + 4 < NAME_CAP).
+        n.buf[n.len] = MaybeUninit::new(0);
         n
     }
 
     /// The name of a value list.
-    #[inline]
+    #[inline(always)]
     pub fn from_vl(vl: &value_list_t) -> Self {
         Self::from_parts(
             field(&vl.host),
@@ -101,12 +117,16 @@ impl NameBuf {
 
     /// The formatted bytes (no NUL).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        // SAFETY: the first `len` bytes were written by `push`.
+        unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len) }
     }
 
-    /// The formatted name as a C string (the buffer is zero past `len`).
+    /// The formatted name as a C string.
     pub fn as_c_str(&self) -> &CStr {
-        CStr::from_bytes_until_nul(&self.buf[..=self.len]).unwrap_or(c"")
+        // SAFETY: `len` bytes plus the NUL written by `from_parts` are initialised.
+        let with_nul =
+            unsafe { std::slice::from_raw_parts(self.buf.as_ptr().cast::<u8>(), self.len + 1) };
+        CStr::from_bytes_until_nul(with_nul).unwrap_or(c"")
     }
 }
 

@@ -50,11 +50,12 @@ pub(crate) fn malloc_c_str(s: &[u8]) -> *mut c_char {
 }
 
 /// The bytes of a fixed-size C char array up to its first NUL (or all of it).
+#[inline]
 pub(crate) fn field_bytes(field: &[c_char]) -> &[u8] {
-    // SAFETY: c_char and u8 have the same size and alignment.
-    let bytes = unsafe { std::slice::from_raw_parts(field.as_ptr().cast::<u8>(), field.len()) };
-    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
-    &bytes[..end]
+    // SAFETY: `field` is readable for its length; strnlen reads no further.
+    let end = unsafe { libc::strnlen(field.as_ptr(), field.len()) };
+    // SAFETY: c_char and u8 have the same size and alignment; end <= len.
+    unsafe { std::slice::from_raw_parts(field.as_ptr().cast::<u8>(), end) }
 }
 
 /// Difference of two counter readings, assuming a 32-bit or 64-bit wrap when
