@@ -125,7 +125,17 @@ impl log::Log for FanOut {
             return;
         }
         let msg = record.args().to_string();
-        emit_with_target(to_severity(record.level()), record.target(), &msg);
+        let severity = to_severity(record.level());
+        // The binary's own fatal errors (target "rcollectd", e.g. a bad
+        // config) also reach the terminal, as collectd prints them to stderr
+        // even when a log plugin is loaded.
+        if record.level() == log::Level::Error
+            && record.target() == "rcollectd"
+            && !registry().log.is_empty()
+        {
+            to_stderr(severity, record.target(), &msg);
+        }
+        emit_with_target(severity, record.target(), &msg);
     }
 
     fn flush(&self) {}
