@@ -70,6 +70,14 @@ type MetaGetF64Fn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, *
 type MetaGetBoolFn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, *mut bool) -> c_int;
 type MetaTypeFn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char) -> c_int;
 type MetaTocFn = unsafe extern "C" fn(*mut sys::meta_data_t, *mut *mut *mut c_char) -> c_int;
+type MetaCreateFn = unsafe extern "C" fn() -> *mut sys::meta_data_t;
+type MetaDestroyFn = unsafe extern "C" fn(*mut sys::meta_data_t);
+type MetaAddStringFn =
+    unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, *const c_char) -> c_int;
+type MetaAddI64Fn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, i64) -> c_int;
+type MetaAddU64Fn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, u64) -> c_int;
+type MetaAddF64Fn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, f64) -> c_int;
+type MetaAddBoolFn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, bool) -> c_int;
 
 /// Function table of the host daemon; `None` where the symbol is absent.
 #[derive(Default, Clone, Copy)]
@@ -96,6 +104,13 @@ pub(crate) struct Host {
     pub meta_get_boolean: Option<MetaGetBoolFn>,
     pub meta_type: Option<MetaTypeFn>,
     pub meta_toc: Option<MetaTocFn>,
+    pub meta_create: Option<MetaCreateFn>,
+    pub meta_destroy: Option<MetaDestroyFn>,
+    pub meta_add_string: Option<MetaAddStringFn>,
+    pub meta_add_signed_int: Option<MetaAddI64Fn>,
+    pub meta_add_unsigned_int: Option<MetaAddU64Fn>,
+    pub meta_add_double: Option<MetaAddF64Fn>,
+    pub meta_add_boolean: Option<MetaAddBoolFn>,
 }
 
 // SAFETY: the table holds only function pointers and addresses of the host's
@@ -155,6 +170,13 @@ fn resolve_process() -> Host {
         meta_get_boolean: resolve!(c"meta_data_get_boolean", MetaGetBoolFn),
         meta_type: resolve!(c"meta_data_type", MetaTypeFn),
         meta_toc: resolve!(c"meta_data_toc", MetaTocFn),
+        meta_create: resolve!(c"meta_data_create", MetaCreateFn),
+        meta_destroy: resolve!(c"meta_data_destroy", MetaDestroyFn),
+        meta_add_string: resolve!(c"meta_data_add_string", MetaAddStringFn),
+        meta_add_signed_int: resolve!(c"meta_data_add_signed_int", MetaAddI64Fn),
+        meta_add_unsigned_int: resolve!(c"meta_data_add_unsigned_int", MetaAddU64Fn),
+        meta_add_double: resolve!(c"meta_data_add_double", MetaAddF64Fn),
+        meta_add_boolean: resolve!(c"meta_data_add_boolean", MetaAddBoolFn),
     }
 }
 

@@ -63,7 +63,9 @@
 //!   fields, [`CdTime`] time/interval, `values()` paired with their
 //!   [`DataSource`], [`ValueList::rates`] (`uc_get_rate`), [`ValueList::meta`].
 //! * Notifications: [`Notification`] view and [`NotificationBuilder`].
-//! * [`plugin_interval`], [`hostname`], [`DataSet::lookup`].
+//! * [`plugin_interval`], [`hostname`], [`DataSet::lookup`];
+//!   [`register_read_fn`] adds read callbacks with their own name and
+//!   interval; [`MetaData`] attaches meta data to dispatched values.
 //! * Logging: the `log` crate macros go to `plugin_log` with the prefix
 //!   `"<name> plugin: "`; [`plugin_log`] sends a message verbatim.
 //! * `testing::capture` (feature `testing`) runs plugin code without a
@@ -112,11 +114,13 @@ pub use config::{Config, ConfigError, ConfigItem, ConfigValue};
 pub use host::HostError;
 pub use logging::{install_logger, plugin_log, LogLevel};
 pub use notification::{Notification, NotificationBuilder, NotificationMetaValue, Severity};
-pub use plugin::{guard, Error, Flush, Log, Notify, Plugin, Read, Result, Write};
+pub use plugin::{
+    guard, register_read_fn, Error, Flush, Log, Notify, Plugin, Read, Result, Write,
+};
 pub use util::NameError;
 pub use value::{
     dispatch_raw, hostname, plugin_interval, CdTime, DataSet, DataSource, DispatchError, DsType,
-    Meta, MetaValue, RateError, Rates, Value, ValueList, ValueListBuilder,
+    Meta, MetaData, MetaValue, RateError, Rates, Value, ValueList, ValueListBuilder,
 };
 
 /// Re-exported so plugins can use `log` without their own dependency.

@@ -243,6 +243,66 @@ pub fn register_read<P: Read>(p: &Arc<P>) -> std::result::Result<(), HostError> 
     status(r, "read", P::NAME)
 }
 
+/// Registers an additional read callback called `name` (for example one per
+/// configured instance), at `interval` (`None`: the plugin's interval).
+/// Call it from [`Plugin::new`]; the callback runs like [`Read::read`]
+/// (panics and errors are logged under `name` and back the read off).
+pub fn register_read_fn<F>(
+    name: &str,
+    interval: Option<Duration>,
+    f: F,
+) -> std::result::Result<(), HostError>
+where
+    F: Fn() -> Result + Send + Sync + 'static,
+{
+    struct Job<F> {
+        name: String,
+        f: F,
+    }
+    unsafe extern "C" fn cb<F: Fn() -> Result + Send + Sync + 'static>(
+        ud: *mut sys::user_data_t,
+    ) -> c_int {
+        // SAFETY: registered below with a Box<Job<F>> that lives until the
+        // daemon calls free_func.
+        let Some(job) = (unsafe {
+            ud.as_ref()
+                .and_then(|ud| (ud.data as *const Job<F>).as_ref())
+        }) else {
+            return -1;
+        };
+        guard(&job.name, "read", &job.f)
+    }
+    unsafe extern "C" fn free_job<F>(data: *mut c_void) {
+        if !data.is_null() {
+            // SAFETY: `data` came from Box::into_raw below; freed once.
+            drop(unsafe { Box::from_raw(data as *mut Job<F>) });
+        }
+    }
+    let register = need(host().register_complex_read, "plugin_register_complex_read")?;
+    let cname = to_cstring_lossy(name);
+    let job = Box::new(Job {
+        name: name.to_owned(),
+        f,
+    });
+    let ud = sys::user_data_t {
+        data: Box::into_raw(job) as *mut c_void,
+        free_func: Some(free_job::<F>),
+    };
+    let interval = interval.map_or(0, |d| CdTime::from_duration(d).0);
+    // SAFETY: valid name and callback; the daemon copies `ud` and owns the
+    // job from now on.
+    let r = unsafe {
+        register(
+            std::ptr::null(),
+            cname.as_ptr(),
+            Some(cb::<F>),
+            interval,
+            &ud,
+        )
+    };
+    status(r, "read", name)
+}
+
 /// Registers the write callback.
 pub fn register_write<P: Write>(p: &Arc<P>) -> std::result::Result<(), HostError> {
     unsafe extern "C" fn cb<P: Write>(

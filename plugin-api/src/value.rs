@@ -568,6 +568,117 @@ impl Meta<'_> {
     }
 }
 
+/// Meta data owned by the plugin, to attach to dispatched value lists
+/// (the daemon copies it on dispatch). Created by the host's
+/// `meta_data_create`, destroyed on drop.
+pub struct MetaData {
+    raw: std::ptr::NonNull<sys::meta_data_t>,
+}
+
+// SAFETY: the object is exclusively owned; the host's meta data functions
+// lock internally and may be called from any thread.
+unsafe impl Send for MetaData {}
+
+impl fmt::Debug for MetaData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.view().keys()).finish()
+    }
+}
+
+impl MetaData {
+    /// An empty set.
+    pub fn new() -> Result<MetaData, HostError> {
+        let create = need(host().meta_create, "meta_data_create")?;
+        // SAFETY: no arguments; returns NULL or a new object we now own.
+        let p = unsafe { create() };
+        std::ptr::NonNull::new(p)
+            .map(|raw| MetaData { raw })
+            .ok_or(HostError {
+                symbol: "meta_data_create",
+            })
+    }
+
+    fn key(key: &str) -> Result<std::ffi::CString, DispatchError> {
+        std::ffi::CString::new(key)
+            .map_err(|_| DispatchError::Name(NameError::Nul { field: "meta key" }))
+    }
+
+    fn status(r: i32) -> Result<(), DispatchError> {
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(DispatchError::Rejected(r))
+        }
+    }
+
+    /// Adds or replaces a string.
+    pub fn add_string(&mut self, key: &str, value: &str) -> Result<(), DispatchError> {
+        let f = need(host().meta_add_string, "meta_data_add_string")?;
+        let k = Self::key(key)?;
+        let v = std::ffi::CString::new(value).map_err(|_| {
+            DispatchError::Name(NameError::Nul {
+                field: "meta value",
+            })
+        })?;
+        // SAFETY: owned live object, NUL-terminated key and value (copied).
+        Self::status(unsafe { f(self.raw.as_ptr(), k.as_ptr(), v.as_ptr()) })
+    }
+
+    /// Adds or replaces a signed integer.
+    pub fn add_signed_int(&mut self, key: &str, value: i64) -> Result<(), DispatchError> {
+        let f = need(host().meta_add_signed_int, "meta_data_add_signed_int")?;
+        let k = Self::key(key)?;
+        // SAFETY: owned live object, NUL-terminated key.
+        Self::status(unsafe { f(self.raw.as_ptr(), k.as_ptr(), value) })
+    }
+
+    /// Adds or replaces an unsigned integer.
+    pub fn add_unsigned_int(&mut self, key: &str, value: u64) -> Result<(), DispatchError> {
+        let f = need(host().meta_add_unsigned_int, "meta_data_add_unsigned_int")?;
+        let k = Self::key(key)?;
+        // SAFETY: owned live object, NUL-terminated key.
+        Self::status(unsafe { f(self.raw.as_ptr(), k.as_ptr(), value) })
+    }
+
+    /// Adds or replaces a double.
+    pub fn add_double(&mut self, key: &str, value: f64) -> Result<(), DispatchError> {
+        let f = need(host().meta_add_double, "meta_data_add_double")?;
+        let k = Self::key(key)?;
+        // SAFETY: owned live object, NUL-terminated key.
+        Self::status(unsafe { f(self.raw.as_ptr(), k.as_ptr(), value) })
+    }
+
+    /// Adds or replaces a boolean.
+    pub fn add_boolean(&mut self, key: &str, value: bool) -> Result<(), DispatchError> {
+        let f = need(host().meta_add_boolean, "meta_data_add_boolean")?;
+        let k = Self::key(key)?;
+        // SAFETY: owned live object, NUL-terminated key.
+        Self::status(unsafe { f(self.raw.as_ptr(), k.as_ptr(), value) })
+    }
+
+    /// Read access.
+    pub fn view(&self) -> Meta<'_> {
+        Meta {
+            raw: self.raw.as_ptr(),
+            _life: std::marker::PhantomData,
+        }
+    }
+
+    /// The raw pointer (still owned by `self`).
+    pub fn as_ptr(&self) -> *mut sys::meta_data_t {
+        self.raw.as_ptr()
+    }
+}
+
+impl Drop for MetaData {
+    fn drop(&mut self) {
+        if let Some(destroy) = host().meta_destroy {
+            // SAFETY: we own the object and nobody else holds it.
+            unsafe { destroy(self.raw.as_ptr()) }
+        }
+    }
+}
+
 /// Why dispatching failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DispatchError {
@@ -633,6 +744,7 @@ pub struct ValueListBuilder<'a> {
     time: CdTime,
     interval: CdTime,
     values: &'a [Value],
+    meta: Option<&'a MetaData>,
 }
 
 impl<'a> ValueListBuilder<'a> {
@@ -647,6 +759,7 @@ impl<'a> ValueListBuilder<'a> {
             time: CdTime::ZERO,
             interval: CdTime::ZERO,
             values: &[],
+            meta: None,
         }
     }
     /// Sets the plugin instance.
@@ -674,6 +787,11 @@ impl<'a> ValueListBuilder<'a> {
         self.interval = CdTime::from_duration(d);
         self
     }
+    /// Attaches meta data (the daemon copies it).
+    pub fn meta(mut self, meta: &'a MetaData) -> Self {
+        self.meta = Some(meta);
+        self
+    }
     /// Sets the values, one per data source of the type, in order.
     pub fn values(mut self, v: &'a [Value]) -> Self {
         self.values = v;
@@ -693,6 +811,7 @@ impl<'a> ValueListBuilder<'a> {
         copy_to_array(&mut vl.type_instance, self.type_instance, "type_instance")?;
         vl.time = self.time.0;
         vl.interval = self.interval.0;
+        vl.meta = self.meta.map_or(std::ptr::null_mut(), MetaData::as_ptr);
         Ok(())
     }
 
@@ -846,6 +965,16 @@ mod tests {
         assert!(view.meta().is_empty());
         assert_eq!(view.meta().get("x"), None);
         assert_eq!(view.data_set().type_name(), "if_octets");
+    }
+
+    #[test]
+    fn meta_data_needs_a_host() {
+        assert_eq!(
+            MetaData::new().unwrap_err(),
+            HostError {
+                symbol: "meta_data_create"
+            }
+        );
     }
 
     #[test]

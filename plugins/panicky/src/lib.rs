@@ -1,6 +1,9 @@
 //! Test-only plugin: panics in the callback named by `Callback` (read,
-//! write, flush, notify, shutdown or init), optionally appending the time of
-//! every read to `StampFile` first, so tests can see the daemon back off.
+//! write, flush, notify, shutdown, init, or none), optionally appending the
+//! time of every read to `StampFile` first, so tests can see the daemon back
+//! off. Each `Extra "name"` registers one more read callback (named
+//! `panicky/<name>`, 0.5 s interval) dispatching the gauge
+//! `panicky-<name>/gauge` with meta data `panicky:extra = true`.
 //!
 //! ```text
 //! <Plugin panicky>
@@ -14,7 +17,8 @@ use std::io::Write as _;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcollectd_plugin::{
-    export_plugin, Config, Flush, Notification, Notify, Plugin, Read, Result, ValueList, Write,
+    export_plugin, Config, Flush, MetaData, Notification, Notify, Plugin, Read, Result, Value,
+    ValueList, ValueListBuilder, Write,
 };
 use serde::Deserialize;
 
@@ -35,6 +39,8 @@ pub enum Callback {
     Shutdown,
     /// Construction at init.
     Init,
+    /// Nothing panics.
+    None,
 }
 
 /// The `<Plugin panicky>` options.
@@ -47,6 +53,8 @@ pub struct Settings {
     pub message: String,
     /// File that gets one line (seconds since the epoch) per read.
     pub stamp_file: Option<String>,
+    /// Names of extra read callbacks.
+    pub extra: Vec<String>,
 }
 
 impl Default for Settings {
@@ -55,6 +63,7 @@ impl Default for Settings {
             callback: Callback::Read,
             message: "panicky plugin was told to panic".into(),
             stamp_file: None,
+            extra: Vec::new(),
         }
     }
 }
@@ -91,6 +100,23 @@ impl Plugin for Panicky {
         let settings: Settings = config.deserialize()?;
         if settings.callback == Callback::Init {
             panic!("{}", settings.message);
+        }
+        for name in &settings.extra {
+            let instance = name.clone();
+            rcollectd_plugin::register_read_fn(
+                &format!("panicky/{name}"),
+                Some(Duration::from_millis(500)),
+                move || {
+                    let mut meta = MetaData::new()?;
+                    meta.add_boolean("panicky:extra", true)?;
+                    ValueListBuilder::new("panicky", "gauge")
+                        .plugin_instance(&instance)
+                        .values(&[Value::Gauge(7.0)])
+                        .meta(&meta)
+                        .dispatch()?;
+                    Ok(())
+                },
+            )?;
         }
         Ok(Panicky { settings })
     }
