@@ -114,9 +114,7 @@ pub use config::{Config, ConfigError, ConfigItem, ConfigValue};
 pub use host::HostError;
 pub use logging::{install_logger, plugin_log, LogLevel};
 pub use notification::{Notification, NotificationBuilder, NotificationMetaValue, Severity};
-pub use plugin::{
-    guard, register_read_fn, Error, Flush, Log, Notify, Plugin, Read, Result, Write,
-};
+pub use plugin::{guard, register_read_fn, Error, Flush, Log, Notify, Plugin, Read, Result, Write};
 pub use util::NameError;
 pub use value::{
     dispatch_raw, hostname, plugin_interval, CdTime, DataSet, DataSource, DispatchError, DsType,
@@ -132,8 +130,7 @@ pub use serde;
 #[doc(hidden)]
 pub mod __private {
     pub use crate::plugin::{
-        config, early_log, init, module_register, register_flush, register_log,
-        register_log_done, register_notify, register_read, register_write, shutdown,
-        CapabilityFn, State,
+        config, early_log, init, module_register, register_flush, register_log, register_log_done,
+        register_notify, register_read, register_write, shutdown, CapabilityFn, State,
     };
 }
