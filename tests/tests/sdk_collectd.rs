@@ -78,7 +78,11 @@ LoadPlugin csv
     // The temp dir goes away with the daemon: read everything first.
     let csv = csv_lines(&root, prefix);
     let out = d.stop();
-    assert!(ok, "no CSV from example+csv in collectd.\nstderr:\n{}\nlog:\n{log}", out.log);
+    assert!(
+        ok,
+        "no CSV from example+csv in collectd.\nstderr:\n{}\nlog:\n{log}",
+        out.log
+    );
     let (rel, lines) = csv.expect("CSV file");
     let name = rel.file_name().unwrap().to_string_lossy().into_owned();
     let date = &name["gauge-value-".len()..];
