@@ -222,7 +222,7 @@ impl Daemon {
     pub fn start(&mut self) -> Result<(), DaemonError> {
         let ok = init_all_with(true);
         self.started = true;
-        self.housekeeper = Some(start_housekeeper());
+        self.housekeeper = start_housekeeper();
         if ok {
             Ok(())
         } else {
@@ -688,7 +688,7 @@ pub fn housekeeping() {
     dispatch::check_missing();
 }
 
-fn start_housekeeper() -> Housekeeper {
+fn start_housekeeper() -> Option<Housekeeper> {
     let stop = Arc::new((Mutex::new(false), Condvar::new()));
     let s2 = stop.clone();
     let handle = std::thread::Builder::new()
@@ -711,8 +711,13 @@ fn start_housekeeper() -> Housekeeper {
                 stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
             }
         })
-        .expect("spawning the housekeeping thread");
-    Housekeeper { stop, handle }
+        .map_err(|e| {
+            log::error!(
+                "cannot start the housekeeping thread (missing values will not be detected): {e}"
+            )
+        })
+        .ok()?;
+    Some(Housekeeper { stop, handle })
 }
 
 /// `plugin_shutdown_all` in collectd's order. Returns false if a shutdown

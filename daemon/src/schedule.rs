@@ -286,6 +286,9 @@ impl Scheduler {
     pub fn start(&'static self, n: usize) {
         self.lock().running = true;
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        if !threads.is_empty() {
+            return;
+        }
         for i in 0..n.max(1) {
             match std::thread::Builder::new()
                 .name(format!("reader#{i}"))
