@@ -182,3 +182,68 @@ LoadPlugin csv
         );
     }
 }
+
+/// Our logfile.so and collectd's own, in collectd with the same config,
+/// write the same lines once timestamps are masked.
+#[test]
+fn logfile_matches_collectds_own() {
+    fn run(logfile_so: &Path) -> Vec<String> {
+        let tmp = tempfile::tempdir().unwrap();
+        let plugins = tmp.path().join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        std::fs::copy(logfile_so, plugins.join("logfile.so")).unwrap();
+        std::fs::copy(
+            rcollectd_tests::plugin_dir().join("example.so"),
+            plugins.join("example.so"),
+        )
+        .unwrap();
+        let config = format!(
+            r#"
+Hostname "sdkhost"
+FQDNLookup false
+BaseDir "{{dir}}"
+PIDFile "{{dir}}/collectd.pid"
+PluginDir "{}"
+TypesDB "{{types_db}}"
+Interval 10
+LoadPlugin logfile
+<Plugin logfile>
+  LogLevel "info"
+  File "{{dir}}/out.log"
+  PrintSeverity true
+  Timestamp true
+</Plugin>
+LoadPlugin example
+<Plugin example>
+  Value 3
+</Plugin>
+"#,
+            plugins.display()
+        );
+        let d = Daemon::start_collectd(&config);
+        let log = d.dir().join("out.log");
+        let ok = wait_for(Duration::from_secs(10), || {
+            std::fs::read_to_string(&log).is_ok_and(|t| t.contains("Initialization complete"))
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let out = d.stop();
+        assert!(ok, "{}: {}", logfile_so.display(), out.log);
+        text.lines()
+            .map(|l| {
+                assert!(
+                    l.starts_with('[') && l.as_bytes().get(20) == Some(&b']'),
+                    "{l}"
+                );
+                format!("[TS]{}", &l[21..])
+            })
+            .collect()
+    }
+    let ours = run(&rcollectd_tests::plugin_dir().join("logfile.so"));
+    let theirs = run(Path::new("/usr/lib/collectd/logfile.so"));
+    assert_eq!(ours, theirs);
+    assert!(
+        ours.contains(&"[TS] [info] example plugin: reporting 3".to_string()),
+        "{ours:?}"
+    );
+}
