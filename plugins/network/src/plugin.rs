@@ -108,11 +108,16 @@ impl Dispatch for DaemonDispatch {
             let ip = CString::new(from.ip().to_string()).unwrap_or_default();
             self.last_from = Some((*from, ip));
         }
-        let user = origin.username.and_then(cstring);
-        let meta = host_extra::Meta::received(
-            user.as_deref(),
-            self.last_from.as_ref().map(|(_, ip)| ip.as_c_str()),
-        );
+        if let Some(u) = origin.username {
+            if self.last_user.as_ref().map(|(b, _)| b.as_slice()) != Some(u) {
+                self.last_user = cstring(u).map(|c| (u.to_vec(), c));
+            }
+        }
+        let user = origin
+            .username
+            .and(self.last_user.as_ref().map(|(_, c)| c.as_c_str()));
+        let meta =
+            host_extra::Meta::received(user, self.last_from.as_ref().map(|(_, ip)| ip.as_c_str()));
         raw.meta = meta.as_ref().map_or(std::ptr::null_mut(), |m| m.as_ptr());
         let ok = dispatch_raw(&raw).is_ok();
         drop(meta);
