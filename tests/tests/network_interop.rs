@@ -498,3 +498,60 @@ fn shipped_receiver_conf_accepts_signed_collectd_data() {
     let (rx_out, _) = (rx.stop(), tx.stop());
     assert!(ok, "receiver.conf got nothing\n{}", rx_out.log);
 }
+
+#[test]
+fn forward_resends_received_values_only_when_enabled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let auth = auth_file(tmp.path());
+    for forward in [true, false] {
+        let (in_port, out_port) = (free_udp_port(), free_udp_port());
+        let go = go_receiver(tmp.path(), out_port, "None", &auth);
+        std::thread::sleep(Duration::from_millis(300));
+        let relay = start_ours(
+            &format!(
+                "<Plugin network>\n  Forward {forward}\n  ReportStats true\n{}{}</Plugin>\n",
+                listen_block(in_port, "None", &auth),
+                server_block(out_port, "None", "", "")
+            ),
+            false,
+        );
+        let peer = start_collectd(
+            "peer",
+            &format!(
+                "<Plugin network>\n  ReportStats true\n{}</Plugin>\n",
+                server_block(in_port, "None", "", "")
+            ),
+        );
+        let from = |host: &str| {
+            go.lines
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|l| l.contains(&format!("\"host\":\"{host}\"")))
+        };
+        // The relay's own statistics always arrive; the peer's only with Forward.
+        let own = wait_for(WAIT, || {
+            flush(&peer);
+            from("ours") && (!forward || from("peer"))
+        });
+        // Without Forward, keep the peer flushing a while to be sure nothing comes.
+        if !forward {
+            wait_for(Duration::from_secs(3), || {
+                flush(&peer);
+                false
+            });
+        }
+        let (relay_out, _) = (relay.stop(), peer.stop());
+        assert!(
+            own,
+            "Forward {forward}: relay sent nothing or did not forward\n{}",
+            relay_out.log
+        );
+        assert_eq!(
+            from("peer"),
+            forward,
+            "Forward {forward}\n{}",
+            relay_out.log
+        );
+    }
+}
