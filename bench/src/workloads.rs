@@ -26,7 +26,7 @@ pub struct Settings {
     pub footprint_seconds: u64,
     /// BENCH_FULL_SECONDS: full-speed network phase (default 10).
     pub full_seconds: u64,
-    /// BENCH_DRAIN_CAP: longest wait for a receiver to drain (default 30).
+    /// BENCH_DRAIN_CAP: longest wait for a receiver to drain (default 20).
     pub drain_cap: u64,
     /// BENCH_RATE: fixed rate in packets/s (default 2000).
     pub rate: u64,
@@ -65,7 +65,7 @@ impl Settings {
             seconds: env_u64("BENCH_SECONDS", 10)?,
             footprint_seconds: env_u64("BENCH_FOOTPRINT_SECONDS", 60)?,
             full_seconds: env_u64("BENCH_FULL_SECONDS", 10)?,
-            drain_cap: env_u64("BENCH_DRAIN_CAP", 30)?,
+            drain_cap: env_u64("BENCH_DRAIN_CAP", 20)?,
             rate: env_u64("BENCH_RATE", 2000)?,
             dispatch_count: env_u64("BENCH_DISPATCH_COUNT", 2_000_000)?,
             cache_series: env_u64("BENCH_CACHE_SERIES", 1_000_000)?,
