@@ -51,7 +51,7 @@ fn panicking_read_is_logged_and_backed_off() {
             .map(|t| t.lines().count())
             .unwrap_or(0)
     };
-    let ok = wait_for(Duration::from_secs(12), || count(&stamps) >= 4);
+    let ok = wait_for(Duration::from_secs(15), || count(&stamps) >= 5);
     let root = d.dir().join("csv");
     let before = data_lines(&root, "sdkhost/example/gauge-value-");
     std::thread::sleep(Duration::from_millis(800));
@@ -78,13 +78,18 @@ fn panicking_read_is_logged_and_backed_off() {
     );
     let times: Vec<f64> = stamp_text.lines().map(|l| l.parse().unwrap()).collect();
     let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
-    assert!(gaps.len() >= 3, "{gaps:?}");
+    // Doubling intervals (0.5, 1, 2, 4 s); loose bounds for loaded machines.
+    assert!(gaps.len() >= 4, "{gaps:?}");
     for g in gaps.windows(2) {
         assert!(
-            g[1] > g[0] * 1.5,
+            g[1] > g[0],
             "reads of a panicking plugin do not back off: gaps {gaps:?}"
         );
     }
+    assert!(
+        gaps[gaps.len() - 1] > 3.0 * gaps[0],
+        "no exponential backoff: gaps {gaps:?}"
+    );
 }
 
 #[test]
