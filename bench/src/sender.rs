@@ -197,7 +197,7 @@ impl Load {
         let deadline = start + duration;
         let mut i: u64 = 0;
         while i < max_packets {
-            if i % 64 == 0 && Instant::now() >= deadline {
+            if i & 63 == 0 && Instant::now() >= deadline {
                 break;
             }
             if let Some(rate) = rate {

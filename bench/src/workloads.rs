@@ -218,7 +218,7 @@ impl Acc {
 
 /// Order of the two daemons in round `r`: alternating who goes first.
 fn order(r: usize) -> [(Flavor, Who); 2] {
-    if r % 2 == 0 {
+    if r & 1 == 0 {
         [(Flavor::Rcollectd, Who::Rc), (Flavor::Collectd, Who::Cd)]
     } else {
         [(Flavor::Collectd, Who::Cd), (Flavor::Rcollectd, Who::Rc)]
