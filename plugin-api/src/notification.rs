@@ -292,6 +292,10 @@ impl<'a> NotificationBuilder<'a> {
     /// Dispatches the notification.
     pub fn dispatch(&self) -> Result<(), DispatchError> {
         let n = self.to_raw()?;
+        #[cfg(any(test, feature = "testing"))]
+        if crate::testing::capture_notification(&n) {
+            return Ok(());
+        }
         let f = need(host().dispatch_notification, "plugin_dispatch_notification")?;
         // SAFETY: `n` is fully initialised and has no meta list.
         let status = unsafe { f(&n) };

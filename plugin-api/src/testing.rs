@@ -11,6 +11,7 @@ use std::cell::RefCell;
 use std::ffi::c_int;
 
 use crate::logging::LogLevel;
+use crate::notification::Severity;
 use crate::sys;
 use crate::util::str_from_array;
 use crate::value::CdTime;
@@ -60,12 +61,17 @@ pub struct Capture<R> {
     pub values: Vec<Dispatched>,
     /// Log messages (level, text), in order.
     pub logs: Vec<(LogLevel, String)>,
+    /// Dispatched notifications (severity, [`Notification::summary`] text).
+    ///
+    /// [`Notification::summary`]: crate::Notification::summary
+    pub notifications: Vec<(Severity, String)>,
 }
 
 #[derive(Default)]
 struct Sink {
     values: Vec<Dispatched>,
     logs: Vec<(LogLevel, String)>,
+    notifications: Vec<(Severity, String)>,
 }
 
 thread_local! {
@@ -84,6 +90,7 @@ pub fn capture<R>(f: impl FnOnce() -> R) -> Capture<R> {
         result,
         values: sink.values,
         logs: sink.logs,
+        notifications: sink.notifications,
     }
 }
 
@@ -113,6 +120,18 @@ pub(crate) fn capture_values(vl: &sys::value_list_t) -> Option<c_int> {
             raw,
         });
         Some(0)
+    })
+}
+
+pub(crate) fn capture_notification(n: &sys::notification_t) -> bool {
+    SINK.with(|s| match s.borrow_mut().as_mut() {
+        Some(sink) => {
+            // SAFETY: `n` is a fully initialised notification without meta.
+            let view = unsafe { crate::Notification::from_raw(n) };
+            sink.notifications.push((view.severity(), view.summary()));
+            true
+        }
+        None => false,
     })
 }
 
@@ -165,6 +184,25 @@ mod tests {
         assert_eq!(
             cap.values[1].derives(),
             (0..20).map(|i| i - 3).collect::<Vec<i64>>()
+        );
+    }
+
+    #[test]
+    fn captures_notifications() {
+        let cap = capture(|| {
+            crate::NotificationBuilder::new(Severity::Warning, "hot")
+                .host("h")
+                .plugin("thermal")
+                .dispatch()
+        });
+        assert_eq!(cap.result, Ok(()));
+        assert_eq!(
+            cap.notifications,
+            vec![(
+                Severity::Warning,
+                "Notification: severity = WARNING, host = h, plugin = thermal, message = hot"
+                    .to_string()
+            )]
         );
     }
 
