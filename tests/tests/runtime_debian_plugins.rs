@@ -60,6 +60,13 @@ TypesDB "/usr/share/collectd/types.db"
     c
 }
 
+/// Identifiers whose presence depends on what the machine did during the
+/// run, not on the daemon: the disk plugin reports `pending_operations` only
+/// after it once saw I/O in flight (disk.c's `has_in_progress`).
+fn timing_dependent(ident: &str) -> bool {
+    ident.starts_with("disk-") && ident.ends_with("/pending_operations")
+}
+
 /// Identifier (CSV path without the date suffix) -> header line.
 fn csv_headers(root: &Path) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -128,13 +135,21 @@ fn debian_plugins_write_the_same_csv_files() {
         );
     }
 
-    let only_ours: Vec<_> = ours.keys().filter(|k| !theirs.contains_key(*k)).collect();
-    let only_theirs: Vec<_> = theirs.keys().filter(|k| !ours.contains_key(*k)).collect();
+    let only_ours: Vec<_> = ours
+        .keys()
+        .filter(|k| !theirs.contains_key(*k) && !timing_dependent(k))
+        .collect();
+    let only_theirs: Vec<_> = theirs
+        .keys()
+        .filter(|k| !ours.contains_key(*k) && !timing_dependent(k))
+        .collect();
     assert!(
         only_ours.is_empty() && only_theirs.is_empty(),
         "identifiers differ\nonly rcollectd: {only_ours:#?}\nonly collectd: {only_theirs:#?}\nrcollectd log:\n{our_log}"
     );
     for (ident, header) in &theirs {
-        assert_eq!(ours.get(ident), Some(header), "header of {ident} differs");
+        if let Some(h) = ours.get(ident) {
+            assert_eq!(h, header, "header of {ident} differs");
+        }
     }
 }
