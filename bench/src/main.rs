@@ -54,7 +54,7 @@ fn machine(paths: &Paths) -> String {
         .trim()
         .to_string();
     format!(
-        "{cpus} CPUs ({}), {} RAM, Linux {kernel}; collectd: {}; rcollectd: {} (git {})",
+        "{cpus} CPUs ({}), {} RAM, Linux {kernel}; collectd: {}; rcollectd: {} (workspace at git {})",
         first_line_of("/proc/cpuinfo", "model name"),
         first_line_of("/proc/meminfo", "MemTotal"),
         command_output(&paths.collectd.to_string_lossy(), &["-h"], "collectd "),
