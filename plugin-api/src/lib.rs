@@ -96,6 +96,7 @@
 //! `<Plugin cpu> / ReportByCpu "maybe": option "ReportByCpu" expects a
 //! boolean, got the string "maybe"`.
 
+#[rustfmt::skip]
 pub mod sys;
 
 mod config;
