@@ -176,7 +176,8 @@ fn eol_len(b: &[u8], i: usize) -> Option<usize> {
 ///
 /// As in collectd: a backslash keeps the next character literally (`\"` is a
 /// quote, `\\` a backslash, `\n` the letter n); a backslash at the end of a
-/// line joins the next line with its leading white space removed; a raw
+/// line joins the next line with its leading white space removed (and the
+/// first character of that line is content even if it is a `"`); a raw
 /// newline inside the quotes is kept.
 fn quoted(b: &[u8], start: usize) -> Option<(String, usize, u32)> {
     let mut out: Vec<u8> = Vec::new();
@@ -195,6 +196,12 @@ fn quoted(b: &[u8], start: usize) -> Option<(String, usize, u32)> {
                     lines += 1;
                     i += 1 + n;
                     while matches!(b.get(i), Some(b' ' | b'\t' | 0x08)) {
+                        i += 1;
+                    }
+                    // collectd takes the first character of a continued
+                    // line as content, even a `"`.
+                    if b.get(i) == Some(&b'"') {
+                        out.push(b'"');
                         i += 1;
                     }
                 } else {
@@ -391,7 +398,17 @@ fn ipv6(b: &[u8], i: usize) -> usize {
     if !b[i..i + span].contains(&b':') {
         return 0;
     }
-    (2..=span).rev().find(|&n| is_v6(&b[i..i + n])).unwrap_or(0)
+    let Some(n) = (2..=span).rev().find(|&n| is_v6(&b[i..i + n])) else {
+        return 0;
+    };
+    // collectd's pattern lets an embedded IPv4 part carry a `:port` too.
+    if b[i..i + n].contains(&b'.') && b.get(i + n) == Some(&b':') {
+        let p = port(b, i + n + 1);
+        if p > 0 {
+            return n + 1 + p;
+        }
+    }
+    n
 }
 
 #[cfg(test)]
@@ -469,6 +486,11 @@ mod tests {
                 Tok::Eol
             ]
         );
+        // An embedded IPv4 part may carry a port, as in collectd's pattern.
+        assert_eq!(
+            kinds("::1.1.1.1:65536"),
+            vec![s("::1.1.1.1:6553"), Tok::Number(6.0), Tok::Eol]
+        );
         // The last byte takes the longest valid prefix: 45, then the number 6.
         assert_eq!(
             kinds("1.2.3.456"),
@@ -492,6 +514,10 @@ mod tests {
         assert_eq!(t[0].kind, Tok::Quoted("abc def".into()));
         assert_eq!(t[1].kind, s("x"));
         assert_eq!(t[1].line, 2);
+        // The first character of a continued line is content, even a quote.
+        let t = tokenize("\"a\\\n  \"b\" c\n").unwrap().0;
+        assert_eq!(t[0].kind, Tok::Quoted("a\"b".into()));
+        assert_eq!(t[1].kind, s("c"));
         // A raw newline inside quotes is kept and counted.
         let t = tokenize("\"a\nb\"\nz").unwrap().0;
         assert_eq!(t[0].kind, Tok::Quoted("a\nb".into()));

@@ -13,7 +13,10 @@
 //! top level of a file; no collectd plugin has an option named `Include`, so
 //! expanding inside blocks accepts every config collectd accepts). Path rules:
 //! - `~/` expands to `$HOME`; shell wildcards (`*`, `?`, `[...]`) are expanded
-//!   and matches included in `strcmp` order, like collectd's `wordexp`;
+//!   and matches included in `strcmp` order, like collectd's `wordexp`
+//!   (which also expands `$VARIABLES` and splits the path at spaces; those
+//!   two are not done here: a path is taken literally apart from `~` and
+//!   wildcards);
 //! - a relative path is relative to the process's working directory for
 //!   [`super::parse_file`] (collectd resolves it with `wordexp`/`stat` before
 //!   changing to BaseDir) and to the including text's directory for
@@ -436,7 +439,13 @@ fn include(ctx: &Ctx, item: &Item, depth: u32, block_depth: u32) -> Result<Vec<I
     let full = ctx.base.resolve(Path::new(&expanded));
     let mut matches: Vec<PathBuf> = if has_wildcards(&expanded) {
         let pattern = full.to_string_lossy().into_owned();
-        match glob::glob(&pattern) {
+        // Shell rules, as wordexp: `*` matches neither `/` nor a leading dot.
+        let opts = glob::MatchOptions {
+            case_sensitive: true,
+            require_literal_separator: true,
+            require_literal_leading_dot: true,
+        };
+        match glob::glob_with(&pattern, opts) {
             Ok(paths) => paths.filter_map(Result::ok).collect(),
             Err(e) => return Err(err(format!("Include \"{path}\": bad pattern: {e}"))),
         }

@@ -252,6 +252,7 @@ fn include_glob_sorted() {
         ("c/b.conf", "B 1\n"),
         ("c/a.conf", "A 1\n"),
         ("c/x.txt", "X 1\n"),
+        ("c/.hidden.conf", "H 1\n"),
     ]);
     let root = parse_str("Include \"c/*.conf\"\n", &d.path().join("main.conf")).unwrap();
     assert_eq!(keys(&root), ["A", "B"]);
