@@ -43,8 +43,9 @@ pub const SHARDS: usize = 64;
 
 /// Length of one identifier field (`DATA_MAX_NAME_LEN`).
 const FIELD_LEN: usize = 128;
-/// Room for five fields, four separators and two dashes plus the NUL.
-const NAME_CAP: usize = 5 * FIELD_LEN + 8;
+/// Room for five fields, four separators and two dashes plus the NUL, and
+/// 16 bytes of slack for the block copies of [`NameBuf::from_vl`].
+const NAME_CAP: usize = 5 * FIELD_LEN + 8 + 16;
 
 /// Clamps a C char array to its first NUL.
 fn field(f: &[c_char]) -> &[u8] {
@@ -103,16 +104,65 @@ impl NameBuf {
         n
     }
 
-    /// The name of a value list.
+    /// Appends the first `n` bytes of a C name field (`n < FIELD_LEN`) with
+    /// whole 16-byte block copies: no call into `memcpy` for short names.
+    #[inline(always)]
+    fn push_field(&mut self, f: &[c_char; FIELD_LEN], n: usize) {
+        let n = n.min(FIELD_LEN - 1);
+        let blocks = n.div_ceil(16);
+        // The last block may copy up to 15 bytes past `n`: they stay inside the
+        // 128-byte source field and inside `buf` thanks to the slack in NAME_CAP.
+        assert!(
+            self.len + blocks * 16 <= NAME_CAP,
+            "identifier longer than five fields"
+        );
+        for b in 0..blocks {
+            let mut block = [0u8; 16];
+            for (d, s) in block.iter_mut().zip(&f[b * 16..b * 16 + 16]) {
+                *d = *s as u8;
+            }
+            for (d, s) in self.buf[self.len + b * 16..self.len + b * 16 + 16]
+                .iter_mut()
+                .zip(block)
+            {
+                *d = MaybeUninit::new(s);
+            }
+        }
+        self.len += n;
+    }
+
+    /// Appends one separator byte.
+    #[inline(always)]
+    fn push_byte(&mut self, c: u8) {
+        self.buf[self.len] = MaybeUninit::new(c);
+        self.len += 1;
+    }
+
+    /// The name of a value list (same result as [`NameBuf::from_parts`]).
     #[inline(always)]
     pub fn from_vl(vl: &value_list_t) -> Self {
-        Self::from_parts(
-            field(&vl.host),
-            field(&vl.plugin),
-            field(&vl.plugin_instance),
-            field(&vl.type_),
-            field(&vl.type_instance),
-        )
+        let mut n = NameBuf {
+            buf: [MaybeUninit::uninit(); NAME_CAP],
+            len: 0,
+        };
+        let len = |f: &[c_char; FIELD_LEN]| field(f).len();
+        n.push_field(&vl.host, len(&vl.host));
+        n.push_byte(b'/');
+        n.push_field(&vl.plugin, len(&vl.plugin));
+        let pi = len(&vl.plugin_instance);
+        if pi > 0 {
+            n.push_byte(b'-');
+            n.push_field(&vl.plugin_instance, pi);
+        }
+        n.push_byte(b'/');
+        n.push_field(&vl.type_, len(&vl.type_));
+        let ti = len(&vl.type_instance);
+        if ti > 0 {
+            n.push_byte(b'-');
+            n.push_field(&vl.type_instance, ti);
+        }
+        n.buf[n.len] = MaybeUninit::new(0);
+        n
     }
 
     /// The formatted bytes (no NUL).
@@ -136,45 +186,297 @@ impl fmt::Display for NameBuf {
     }
 }
 
-/// A small multiply-rotate hasher (FxHash-like) for identifier bytes.
+/// A small folded-multiply hasher for identifier bytes: one 64x64->128 bit
+/// multiply per 16 input bytes (the same construction as ahash's fallback),
+/// which keeps the dependency chain short on the hot path.
 #[derive(Default, Clone, Copy)]
 pub struct FastHasher(u64);
 
 impl FastHasher {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
+    const K1: u64 = 0x243f_6a88_85a3_08d3;
+    const K2: u64 = 0x1319_8a2e_0370_7344;
+    const K3: u64 = 0xa409_3822_299f_31d0;
 
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(Self::K);
+    #[inline(always)]
+    fn fold_mul(a: u64, b: u64) -> u64 {
+        let r = u128::from(a) * u128::from(b);
+        (r as u64) ^ ((r >> 64) as u64)
+    }
+
+    #[inline(always)]
+    fn word(bytes: &[u8]) -> u64 {
+        let mut w = [0u8; 8];
+        w[..bytes.len()].copy_from_slice(bytes);
+        u64::from_le_bytes(w)
     }
 }
 
 impl Hasher for FastHasher {
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(16);
         for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            self.add(u64::from_le_bytes(w));
+            let (a, b) = c.split_at(8);
+            h = Self::fold_mul(Self::word(a) ^ h ^ Self::K1, Self::word(b) ^ Self::K2);
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut w = [0u8; 8];
-            w[..rest.len()].copy_from_slice(rest);
-            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 56));
+            let (a, b) = rest.split_at(rest.len().min(8));
+            let tag = (rest.len() as u64) << 56;
+            h = Self::fold_mul(Self::word(a) ^ h ^ Self::K1, Self::word(b) ^ tag ^ Self::K2);
+        }
+        self.0 = h;
+    }
+
+    #[inline]
+    fn write_usize(&mut self, n: usize) {
+        self.0 = Self::fold_mul(self.0 ^ n as u64 ^ Self::K3, Self::K2);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        Self::fold_mul(self.0 ^ Self::K3, Self::K1)
+    }
+}
+
+/// Streaming hash of a formatted identifier: the same value whether the
+/// bytes arrive as one name (by-name lookups) or field by field straight from
+/// a value list (the hot path, which never formats the name).
+#[derive(Clone, Copy)]
+struct NameHasher {
+    h: u64,
+    pending: [u8; 16],
+    plen: usize,
+    total: u64,
+}
+
+impl NameHasher {
+    #[inline(always)]
+    fn new() -> Self {
+        NameHasher {
+            h: 0,
+            pending: [0; 16],
+            plen: 0,
+            total: 0,
         }
     }
 
+    #[inline(always)]
+    fn block(&mut self, b: &[u8; 16]) {
+        let (a, c) = b.split_at(8);
+        self.h = FastHasher::fold_mul(
+            FastHasher::word(a) ^ self.h ^ FastHasher::K1,
+            FastHasher::word(c) ^ FastHasher::K2,
+        );
+    }
+
+    #[inline(always)]
+    fn feed(&mut self, mut bytes: &[u8]) {
+        self.total += bytes.len() as u64;
+        if self.plen > 0 {
+            let take = bytes.len().min(16 - self.plen);
+            self.pending[self.plen..self.plen + take].copy_from_slice(&bytes[..take]);
+            self.plen += take;
+            bytes = &bytes[take..];
+            if self.plen < 16 {
+                return;
+            }
+            let p = self.pending;
+            self.block(&p);
+            self.plen = 0;
+        }
+        let mut chunks = bytes.chunks_exact(16);
+        for c in &mut chunks {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(c);
+            self.block(&b);
+        }
+        let rest = chunks.remainder();
+        self.pending[..rest.len()].copy_from_slice(rest);
+        self.plen = rest.len();
+    }
+
+    #[inline(always)]
+    fn finish(mut self) -> u64 {
+        if self.plen > 0 {
+            self.pending[self.plen..].fill(0);
+            let p = self.pending;
+            self.block(&p);
+        }
+        FastHasher::fold_mul(self.h ^ self.total ^ FastHasher::K3, FastHasher::K1)
+    }
+}
+
+/// Hash of a formatted name.
+fn hash_name(name: &[u8]) -> u64 {
+    let mut h = NameHasher::new();
+    h.feed(name);
+    h.finish()
+}
+
+/// Hash of a value list's identifier, equal to `hash_name` of its name.
+#[inline(always)]
+fn hash_vl(vl: &value_list_t) -> u64 {
+    let mut h = NameHasher::new();
+    let [host, plugin, pi, ty, ti] = vl_fields(vl);
+    h.feed(host);
+    h.feed(b"/");
+    h.feed(plugin);
+    if !pi.is_empty() {
+        h.feed(b"-");
+        h.feed(pi);
+    }
+    h.feed(b"/");
+    h.feed(ty);
+    if !ti.is_empty() {
+        h.feed(b"-");
+        h.feed(ti);
+    }
+    h.finish()
+}
+
+/// The five identifier fields of a value list, clamped to their NUL and to
+/// `DATA_MAX_NAME_LEN - 1` bytes as `FORMAT_VL` would read them.
+#[inline(always)]
+fn vl_fields(vl: &value_list_t) -> [&[u8]; 5] {
+    fn clamp(f: &[c_char; FIELD_LEN]) -> &[u8] {
+        let b = field(f);
+        &b[..b.len().min(FIELD_LEN - 1)]
+    }
+    [
+        clamp(&vl.host),
+        clamp(&vl.plugin),
+        clamp(&vl.plugin_instance),
+        clamp(&vl.type_),
+        clamp(&vl.type_instance),
+    ]
+}
+
+/// True if `name` is exactly the formatted identifier of `vl`.
+#[inline(always)]
+fn name_matches_vl(name: &[u8], vl: &value_list_t) -> bool {
+    let [host, plugin, pi, ty, ti] = vl_fields(vl);
+    let mut rest = name;
+    let mut eat = |part: &[u8]| -> bool {
+        match rest.strip_prefix(part) {
+            Some(r) => {
+                rest = r;
+                true
+            }
+            None => false,
+        }
+    };
+    let ok = eat(host)
+        && eat(b"/")
+        && eat(plugin)
+        && (pi.is_empty() || (eat(b"-") && eat(pi)))
+        && eat(b"/")
+        && eat(ty)
+        && (ti.is_empty() || (eat(b"-") && eat(ti)));
+    ok && rest.is_empty()
+}
+
+/// Shard of a name hash (its top bits; the map uses the rest).
+#[inline(always)]
+fn shard_of(hash: u64) -> usize {
+    (hash >> 58) as usize % SHARDS
+}
+
+/// Hasher for keys that already are hashes.
+#[derive(Default, Clone, Copy)]
+pub struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut f = FastHasher(self.0);
+        f.write(bytes);
+        self.0 = f.finish();
+    }
+
+    #[inline(always)]
+    fn write_u64(&mut self, n: u64) {
+        // The shard took the top bits; rotate fresh ones into hashbrown's tag.
+        self.0 = n.rotate_left(7);
+    }
+
+    #[inline(always)]
     fn finish(&self) -> u64 {
         self.0
     }
 }
 
-fn shard_of(name: &[u8]) -> usize {
-    let mut h = FastHasher::default();
-    h.write(name);
-    // Mix the high bits down: the map uses the low ones of its own hash.
-    let x = h.finish();
-    ((x ^ (x >> 29) ^ (x >> 47)) as usize) % SHARDS
+/// Entries sharing one 64-bit name hash (almost always exactly one).
+enum Slot {
+    One(Arc<Entry>),
+    Many(Vec<Arc<Entry>>),
+}
+
+impl Slot {
+    fn iter(&self) -> std::slice::Iter<'_, Arc<Entry>> {
+        match self {
+            Slot::One(e) => std::slice::from_ref(e).iter(),
+            Slot::Many(v) => v.iter(),
+        }
+    }
+}
+
+/// One shard: name hash -> entries, plus the entry count.
+#[derive(Default)]
+struct Shard {
+    map: HashMap<u64, Slot, BuildHasherDefault<PassThrough>>,
+    count: usize,
+}
+
+impl Shard {
+    #[inline(always)]
+    fn find(&self, hash: u64, matches: impl Fn(&Entry) -> bool) -> Option<&Arc<Entry>> {
+        self.map.get(&hash)?.iter().find(|e| matches(e))
+    }
+
+    fn insert(&mut self, hash: u64, e: Arc<Entry>) {
+        match self.map.remove(&hash) {
+            None => {
+                self.map.insert(hash, Slot::One(e));
+            }
+            Some(Slot::One(old)) => {
+                self.map.insert(hash, Slot::Many(vec![old, e]));
+            }
+            Some(Slot::Many(mut v)) => {
+                v.push(e);
+                self.map.insert(hash, Slot::Many(v));
+            }
+        }
+        self.count += 1;
+    }
+
+    fn remove(&mut self, hash: u64, name: &[u8]) -> Option<Arc<Entry>> {
+        let slot = self.map.remove(&hash)?;
+        let mut v = match slot {
+            Slot::One(e) => vec![e],
+            Slot::Many(v) => v,
+        };
+        let pos = v.iter().position(|e| e.name.as_bytes() == name);
+        let removed = pos.map(|i| v.remove(i));
+        match v.len() {
+            0 => {}
+            1 => {
+                let e = v.pop().expect("one element");
+                self.map.insert(hash, Slot::One(e));
+            }
+            _ => {
+                self.map.insert(hash, Slot::Many(v));
+            }
+        }
+        if removed.is_some() {
+            self.count -= 1;
+        }
+        removed
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Arc<Entry>> {
+        self.map.values().flat_map(Slot::iter)
+    }
 }
 
 /// Why [`Cache::update`] refused a value list.
@@ -361,8 +663,6 @@ impl ExpiredEntry {
     }
 }
 
-type Map = HashMap<Box<[u8]>, Arc<Entry>, BuildHasherDefault<FastHasher>>;
-
 /// Runtime hooks the exported `uc_check_timeout` and `uc_update` use to
 /// reach the plugin registry (which lives outside this module).
 #[derive(Debug, Clone, Copy)]
@@ -379,7 +679,7 @@ pub struct Hooks {
 
 /// The sharded value cache.
 pub struct Cache {
-    shards: Box<[RwLock<Map>]>,
+    shards: Box<[RwLock<Shard>]>,
 }
 
 impl Default for Cache {
@@ -464,10 +764,9 @@ fn check_range(dss: &[data_source_t], gauges: &mut [f64]) {
 unsafe fn slices<'a>(
     ds: &'a data_set_t,
     vl: &'a value_list_t,
-    name: &NameBuf,
 ) -> Result<(&'a [data_source_t], &'a [value_t]), CacheError> {
     let mismatch = || CacheError::ValuesMismatch {
-        name: name.to_string(),
+        name: NameBuf::from_vl(vl).to_string(),
         expected: ds.ds_num,
         got: vl.values_len,
     };
@@ -490,17 +789,26 @@ impl Cache {
     /// An empty cache.
     pub fn new() -> Self {
         Cache {
-            shards: (0..SHARDS).map(|_| RwLock::new(Map::default())).collect(),
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
         }
     }
 
-    fn shard(&self, name: &[u8]) -> &RwLock<Map> {
-        &self.shards[shard_of(name)]
+    fn shard(&self, hash: u64) -> &RwLock<Shard> {
+        &self.shards[shard_of(hash)]
     }
 
     fn find(&self, name: &[u8]) -> Option<Arc<Entry>> {
-        let map = self.shard(name).read().unwrap_or_else(|e| e.into_inner());
-        map.get(name).cloned()
+        let hash = hash_name(name);
+        let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
+        shard.find(hash, |e| e.name.as_bytes() == name).cloned()
+    }
+
+    fn find_vl(&self, vl: &value_list_t) -> Option<Arc<Entry>> {
+        let hash = hash_vl(vl);
+        let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
+        shard
+            .find(hash, |e| name_matches_vl(e.name.as_bytes(), vl))
+            .cloned()
     }
 
     /// Feeds one value list into the cache (`uc_update`): computes rates,
@@ -510,17 +818,37 @@ impl Cache {
     /// `ds.ds` and `vl.values` must point to `ds_num`/`values_len` elements;
     /// `vl.meta` must be null or a live meta data pointer.
     pub unsafe fn update(&self, ds: &data_set_t, vl: &value_list_t) -> Result<Updated, CacheError> {
-        let name = NameBuf::from_vl(vl);
         // SAFETY: forwarded caller contract.
-        let (dss, vals) = unsafe { slices(ds, vl, &name)? };
-        let shard = self.shard(name.as_bytes());
+        let (dss, vals) = unsafe { slices(ds, vl)? };
+        let hash = hash_vl(vl);
+        let shard = self.shard(hash);
         {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(e) = map.get(name.as_bytes()) {
+            if let Some(e) = map.find(hash, |e| name_matches_vl(e.name.as_bytes(), vl)) {
                 let mut st = e.lock();
-                return Self::update_existing(&mut st, dss, vals, vl, &name);
+                return Self::update_existing(&mut st, dss, vals, vl);
             }
         }
+        // SAFETY: forwarded caller contract on vl.meta.
+        unsafe { self.insert_new(hash, dss, vals, vl) }
+    }
+
+    /// The first value list of an identifier: builds and inserts its entry.
+    /// Kept out of line so the hot update path stays small.
+    ///
+    /// # Safety
+    /// `vl.meta` must be null or a live meta data pointer.
+    #[cold]
+    #[inline(never)]
+    unsafe fn insert_new(
+        &self,
+        hash: u64,
+        dss: &[data_source_t],
+        vals: &[value_t],
+        vl: &value_list_t,
+    ) -> Result<Updated, CacheError> {
+        let shard = self.shard(hash);
+        let name = NameBuf::from_vl(vl);
         // Build the entry outside the write lock.
         let mut values_gauge = Vec::with_capacity(dss.len());
         for (ds, v) in dss.iter().zip(vals) {
@@ -560,12 +888,12 @@ impl Cache {
             }),
         });
         let mut map = shard.write().unwrap_or_else(|e| e.into_inner());
-        if let Some(e) = map.get(name.as_bytes()) {
+        if let Some(e) = map.find(hash, |e| e.name.as_bytes() == name.as_bytes()) {
             // Another thread inserted it meanwhile: this is an update.
             let mut st = e.lock();
-            return Self::update_existing(&mut st, dss, vals, vl, &name);
+            return Self::update_existing(&mut st, dss, vals, vl);
         }
-        map.insert(name.as_bytes().into(), entry);
+        map.insert(hash, entry);
         Ok(Updated {
             is_new: true,
             callbacks_mask: 0,
@@ -577,18 +905,17 @@ impl Cache {
         dss: &[data_source_t],
         vals: &[value_t],
         vl: &value_list_t,
-        name: &NameBuf,
     ) -> Result<Updated, CacheError> {
         if st.values_raw.len() != dss.len() {
             return Err(CacheError::ValuesMismatch {
-                name: name.to_string(),
+                name: NameBuf::from_vl(vl).to_string(),
                 expected: st.values_raw.len(),
                 got: dss.len(),
             });
         }
         if st.last_time >= vl.time {
             return Err(CacheError::TooOld {
-                name: name.to_string(),
+                name: NameBuf::from_vl(vl).to_string(),
                 value_time: vl.time,
                 last_time: st.last_time,
             });
@@ -630,7 +957,7 @@ impl Cache {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).len())
+            .map(|s| s.read().unwrap_or_else(|e| e.into_inner()).count)
             .sum()
     }
 
@@ -647,7 +974,7 @@ impl Cache {
         let mut out = Vec::new();
         for shard in self.shards.iter() {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
-            for e in map.values() {
+            for e in map.entries() {
                 let st = e.lock();
                 if now.saturating_sub(st.last_update) < st.interval.saturating_mul(factor) {
                     continue;
@@ -672,12 +999,13 @@ impl Cache {
         let mut removed = 0;
         for x in expired {
             let key = x.name.as_bytes();
-            let mut map = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
+            let hash = hash_name(key);
+            let mut map = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
             let still_stale = map
-                .get(key)
+                .find(hash, |e| e.name.as_bytes() == key)
                 .is_some_and(|e| e.lock().generation == x.generation);
             if still_stale {
-                if let Some(e) = map.remove(key) {
+                if let Some(e) = map.remove(hash, key) {
                     e.lock().removed = true;
                     removed += 1;
                 }
@@ -711,13 +1039,15 @@ impl Cache {
 
     /// Rates of a value list's identifier (`uc_get_rate`).
     pub fn rates(&self, vl: &value_list_t) -> Option<Vec<f64>> {
-        self.rates_by_name(NameBuf::from_vl(vl).as_bytes())
+        let e = self.find_vl(vl)?;
+        let st = e.lock();
+        (st.state != STATE_MISSING).then(|| st.values_gauge.clone())
     }
 
     /// Copies the rates of `vl`'s identifier into `out` without allocating;
     /// false if absent, missing, or `out` has the wrong length.
     pub fn rates_into(&self, vl: &value_list_t, out: &mut [f64]) -> bool {
-        let Some(e) = self.find(NameBuf::from_vl(vl).as_bytes()) else {
+        let Some(e) = self.find_vl(vl) else {
             return false;
         };
         let st = e.lock();
@@ -740,7 +1070,7 @@ impl Cache {
         let mut out = Vec::new();
         for shard in self.shards.iter() {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
-            for e in map.values() {
+            for e in map.entries() {
                 let st = e.lock();
                 if st.state != STATE_MISSING {
                     out.push((e.name.clone(), st.last_time));
@@ -756,10 +1086,20 @@ impl Cache {
         let mut out: Vec<Arc<Entry>> = Vec::new();
         for shard in self.shards.iter() {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
-            out.extend(map.values().cloned());
+            out.extend(map.entries().cloned());
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         out
+    }
+
+    fn with_state_vl<R>(
+        &self,
+        vl: &value_list_t,
+        f: impl FnOnce(&mut EntryState) -> R,
+    ) -> Option<R> {
+        let e = self.find_vl(vl)?;
+        let mut st = e.lock();
+        Some(f(&mut st))
     }
 
     fn with_state<R>(&self, name: &[u8], f: impl FnOnce(&mut EntryState) -> R) -> Option<R> {
@@ -770,35 +1110,29 @@ impl Cache {
 
     /// State of `vl`'s identifier, `STATE_ERROR` if unknown (`uc_get_state`).
     pub fn state(&self, vl: &value_list_t) -> c_int {
-        self.with_state(NameBuf::from_vl(vl).as_bytes(), |s| s.state)
-            .unwrap_or(STATE_ERROR)
+        self.with_state_vl(vl, |s| s.state).unwrap_or(STATE_ERROR)
     }
 
     /// Sets the state, returning the previous one or -1 (`uc_set_state`).
     pub fn set_state(&self, vl: &value_list_t, state: c_int) -> c_int {
-        self.with_state(NameBuf::from_vl(vl).as_bytes(), |s| {
-            std::mem::replace(&mut s.state, state)
-        })
-        .unwrap_or(-1)
+        self.with_state_vl(vl, |s| std::mem::replace(&mut s.state, state))
+            .unwrap_or(-1)
     }
 
     /// Hits counter, `STATE_ERROR` if unknown (`uc_get_hits`).
     pub fn hits(&self, vl: &value_list_t) -> c_int {
-        self.with_state(NameBuf::from_vl(vl).as_bytes(), |s| s.hits)
-            .unwrap_or(STATE_ERROR)
+        self.with_state_vl(vl, |s| s.hits).unwrap_or(STATE_ERROR)
     }
 
     /// Sets the hits counter, returning the previous value or -1.
     pub fn set_hits(&self, vl: &value_list_t, hits: c_int) -> c_int {
-        self.with_state(NameBuf::from_vl(vl).as_bytes(), |s| {
-            std::mem::replace(&mut s.hits, hits)
-        })
-        .unwrap_or(-1)
+        self.with_state_vl(vl, |s| std::mem::replace(&mut s.hits, hits))
+            .unwrap_or(-1)
     }
 
     /// Adds `step` to the hits counter, returning the previous value or -1.
     pub fn inc_hits(&self, vl: &value_list_t, step: c_int) -> c_int {
-        self.with_state(NameBuf::from_vl(vl).as_bytes(), |s| {
+        self.with_state_vl(vl, |s| {
             let old = s.hits;
             s.hits = old.wrapping_add(step);
             old
@@ -861,19 +1195,18 @@ impl Cache {
     /// Runs `f` on the meta data of `vl`'s identifier, creating it if needed
     /// (the `uc_meta_data_*` functions); `None` if the identifier is unknown.
     pub fn with_meta<R>(&self, vl: &value_list_t, f: impl FnOnce(&mut MetaData) -> R) -> Option<R> {
-        self.with_state(NameBuf::from_vl(vl).as_bytes(), |s| {
-            f(s.meta.get_or_insert_with(MetaData::new))
-        })
+        self.with_state_vl(vl, |s| f(s.meta.get_or_insert_with(MetaData::new)))
     }
 
     /// Drops every entry (tests and shutdown).
     pub fn clear(&self) {
         for shard in self.shards.iter() {
             let mut map = shard.write().unwrap_or_else(|e| e.into_inner());
-            for e in map.values() {
+            for e in map.entries() {
                 e.lock().removed = true;
             }
-            map.clear();
+            map.map.clear();
+            map.count = 0;
         }
     }
 }
@@ -988,6 +1321,89 @@ mod tests {
         let long = [b'a'; 200];
         let n = NameBuf::from_parts(&long, &long, &long, &long, &long);
         assert_eq!(n.as_bytes().len(), 5 * 127 + 4);
+    }
+
+    #[test]
+    fn streamed_hash_equals_name_hash() {
+        let long = "x".repeat(127);
+        let cases: [[&str; 5]; 6] = [
+            ["h", "p", "", "t", ""],
+            ["host.example.com", "interface", "eth0", "if_octets", "rx"],
+            ["a", "b", "c", "d", "e"],
+            [&long, &long, &long, &long, &long],
+            [
+                "sixteen-bytes-ab",
+                "0123456789abcdef",
+                "",
+                "q",
+                "0123456789abcde",
+            ],
+            ["h", "a-b", "", "t", ""],
+        ];
+        for id in cases {
+            let mut v = [gauge(0.0)];
+            let vl = value_list(id, 0, 0, &mut v);
+            let name = NameBuf::from_vl(&vl);
+            assert_eq!(hash_vl(&vl), hash_name(name.as_bytes()), "{name}");
+            assert!(name_matches_vl(name.as_bytes(), &vl));
+            assert!(!name_matches_vl(&name.as_bytes()[1..], &vl));
+            let mut longer = name.as_bytes().to_vec();
+            longer.push(b'x');
+            assert!(!name_matches_vl(&longer, &vl));
+        }
+        // collectd keys by the formatted name, so these two are one entry.
+        let mut v = [gauge(0.0)];
+        let split = value_list(["h", "a", "b", "t", ""], 0, 0, &mut v);
+        assert!(name_matches_vl(b"h/a-b/t", &split));
+        assert_ne!(hash_name(b"h/a/t"), hash_name(b"h/a/u"));
+    }
+
+    #[test]
+    fn colliding_hashes_share_a_slot() {
+        let mk = |n: &str| {
+            Arc::new(Entry {
+                name: CString::new(n).unwrap(),
+                ident: Box::new([]),
+                st: Mutex::new(EntryState {
+                    values_raw: Vec::new(),
+                    values_gauge: Vec::new(),
+                    last_time: 0,
+                    last_update: 0,
+                    generation: 0,
+                    interval: 0,
+                    state: STATE_UNKNOWN,
+                    hits: 0,
+                    history: Vec::new(),
+                    history_index: 0,
+                    history_length: 0,
+                    meta: None,
+                    callbacks_mask: 0,
+                    removed: false,
+                }),
+            })
+        };
+        let mut sh = Shard::default();
+        for n in ["a", "b", "c"] {
+            sh.insert(42, mk(n));
+        }
+        assert_eq!(sh.count, 3);
+        assert_eq!(
+            sh.find(42, |e| e.name.as_bytes() == b"b")
+                .unwrap()
+                .name
+                .as_bytes(),
+            b"b"
+        );
+        assert!(sh.find(42, |e| e.name.as_bytes() == b"z").is_none());
+        assert!(sh.remove(42, b"b").is_some());
+        assert!(sh.remove(42, b"b").is_none());
+        assert!(sh.remove(7, b"a").is_none());
+        assert_eq!(sh.entries().count(), 2);
+        assert!(sh.remove(42, b"a").is_some());
+        assert!(matches!(sh.map.get(&42), Some(Slot::One(_))));
+        assert!(sh.remove(42, b"c").is_some());
+        assert!(sh.map.is_empty());
+        assert_eq!(sh.count, 0);
     }
 
     #[test]
