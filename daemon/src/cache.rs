@@ -3,11 +3,13 @@
 //!
 //! Entries are keyed by the identifier's name as collectd formats it
 //! (`host/plugin[-pi]/type[-ti]`), so the by-name C APIs find exactly what the
-//! value-list APIs do. On the hot path the name is assembled into a stack
-//! buffer (no allocation, no `printf`), hashed once to pick one of
-//! [`SHARDS`] read/write-locked maps, and the entry itself is updated under
-//! its own mutex: concurrent updates of different identifiers share no lock,
-//! and updating an existing entry allocates nothing.
+//! value-list APIs do. On the hot path that name is never built: the five
+//! fields are hashed as a stream that equals the hash of the formatted name,
+//! the hash picks one of [`SHARDS`] read/write-locked maps keyed by the hash,
+//! and candidates are confirmed by comparing their stored name field by field.
+//! The entry itself is updated under its own mutex: concurrent updates of
+//! different identifiers share no lock, and updating an existing entry
+//! allocates nothing.
 
 use std::collections::HashMap;
 use std::ffi::{CStr, CString};
