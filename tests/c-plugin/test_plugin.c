@@ -15,6 +15,7 @@
  *   ReadValues N        value lists dispatched per read (default 2)
  *   WriteSleepMs N      each write sleeps N ms (slow writer)
  *   LogWrites false     do not record each write (big volume tests)
+ *   ReportDispatchTime true   record how long a read's dispatching took
  *   FailInit true       the init callback fails (its read must not run)
  *   LogAll true         record every log line, not only this plugin's markers
  */
@@ -33,6 +34,7 @@ static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fail_reads;
 static int stop_after_reads;
 static bool fail_init;
+static bool report_dispatch_time;
 static int read_values = 2;
 static int write_sleep_ms;
 static bool log_writes = true;
@@ -109,6 +111,9 @@ static int tp_config(oconfig_item_t *ci) {
       write_sleep_ms = (int)c->values[0].value.number;
     } else if (strcasecmp(c->key, "LogWrites") == 0 && c->values_num == 1) {
       log_writes = c->values[0].value.boolean != 0;
+    } else if (strcasecmp(c->key, "ReportDispatchTime") == 0 &&
+               c->values_num == 1) {
+      report_dispatch_time = c->values[0].value.boolean != 0;
     } else if (strcasecmp(c->key, "FailInit") == 0 && c->values_num == 1) {
       fail_init = c->values[0].value.boolean != 0;
     } else if (strcasecmp(c->key, "LogAll") == 0 && c->values_num == 1) {
@@ -143,6 +148,7 @@ static int tp_read(user_data_t *ud) {
   sstrncpy(vl.plugin, "test_plugin", sizeof(vl.plugin));
   sstrncpy(vl.plugin_instance, "inst", sizeof(vl.plugin_instance));
 
+  double dispatch_start = now_s();
   for (int i = 0; i < read_values; i++) {
     value_t v = {.gauge = (double)n + (double)i / 1000.0};
     vl.values = &v;
@@ -167,6 +173,8 @@ static int tp_read(user_data_t *ud) {
   if (plugin_dispatch_values(&vl) == 0)
     __sync_fetch_and_add(&dispatched, 1);
 
+  if (report_dispatch_time)
+    emit("dispatch-seconds %.3f", now_s() - dispatch_start);
   emit("read %d dispatched=%lld", n, __sync_fetch_and_add(&dispatched, 0));
 
   if (n == fail_reads + 1) {
