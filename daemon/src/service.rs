@@ -153,9 +153,12 @@ impl Signals {
         let (read_end, write_end) =
             unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
         SIGNAL_PIPE.store(write_end.as_raw_fd(), Ordering::Relaxed);
+        // No SA_RESTART, as in collectd: plugins stop their blocking threads
+        // with pthread_kill(thread, SIGTERM) and expect accept() or read()
+        // to return EINTR (unixsock and network do this at shutdown).
         let action = SigAction::new(
             SigHandler::Handler(on_signal),
-            SaFlags::SA_RESTART,
+            SaFlags::empty(),
             SigSet::empty(),
         );
         for sig in [NixSignal::SIGTERM, NixSignal::SIGINT, NixSignal::SIGUSR1] {

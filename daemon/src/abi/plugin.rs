@@ -1161,20 +1161,15 @@ pub extern "C" fn plugin_get_interval() -> cdtime_t {
     dispatch::effective_interval(&ctx::get())
 }
 
-struct ThreadStart {
-    ctx: plugin_ctx_t,
-    start: unsafe extern "C" fn(*mut c_void) -> *mut c_void,
-    arg: *mut c_void,
-}
-
-extern "C" fn thread_trampoline(p: *mut c_void) -> *mut c_void {
-    // SAFETY: `p` is the Box<ThreadStart> leaked by plugin_thread_create.
-    let ts = unsafe { Box::from_raw(p.cast::<ThreadStart>()) };
-    ctx::set(ts.ctx);
-    let (start, arg) = (ts.start, ts.arg);
-    drop(ts);
-    // SAFETY: the plugin's thread function with its own argument.
-    catch_unwind(AssertUnwindSafe(|| unsafe { start(arg) })).unwrap_or(std::ptr::null_mut())
+extern "C" {
+    /// C trampoline in `shim.c`: sets the context, then runs `start`, so a
+    /// plugin thread's `pthread_exit` or cancellation crosses only C frames.
+    fn rcd_thread_spawn(
+        thread: *mut libc::pthread_t,
+        start: unsafe extern "C" fn(*mut c_void) -> *mut c_void,
+        arg: *mut c_void,
+        ctx: plugin_ctx_t,
+    ) -> c_int;
 }
 
 /// `plugin_thread_create`: a pthread that inherits the caller's context.
@@ -1192,17 +1187,10 @@ pub unsafe extern "C" fn plugin_thread_create(
         let (false, Some(start)) = (thread.is_null(), start_routine) else {
             return libc::EINVAL;
         };
-        let ts = Box::into_raw(Box::new(ThreadStart {
-            ctx: ctx::get(),
-            start,
-            arg,
-        }));
-        // SAFETY: standard pthread_create with our trampoline and boxed state.
-        let rc =
-            unsafe { libc::pthread_create(thread, std::ptr::null(), thread_trampoline, ts.cast()) };
+        // SAFETY: `thread` is writable (checked non-null); the shim copies
+        // the start routine, argument and context before returning.
+        let rc = unsafe { rcd_thread_spawn(thread, start, arg, ctx::get()) };
         if rc != 0 {
-            // SAFETY: the thread was not created, so we still own the box.
-            drop(unsafe { Box::from_raw(ts) });
             return rc;
         }
         if let Some(n) = name_arg(name) {

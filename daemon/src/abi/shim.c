@@ -236,3 +236,35 @@ void c_do_release(int level, c_complain_t *c, const char *format, ...) {
   message[sizeof(message) - 1] = '\0';
   plugin_log(level, "%s", message);
 }
+
+/*
+ * Plugin threads start in C: a plugin may end its thread with pthread_exit()
+ * or be cancelled, and that forced unwind must only cross C frames (a Rust
+ * frame with unwinding tables in between would abort the process).
+ */
+struct rcd_thread_start {
+  void *(*start)(void *);
+  void *arg;
+  plugin_ctx_t ctx;
+};
+
+static void *rcd_thread_trampoline(void *p) {
+  struct rcd_thread_start ts = *(struct rcd_thread_start *)p;
+  free(p);
+  plugin_set_ctx(ts.ctx);
+  return ts.start(ts.arg);
+}
+
+int rcd_thread_spawn(pthread_t *thread, void *(*start)(void *), void *arg,
+                     plugin_ctx_t ctx) {
+  struct rcd_thread_start *p = malloc(sizeof(*p));
+  if (p == NULL)
+    return ENOMEM;
+  p->start = start;
+  p->arg = arg;
+  p->ctx = ctx;
+  int status = pthread_create(thread, NULL, rcd_thread_trampoline, p);
+  if (status != 0)
+    free(p);
+  return status;
+}
