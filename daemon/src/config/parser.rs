@@ -229,7 +229,7 @@ impl Parser<'_> {
                 }
                 Tok::Unquoted(key) => {
                     self.pos += 1;
-                    let values = self.values(&key)?;
+                    let values = self.values();
                     match self.next().map(|t| t.kind) {
                         Some(Tok::Eol) | None => {}
                         Some(other) => {
@@ -266,7 +266,7 @@ impl Parser<'_> {
 
     /// Values of an option or block tag, up to (not including) the next
     /// token that is not a value.
-    fn values(&mut self, _key: &str) -> Result<Vec<Value>, ConfigError> {
+    fn values(&mut self) -> Vec<Value> {
         let mut values = Vec::new();
         while let Some(t) = self.peek() {
             let v = match &t.kind {
@@ -278,7 +278,7 @@ impl Parser<'_> {
             values.push(v);
             self.pos += 1;
         }
-        Ok(values)
+        values
     }
 
     /// Expects `>` then end of line after a tag that started on `line`.
@@ -321,7 +321,7 @@ impl Parser<'_> {
                 ))
             }
         };
-        let values = self.values(&key)?;
+        let values = self.values();
         let tag = format!("<{key}{}", render_tag_values(&values));
         self.expect_close_eol(line, &tag)?;
         if block_depth >= MAX_BLOCK_DEPTH {
