@@ -22,6 +22,9 @@ pub enum Command {
 pub struct Invocation {
     pub command: Command,
     pub config_file: PathBuf,
+    /// Whether `-C` was given (without it, a missing default file means the
+    /// built-in default configuration).
+    pub config_given: bool,
     pub pid_file: Option<PathBuf>,
     pub foreground: bool,
     pub create_base_dir: bool,
@@ -33,7 +36,7 @@ pub fn usage() -> String {
         "Usage: rcollectd [OPTIONS]\n\
          \n\
          Options:\n\
-         \x20 -C <file>   Configuration file (default {DEFAULT_CONFIG}).\n\
+         \x20 -C <file>   Configuration file (default {DEFAULT_CONFIG}, else built in).\n\
          \x20 -t          Test the configuration (and load every plugin), then exit.\n\
          \x20 -T          Run every read callback once, write the values, then exit.\n\
          \x20 -P <file>   PID file (default: PIDFile from the configuration).\n\
@@ -55,6 +58,7 @@ where
     let mut inv = Invocation {
         command: Command::Run,
         config_file: PathBuf::from(DEFAULT_CONFIG),
+        config_given: false,
         pid_file: None,
         foreground: false,
         create_base_dir: true,
@@ -93,6 +97,7 @@ where
                     };
                     if flag == 'C' {
                         inv.config_file = value;
+                        inv.config_given = true;
                     } else {
                         inv.pid_file = Some(value);
                     }
@@ -133,6 +138,7 @@ mod tests {
             PathBuf::from("/etc/collectd/collectd.conf")
         );
         assert_eq!(inv.pid_file, None);
+        assert!(!inv.config_given);
         assert!(!inv.foreground);
         assert!(inv.create_base_dir);
     }
@@ -141,6 +147,7 @@ mod tests {
     fn separate_and_joined_values() {
         let inv = p(&["-C", "/a.conf", "-P/run/x.pid", "-f", "-B"]).unwrap();
         assert_eq!(inv.config_file, PathBuf::from("/a.conf"));
+        assert!(inv.config_given);
         assert_eq!(inv.pid_file, Some(PathBuf::from("/run/x.pid")));
         assert!(inv.foreground);
         assert!(!inv.create_base_dir);

@@ -25,8 +25,12 @@ use crate::schedule::{scheduler, ReadFunc, ReadKind};
 /// Command-line inputs the daemon needs.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// The collectd.conf to read.
+    /// The collectd.conf to read (also the name errors are reported under).
     pub config_file: PathBuf,
+    /// Config text to use instead of reading `config_file` (the built-in default).
+    pub config_text: Option<String>,
+    /// `-t`: settings collectd silently ignores (unknown global options) are errors.
+    pub strict: bool,
 }
 
 /// A configuration or runtime error, with the config location when known.
@@ -133,11 +137,15 @@ impl Daemon {
     /// `LoadPlugin` loads immediately, `<Plugin>` blocks go to the plugin's
     /// config callbacks; then types.db, hostname, `interval_g`, `timeout_g`.
     pub fn configure(opts: &Options) -> Result<Daemon, DaemonError> {
-        let root = config::parse_file(&opts.config_file)?;
+        let root = match &opts.config_text {
+            Some(text) => config::parse_str(text, &opts.config_file)?,
+            None => config::parse_file(&opts.config_file)?,
+        };
         let mut walker = Walker {
             globals: Globals::default(),
             errors: Vec::new(),
             types_loaded: 0,
+            strict: opts.strict,
         };
         walker.sync_globals();
         for item in &root.children {
@@ -147,6 +155,7 @@ impl Daemon {
             globals: g,
             mut errors,
             types_loaded,
+            ..
         } = walker;
         // Options given on the command line win over the file (collectd's rule).
         crate::config::globals::set_current(g);
@@ -180,6 +189,13 @@ impl Daemon {
         }
         globals::set_timeout(timeout as c_int);
         globals::set_interval(secs_to_cdtime(g.interval));
+        for warning in crate::filter::activate(&g.pre_cache_chain, &g.post_cache_chain) {
+            if opts.strict {
+                errors.push(DaemonError::msg(warning));
+            } else {
+                log::warn!("{warning}");
+            }
+        }
 
         *RUNTIME.lock().unwrap_or_else(|e| e.into_inner()) = Some(Runtime {
             read_threads: if g.read_threads > 0 {
@@ -269,7 +285,9 @@ impl Daemon {
             let _ = h.handle.join();
         }
         log::info!("Exiting normally.");
-        if !shutdown_all() {
+        let ok = shutdown_all();
+        crate::filter::shutdown();
+        if !ok {
             log::error!("Error: one or more plugin shutdown callbacks failed.");
         }
     }
@@ -279,6 +297,7 @@ struct Walker {
     globals: Globals,
     errors: Vec<DaemonError>,
     types_loaded: usize,
+    strict: bool,
 }
 
 impl Walker {
@@ -294,11 +313,11 @@ impl Walker {
         match key.as_str() {
             "loadplugin" => self.load_plugin(item),
             "plugin" => self.plugin_block(item),
-            "chain" | "precachechain" | "postcachechain" => log::warn!(
-                "{}: filter chains (`{}') are not supported by rcollectd yet; ignoring.",
-                item.location,
-                item.key
-            ),
+            "chain" => {
+                if let Err(e) = crate::filter::configure(item) {
+                    self.errors.push(e.into());
+                }
+            }
             _ => match self.globals.apply(item) {
                 Ok(true) => {
                     self.sync_globals();
@@ -311,7 +330,10 @@ impl Walker {
                     }
                 }
                 // collectd 5.12 silently ignores unknown top-level options;
-                // rcollectd accepts the same files but says so.
+                // rcollectd runs the same files but says so, and `-t` fails.
+                Ok(false) if self.strict => self
+                    .errors
+                    .push(crate::config::globals::unknown_error(item).into()),
                 Ok(false) => log::warn!(
                     "{}; ignoring it",
                     crate::config::globals::unknown_error(item)

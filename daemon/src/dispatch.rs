@@ -1,6 +1,6 @@
 //! The dispatch path: `plugin_dispatch_values` -> pre-cache chain -> value
-//! cache -> post-cache chain -> bounded write queue -> `WriteThreads` workers
-//! -> every write callback. Also flush, notifications and missing values.
+//! cache -> bounded write queue -> `WriteThreads` workers -> post-cache chain
+//! (or, without one, every write callback). Also flush, notifications and missing values.
 //!
 //! The write queue is bounded by collectd's rule: below `WriteQueueLimitLow`
 //! nothing is dropped, between Low and High a value is dropped with a
@@ -283,27 +283,6 @@ fn ident(vl: &value_list_t) -> String {
     s
 }
 
-/// Result of the filter-chain seam.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ChainVerdict {
-    /// Go on (the default target).
-    Continue,
-    /// Stop processing this value list.
-    Stop,
-}
-
-/// Seam for collectd's `PreCacheChain` (filter chains are not implemented
-/// yet): passes everything through.
-fn pre_cache_chain(_ds: &OwnedDataSet, _vl: &mut value_list_t) -> ChainVerdict {
-    ChainVerdict::Continue
-}
-
-/// Seam for collectd's `PostCacheChain` (filter chains are not implemented
-/// yet): passes everything through to the write queue.
-fn post_cache_chain(_ds: &OwnedDataSet, _vl: &mut value_list_t) -> ChainVerdict {
-    ChainVerdict::Continue
-}
-
 /// Updates the value cache and sends cache events. collectd 5.12 logs a
 /// refused value list (e.g. not newer than the cached one) but still writes
 /// it (`plugin_dispatch_values_internal` ignores `uc_update`'s status), so
@@ -506,13 +485,10 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         escape_slashes(&mut v.type_instance);
     }
     item.vl.values = item.values.as_mut_ptr();
-    if pre_cache_chain(&item.ds, &mut item.vl) == ChainVerdict::Stop {
+    if crate::filter::pre_cache(item.ds.as_ptr(), &mut item.vl) == crate::filter::Verdict::Stop {
         return 0;
     }
     update_cache(&item.ds, &item.vl);
-    if post_cache_chain(&item.ds, &mut item.vl) == ChainVerdict::Stop {
-        return 0;
-    }
     STATS.queue_length.fetch_add(1, Ordering::Relaxed);
     STATS.enqueued.fetch_add(1, Ordering::Relaxed);
     if QUEUE.tx.send(Msg::Vl(item)).is_err() {
@@ -603,10 +579,14 @@ fn write_item(mut item: QueuedVl) {
         return;
     }
     let _g = ctx::enter(item.ctx.0);
-    let vl = item.as_vl();
+    item.as_vl();
     let ds = item.ds.as_ptr();
-    // SAFETY: `ds` and `vl` are owned by `item`, alive for the call.
-    unsafe { write_to(None, ds, vl) };
+    // The PostCacheChain runs here, on the write threads as in collectd, so
+    // its `write` targets never block the thread that dispatched the values.
+    if !crate::filter::post_cache(ds, &mut item.vl) {
+        // SAFETY: `ds` and `vl` are owned by `item`, alive for the call.
+        unsafe { write_to(None, ds, &item.vl) };
+    }
     STATS.written.fetch_add(1, Ordering::Relaxed);
 }
 

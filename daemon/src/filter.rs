@@ -334,7 +334,8 @@ pub fn chain_by_name(name: &str) -> Option<Arc<Chain>> {
 }
 
 /// Selects `PreCacheChain`/`PostCacheChain` (empty = none). A name with no
-/// `<Chain>` behind it is reported; collectd silently runs without it.
+/// `<Chain>` behind it is reported (collectd silently runs without it),
+/// except collectd's defaults "PreCache"/"PostCache", which need no chain.
 pub fn activate(pre: &str, post: &str) -> Vec<String> {
     let mut warnings = Vec::new();
     let mut pick = |what: &str, name: &str| {
@@ -342,7 +343,12 @@ pub fn activate(pre: &str, post: &str) -> Vec<String> {
             return None;
         }
         let chain = chain_by_name(name);
-        if chain.is_none() {
+        let default = if what == "PreCacheChain" {
+            "PreCache"
+        } else {
+            "PostCache"
+        };
+        if chain.is_none() && name != default {
             warnings.push(format!(
                 "{what} \"{name}\" names no <Chain> block; values pass as if it were not set"
             ));
@@ -721,6 +727,10 @@ mod tests {
         let mut cpu = vl_for("cpu");
         assert_eq!(pre_cache(ptr::null(), &mut cpu), Verdict::Stop);
         assert_eq!(activate("", "missing").len(), 1);
+        assert!(
+            activate("PreCache", "PostCache").is_empty(),
+            "collectd's defaults"
+        );
         assert!(!has_post_cache_chain());
         activate("", "");
     }

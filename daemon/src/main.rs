@@ -4,11 +4,18 @@
 mod cli;
 mod service;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rcollectd::daemon::{self, Daemon, Options};
 
 use cli::{Command, Invocation};
+
+/// `collectd.conf.d/default.conf`, used when no config file is given and
+/// /etc/collectd/collectd.conf does not exist: runs without root or /etc.
+const BUILTIN_CONFIG: &str = include_str!("../../collectd.conf.d/default.conf");
+/// The name errors in the built-in configuration are reported under.
+const BUILTIN_CONFIG_NAME: &str = "<built-in default.conf>";
 
 fn main() -> ExitCode {
     let invocation = match cli::parse(std::env::args_os().skip(1)) {
@@ -41,8 +48,21 @@ fn main() -> ExitCode {
 }
 
 fn run(inv: &Invocation) -> Result<(), String> {
+    let builtin = !inv.config_given && !inv.config_file.exists();
+    if builtin {
+        log::info!(
+            "{} does not exist: using the built-in default configuration",
+            inv.config_file.display()
+        );
+    }
     let opts = Options {
-        config_file: inv.config_file.clone(),
+        config_file: if builtin {
+            PathBuf::from(BUILTIN_CONFIG_NAME)
+        } else {
+            inv.config_file.clone()
+        },
+        config_text: builtin.then(|| BUILTIN_CONFIG.to_owned()),
+        strict: inv.command == Command::TestConfig,
     };
     let mut daemon = Daemon::configure(&opts).map_err(|e| e.to_string())?;
     if inv.command == Command::TestConfig {
