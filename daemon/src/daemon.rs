@@ -529,7 +529,29 @@ fn register_types(db: &crate::types_db::TypesDb) {
 
 /// Loads types.db files into the data-set registry. An unreadable file is an
 /// error (collectd then refuses to start); a bad line is logged and skipped.
-fn load_types_files(files: &[PathBuf]) -> Result<(), DaemonError> {
+/// `cf_read`: reads another config file and applies it as the main one is
+/// applied (global options, `LoadPlugin`, `<Plugin>` and `<Chain>` blocks).
+pub(crate) fn apply_config_file(path: &Path) -> Result<(), DaemonError> {
+    let root = config::parse_file(path)?;
+    let globals = (*crate::config::globals::current()).clone();
+    let mut walker = Walker {
+        types_loaded: globals.types_db.len(),
+        globals,
+        errors: Vec::new(),
+        strict: false,
+    };
+    for item in &root.children {
+        walker.item(item);
+    }
+    crate::config::globals::set_current(walker.globals);
+    match walker.errors.into_iter().next() {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Loads types.db files into the data-set registry (later files win).
+pub(crate) fn load_types_files(files: &[PathBuf]) -> Result<(), DaemonError> {
     let (db, problems) = crate::types_db::TypesDb::load_files(files);
     register_types(&db);
     let mut fatal = None;

@@ -84,13 +84,21 @@ fn rcollectd_exports_what_every_debian_plugin_imports_from_collectd() {
     );
 }
 
+/// collectd's own `main` split in two (`init_config` returns its private
+/// command-line struct) and its yacc parser's globals: no plugin can use them.
+const NOT_PLUGIN_ABI: [&str; 4] = ["init_config", "run_loop", "c_file", "ci_root"];
+
 #[test]
 fn rcollectd_exports_the_whole_collectd_daemon_abi() {
     let ours = dynamic_symbols(&rcollectd_bin(), true);
     let missing: Vec<String> = collectd_exports()
         .into_iter()
-        .filter(|s| !ours.contains(s))
+        .filter(|s| !ours.contains(s) && !NOT_PLUGIN_ABI.contains(&s.as_str()))
         .collect();
+    assert!(
+        collectd_exports().len() > 200,
+        "collectd exports its plugin ABI"
+    );
     assert!(
         missing.is_empty(),
         "{} of collectd 5.12's exports are missing: {}",

@@ -1,6 +1,9 @@
 //! Functions collectd 5.12's binary exports beyond the documented plugin
-//! API (from collectd.c and utils_time.c). No Debian plugin imports them, but
-//! a third-party plugin may, so they behave as collectd's do.
+//! API (from collectd.c, configfile.c, types_list.c and utils_time.c). No
+//! Debian plugin imports them, but a third-party plugin may, so they behave
+//! as collectd's do. Not exported: `init_config` and `run_loop` (collectd's
+//! own `main` split in two, meaningless outside it) and `c_file`/`ci_root`
+//! (state of collectd's yacc config parser).
 
 use std::ffi::{c_char, c_int, c_long, CStr};
 
@@ -99,6 +102,51 @@ pub unsafe extern "C" fn format_rfc3339_local(
         // SAFETY: forwarded buffer contract.
         Ok(s) => unsafe { put(buffer, buffer_size, &s) },
         Err(e) => e,
+    }
+}
+
+fn path_arg(p: *const c_char) -> Option<std::path::PathBuf> {
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null C string from the caller.
+    let s = unsafe { CStr::from_ptr(p) }.to_string_lossy().into_owned();
+    Some(std::path::PathBuf::from(s))
+}
+
+/// `read_types_list`: loads one more types.db file (its types override).
+///
+/// # Safety
+/// `file` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn read_types_list(file: *const c_char) -> c_int {
+    let Some(path) = path_arg(file) else {
+        return -1;
+    };
+    match crate::daemon::load_types_files(&[path]) {
+        Ok(()) => 0,
+        Err(e) => {
+            log::error!("read_types_list: {e}");
+            -1
+        }
+    }
+}
+
+/// `cf_read`: reads and applies another collectd.conf file.
+///
+/// # Safety
+/// `filename` must be NULL or a valid C string.
+#[no_mangle]
+pub unsafe extern "C" fn cf_read(filename: *const c_char) -> c_int {
+    let Some(path) = path_arg(filename) else {
+        return -1;
+    };
+    match crate::daemon::apply_config_file(&path) {
+        Ok(()) => 0,
+        Err(e) => {
+            log::error!("{e}");
+            -1
+        }
     }
 }
 
