@@ -361,7 +361,14 @@ fn run_variant(variant: Variant) -> (Tree, Tree, Option<Tree>) {
 
     let our_csv = plugin_dir().join("csv.so");
     let rcollectd = target_dir().join("release/rcollectd");
-    let with_rcollectd = rcollectd.is_file() && our_csv.is_file();
+    // The rcollectd leg is the point of this test; `make build` provides both.
+    assert!(
+        rcollectd.is_file() && our_csv.is_file(),
+        "{} or {} missing: run `make build`",
+        rcollectd.display(),
+        our_csv.display()
+    );
+    let with_rcollectd = true;
     let ours_r = staging.path().join("ours-rcollectd");
     if with_rcollectd {
         stage_plugins(&ours_r, &our_csv);
