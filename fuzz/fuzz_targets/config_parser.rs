@@ -9,8 +9,11 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    // A name in a directory that does not exist keeps relative Includes
-    // from reading real files.
+    // Include reads the file system (`Include "/"` would walk all of it);
+    // the unit tests cover it, the fuzzer covers the grammar.
+    if text.to_ascii_lowercase().contains("include") {
+        return;
+    }
     let name = Path::new("/nonexistent-rcollectd-fuzz/fuzz.conf");
     match rcollectd::config::parse_str(text, name) {
         Ok(root) => {
