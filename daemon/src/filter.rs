@@ -8,7 +8,9 @@ use std::ffi::{c_int, c_void};
 use std::ptr;
 use std::sync::{Arc, Mutex, RwLock};
 
-use rcollectd_plugin::sys::{data_set_t, match_proc_t, target_proc_t, value_list_t};
+use rcollectd_plugin::sys::{
+    data_set_t, match_proc_t, oconfig_item_t, target_proc_t, value_list_t,
+};
 
 use crate::abi::oconfig::OconfigTree;
 use crate::config::{ConfigError, Item, Value};
@@ -113,44 +115,66 @@ fn single_string_arg<'a>(item: &'a Item, what: &str) -> Result<&'a str, ConfigEr
     }
 }
 
-fn new_match(item: &Item) -> Result<MatchInst, ConfigError> {
-    let name = single_string_arg(item, "Match")?;
-    let found = {
-        let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-        reg.matches
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(n, p)| (n.clone(), *p))
-    };
+/// The config-time `create` callback matches and targets share.
+type CreateFn = unsafe extern "C" fn(*const oconfig_item_t, *mut *mut c_void) -> c_int;
+
+/// Finds a registered match or target by name (case-insensitively) and runs
+/// its `create` callback on the block: (canonical name, procs, state).
+fn instantiate<P: Copy>(
+    item: &Item,
+    kind: &str,
+    registered: impl Fn(&Registry) -> Option<(String, P)>,
+    create: impl Fn(&P) -> Option<CreateFn>,
+) -> Result<(String, P, UserData), ConfigError> {
+    let wanted = single_string_arg(item, kind)?;
+    let found = registered(&REGISTRY.lock().unwrap_or_else(|e| e.into_inner()));
     let Some((name, proc_)) = found else {
+        let kind = kind.to_ascii_lowercase();
         return Err(err(
             item,
             format!(
-                "cannot find a \"{name}\" match; load the plugin that provides it \
-                 (LoadPlugin match_{name}) before this <Chain>"
+                "cannot find a \"{wanted}\" {kind}; load the plugin that provides it \
+                 (LoadPlugin {kind}_{wanted}) before this <Chain>"
             ),
         ));
     };
-    if proc_.match_.is_none() {
-        return Err(err(
-            item,
-            format!("the \"{name}\" match has no match function"),
-        ));
-    }
     let mut user_data: *mut c_void = ptr::null_mut();
-    if let Some(create) = proc_.create {
+    if let Some(create) = create(&proc_) {
         let tree = OconfigTree::new(item);
         // SAFETY: the plugin's create callback gets a valid config tree that
         // outlives the call and a place for its state.
         let status = unsafe { create(tree.as_ptr(), &mut user_data) };
         if status != 0 {
-            return Err(err(item, format!("failed to create a \"{name}\" match")));
+            return Err(err(
+                item,
+                format!(
+                    "failed to create a \"{name}\" {}",
+                    kind.to_ascii_lowercase()
+                ),
+            ));
         }
     }
+    Ok((name, proc_, UserData(user_data)))
+}
+
+fn find_named<P: Copy>(list: &[(String, P)], name: &str) -> Option<(String, P)> {
+    list.iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(n, p)| (n.clone(), *p))
+}
+
+fn new_match(item: &Item) -> Result<MatchInst, ConfigError> {
+    let wanted = single_string_arg(item, "Match")?;
+    let (name, proc_, user_data) = instantiate(
+        item,
+        "Match",
+        |reg| find_named(&reg.matches, wanted).filter(|(_, p)| p.match_.is_some()),
+        |p| p.create,
+    )?;
     Ok(MatchInst {
         name,
         proc_,
-        user_data: UserData(user_data),
+        user_data,
     })
 }
 
@@ -207,41 +231,16 @@ fn new_target(item: &Item) -> Result<Target, ConfigError> {
         }
         _ => {}
     }
-    let found = {
-        let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-        reg.targets
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(n, p)| (n.clone(), *p))
-    };
-    let Some((name, proc_)) = found else {
-        return Err(err(
-            item,
-            format!(
-                "cannot find a \"{name}\" target; load the plugin that provides it \
-                 (LoadPlugin target_{name}) before this <Chain>"
-            ),
-        ));
-    };
-    if proc_.invoke.is_none() {
-        return Err(err(
-            item,
-            format!("the \"{name}\" target has no invoke function"),
-        ));
-    }
-    let mut user_data: *mut c_void = ptr::null_mut();
-    if let Some(create) = proc_.create {
-        let tree = OconfigTree::new(item);
-        // SAFETY: as for matches: a valid tree and a place for the state.
-        let status = unsafe { create(tree.as_ptr(), &mut user_data) };
-        if status != 0 {
-            return Err(err(item, format!("failed to create a \"{name}\" target")));
-        }
-    }
+    let (name, proc_, user_data) = instantiate(
+        item,
+        "Target",
+        |reg| find_named(&reg.targets, name).filter(|(_, p)| p.invoke.is_some()),
+        |p| p.create,
+    )?;
     Ok(Target::Plugin {
         name,
         proc_,
-        user_data: UserData(user_data),
+        user_data,
     })
 }
 
