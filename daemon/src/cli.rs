@@ -83,8 +83,7 @@ where
         let Some(flags) = text.strip_prefix('-').filter(|f| !f.is_empty()) else {
             return Err(format!("unexpected argument `{text}`"));
         };
-        let mut chars = flags.char_indices();
-        while let Some((i, flag)) = chars.next() {
+        for (i, flag) in flags.char_indices() {
             match flag {
                 'C' | 'P' => {
                     let rest = &flags[i + flag.len_utf8()..];

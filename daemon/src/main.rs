@@ -95,14 +95,9 @@ fn run(inv: &Invocation) -> Result<(), String> {
         n.send("READY=1\nSTATUS=collecting");
     }
     log::info!("rcollectd {} running", env!("CARGO_PKG_VERSION"));
-    loop {
-        match signals.wait() {
-            service::Signal::Flush => {
-                log::info!("flushing all writers (SIGUSR1)");
-                daemon.flush_all();
-            }
-            service::Signal::Stop => break,
-        }
+    while signals.wait() == service::Signal::Flush {
+        log::info!("flushing all writers (SIGUSR1)");
+        daemon.flush_all();
     }
     log::info!("shutting down");
     if let Some(n) = &notify {

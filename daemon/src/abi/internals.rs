@@ -165,36 +165,27 @@ mod tests {
     #[test]
     fn rfc3339_variants_format_like_collectd() {
         let mut buf = [0 as c_char; 64];
+        let text = |buf: &[c_char]| {
+            // SAFETY: every call below NUL-terminates the buffer on success.
+            unsafe { CStr::from_ptr(buf.as_ptr()) }
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
         let t: cdtime_t = (1_700_000_000u64 << 30) | (1 << 29); // +0.5 s
                                                                 // SAFETY: a local buffer of the stated size.
-        assert_eq!(
-            unsafe { format_rfc3339_utc(buf.as_mut_ptr(), buf.len(), t, false) },
-            0
-        );
-        // SAFETY: NUL-terminated by the call above.
-        let s = unsafe { CStr::from_ptr(buf.as_ptr()) }
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(s, "2023-11-14T22:13:20Z");
+        let rc = unsafe { format_rfc3339_utc(buf.as_mut_ptr(), buf.len(), t, false) };
+        assert_eq!(rc, 0);
+        assert_eq!(text(&buf), "2023-11-14T22:13:20Z");
         // SAFETY: as above.
-        assert_eq!(
-            unsafe { format_rfc3339_utc(buf.as_mut_ptr(), buf.len(), t, true) },
-            0
-        );
-        // SAFETY: as above.
-        let s = unsafe { CStr::from_ptr(buf.as_ptr()) }
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(s, "2023-11-14T22:13:20.500000000Z");
-        // SAFETY: a buffer too small for the text.
-        assert_eq!(
-            unsafe { format_rfc3339_utc(buf.as_mut_ptr(), 10, t, false) },
-            libc::ENOMEM
-        );
+        let rc = unsafe { format_rfc3339_utc(buf.as_mut_ptr(), buf.len(), t, true) };
+        assert_eq!(rc, 0);
+        assert_eq!(text(&buf), "2023-11-14T22:13:20.500000000Z");
+        // SAFETY: the stated size (10) is within the buffer.
+        let rc = unsafe { format_rfc3339_utc(buf.as_mut_ptr(), 10, t, false) };
+        assert_eq!(rc, libc::ENOMEM);
 
-        // SAFETY: zeroed tm is a valid broken-down time (1900-01-00).
+        // SAFETY: an all-zero tm is a valid value to overwrite field by field.
         let mut tm: libc::tm = unsafe { std::mem::zeroed() };
         tm.tm_year = 124;
         tm.tm_mon = 1;
@@ -202,23 +193,11 @@ mod tests {
         tm.tm_hour = 23;
         tm.tm_min = 5;
         tm.tm_sec = 9;
+        let zone = c"+01:00";
         // SAFETY: valid tm, zone and buffer.
-        let rc = unsafe {
-            format_rfc3339(
-                buf.as_mut_ptr(),
-                buf.len(),
-                &tm,
-                42,
-                true,
-                c"+01:00".as_ptr(),
-            )
-        };
+        let rc =
+            unsafe { format_rfc3339(buf.as_mut_ptr(), buf.len(), &tm, 42, true, zone.as_ptr()) };
         assert_eq!(rc, 0);
-        // SAFETY: as above.
-        let s = unsafe { CStr::from_ptr(buf.as_ptr()) }
-            .to_str()
-            .unwrap()
-            .to_owned();
-        assert_eq!(s, "2024-02-29T23:05:09.000000042+01:00");
+        assert_eq!(text(&buf), "2024-02-29T23:05:09.000000042+01:00");
     }
 }
