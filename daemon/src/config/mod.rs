@@ -21,14 +21,20 @@ pub use parser::{MAX_BLOCK_DEPTH, MAX_INCLUDE_DEPTH};
 /// Parses a collectd.conf file with every `Include` expanded in place.
 ///
 /// Returns the root item (key "", no values, location `path:0`) whose
-/// children are the file's top-level items in order. Relative `Include`
+/// children are the file's top-level items in order. As in collectd, `path`
+/// may also be a directory, read like `Include "dir"`. Relative `Include`
 /// paths resolve against the process's working directory, as in collectd.
 /// See the `parser` module for the exact grammar and include rules.
 pub fn parse_file(path: &Path) -> Result<Item, ConfigError> {
     let ctx = parser::Ctx {
         base: parser::Base::Cwd,
     };
-    let children = parser::parse_path(&ctx, path, 0, 0, None)?;
+    let children = if path.is_dir() {
+        // collectd's cf_read accepts a directory too: its files, sorted.
+        parser::read_dir_top(&ctx, path)?
+    } else {
+        parser::parse_path(&ctx, path, 0, 0, None)?
+    };
     Ok(root(path, children))
 }
 

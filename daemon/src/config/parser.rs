@@ -475,6 +475,18 @@ fn include(ctx: &Ctx, item: &Item, depth: u32, block_depth: u32) -> Result<Vec<I
     Ok(out)
 }
 
+/// The items of every file below directory `dir` (sorted, recursive, dot
+/// files skipped), for a main config path that is a directory.
+pub(crate) fn read_dir_top(ctx: &Ctx, dir: &Path) -> Result<Vec<Item>, ConfigError> {
+    let from = Location {
+        file: Arc::new(dir.to_path_buf()),
+        line: 0,
+    };
+    let mut out = Vec::new();
+    include_one(ctx, dir, None, 0, 0, &from, 0, &mut out)?;
+    Ok(out)
+}
+
 /// Includes one file or directory (recursively) into `out`.
 #[allow(clippy::too_many_arguments)]
 fn include_one(

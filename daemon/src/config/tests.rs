@@ -375,6 +375,18 @@ fn parse_file_resolves_relative_includes_against_the_working_directory() {
 }
 
 #[test]
+fn parse_file_accepts_a_directory_like_collectd() {
+    let d = tree(&[
+        ("b.conf", "B 1\n"),
+        ("a.conf", "A 1\n"),
+        ("sub/c.conf", "C 1\n"),
+    ]);
+    let root = parse_file(d.path()).unwrap();
+    assert_eq!(keys(&root), ["A", "B", "C"]);
+    assert_eq!(*root.location.file, d.path());
+}
+
+#[test]
 fn parse_file_errors() {
     let e = parse_file(Path::new("/nonexistent/rcollectd.conf")).unwrap_err();
     assert!(e.location.is_none());
