@@ -304,3 +304,40 @@ fn trees_identical_to_collectd_liboconfig() {
         }
     }
 }
+
+/// The example configs rcollectd ships parse, and every top-level item is
+/// something the daemon knows how to apply.
+#[test]
+fn shipped_example_configs_parse() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../collectd.conf.d");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("conf") {
+            continue;
+        }
+        seen += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Placeholders like {plugin_dir} are filled in by tests; parse as is.
+        let root = parse_str(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+        for item in &root.children {
+            assert_ne!(
+                classify(item),
+                TopLevel::Unknown,
+                "{}: unknown top-level `{}`",
+                item.location,
+                item.key
+            );
+            match classify(item) {
+                TopLevel::LoadPlugin => {
+                    parse_load_plugin(item).unwrap();
+                }
+                TopLevel::Global => {
+                    assert!(Globals::default().apply(item).unwrap());
+                }
+                _ => {}
+            }
+        }
+    }
+    assert!(seen > 0, "no .conf in {}", dir.display());
+}
