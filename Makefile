@@ -70,7 +70,7 @@ clean:
 # BENCH_ROUNDS, BENCH_SECONDS, BENCH_FOOTPRINT_SECONDS, BENCH_FULL_SECONDS,
 # BENCH_DRAIN_CAP, BENCH_RATE, BENCH_DISPATCH_COUNT, BENCH_CACHE_SERIES,
 # BENCH_CACHE_RATE, SOAK_MINUTES, SOAK_DAEMON. Results: $(TARGET)/bench/.
-BENCH_RUN = $(CARGO) build --release -p rcollectd-bench && \
+BENCH_RUN = CARGO_TARGET_DIR=$(TARGET) $(CARGO) build --release -p rcollectd-bench && \
 	CARGO_TARGET_DIR=$(TARGET) $(TARGET)/release/rcollectd-bench
 
 bench: build
