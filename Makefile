@@ -61,7 +61,8 @@ install: build
 	install -D -m 0644 dist/systemd/rcollectd.service $(DESTDIR)$(SYSTEMD_DIR)/rcollectd.service
 	install -D -m 0644 dist/systemd/collectd.service.d-rcollectd.conf \
 	  $(DESTDIR)$(PREFIX)/share/doc/rcollectd/collectd.service.d/rcollectd.conf
-	install -D -m 0644 collectd.conf.d/default.conf $(DESTDIR)$(PREFIX)/share/doc/rcollectd/examples/default.conf
+	install -d $(DESTDIR)$(PREFIX)/share/doc/rcollectd/examples
+	install -m 0644 collectd.conf.d/*.conf docs/cloudwatch.md $(DESTDIR)$(PREFIX)/share/doc/rcollectd/examples/
 
 clean:
 	$(CARGO) clean
