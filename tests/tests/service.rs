@@ -202,3 +202,23 @@ impl Drop for KillOnDrop {
 fn scopeguard(pid: u32) -> KillOnDrop {
     KillOnDrop(pid)
 }
+
+#[test]
+fn debian_example_config_passes_the_config_test() {
+    let example = Path::new("/usr/share/doc/collectd-core/examples/collectd.conf");
+    assert!(
+        example.is_file(),
+        "collectd-core's example config is installed"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(rcollectd_bin())
+        .arg("-t")
+        .arg("-C")
+        .arg(example)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Syntax OK"));
+}
