@@ -42,14 +42,19 @@ pub struct Settings {
     pub soak_flavor: Flavor,
 }
 
-fn env_u64(name: &str, default: u64) -> Result<u64, String> {
-    match std::env::var(name) {
-        Ok(v) => v
+/// Parses a whole-number knob; `None` (unset) gives the default.
+fn parse_u64(name: &str, value: Option<&str>, default: u64) -> Result<u64, String> {
+    match value {
+        Some(v) => v
             .trim()
             .parse()
             .map_err(|_| format!("{name}={v:?} is not a whole number")),
-        Err(_) => Ok(default),
+        None => Ok(default),
     }
+}
+
+fn env_u64(name: &str, default: u64) -> Result<u64, String> {
+    parse_u64(name, std::env::var(name).ok().as_deref(), default)
 }
 
 impl Settings {
@@ -1123,5 +1128,116 @@ pub fn soak(paths: &Paths, s: &Settings) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("soak FAILED: {}", violations.join("; ")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The harness against the real collectd 5.12 only (speed is never
+    //! asserted): the C plugins load and count exactly, and collectd accepts
+    //! the load generator's plain and encrypted packets.
+    use super::*;
+
+    fn test_paths(tmp: &Path) -> Paths {
+        let mut p = Paths::from_env();
+        p.target = tmp.to_path_buf();
+        p.c_plugins = tmp.join("c-plugins");
+        assert!(
+            p.collectd.is_file(),
+            "{} is missing: install collectd 5.12 (scripts/install-deps.sh)",
+            p.collectd.display()
+        );
+        p.build_c_plugins()
+            .expect("compile the benchmark C plugins");
+        p
+    }
+
+    #[test]
+    fn flood_and_counter_agree_in_collectd() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = test_paths(tmp.path());
+        let mut run = start_flood(&paths, Flavor::Collectd, "Interval 1", 20_000, 500, 0, true)
+            .expect("collectd starts with the benchmark plugins");
+        let (flood, c, capped) = run.run(20_000, Duration::from_secs(30)).unwrap();
+        assert!(!capped);
+        assert_eq!((flood.dispatched, flood.failed), (20_000, 0));
+        assert_eq!(c.count, 20_000);
+        assert!(c.last_write_ns >= flood.start_ns);
+        // SIGUSR1 reaches the flush callback, which lists the 500 series.
+        run.daemon.signal(libc::SIGUSR1);
+        let flushed = (0..200).find_map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            read_counts(&run.count_file).filter(|c| c.flushes >= 1)
+        });
+        assert_eq!(flushed.expect("flush seen").flush_names, 500);
+    }
+
+    #[test]
+    fn collectd_receives_every_packet_plain_and_encrypted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = test_paths(tmp.path());
+        for security in [Security::None, Security::Encrypt] {
+            let mut rx = start_receiver(&paths, Flavor::Collectd, security, &[], "", 10)
+                .expect("collectd receiver starts");
+            let mut load = Load::new(4, security).unwrap();
+            let sock = sender_socket().unwrap();
+            let sent = load.send(&sock, addr(rx.port), Some(500), Duration::from_secs(5), 40);
+            assert_eq!(sent.packets, 40);
+            let (c, capped) = wait_drained(
+                &mut rx.daemon,
+                &rx.count_file,
+                sent.value_lists,
+                Duration::from_secs(3),
+                Duration::from_secs(15),
+                |_| {},
+            )
+            .unwrap();
+            assert!(!capped);
+            assert_eq!(c.count, sent.value_lists, "{security:?}");
+            let sock_info = procfs::udp_socket_of(rx.daemon.pid(), rx.port).expect("socket found");
+            assert_eq!(sock_info.drops, 0);
+        }
+    }
+
+    #[test]
+    fn missing_daemon_fails_clearly() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut paths = test_paths(tmp.path());
+        paths.rcollectd = tmp.path().join("no-such-rcollectd");
+        let err = start_flood(&paths, Flavor::Rcollectd, "Interval 1", 10, 10, 0, false)
+            .err()
+            .expect("a missing binary is an error");
+        assert!(err.contains("is missing"), "{err}");
+    }
+
+    #[test]
+    fn daemon_that_exits_at_startup_fails_with_its_log() {
+        let tmp = tempfile::tempdir().unwrap();
+        let paths = test_paths(tmp.path());
+        let scratch = Scratch::new(&paths, "bad-config").unwrap();
+        let err = Running::start(
+            &paths,
+            Flavor::Collectd,
+            &scratch.path,
+            &[],
+            "Interval 1",
+            "LoadPlugin no_such_plugin_here\n<Plugin\n",
+            |_| false,
+        )
+        .err()
+        .expect("a broken config is an error");
+        assert!(err.contains("exited during startup"), "{err}");
+    }
+
+    #[test]
+    fn knobs_parse_or_fail_clearly() {
+        assert_eq!(parse_u64("BENCH_ROUNDS", None, 3), Ok(3));
+        assert_eq!(parse_u64("BENCH_ROUNDS", Some(" 5 "), 3), Ok(5));
+        let err = parse_u64("BENCH_ROUNDS", Some("five"), 3).unwrap_err();
+        assert!(
+            err.contains("BENCH_ROUNDS") && err.contains("five"),
+            "{err}"
+        );
+        assert!(parse_u64("BENCH_SECONDS", Some("-1"), 3).is_err());
     }
 }
