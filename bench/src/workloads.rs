@@ -543,6 +543,12 @@ fn start_receiver(
         &body,
         |d| count_ready(d) && procfs::udp_socket_of(d.pid(), port).is_some(),
     )?;
+    if daemon.borrowed.iter().any(|p| p == "network") {
+        return Err(format!(
+            "rcollectd has no network plugin of its own in {} (run `make build`); refusing to measure Debian's",
+            paths.own_plugins.display()
+        ));
+    }
     Ok(Receiver {
         daemon,
         port,
