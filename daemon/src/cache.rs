@@ -1067,19 +1067,21 @@ impl Cache {
         (st.state != STATE_MISSING).then(|| st.values_raw.clone())
     }
 
-    /// Names and last times of all visible entries, sorted (`uc_get_names`).
-    pub fn names(&self) -> Vec<(CString, cdtime_t)> {
-        let mut out = Vec::new();
+    /// All visible entries with their last times, sorted by name
+    /// (`uc_get_names`). Entries are shared, not copied: walking a large
+    /// cache costs one reference count per series, not a string copy.
+    pub fn names(&self) -> Vec<(Arc<Entry>, cdtime_t)> {
+        let mut out = Vec::with_capacity(self.len());
         for shard in self.shards.iter() {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
             for e in map.entries() {
                 let st = e.lock();
                 if st.state != STATE_MISSING {
-                    out.push((e.name.clone(), st.last_time));
+                    out.push((Arc::clone(e), st.last_time));
                 }
             }
         }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out.sort_unstable_by(|a, b| a.0.name.cmp(&b.0.name));
         out
     }
 
@@ -1555,7 +1557,7 @@ mod tests {
         let names = c.names();
         let got: Vec<_> = names
             .iter()
-            .map(|(n, t)| (n.to_str().unwrap(), *t))
+            .map(|(e, t)| (e.name().to_str().unwrap(), *t))
             .collect();
         assert_eq!(got, [("a/p/t", secs(101)), ("b/p/t", secs(100))]);
         assert!(c.rates_by_name(b"c/p/t").is_none());

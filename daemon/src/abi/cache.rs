@@ -270,7 +270,7 @@ pub unsafe extern "C" fn uc_get_names(
         }
         let ptrs: Vec<*mut c_char> = all
             .iter()
-            .map(|(n, _)| malloc_c_str(n.as_bytes()))
+            .map(|(e, _)| malloc_c_str(e.name().to_bytes()))
             .collect();
         let times: Vec<cdtime_t> = all.iter().map(|(_, t)| *t).collect();
         let names_arr = malloc_slice(&ptrs);
