@@ -29,7 +29,7 @@ build:
 deps:
 	scripts/install-deps.sh
 
-test: deps build
+test: deps lint build
 	$(CARGO) test --workspace --no-fail-fast
 
 run: build
