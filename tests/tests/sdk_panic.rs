@@ -1,6 +1,7 @@
-//! A panicking Rust plugin under rcollectd: the panic is logged with the
-//! plugin's name, the daemon keeps running, other plugins keep reading and
-//! writing, and the failing read backs off with growing intervals.
+//! A panicking Rust plugin under rcollectd (and its read under collectd
+//! 5.12): the panic is logged with the plugin's name, the daemon keeps
+//! running, other plugins keep reading and writing, and the failing read
+//! backs off with growing intervals.
 //! Needs `make build`.
 
 use std::path::Path;
@@ -23,7 +24,7 @@ fn config(callback: &str) -> String {
 Hostname "sdkhost"
 FQDNLookup false
 BaseDir "{{dir}}"
-PIDFile "{{dir}}/rcollectd.pid"
+PIDFile "{{dir}}/daemon.pid"
 PluginDir "{{plugin_dir}}"
 TypesDB "{{types_db}}"
 Interval 0.25
@@ -42,9 +43,10 @@ LoadPlugin csv
     )
 }
 
-#[test]
-fn panicking_read_is_logged_and_backed_off() {
-    let mut d = Daemon::start_rcollectd(&config("read"));
+/// Runs the panicking read next to `example` + `csv` in one daemon and checks
+/// that it is contained and backed off; `log_lines` are daemon-specific lines.
+fn panicking_read_is_contained(start: fn(&str) -> Daemon, daemon: &str, log_lines: &[&str]) {
+    let mut d = start(&config("read"));
     let stamps = d.dir().join("stamps");
     let count = |p: &Path| {
         std::fs::read_to_string(p)
@@ -61,34 +63,54 @@ fn panicking_read_is_logged_and_backed_off() {
     let out = d.stop();
     assert!(
         ok,
-        "panicky read ran {} times:\n{}",
+        "{daemon}: panicky read ran {} times:\n{}",
         count(&stamps),
         out.log
     );
-    assert!(running, "rcollectd died:\n{}", out.log);
+    assert!(running, "{daemon} died:\n{}", out.log);
     assert!(
         after > before,
-        "example stopped being written ({before} -> {after}):\n{}",
+        "{daemon}: example stopped being written ({before} -> {after}):\n{}",
         out.log
     );
-    assert!(
-        out.log.contains("panicky: panic in read: read went wrong"),
-        "{}",
-        out.log
-    );
+    for line in ["panicky: panic in read: read went wrong"]
+        .iter()
+        .chain(log_lines)
+    {
+        assert!(
+            out.log.contains(line),
+            "{daemon}: no {line:?} in\n{}",
+            out.log
+        );
+    }
     let times: Vec<f64> = stamp_text.lines().map(|l| l.parse().unwrap()).collect();
     let gaps: Vec<f64> = times.windows(2).map(|w| w[1] - w[0]).collect();
     // Doubling intervals (0.5, 1, 2, 4 s); loose bounds for loaded machines.
-    assert!(gaps.len() >= 4, "{gaps:?}");
+    assert!(gaps.len() >= 4, "{daemon}: {gaps:?}");
     for g in gaps.windows(2) {
         assert!(
             g[1] > g[0],
-            "reads of a panicking plugin do not back off: gaps {gaps:?}"
+            "{daemon}: reads of a panicking plugin do not back off: gaps {gaps:?}"
         );
     }
     assert!(
         gaps[gaps.len() - 1] > 3.0 * gaps[0],
-        "no exponential backoff: gaps {gaps:?}"
+        "{daemon}: no exponential backoff: gaps {gaps:?}"
+    );
+}
+
+#[test]
+fn panicking_read_is_logged_and_backed_off() {
+    panicking_read_is_contained(Daemon::start_rcollectd, "rcollectd", &[]);
+}
+
+/// The same plugin in the real collectd 5.12: the SDK's guard works there too.
+#[test]
+fn panicking_read_is_contained_in_collectd() {
+    panicking_read_is_contained(
+        Daemon::start_collectd,
+        "collectd",
+        &["read-function of plugin `panicky' failed"],
     );
 }
 
