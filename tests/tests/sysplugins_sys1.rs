@@ -23,7 +23,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rcollectd_tests::{files_below, plugin_dir, target_dir, wait_for, Daemon};
+use rcollectd_tests::{files_below, plugin_dir, rcollectd_bin, wait_for, Daemon};
 
 /// Our plugins under test, by collectd name.
 const PLUGINS: [&str; 8] = [
@@ -348,11 +348,11 @@ fn compare(
 }
 
 /// Runs the daemons of one variant concurrently and returns their CSV trees:
-/// (ours under collectd, debian under collectd, ours under rcollectd if built).
+/// (ours under collectd, debian under collectd, ours under rcollectd).
 type Trees = (
     BTreeMap<String, Csv>,
     BTreeMap<String, Csv>,
-    Option<BTreeMap<String, Csv>>,
+    BTreeMap<String, Csv>,
 );
 
 fn run_variant(variant: Variant) -> Trees {
@@ -365,25 +365,15 @@ fn run_variant(variant: Variant) -> Trees {
     stage_plugins(&ours_c, &Path::new(DEBIAN_PLUGIN_DIR).join("csv.so"));
 
     let our_csv = plugin_dir().join("csv.so");
-    let rcollectd = target_dir().join("release/rcollectd");
     // The rcollectd leg is the point of this test; `make build` provides both.
+    let rcollectd = rcollectd_bin();
     assert!(
-        rcollectd.is_file() && our_csv.is_file(),
-        "{} or {} missing: run `make build`",
-        rcollectd.display(),
+        our_csv.is_file(),
+        "{} missing: run `make build`",
         our_csv.display()
     );
-    let with_rcollectd = true;
     let ours_r = staging.path().join("ours-rcollectd");
-    if with_rcollectd {
-        stage_plugins(&ours_r, &our_csv);
-    } else {
-        eprintln!(
-            "note: {} or {} not built; the rcollectd leg is skipped",
-            rcollectd.display(),
-            our_csv.display()
-        );
-    }
+    stage_plugins(&ours_r, &our_csv);
 
     let dirs: Vec<PathBuf> = ["csv-ours-collectd", "csv-debian", "csv-ours-rcollectd"]
         .iter()
@@ -391,24 +381,21 @@ fn run_variant(variant: Variant) -> Trees {
         .collect();
     let a = Daemon::start_collectd(&config(&ours_c, &dirs[0], variant));
     let b = Daemon::start_collectd(&config(Path::new(DEBIAN_PLUGIN_DIR), &dirs[1], variant));
-    let c =
-        with_rcollectd.then(|| Daemon::start(&rcollectd, &config(&ours_r, &dirs[2], variant), &[]));
-    let legs = if with_rcollectd { 3 } else { 2 };
+    let c = Daemon::start(&rcollectd, &config(&ours_r, &dirs[2], variant), &[]);
     let ready = wait_for(MAX_RUN_TIME, || {
-        dirs[..legs].iter().all(|d| readings(d) >= READINGS)
+        dirs.iter().all(|d| readings(d) >= READINGS)
     });
     // One more interval so that every plugin finished the last cycle.
     std::thread::sleep(Duration::from_millis(500));
 
     let out_a = a.stop();
     let out_b = b.stop();
-    let out_c = c.map(Daemon::stop);
+    let out_c = c.stop();
     for (name, out) in [
-        ("ours/collectd", Some(&out_a)),
-        ("debian", Some(&out_b)),
-        ("ours/rcollectd", out_c.as_ref()),
+        ("ours/collectd", &out_a),
+        ("debian", &out_b),
+        ("ours/rcollectd", &out_c),
     ] {
-        let Some(out) = out else { continue };
         for p in PLUGINS {
             assert!(
                 !out.log.contains(&format!(
@@ -434,12 +421,7 @@ fn run_variant(variant: Variant) -> Trees {
         ready,
         "not every leg wrote {READINGS} readings within {MAX_RUN_TIME:?}:\n\
          ours/collectd:\n{}\ndebian:\n{}\nours/rcollectd:\n{}",
-        out_a.log,
-        out_b.log,
-        out_c
-            .as_ref()
-            .map(|o| o.log.as_str())
-            .unwrap_or("(not run)")
+        out_a.log, out_b.log, out_c.log
     );
     let ours_tree = read_csv_tree(&dirs[0]);
     assert!(
@@ -456,11 +438,7 @@ fn run_variant(variant: Variant) -> Trees {
             out_a.log
         );
     }
-    (
-        ours_tree,
-        read_csv_tree(&dirs[1]),
-        with_rcollectd.then(|| read_csv_tree(&dirs[2])),
-    )
+    (ours_tree, read_csv_tree(&dirs[1]), read_csv_tree(&dirs[2]))
 }
 
 #[test]
@@ -471,9 +449,7 @@ fn sys1_plugins_match_collectd_with_default_options() {
     assert!(ours.keys().any(|id| id.starts_with("cpu-0/cpu-idle")));
     assert!(ours.contains_key("memory/memory-used"));
     assert!(ours.contains_key("load/load"));
-    if let Some(rc) = rc {
-        compare("ours under rcollectd, defaults", &rc, &debian, &[]);
-    }
+    compare("ours under rcollectd, defaults", &rc, &debian, &[]);
 }
 
 #[test]
@@ -485,9 +461,7 @@ fn sys1_plugins_match_collectd_with_all_options() {
     assert!(ours.contains_key("memory/percent-used"));
     assert!(ours.contains_key("load/load-relative"));
     assert!(ours.contains_key("swap/percent-used") || ours.contains_key("swap/swap_io-in"));
-    if let Some(rc) = rc {
-        compare("ours under rcollectd, options", &rc, &debian, &[]);
-    }
+    compare("ours under rcollectd, options", &rc, &debian, &[]);
 }
 
 #[test]
@@ -504,9 +478,7 @@ fn sys1_plugins_match_collectd_with_alternate_options() {
     assert!(ours.contains_key("memory/percent-used"));
     assert!(!ours.contains_key("memory/memory-used"));
     assert!(!ours.keys().any(|id| id.contains("swap_io")));
-    if let Some(rc) = rc {
-        compare("ours under rcollectd, alternate", &rc, &debian, &["swap"]);
-    }
+    compare("ours under rcollectd, alternate", &rc, &debian, &["swap"]);
 }
 
 // ---------------------------------------------------------------------------

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use rcollectd_tests::{files_below, plugin_dir, target_dir, wait_for, Daemon};
+use rcollectd_tests::{files_below, plugin_dir, rcollectd_bin, wait_for, Daemon};
 
 /// Our plugins under test, by collectd name.
 const PLUGINS: [&str; 5] = ["df", "disk", "interface", "fhcount", "processes"];
@@ -350,8 +350,8 @@ fn check_log(leg: &str, variant: Variant, log: &str, debian_log: &str) {
 }
 
 /// Runs the daemons of one variant concurrently and returns their CSV trees:
-/// (ours under collectd, Debian's under collectd, ours under rcollectd if built).
-fn run_variant(variant: Variant) -> (Tree, Tree, Option<Tree>) {
+/// (ours under collectd, Debian's under collectd, ours under rcollectd).
+fn run_variant(variant: Variant) -> (Tree, Tree, Tree) {
     // One variant at a time: the process selections count this run's daemons.
     static SERIAL: Mutex<()> = Mutex::new(());
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
@@ -360,62 +360,41 @@ fn run_variant(variant: Variant) -> (Tree, Tree, Option<Tree>) {
     stage_plugins(&ours_c, &Path::new(DEBIAN_PLUGIN_DIR).join("csv.so"));
 
     let our_csv = plugin_dir().join("csv.so");
-    let rcollectd = target_dir().join("release/rcollectd");
     // The rcollectd leg is the point of this test; `make build` provides both.
+    let rcollectd = rcollectd_bin();
     assert!(
-        rcollectd.is_file() && our_csv.is_file(),
-        "{} or {} missing: run `make build`",
-        rcollectd.display(),
+        our_csv.is_file(),
+        "{} missing: run `make build`",
         our_csv.display()
     );
-    let with_rcollectd = true;
     let ours_r = staging.path().join("ours-rcollectd");
-    if with_rcollectd {
-        stage_plugins(&ours_r, &our_csv);
-    } else {
-        eprintln!(
-            "note: {} or {} not built; the rcollectd leg is skipped",
-            rcollectd.display(),
-            our_csv.display()
-        );
-    }
+    stage_plugins(&ours_r, &our_csv);
 
     let a = Daemon::start_collectd(&config(&ours_c, variant));
     let b = Daemon::start_collectd(&config(Path::new(DEBIAN_PLUGIN_DIR), variant));
-    let c = with_rcollectd.then(|| Daemon::start(&rcollectd, &config(&ours_r, variant), &[]));
+    let c = Daemon::start(&rcollectd, &config(&ours_r, variant), &[]);
     std::thread::sleep(RUN_TIME);
 
     // Stop every daemon (SIGTERM, bounded wait) before reading: the CSV
     // files live in the daemons' temp dirs, which `stop` removes.
     let (mut a, mut b, mut c) = (a, b, c);
-    for d in [Some(&mut a), Some(&mut b), c.as_mut()]
-        .into_iter()
-        .flatten()
-    {
+    for d in [&mut a, &mut b, &mut c] {
         d.signal(Signal::SIGTERM);
     }
-    for d in [Some(&mut a), Some(&mut b), c.as_mut()]
-        .into_iter()
-        .flatten()
-    {
+    for d in [&mut a, &mut b, &mut c] {
         assert!(
             wait_for(Duration::from_secs(20), || !d.is_running()),
             "a daemon ignored SIGTERM"
         );
     }
-    let trees: Vec<Tree> = [Some(&a), Some(&b), c.as_ref()]
+    let trees: Vec<Tree> = [&a, &b, &c]
         .into_iter()
-        .flatten()
         .map(|d| read_csv_tree(&d.dir().join("csv")))
         .collect();
     let out_a = a.stop();
     let out_b = b.stop();
-    let out_c = c.map(Daemon::stop);
-    for (name, out) in [
-        ("ours/collectd", Some(&out_a)),
-        ("ours/rcollectd", out_c.as_ref()),
-    ] {
-        let Some(out) = out else { continue };
+    let out_c = c.stop();
+    for (name, out) in [("ours/collectd", &out_a), ("ours/rcollectd", &out_c)] {
         check_log(name, variant, &out.log, &out_b.log);
     }
     for p in PLUGINS {
@@ -427,14 +406,13 @@ fn run_variant(variant: Variant) -> (Tree, Tree, Option<Tree>) {
             out_a.log
         );
     }
-    let mut trees = trees.into_iter();
-    let (ours_tree, debian_tree) = (trees.next().unwrap(), trees.next().unwrap());
+    let [ours_tree, debian_tree, rcollectd_tree]: [Tree; 3] = trees.try_into().expect("three legs");
     assert!(
         !ours_tree.is_empty(),
         "our plugins wrote nothing under collectd 5.12:\n{}",
         out_a.log
     );
-    (ours_tree, debian_tree, trees.next())
+    (ours_tree, debian_tree, rcollectd_tree)
 }
 
 /// Checks that hold for every run: the process table totals and the
@@ -480,10 +458,8 @@ fn sys2_plugins_match_collectd_with_default_options() {
     assert!(ours.contains_key("df-root/df_complex-free"));
     assert!(ours.contains_key("interface-lo/if_octets"));
     assert!(ours.contains_key("fhcount/file_handles-max"));
-    if let Some(rc) = rc {
-        compare("ours under rcollectd, defaults", &rc, &debian);
-        common_expectations(&rc);
-    }
+    compare("ours under rcollectd, defaults", &rc, &debian);
+    common_expectations(&rc);
 }
 
 #[test]
@@ -501,10 +477,8 @@ fn sys2_plugins_match_collectd_with_options() {
     assert!(ours.contains_key("fhcount/percent-used"));
     assert!(!ours.contains_key("fhcount/file_handles-max"));
     assert!(!ours.keys().any(|k| k.starts_with("disk-loop")));
-    if let Some(rc) = rc {
-        compare("ours under rcollectd, options", &rc, &debian);
-        common_expectations(&rc);
-    }
+    compare("ours under rcollectd, options", &rc, &debian);
+    common_expectations(&rc);
 }
 
 #[test]
