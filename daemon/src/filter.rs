@@ -6,6 +6,7 @@
 
 use std::ffi::{c_int, c_void};
 use std::ptr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use rcollectd_plugin::sys::{
@@ -84,6 +85,10 @@ static CHAINS: RwLock<Vec<Arc<Chain>>> = RwLock::new(Vec::new());
 /// The chains named by `PreCacheChain` and `PostCacheChain`.
 type ActiveChains = (Option<Arc<Chain>>, Option<Arc<Chain>>);
 static ACTIVE: RwLock<ActiveChains> = RwLock::new((None, None));
+/// Whether a pre-/post-cache chain is active: lets the dispatch path skip
+/// the lock for every value list when no chain is configured (the usual case).
+static HAS_PRE: AtomicBool = AtomicBool::new(false);
+static HAS_POST: AtomicBool = AtomicBool::new(false);
 
 /// `fc_register_match`: makes a match type available to `<Match "name">`.
 pub fn register_match(name: &str, proc_: match_proc_t) -> c_int {
@@ -355,6 +360,8 @@ pub fn activate(pre: &str, post: &str) -> Vec<String> {
         chain
     };
     let active = (pick("PreCacheChain", pre), pick("PostCacheChain", post));
+    HAS_PRE.store(active.0.is_some(), Ordering::Release);
+    HAS_POST.store(active.1.is_some(), Ordering::Release);
     *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = active;
     warnings
 }
@@ -370,6 +377,9 @@ pub enum Verdict {
 
 /// Runs the `PreCacheChain`, if one is configured.
 pub fn pre_cache(ds: *const data_set_t, vl: &mut value_list_t) -> Verdict {
+    if !HAS_PRE.load(Ordering::Acquire) {
+        return Verdict::Continue;
+    }
     let chain = ACTIVE.read().unwrap_or_else(|e| e.into_inner()).0.clone();
     match chain {
         Some(c) if process(&c, ds, vl, 0) == TARGET_STOP => Verdict::Stop,
@@ -380,12 +390,15 @@ pub fn pre_cache(ds: *const data_set_t, vl: &mut value_list_t) -> Verdict {
 /// Whether a `PostCacheChain` decides where values are written (else every
 /// writer gets every value list, collectd's default action).
 pub fn has_post_cache_chain() -> bool {
-    ACTIVE.read().unwrap_or_else(|e| e.into_inner()).1.is_some()
+    HAS_POST.load(Ordering::Acquire)
 }
 
 /// Runs the `PostCacheChain`; its `write` targets do the writing. Returns
 /// false when no chain is configured, so the caller writes to every writer.
 pub fn post_cache(ds: *const data_set_t, vl: &mut value_list_t) -> bool {
+    if !HAS_POST.load(Ordering::Acquire) {
+        return false;
+    }
     let chain = ACTIVE.read().unwrap_or_else(|e| e.into_inner()).1.clone();
     match chain {
         Some(c) => {
@@ -530,6 +543,8 @@ pub fn process(chain: &Chain, ds: *const data_set_t, vl: &mut value_list_t, dept
 
 /// Calls every destroy callback and forgets all chains (daemon shutdown).
 pub fn shutdown() {
+    HAS_PRE.store(false, Ordering::Release);
+    HAS_POST.store(false, Ordering::Release);
     *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = (None, None);
     let chains = std::mem::take(&mut *CHAINS.write().unwrap_or_else(|e| e.into_inner()));
     for chain in chains {
