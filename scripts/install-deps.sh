@@ -10,7 +10,9 @@ command -v collectdctl >/dev/null 2>&1 || need+=(collectd-utils)
 [ -f /usr/include/collectd/core/daemon/plugin.h ] || need+=(collectd-dev)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/collectd.org/network ] || need+=(golang-collectd-dev)
-ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1 || need+=(clang libclang-dev)
+# bindgen needs libclang itself (libclang-cpp, which other packages bring, is not it).
+compgen -G '/usr/lib/llvm-*/lib/libclang.so*' >/dev/null || compgen -G '/usr/lib/*/libclang-[0-9]*.so*' >/dev/null \
+  || need+=(clang libclang-dev)
 command -v cc >/dev/null 2>&1 || need+=(gcc)
 
 if [ ${#need[@]} -eq 0 ]; then

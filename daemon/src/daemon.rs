@@ -797,10 +797,7 @@ pub fn shutdown_all() -> bool {
     let r = registry();
     r.flush.clear();
     r.missing.clear();
-    r.cache_event
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .clear();
+    r.with_cache_event_slots(|slots| slots.clear());
     r.write.clear();
     r.notification.clear();
     r.shutdown.clear();
@@ -811,10 +808,7 @@ pub fn shutdown_all() -> bool {
         .unwrap_or_else(|e| e.into_inner())
         .clear();
     loader::forget_all();
-    r.data_sets
-        .write()
-        .unwrap_or_else(|e| e.into_inner())
-        .clear();
+    r.clear_data_sets();
     INITIALIZED.store(false, Ordering::SeqCst);
     ok
 }

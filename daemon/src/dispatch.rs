@@ -10,6 +10,7 @@
 //! at worst) instead of growing without limit like collectd. Every drop is
 //! counted ([`stats`]).
 
+use std::cell::RefCell;
 use std::ffi::{c_char, c_int, CString};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -21,7 +22,7 @@ use rcollectd_plugin::sys::{
 };
 
 use crate::plugins::ctx::{self, Ctx};
-use crate::plugins::registry::{cstr_field_ref, registry, OwnedDataSet};
+use crate::plugins::registry::{cstr_field_ref, registry, Callback, OwnedDataSet, WriteFn};
 
 /// Queue bound used when neither `WriteQueueLimitHigh` nor `...Low` is set.
 pub const DEFAULT_QUEUE_LIMIT: u64 = 100_000;
@@ -128,9 +129,10 @@ fn random_unit() -> f64 {
 
 static LAST_DROP_MSG: AtomicU64 = AtomicU64::new(0);
 
-/// Decides whether the next value list is dropped (and counts it if so).
+/// Decides whether the next value list is dropped (and counts it if so);
+/// what the calling thread holds in its open batch counts as queued.
 pub fn check_drop() -> bool {
-    let len = STATS.queue_length.load(Ordering::Relaxed).max(0) as u64;
+    let len = STATS.queue_length.load(Ordering::Relaxed).max(0) as u64 + pending_len() as u64;
     let p = drop_probability(
         len,
         LIMIT_LOW.load(Ordering::Relaxed),
@@ -191,7 +193,7 @@ impl Values {
 pub struct QueuedVl {
     vl: value_list_t,
     values: Values,
-    ds: Arc<OwnedDataSet>,
+    ds: &'static OwnedDataSet,
     ctx: Ctx,
 }
 
@@ -218,23 +220,172 @@ impl Drop for QueuedVl {
     }
 }
 
-// Unboxed on purpose: the channel stores items in blocks, so a value list
-// is queued without an allocation of its own.
-#[allow(clippy::large_enum_variant)]
+/// What the write threads receive: value lists travel in batches, so the
+/// queue handoff, the wake-up of a writer and the shared counters are paid
+/// once per batch rather than once per value list.
 enum Msg {
-    Vl(QueuedVl),
+    Batch(Vec<QueuedVl>),
     Stop,
 }
 
 struct Queue {
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
+    /// Emptied batch vectors on their way back to the dispatching threads,
+    /// so a steady stream of batches allocates nothing.
+    spare_tx: Sender<Vec<QueuedVl>>,
+    spare_rx: Receiver<Vec<QueuedVl>>,
 }
 
+/// The longest batch a dispatching thread gathers before handing it over.
+pub const BATCH_MAX: usize = 64;
+
+/// Emptied batch vectors kept for reuse (the rest are freed).
+const SPARE_BATCHES: usize = 64;
+
 static QUEUE: LazyLock<Queue> = LazyLock::new(|| {
+    // Unbounded as a channel, bounded by `check_drop` in value lists.
     let (tx, rx) = crossbeam_channel::unbounded();
-    Queue { tx, rx }
+    let (spare_tx, spare_rx) = crossbeam_channel::bounded(SPARE_BATCHES);
+    Queue {
+        tx,
+        rx,
+        spare_tx,
+        spare_rx,
+    }
 });
+
+/// The value lists a thread has dispatched inside a [`batch_scope`] and not
+/// yet handed to the write queue.
+struct Pending {
+    depth: u32,
+    items: Vec<QueuedVl>,
+}
+
+thread_local! {
+    static PENDING: RefCell<Pending> = const {
+        RefCell::new(Pending {
+            depth: 0,
+            items: Vec::new(),
+        })
+    };
+}
+
+fn spare_batch() -> Vec<QueuedVl> {
+    QUEUE
+        .spare_rx
+        .try_recv()
+        .unwrap_or_else(|_| Vec::with_capacity(BATCH_MAX))
+}
+
+fn recycle(mut batch: Vec<QueuedVl>) {
+    batch.clear();
+    if batch.capacity() == BATCH_MAX {
+        let _ = QUEUE.spare_tx.try_send(batch);
+    }
+}
+
+/// Value lists this thread holds in its open batch (they count towards the
+/// queue limits before they reach the queue).
+fn pending_len() -> usize {
+    PENDING.with(|p| p.try_borrow().map_or(0, |p| p.items.len()))
+}
+
+/// Hands a batch to the write threads.
+fn send_batch(batch: Vec<QueuedVl>) -> bool {
+    let n = batch.len() as i64;
+    if n == 0 {
+        recycle(batch);
+        return true;
+    }
+    STATS.queue_length.fetch_add(n, Ordering::Relaxed);
+    STATS.enqueued.fetch_add(n as u64, Ordering::Relaxed);
+    if QUEUE.tx.send(Msg::Batch(batch)).is_err() {
+        STATS.queue_length.fetch_sub(n, Ordering::Relaxed);
+        return false;
+    }
+    true
+}
+
+/// Queues one value list: into the thread's open batch if it has one
+/// (handing the batch over once it is full), else straight to the writers.
+fn submit(item: QueuedVl) -> bool {
+    let mut item = Some(item);
+    let full = PENDING.with(|p| {
+        let mut p = p.try_borrow_mut().ok().filter(|p| p.depth > 0)?;
+        if p.items.capacity() == 0 {
+            p.items = spare_batch();
+        }
+        p.items.extend(item.take());
+        Some((p.items.len() >= BATCH_MAX).then(|| std::mem::replace(&mut p.items, spare_batch())))
+    });
+    match (full, item) {
+        (Some(Some(batch)), _) => send_batch(batch),
+        (_, Some(item)) => send_batch(vec![item]),
+        _ => true,
+    }
+}
+
+/// Hands this thread's open batch, if any, to the write threads.
+fn flush_pending() {
+    let batch = PENDING.with(|p| {
+        p.try_borrow_mut()
+            .ok()
+            .filter(|p| !p.items.is_empty())
+            .map(|mut p| std::mem::take(&mut p.items))
+    });
+    if let Some(b) = batch {
+        send_batch(b);
+    }
+}
+
+/// While alive, value lists this thread dispatches are gathered into
+/// batches of up to [`BATCH_MAX`]; the rest is handed over when the
+/// outermost scope ends. The daemon opens one around every read callback;
+/// plugins with threads of their own open one through
+/// `rcollectd_dispatch_batch_begin`/`_end`.
+#[must_use = "the batch is handed over when the scope is dropped"]
+pub struct BatchScope {
+    // Tied to the thread whose batch it is.
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+/// Opens a [`BatchScope`] on the calling thread (scopes nest).
+pub fn batch_scope() -> BatchScope {
+    batch_begin();
+    BatchScope {
+        _not_send: std::marker::PhantomData,
+    }
+}
+
+impl Drop for BatchScope {
+    fn drop(&mut self) {
+        batch_end();
+    }
+}
+
+/// Opens a batch on the calling thread (see [`BatchScope`]).
+pub fn batch_begin() {
+    PENDING.with(|p| {
+        if let Ok(mut p) = p.try_borrow_mut() {
+            p.depth = p.depth.saturating_add(1);
+        }
+    });
+}
+
+/// Closes a batch opened by [`batch_begin`]; the outermost close hands the
+/// gathered value lists over. An unmatched close is harmless.
+pub fn batch_end() {
+    let outermost = PENDING.with(|p| {
+        p.try_borrow_mut().is_ok_and(|mut p| {
+            p.depth = p.depth.saturating_sub(1);
+            p.depth == 0
+        })
+    });
+    if outermost {
+        flush_pending();
+    }
+}
 
 static WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 static NO_WRITER_WARNED: AtomicBool = AtomicBool::new(false);
@@ -315,12 +466,7 @@ pub const CE_VALUE_UPDATE: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_VA
 pub const CE_VALUE_EXPIRED: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_VALUE_EXPIRED;
 
 fn has_cache_event_callbacks() -> bool {
-    registry()
-        .cache_event
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .any(Option::is_some)
+    registry().has_cache_event_callbacks()
 }
 
 /// `plugin_dispatch_cache_event`: for NEW every callback may subscribe by
@@ -411,8 +557,8 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     }
     // SAFETY: caller guarantees validity.
     let src = unsafe { &*vl };
-    let type_name = cstr_field_ref(&src.type_);
-    if type_name.is_empty() || src.values.is_null() || src.values_len < 1 {
+    let type_bytes = crate::abi::common::field_bytes(&src.type_);
+    if type_bytes.is_empty() || src.values.is_null() || src.values_len < 1 {
         log::error!(
             "plugin_dispatch_values: Invalid value list from plugin {}.",
             cstr_field_ref(&src.plugin)
@@ -420,7 +566,8 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         STATS.rejected_invalid.fetch_add(1, Ordering::Relaxed);
         return -1;
     }
-    let Some(ds) = registry().data_set(type_name) else {
+    let Some(ds) = registry().data_set_static(type_bytes) else {
+        let type_name = String::from_utf8_lossy(type_bytes);
         if registry().data_set_count() == 0 {
             log::error!(
                 "plugin_dispatch_values: No data sets registered. Could the types database be \
@@ -437,8 +584,9 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     };
     if ds.ds_num() != src.values_len {
         log::error!(
-            "plugin_dispatch_values: <{}> ds->type = {type_name}: (ds->ds_num = {}) != (vl->values_len = {})",
+            "plugin_dispatch_values: <{}> ds->type = {}: (ds->ds_num = {}) != (vl->values_len = {})",
             ident(src),
+            String::from_utf8_lossy(type_bytes),
             ds.ds_num(),
             src.values_len
         );
@@ -488,14 +636,12 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     if crate::filter::pre_cache(item.ds.as_ptr(), &mut item.vl) == crate::filter::Verdict::Stop {
         return 0;
     }
-    update_cache(&item.ds, &item.vl);
-    STATS.queue_length.fetch_add(1, Ordering::Relaxed);
-    STATS.enqueued.fetch_add(1, Ordering::Relaxed);
-    if QUEUE.tx.send(Msg::Vl(item)).is_err() {
-        STATS.queue_length.fetch_sub(1, Ordering::Relaxed);
-        return -1;
+    update_cache(item.ds, &item.vl);
+    if submit(item) {
+        0
+    } else {
+        -1
     }
-    0
 }
 
 /// `plugin_get_interval` semantics: the context's interval, else the global.
@@ -543,57 +689,81 @@ pub unsafe fn write_to(
             // caller's context is kept, as collectd does for targeted writes.
             std::panic::catch_unwind(|| unsafe { f(ds, vl, ud) }).unwrap_or(-1)
         }
-        None => {
-            let (mut ok, mut failed) = (0, 0);
-            for cb in writers.iter() {
-                let mut c = ctx::get();
-                c.name = cb.ctx.0.name;
-                let _g = ctx::enter(c);
-                let (f, ud) = (cb.func, cb.ud.as_ptr());
-                // SAFETY: as above; context name switched to the writer's.
-                let status = std::panic::catch_unwind(|| unsafe { f(ds, vl, ud) }).unwrap_or(-1);
-                if status == 0 {
-                    ok += 1;
-                } else {
-                    failed += 1;
-                }
-            }
-            if ok == 0 && failed > 0 {
-                -1
-            } else {
-                0
-            }
-        }
+        // SAFETY: forwarded contract.
+        None => unsafe { write_all(&writers, ds, vl) },
     }
 }
 
-fn write_item(mut item: QueuedVl) {
-    STATS.queue_length.fetch_sub(1, Ordering::Relaxed);
-    if registry().write.is_empty() {
+/// Calls each of `writers` for one value list, each under its own plugin
+/// name; 0 if at least one succeeded or none failed.
+///
+/// # Safety
+/// `ds` and `vl` must be valid.
+unsafe fn write_all(
+    writers: &[Arc<Callback<WriteFn>>],
+    ds: *const data_set_t,
+    vl: *const value_list_t,
+) -> c_int {
+    let (mut ok, mut failed) = (0, 0);
+    for cb in writers {
+        let mut c = ctx::get();
+        c.name = cb.ctx.0.name;
+        let _g = ctx::enter(c);
+        let (f, ud) = (cb.func, cb.ud.as_ptr());
+        // SAFETY: the plugin's write callback with valid arguments, its
+        // context name switched to the writer's.
+        let status = std::panic::catch_unwind(|| unsafe { f(ds, vl, ud) }).unwrap_or(-1);
+        if status == 0 {
+            ok += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    if ok == 0 && failed > 0 {
+        -1
+    } else {
+        0
+    }
+}
+
+/// Writes one batch (the write callbacks are looked up once for all of
+/// it), frees its items and recycles the vector; returns how many.
+fn write_batch(mut batch: Vec<QueuedVl>) -> usize {
+    let n = batch.len();
+    let writers = registry().write.snapshot();
+    if writers.is_empty() {
         if !NO_WRITER_WARNED.swap(true, Ordering::Relaxed) {
             log::warn!(
                 "plugin_dispatch_values: No write callback has been registered. Please load at \
                  least one output plugin, if you want the collected data to be stored."
             );
         }
-        return;
+    } else {
+        for item in batch.iter_mut() {
+            let _g = ctx::enter(item.ctx.0);
+            item.as_vl();
+            let ds = item.ds.as_ptr();
+            // The PostCacheChain runs here, on the write threads as in
+            // collectd, so its `write` targets never block the thread that
+            // dispatched the values.
+            if !crate::filter::post_cache(ds, &mut item.vl) {
+                // SAFETY: `ds` and `vl` are owned by `item`, alive for the call.
+                unsafe { write_all(&writers, ds, &item.vl) };
+            }
+        }
+        STATS.written.fetch_add(n as u64, Ordering::Relaxed);
     }
-    let _g = ctx::enter(item.ctx.0);
-    item.as_vl();
-    let ds = item.ds.as_ptr();
-    // The PostCacheChain runs here, on the write threads as in collectd, so
-    // its `write` targets never block the thread that dispatched the values.
-    if !crate::filter::post_cache(ds, &mut item.vl) {
-        // SAFETY: `ds` and `vl` are owned by `item`, alive for the call.
-        unsafe { write_to(None, ds, &item.vl) };
-    }
-    STATS.written.fetch_add(1, Ordering::Relaxed);
+    STATS.queue_length.fetch_sub(n as i64, Ordering::Relaxed);
+    recycle(batch);
+    n
 }
 
 fn writer_loop(rx: Receiver<Msg>) {
     while let Ok(msg) = rx.recv() {
         match msg {
-            Msg::Vl(item) => write_item(item),
+            Msg::Batch(b) => {
+                write_batch(b);
+            }
             Msg::Stop => break,
         }
     }
@@ -637,11 +807,11 @@ pub fn stop_writers_and_drain() -> usize {
 /// Writes every queued value list on the calling thread (used by `-T` and
 /// at shutdown); returns how many.
 pub fn drain_here() -> usize {
+    flush_pending();
     let mut n = 0;
     while let Ok(msg) = QUEUE.rx.try_recv() {
-        if let Msg::Vl(item) = msg {
-            write_item(item);
-            n += 1;
+        if let Msg::Batch(b) = msg {
+            n += write_batch(b);
         }
     }
     n
@@ -650,12 +820,15 @@ pub fn drain_here() -> usize {
 /// Drops whatever is still queued once the writers have shut down (value
 /// lists dispatched by shutdown callbacks); returns how many.
 pub fn discard_queued() -> usize {
+    flush_pending();
     let mut n = 0;
     while let Ok(msg) = QUEUE.rx.try_recv() {
-        if let Msg::Vl(item) = msg {
-            STATS.queue_length.fetch_sub(1, Ordering::Relaxed);
-            drop(item);
-            n += 1;
+        if let Msg::Batch(b) = msg {
+            STATS
+                .queue_length
+                .fetch_sub(b.len() as i64, Ordering::Relaxed);
+            n += b.len();
+            recycle(b);
         }
     }
     n
@@ -804,6 +977,85 @@ mod tests {
                 assert_eq!(unsafe { (*p.add(i)).derive }, unsafe { want.derive });
             }
         }
+    }
+
+    /// A queued value list of a leaked one-gauge data set (tests only).
+    fn queued(n: i64) -> QueuedVl {
+        static DS: LazyLock<&'static OwnedDataSet> = LazyLock::new(|| {
+            let (ds, keep) = crate::cache::testutil::data_set(
+                "batch_test",
+                &[(
+                    rcollectd_plugin::sys::DS_TYPE_GAUGE as c_int,
+                    f64::NAN,
+                    f64::NAN,
+                )],
+            );
+            // SAFETY: `ds` points into `keep`, alive for the call.
+            let owned = unsafe { OwnedDataSet::copy_from(&ds) }.expect("copy");
+            drop(keep);
+            let leaked: &'static Arc<OwnedDataSet> = Box::leak(Box::new(owned));
+            leaked.as_ref()
+        });
+        let values = Values::copy_of(&[value_t { derive: n }]);
+        QueuedVl {
+            vl: value_list_t {
+                values_len: 1,
+                ..Default::default()
+            },
+            values,
+            ds: *DS,
+            ctx: Ctx(ctx::EMPTY),
+        }
+    }
+
+    #[test]
+    fn a_scope_holds_value_lists_until_it_ends_or_fills() {
+        // Runs on its own test thread, so the thread-local batch is ours;
+        // the shared queue is only observed through this thread's batch.
+        assert_eq!(pending_len(), 0);
+        {
+            let _outer = batch_scope();
+            for i in 0..3 {
+                assert!(submit(queued(i)));
+            }
+            assert_eq!(pending_len(), 3);
+            {
+                let _inner = batch_scope();
+                assert!(submit(queued(3)));
+            }
+            // Closing the inner scope hands nothing over.
+            assert_eq!(pending_len(), 4);
+            for i in 4..BATCH_MAX as i64 {
+                assert!(submit(queued(i)));
+            }
+            // The batch was full: it went to the queue at once.
+            assert_eq!(pending_len(), 0);
+            assert!(submit(queued(99)));
+            assert_eq!(pending_len(), 1);
+        }
+        assert_eq!(pending_len(), 0);
+        // Outside a scope nothing is held back.
+        assert!(submit(queued(100)));
+        assert_eq!(pending_len(), 0);
+        // An unmatched end is harmless.
+        batch_end();
+        assert!(submit(queued(101)));
+        assert_eq!(pending_len(), 0);
+    }
+
+    #[test]
+    fn batches_keep_their_order_and_values() {
+        let mut b = spare_batch();
+        for i in 0..5 {
+            b.push(queued(i * 10));
+        }
+        let got: Vec<i64> = b
+            .iter_mut()
+            // SAFETY: every item holds one value, written as a derive.
+            .map(|q| unsafe { (*q.as_vl()).values.read().derive })
+            .collect();
+        assert_eq!(got, vec![0, 10, 20, 30, 40]);
+        recycle(b);
     }
 
     fn field(s: &str) -> [c_char; 16] {

@@ -83,6 +83,9 @@ impl ReadFunc {
     /// Runs the callback once with its context set; returns its status.
     pub fn call(&self) -> i32 {
         let _g = ctx::enter(self.ctx.0);
+        // What the callback dispatches reaches the writers in batches, the
+        // last one when it returns.
+        let _batch = crate::dispatch::batch_scope();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &self.kind {
             // SAFETY: a plugin's registered read callback, called as collectd does.
             ReadKind::Simple(f) => unsafe { f() },

@@ -387,6 +387,11 @@ int plugin_unregister_notification(const char *name);
 void plugin_log_available_writers(void);
 
 int plugin_dispatch_values(value_list_t const *vl);
+/* rcollectd extension (absent in collectd, hence weak: test the address
+ * before calling). Between begin and end, value lists this thread dispatches
+ * reach the write threads in batches; end before blocking. Calls nest. */
+void rcollectd_dispatch_batch_begin(void) __attribute__((weak));
+void rcollectd_dispatch_batch_end(void) __attribute__((weak));
 __attribute__((sentinel)) int plugin_dispatch_multivalue(value_list_t const *vl,
                                                          bool store_percentage,
                                                          int store_type, ...);

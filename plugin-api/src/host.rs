@@ -59,6 +59,7 @@ type RegisterNotificationFn = unsafe extern "C" fn(
 type DispatchValuesFn = unsafe extern "C" fn(*const sys::value_list_t) -> c_int;
 type DispatchNotificationFn = unsafe extern "C" fn(*const sys::notification_t) -> c_int;
 type LogFn = unsafe extern "C" fn(c_int, *const c_char, ...);
+type BatchFn = unsafe extern "C" fn();
 type GetIntervalFn = unsafe extern "C" fn() -> sys::cdtime_t;
 type GetRateFn = unsafe extern "C" fn(*const sys::data_set_t, *const sys::value_list_t) -> *mut f64;
 type GetDsFn = unsafe extern "C" fn(*const c_char) -> *const sys::data_set_t;
@@ -111,6 +112,8 @@ pub(crate) struct Host {
     pub meta_add_unsigned_int: Option<MetaAddU64Fn>,
     pub meta_add_double: Option<MetaAddF64Fn>,
     pub meta_add_boolean: Option<MetaAddBoolFn>,
+    pub batch_begin: Option<BatchFn>,
+    pub batch_end: Option<BatchFn>,
 }
 
 // SAFETY: the table holds only function pointers and addresses of the host's
@@ -177,6 +180,8 @@ fn resolve_process() -> Host {
         meta_add_unsigned_int: resolve!(c"meta_data_add_unsigned_int", MetaAddU64Fn),
         meta_add_double: resolve!(c"meta_data_add_double", MetaAddF64Fn),
         meta_add_boolean: resolve!(c"meta_data_add_boolean", MetaAddBoolFn),
+        batch_begin: resolve!(c"rcollectd_dispatch_batch_begin", BatchFn),
+        batch_end: resolve!(c"rcollectd_dispatch_batch_end", BatchFn),
     }
 }
 

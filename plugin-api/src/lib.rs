@@ -118,8 +118,9 @@ pub use notification::{Notification, NotificationBuilder, NotificationMetaValue,
 pub use plugin::{guard, register_read_fn, Error, Flush, Log, Notify, Plugin, Read, Result, Write};
 pub use util::NameError;
 pub use value::{
-    dispatch_raw, hostname, plugin_interval, CdTime, DataSet, DataSource, DispatchError, DsType,
-    Meta, MetaData, MetaValue, RateError, Rates, Value, ValueList, ValueListBuilder,
+    dispatch_raw, hostname, plugin_interval, CdTime, DataSet, DataSource, DispatchBatch,
+    DispatchError, DsType, Meta, MetaData, MetaValue, RateError, Rates, Value, ValueList,
+    ValueListBuilder,
 };
 
 /// Re-exported so plugins can use `log` without their own dependency.

@@ -1016,6 +1016,12 @@ extern "C" {
     pub fn plugin_dispatch_values(vl: *const value_list_t) -> ::std::os::raw::c_int;
 }
 extern "C" {
+    pub fn rcollectd_dispatch_batch_begin();
+}
+extern "C" {
+    pub fn rcollectd_dispatch_batch_end();
+}
+extern "C" {
     pub fn plugin_dispatch_multivalue(
         vl: *const value_list_t,
         store_percentage: bool,

@@ -861,6 +861,49 @@ pub fn dispatch_raw(vl: &sys::value_list_t) -> Result<(), DispatchError> {
     }
 }
 
+/// Gathers the value lists this thread dispatches while it lives and hands
+/// them to rcollectd's write threads in batches (one queue handoff per batch
+/// instead of per value list). For plugins that dispatch from threads of
+/// their own, e.g. one batch per received packet; read callbacks are
+/// batched by rcollectd already. Under collectd 5.12 it does nothing. Drop
+/// it before the thread blocks, or the values wait with it.
+#[derive(Debug)]
+#[must_use = "the batch is handed over when the guard is dropped"]
+pub struct DispatchBatch {
+    end: Option<unsafe extern "C" fn()>,
+    // Tied to the thread that opened it.
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+impl DispatchBatch {
+    /// Opens a batch on the calling thread.
+    pub fn begin() -> DispatchBatch {
+        let h = host();
+        let end = match (h.batch_begin, h.batch_end) {
+            (Some(begin), Some(end)) => {
+                // SAFETY: rcollectd's extension, no arguments, callable from
+                // any thread; paired with `end` in `Drop`.
+                unsafe { begin() };
+                Some(end)
+            }
+            _ => None,
+        };
+        DispatchBatch {
+            end,
+            _not_send: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for DispatchBatch {
+    fn drop(&mut self) {
+        if let Some(end) = self.end {
+            // SAFETY: closes the batch `begin` opened on this same thread.
+            unsafe { end() };
+        }
+    }
+}
+
 /// The interval of the plugin whose callback is running
 /// (`plugin_get_interval`): its `Interval` option or the global one.
 pub fn plugin_interval() -> Result<Duration, HostError> {

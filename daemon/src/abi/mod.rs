@@ -1,10 +1,12 @@
 //! Every `extern "C"` symbol rcollectd exports to plugins, grouped as
-//! collectd's headers group them. Variadic entry points are in `shim.c`.
+//! collectd's headers group them; rcollectd's own additions are in
+//! `extensions`. Variadic entry points are in `shim.c`.
 
 pub mod avl;
 pub mod cache;
 pub mod cf_util;
 pub mod common;
+pub mod extensions;
 pub mod filter;
 pub mod globals;
 pub mod heap;

@@ -541,25 +541,25 @@ pub unsafe extern "C" fn plugin_register_cache_event(
         };
         // SAFETY: forwarded contract.
         let ud = unsafe { UserData::from_ptr(ud) };
-        let mut slots = registry()
-            .cache_event
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        if slots.len() >= 32 {
-            log::error!("plugin_register_cache_event: Too much cache event callbacks tried to be registered.");
-            return libc::ENOMEM;
-        }
-        if slots.iter().flatten().any(|s| s.name == n) {
-            log::error!("plugin_register_cache_event: a callback named `{n}' already registered!");
-            return -1;
-        }
-        slots.push(Some(Arc::new(CacheEventSlot {
-            name: n,
-            func: f,
-            ud,
-            ctx: Ctx(ctx::get()),
-        })));
-        0
+        registry().with_cache_event_slots(|slots| {
+            if slots.len() >= 32 {
+                log::error!("plugin_register_cache_event: Too much cache event callbacks tried to be registered.");
+                return libc::ENOMEM;
+            }
+            if slots.iter().flatten().any(|s| s.name == n) {
+                log::error!(
+                    "plugin_register_cache_event: a callback named `{n}' already registered!"
+                );
+                return -1;
+            }
+            slots.push(Some(Arc::new(CacheEventSlot {
+                name: n,
+                func: f,
+                ud,
+                ctx: Ctx(ctx::get()),
+            })));
+            0
+        })
     })
 }
 
@@ -716,15 +716,13 @@ pub unsafe extern "C" fn plugin_unregister_missing(name: *const c_char) -> c_int
 pub unsafe extern "C" fn plugin_unregister_cache_event(name: *const c_char) -> c_int {
     guard(-1, || {
         if let Some(n) = name_arg(name) {
-            let mut slots = registry()
-                .cache_event
-                .write()
-                .unwrap_or_else(|e| e.into_inner());
-            for slot in slots.iter_mut() {
-                if slot.as_ref().is_some_and(|s| s.name == n) {
-                    *slot = None;
+            registry().with_cache_event_slots(|slots| {
+                for slot in slots.iter_mut() {
+                    if slot.as_ref().is_some_and(|s| s.name == n) {
+                        *slot = None;
+                    }
                 }
-            }
+            });
         }
         0
     })
@@ -747,12 +745,7 @@ pub unsafe extern "C" fn plugin_unregister_shutdown(name: *const c_char) -> c_in
 pub unsafe extern "C" fn plugin_unregister_data_set(name: *const c_char) -> c_int {
     guard(-1, || {
         let Some(n) = name_arg(name) else { return -1 };
-        let removed = registry()
-            .data_sets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&n);
-        if removed.is_some() {
+        if registry().remove_data_set(&n) {
             0
         } else {
             -1

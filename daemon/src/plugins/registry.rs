@@ -10,6 +10,7 @@
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 use rcollectd_plugin::sys::{
@@ -315,14 +316,21 @@ pub struct Registry {
     pub log: List<LogFn>,
     /// Notification callbacks.
     pub notification: List<NotificationFn>,
-    /// Cache-event callbacks (fixed slots).
+    /// Cache-event callbacks (fixed slots); change them through
+    /// [`Registry::with_cache_event_slots`].
     pub cache_event: RwLock<Vec<Option<Arc<CacheEventSlot>>>>,
     /// Simple config callbacks.
     pub config: Mutex<Vec<Arc<SimpleConfig>>>,
     /// Complex config callbacks.
     pub complex_config: Mutex<Vec<Arc<ComplexConfig>>>,
     /// Data sets by type name.
-    pub data_sets: RwLock<HashMap<String, Arc<OwnedDataSet>>>,
+    data_sets: RwLock<HashMap<String, Arc<OwnedDataSet>>>,
+    /// Every data set ever registered, so the dispatch path may hold plain
+    /// `&'static` references (no reference counting per value list). Types
+    /// are registered at start-up, so this stays as small as types.db.
+    retained_data_sets: Mutex<Vec<Arc<OwnedDataSet>>>,
+    /// Whether any cache-event callback is registered (read per value list).
+    cache_event_active: AtomicBool,
 }
 
 static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
@@ -342,13 +350,77 @@ impl Registry {
             .cloned()
     }
 
+    /// Looks up a data set for the dispatch path: a per-thread cache in
+    /// front of the shared map, so a value list takes no lock and touches no
+    /// shared counter to find its type.
+    pub fn data_set_static(&self, name: &[u8]) -> Option<&'static OwnedDataSet> {
+        thread_local! {
+            static CACHE: std::cell::RefCell<(u64, DataSetCache)> =
+                std::cell::RefCell::new((u64::MAX, DataSetCache::default()));
+        }
+        let generation = DATA_SETS_GENERATION.load(Ordering::Acquire);
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.0 != generation {
+                c.1.clear();
+                c.0 = generation;
+            }
+            if let Some(ds) = c.1.get(name) {
+                return *ds;
+            }
+            let found = std::str::from_utf8(name)
+                .ok()
+                .and_then(|n| self.data_set(n))
+                // SAFETY: every registered data set is also held by
+                // `retained_data_sets` until the process exits, so the
+                // pointee outlives any reference handed out here.
+                .map(|arc| unsafe { &*Arc::as_ptr(&arc) });
+            // Misses are cached too (an unknown type stays unknown until
+            // the next registration bumps the generation); bounded so a
+            // stream of distinct bogus type names cannot grow it.
+            if c.1.len() >= 4096 {
+                c.1.clear();
+            }
+            c.1.insert(name.into(), found);
+            found
+        })
+    }
+
     /// Registers (or replaces) a data set; returns true if one was replaced.
     pub fn add_data_set(&self, ds: Arc<OwnedDataSet>) -> bool {
-        self.data_sets
+        self.retained_data_sets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ds.clone());
+        let replaced = self
+            .data_sets
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(ds.type_name(), ds)
-            .is_some()
+            .is_some();
+        DATA_SETS_GENERATION.fetch_add(1, Ordering::Release);
+        replaced
+    }
+
+    /// Unregisters a data set; false if there was none.
+    pub fn remove_data_set(&self, name: &str) -> bool {
+        let removed = self
+            .data_sets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name)
+            .is_some();
+        DATA_SETS_GENERATION.fetch_add(1, Ordering::Release);
+        removed
+    }
+
+    /// Forgets every data set (shutdown).
+    pub fn clear_data_sets(&self) {
+        self.data_sets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        DATA_SETS_GENERATION.fetch_add(1, Ordering::Release);
     }
 
     /// Number of data sets known.
@@ -358,7 +430,32 @@ impl Registry {
             .unwrap_or_else(|e| e.into_inner())
             .len()
     }
+
+    /// Whether a cache-event callback is registered, without taking a lock.
+    pub fn has_cache_event_callbacks(&self) -> bool {
+        self.cache_event_active.load(Ordering::Acquire)
+    }
+
+    /// Changes the cache-event slots under their lock and refreshes
+    /// [`Registry::has_cache_event_callbacks`].
+    pub fn with_cache_event_slots<R>(
+        &self,
+        f: impl FnOnce(&mut Vec<Option<Arc<CacheEventSlot>>>) -> R,
+    ) -> R {
+        let mut slots = self.cache_event.write().unwrap_or_else(|e| e.into_inner());
+        let r = f(&mut slots);
+        self.cache_event_active
+            .store(slots.iter().any(Option::is_some), Ordering::Release);
+        r
+    }
 }
+
+/// Bumped whenever any registry's data sets change; per-thread lookup
+/// caches compare it to know when to start over.
+static DATA_SETS_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Per-thread map from type name to data set (or to "unknown").
+type DataSetCache = HashMap<Box<[u8]>, Option<&'static OwnedDataSet>, rustc_hash::FxBuildHasher>;
 
 /// Converts a C string argument; `None` for NULL.
 ///
@@ -377,6 +474,35 @@ pub unsafe fn opt_str<'a>(p: *const c_char) -> Option<std::borrow::Cow<'a, str>>
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn owned_ds(name: &str, sources: usize) -> Arc<OwnedDataSet> {
+        let (ds, _keep) =
+            crate::cache::testutil::data_set(name, &vec![(1, f64::NAN, f64::NAN); sources]);
+        // SAFETY: `ds` points into `_keep`, alive for the call.
+        unsafe { OwnedDataSet::copy_from(&ds) }.expect("copy")
+    }
+
+    #[test]
+    fn static_lookup_follows_registrations() {
+        let r = Registry::default();
+        assert!(r.data_set_static(b"reg_test").is_none());
+        r.add_data_set(owned_ds("reg_test", 1));
+        // The cached miss is forgotten once a data set is registered.
+        assert_eq!(r.data_set_static(b"reg_test").map(|d| d.ds_num()), Some(1));
+        r.add_data_set(owned_ds("reg_test", 2));
+        assert_eq!(r.data_set_static(b"reg_test").map(|d| d.ds_num()), Some(2));
+        assert!(r.remove_data_set("reg_test"));
+        assert!(r.data_set_static(b"reg_test").is_none());
+        assert!(r.data_set_static(b"\xff\xfe").is_none());
+    }
+
+    #[test]
+    fn cache_event_flag_tracks_the_slots() {
+        let r = Registry::default();
+        assert!(!r.has_cache_event_callbacks());
+        r.with_cache_event_slots(|s| s.push(None));
+        assert!(!r.has_cache_event_callbacks());
+    }
 
     static FREED: AtomicUsize = AtomicUsize::new(0);
     unsafe extern "C" fn count_free(_p: *mut std::ffi::c_void) {

@@ -67,6 +67,11 @@ fn fns() -> &'static Fns {
 /// Owned `meta_data_t`, destroyed on drop.
 pub struct Meta(*mut sys::meta_data_t);
 
+// SAFETY: the object is owned by this value alone (created here, destroyed
+// in `Drop`), and the host's meta data functions may be called from any
+// thread; moving the owner to another thread moves the only access.
+unsafe impl Send for Meta {}
+
 impl Meta {
     /// Creates meta data with `network:received = true` and, when given,
     /// `network:username` and `network:ip_address` (as collectd's receiver).

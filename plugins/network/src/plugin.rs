@@ -63,10 +63,18 @@ struct DaemonDispatch {
     /// protection applies, as in collectd).
     check_loops: bool,
     raw_values: Vec<sys::value_t>,
-    last_from: Option<(SocketAddr, CString)>,
-    /// The last user name seen, so signed/encrypted traffic does not
-    /// allocate a C string per value list.
-    last_user: Option<(Vec<u8>, CString)>,
+    /// The meta data of the last value list (`network:received`, the
+    /// sender's address and user name), kept while they stay the same: the
+    /// daemon copies what it keeps, so one object serves a whole packet and
+    /// more, instead of one created and freed per value list.
+    last_meta: Option<ReceivedMeta>,
+}
+
+/// Meta data for value lists from one peer and user.
+struct ReceivedMeta {
+    from: SocketAddr,
+    user: Option<Vec<u8>>,
+    meta: Option<host_extra::Meta>,
 }
 
 fn copy_name(dst: &mut [c_char; 128], src: &[u8]) {
@@ -79,6 +87,30 @@ fn copy_name(dst: &mut [c_char; 128], src: &[u8]) {
 
 fn cstring(b: &[u8]) -> Option<CString> {
     CString::new(b.split(|&c| c == 0).next().unwrap_or_default()).ok()
+}
+
+impl DaemonDispatch {
+    /// The meta data for a value list from `from` sent by `user`.
+    fn meta_for(&mut self, from: &SocketAddr, user: Option<&[u8]>) -> *mut sys::meta_data_t {
+        let current = self
+            .last_meta
+            .as_ref()
+            .is_some_and(|m| m.from == *from && m.user.as_deref() == user);
+        if !current {
+            let ip = CString::new(from.ip().to_string()).ok();
+            let user_c = user.and_then(cstring);
+            let meta = host_extra::Meta::received(user_c.as_deref(), ip.as_deref());
+            self.last_meta = Some(ReceivedMeta {
+                from: *from,
+                user: user.map(<[u8]>::to_vec),
+                meta,
+            });
+        }
+        self.last_meta
+            .as_ref()
+            .and_then(|m| m.meta.as_ref())
+            .map_or(std::ptr::null_mut(), |m| m.as_ptr())
+    }
 }
 
 impl Dispatch for DaemonDispatch {
@@ -104,24 +136,8 @@ impl Dispatch for DaemonDispatch {
         }));
         raw.values = self.raw_values.as_mut_ptr();
         raw.values_len = self.raw_values.len();
-        if self.last_from.as_ref().map(|(a, _)| a) != Some(from) {
-            let ip = CString::new(from.ip().to_string()).unwrap_or_default();
-            self.last_from = Some((*from, ip));
-        }
-        if let Some(u) = origin.username {
-            if self.last_user.as_ref().map(|(b, _)| b.as_slice()) != Some(u) {
-                self.last_user = cstring(u).map(|c| (u.to_vec(), c));
-            }
-        }
-        let user = origin
-            .username
-            .and(self.last_user.as_ref().map(|(_, c)| c.as_c_str()));
-        let meta =
-            host_extra::Meta::received(user, self.last_from.as_ref().map(|(_, ip)| ip.as_c_str()));
-        raw.meta = meta.as_ref().map_or(std::ptr::null_mut(), |m| m.as_ptr());
-        let ok = dispatch_raw(&raw).is_ok();
-        drop(meta);
-        ok
+        raw.meta = self.meta_for(from, origin.username);
+        dispatch_raw(&raw).is_ok()
     }
 
     fn notification(&mut self, n: &NotificationRef<'_>, _origin: &Origin<'_>, _from: &SocketAddr) {
@@ -171,8 +187,7 @@ impl Plugin for Network {
             let d = DaemonDispatch {
                 check_loops: has_servers,
                 raw_values: Vec::new(),
-                last_from: None,
-                last_user: None,
+                last_meta: None,
             };
             match Receiver::start(&cfg, stats.clone(), d) {
                 Ok(r) => Some(r),

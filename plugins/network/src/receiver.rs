@@ -361,6 +361,8 @@ fn dispatch_loop<D: Dispatch>(
             entry.auth.as_ref().map(|a| a.db() as &dyn Credentials);
         let mut summary = DecodeSummary::default();
         let len = p.len.min(p.buf.len());
+        // One packet's value lists reach the write threads as one batch.
+        let batch = rcollectd_plugin::DispatchBatch::begin();
         let mut sink = Adapter {
             d: &mut d,
             from: p.from,
@@ -373,6 +375,7 @@ fn dispatch_loop<D: Dispatch>(
             &mut sink,
             &mut summary,
         );
+        drop(batch);
         let insecure = summary.insecure_value_lists + summary.insecure_notifications;
         if insecure > 0 {
             Stats::add(&stats.insecure_dropped, summary.insecure_value_lists);
