@@ -27,7 +27,7 @@ unsafe fn key_of<'a>(key: *const c_char) -> Option<&'a CStr> {
 ///
 /// # Safety
 /// `key` must be null or a NUL-terminated string.
-pub(crate) unsafe fn op_exists(md: &mut MetaData, key: *const c_char) -> c_int {
+pub(crate) unsafe fn op_exists(md: &MetaData, key: *const c_char) -> c_int {
     // SAFETY: forwarded caller contract.
     match unsafe { key_of(key) } {
         None => -libc::EINVAL,
@@ -39,7 +39,7 @@ pub(crate) unsafe fn op_exists(md: &mut MetaData, key: *const c_char) -> c_int {
 ///
 /// # Safety
 /// `key` must be null or a NUL-terminated string.
-pub(crate) unsafe fn op_type(md: &mut MetaData, key: *const c_char) -> c_int {
+pub(crate) unsafe fn op_type(md: &MetaData, key: *const c_char) -> c_int {
     // SAFETY: forwarded caller contract.
     match unsafe { key_of(key) } {
         None => -libc::EINVAL,
@@ -65,7 +65,7 @@ pub(crate) unsafe fn op_delete(md: &mut MetaData, key: *const c_char) -> c_int {
 ///
 /// # Safety
 /// `toc` must be null or writable.
-pub(crate) unsafe fn op_toc(md: &mut MetaData, toc: *mut *mut *mut c_char) -> c_int {
+pub(crate) unsafe fn op_toc(md: &MetaData, toc: *mut *mut *mut c_char) -> c_int {
     if toc.is_null() {
         return -libc::EINVAL;
     }
@@ -150,7 +150,7 @@ fn mismatch(func: &str, key: *const c_char) -> c_int {
 /// # Safety
 /// `key` null or a C string; `value` null or writable.
 pub(crate) unsafe fn op_get_string(
-    md: &mut MetaData,
+    md: &MetaData,
     key: *const c_char,
     value: *mut *mut c_char,
 ) -> c_int {
@@ -176,7 +176,7 @@ macro_rules! typed_getter {
         ///
         /// # Safety
         /// `key` null or a C string; `value` null or writable.
-        pub(crate) unsafe fn $op(md: &mut MetaData, key: *const c_char, value: *mut $ty) -> c_int {
+        pub(crate) unsafe fn $op(md: &MetaData, key: *const c_char, value: *mut $ty) -> c_int {
             // SAFETY: forwarded caller contract.
             match unsafe { lookup(md, key, value.is_null()) } {
                 Err(e) => e,
@@ -211,7 +211,7 @@ typed_getter!(op_get_boolean, bool, Boolean, "meta_data_get_boolean");
 /// # Safety
 /// `key` null or a C string; `value` null or writable.
 pub(crate) unsafe fn op_as_string(
-    md: &mut MetaData,
+    md: &MetaData,
     key: *const c_char,
     value: *mut *mut c_char,
 ) -> c_int {
@@ -228,6 +228,17 @@ pub(crate) unsafe fn op_as_string(
             0
         }
     }
+}
+
+/// Runs the read-only `op` on the contents of `md`, or returns -EINVAL for null.
+///
+/// # Safety
+/// `md` null or a live meta data pointer.
+unsafe fn on_md_ref(md: *mut meta_data_t, op: impl FnOnce(&MetaData) -> c_int) -> c_int {
+    ffi_guard(-libc::EINVAL, || {
+        // SAFETY: forwarded caller contract.
+        unsafe { meta::with_raw_ref(md, op) }.unwrap_or(-libc::EINVAL)
+    })
 }
 
 /// Runs `op` on the contents of `md`, or returns -EINVAL for null.
@@ -308,7 +319,7 @@ pub unsafe extern "C" fn meta_data_destroy(md: *mut meta_data_t) {
 #[no_mangle]
 pub unsafe extern "C" fn meta_data_exists(md: *mut meta_data_t, key: *const c_char) -> c_int {
     // SAFETY: forwarded caller contract.
-    unsafe { on_md(md, |m| op_exists(m, key)) }
+    unsafe { on_md_ref(md, |m| op_exists(m, key)) }
 }
 
 /// The `MD_TYPE_*` of `key`, 0 if absent, -EINVAL on null arguments.
@@ -318,7 +329,7 @@ pub unsafe extern "C" fn meta_data_exists(md: *mut meta_data_t, key: *const c_ch
 #[no_mangle]
 pub unsafe extern "C" fn meta_data_type(md: *mut meta_data_t, key: *const c_char) -> c_int {
     // SAFETY: forwarded caller contract.
-    unsafe { on_md(md, |m| op_type(m, key)) }
+    unsafe { on_md_ref(md, |m| op_type(m, key)) }
 }
 
 /// Number of keys; `*toc` receives a malloc'ed array of malloc'ed keys when > 0.
@@ -328,7 +339,7 @@ pub unsafe extern "C" fn meta_data_type(md: *mut meta_data_t, key: *const c_char
 #[no_mangle]
 pub unsafe extern "C" fn meta_data_toc(md: *mut meta_data_t, toc: *mut *mut *mut c_char) -> c_int {
     // SAFETY: forwarded caller contract.
-    unsafe { on_md(md, |m| op_toc(m, toc)) }
+    unsafe { on_md_ref(md, |m| op_toc(m, toc)) }
 }
 
 /// Removes `key`: 0, -ENOENT if absent, -EINVAL on null arguments.
@@ -422,7 +433,7 @@ pub unsafe extern "C" fn meta_data_get_string(
     value: *mut *mut c_char,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    unsafe { on_md(md, |m| op_get_string(m, key, value)) }
+    unsafe { on_md_ref(md, |m| op_get_string(m, key, value)) }
 }
 
 /// Reads a signed integer value.
@@ -436,7 +447,7 @@ pub unsafe extern "C" fn meta_data_get_signed_int(
     value: *mut i64,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    unsafe { on_md(md, |m| op_get_signed_int(m, key, value)) }
+    unsafe { on_md_ref(md, |m| op_get_signed_int(m, key, value)) }
 }
 
 /// Reads an unsigned integer value.
@@ -450,7 +461,7 @@ pub unsafe extern "C" fn meta_data_get_unsigned_int(
     value: *mut u64,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    unsafe { on_md(md, |m| op_get_unsigned_int(m, key, value)) }
+    unsafe { on_md_ref(md, |m| op_get_unsigned_int(m, key, value)) }
 }
 
 /// Reads a double value.
@@ -464,7 +475,7 @@ pub unsafe extern "C" fn meta_data_get_double(
     value: *mut f64,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    unsafe { on_md(md, |m| op_get_double(m, key, value)) }
+    unsafe { on_md_ref(md, |m| op_get_double(m, key, value)) }
 }
 
 /// Reads a boolean value.
@@ -478,7 +489,7 @@ pub unsafe extern "C" fn meta_data_get_boolean(
     value: *mut bool,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    unsafe { on_md(md, |m| op_get_boolean(m, key, value)) }
+    unsafe { on_md_ref(md, |m| op_get_boolean(m, key, value)) }
 }
 
 /// Any value as text in a malloc'ed `*value` (doubles `%.15g`, booleans
@@ -493,7 +504,7 @@ pub unsafe extern "C" fn meta_data_as_string(
     value: *mut *mut c_char,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
-    unsafe { on_md(md, |m| op_as_string(m, key, value)) }
+    unsafe { on_md_ref(md, |m| op_as_string(m, key, value)) }
 }
 
 /// Frees a malloc'ed C string (test helper mirroring the plugin's `free`).
