@@ -89,6 +89,18 @@ fn cstring(b: &[u8]) -> Option<CString> {
     CString::new(b.split(|&c| c == 0).next().unwrap_or_default()).ok()
 }
 
+/// A fresh dispatcher with the same settings (one per receiving socket);
+/// the per-thread caches start empty.
+impl Clone for DaemonDispatch {
+    fn clone(&self) -> Self {
+        DaemonDispatch {
+            check_loops: self.check_loops,
+            raw_values: Vec::new(),
+            last_meta: None,
+        }
+    }
+}
+
 impl DaemonDispatch {
     /// The meta data for a value list from `from` sent by `user`.
     fn meta_for(&mut self, from: &SocketAddr, user: Option<&[u8]>) -> *mut sys::meta_data_t {

@@ -1,8 +1,8 @@
-//! The receiving side: one thread per listening socket reads datagrams
-//! (reporting kernel drops via SO_RXQ_OVFL) into recycled buffers and hands
-//! them over a bounded queue to one dispatch thread, which decodes and
-//! dispatches. A full queue drops (and counts) packets instead of blocking
-//! the socket readers, so a slow daemon never stalls reception.
+//! The receiving side: one thread per listening socket reads a datagram
+//! (reporting kernel drops via SO_RXQ_OVFL), decodes it and dispatches its
+//! value lists as one batch, with no handoff to another thread in between.
+//! The socket's receive buffer (`ReceiveBufferSize`) is the only queue: when
+//! the daemon falls behind, the kernel drops, and the drops are counted.
 
 use std::io::IoSliceMut;
 use std::net::{SocketAddr, UdpSocket};
@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{bounded, Receiver as Rx, Sender as Tx, TrySendError};
 use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags, SockaddrStorage};
 
 use crate::auth::AuthFile;
@@ -23,22 +22,13 @@ use crate::codec::{
 use crate::config::NetworkConfig;
 use crate::stats::Stats;
 
-/// Packets that may wait between the socket readers and the dispatcher.
-pub const QUEUE_PACKETS: usize = 4096;
-
-/// What the receiver does with decoded items (the daemon glue, or a test).
-pub trait Dispatch: Send + 'static {
+/// What the receiver does with decoded items (the daemon glue, or a test);
+/// each socket's thread gets its own clone.
+pub trait Dispatch: Clone + Send + 'static {
     /// Dispatches one value list; returns whether it was accepted.
     fn values(&mut self, vl: &ValueListRef<'_>, origin: &Origin<'_>, from: &SocketAddr) -> bool;
     /// Dispatches one notification.
     fn notification(&mut self, n: &NotificationRef<'_>, origin: &Origin<'_>, from: &SocketAddr);
-}
-
-struct Packet {
-    buf: Vec<u8>,
-    len: usize,
-    from: SocketAddr,
-    entry: usize,
 }
 
 struct Entry {
@@ -97,23 +87,8 @@ impl Receiver {
         stats: Arc<Stats>,
         dispatch: D,
     ) -> std::io::Result<Receiver> {
-        let mut entries = Vec::new();
-        let mut sockets: Vec<(UdpSocket, usize)> = Vec::new();
+        let mut sockets: Vec<(UdpSocket, Entry)> = Vec::new();
         for l in &cfg.listens {
-            let auth = match &l.auth_file {
-                Some(p) => match AuthFile::open(p) {
-                    Ok(a) => Some(a),
-                    Err(e) => {
-                        log::error!(
-                            "reading AuthFile {} failed: {e}; not listening on \"{}\"",
-                            p.display(),
-                            l.node
-                        );
-                        continue;
-                    }
-                },
-                None => None,
-            };
             let addrs = match crate::sock::resolve(&l.node, &l.service) {
                 Ok(a) => a,
                 Err(e) => {
@@ -125,9 +100,22 @@ impl Receiver {
                     continue;
                 }
             };
-            let idx = entries.len();
-            let mut opened = 0;
             for a in addrs {
+                // Each socket's thread keeps its own copy of the AuthFile.
+                let auth = match &l.auth_file {
+                    Some(p) => match AuthFile::open(p) {
+                        Ok(a) => Some(a),
+                        Err(e) => {
+                            log::error!(
+                                "reading AuthFile {} failed: {e}; not listening on \"{}\"",
+                                p.display(),
+                                l.node
+                            );
+                            break;
+                        }
+                    },
+                    None => None,
+                };
                 match crate::sock::listen_socket(
                     &a,
                     l.interface.as_deref(),
@@ -139,45 +127,32 @@ impl Receiver {
                             "listening on {a} (SecurityLevel {:?}, receive buffer {eff} bytes)",
                             l.level
                         );
-                        sockets.push((s, idx));
-                        opened += 1;
+                        sockets.push((
+                            s,
+                            Entry {
+                                level: l.level,
+                                auth,
+                            },
+                        ));
                     }
                     Err(e) => log::error!("cannot listen on {a}: {e}"),
                 }
-            }
-            if opened > 0 {
-                entries.push(Entry {
-                    level: l.level,
-                    auth,
-                });
             }
         }
         if sockets.is_empty() {
             return Err(std::io::Error::other("no listening socket could be opened"));
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = bounded::<Packet>(QUEUE_PACKETS);
-        let (free_tx, free_rx) = bounded::<Vec<u8>>(QUEUE_PACKETS);
         let mut threads = Vec::new();
         let mut addrs = Vec::new();
         for (sock, entry) in sockets {
             addrs.push(sock.local_addr()?);
-            let (stop, tx, free_rx, stats) =
-                (stop.clone(), tx.clone(), free_rx.clone(), stats.clone());
+            let (stop, stats, d) = (stop.clone(), stats.clone(), dispatch.clone());
             let size = cfg.max_packet_size;
             threads.push(
                 std::thread::Builder::new()
                     .name("network recv".into())
-                    .spawn(move || receive_loop(sock, entry, size, &stop, &tx, &free_rx, &stats))?,
-            );
-        }
-        drop(tx);
-        {
-            let stats = stats.clone();
-            threads.push(
-                std::thread::Builder::new()
-                    .name("network disp".into())
-                    .spawn(move || dispatch_loop(rx, free_tx, entries, dispatch, &stats))?,
+                    .spawn(move || receive_loop(sock, entry, size, &stop, d, &stats))?,
             );
         }
         Ok(Receiver {
@@ -192,7 +167,7 @@ impl Receiver {
         &self.addrs
     }
 
-    /// Stops reading, dispatches what is queued, joins all threads.
+    /// Stops reading (each thread finishes the packet in hand), joins all threads.
     pub fn stop(self) {
         self.stop.store(true, Ordering::SeqCst);
         for t in self.threads {
@@ -203,13 +178,12 @@ impl Receiver {
     }
 }
 
-fn receive_loop(
+fn receive_loop<D: Dispatch>(
     sock: UdpSocket,
-    entry: usize,
+    mut entry: Entry,
     size: usize,
     stop: &AtomicBool,
-    tx: &Tx<Packet>,
-    free: &Rx<Vec<u8>>,
+    mut d: D,
     stats: &Stats,
 ) {
     let fd = sock.as_raw_fd();
@@ -217,15 +191,9 @@ fn receive_loop(
     let mut drop_log = RateLimit::new();
     let mut trunc_log = RateLimit::new();
     let mut err_log = RateLimit::new();
-    let mut spare: Option<Vec<u8>> = None;
+    let mut logs = PacketLogs::new();
+    let mut buf = vec![0u8; size];
     while !stop.load(Ordering::Relaxed) {
-        let mut buf = spare
-            .take()
-            .or_else(|| free.try_recv().ok())
-            .unwrap_or_else(|| vec![0u8; size]);
-        if buf.len() != size {
-            buf.resize(size, 0);
-        }
         let mut cmsg = nix::cmsg_space!(u32);
         let (len, from, ovfl, truncated) = {
             let mut iov = [IoSliceMut::new(&mut buf)];
@@ -254,15 +222,11 @@ fn receive_loop(
                         msg.flags.contains(MsgFlags::MSG_TRUNC),
                     )
                 }
-                Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => {
-                    spare = Some(buf);
-                    continue;
-                }
+                Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => {
                     if let Some(n) = err_log.check() {
                         log::error!("recvmsg failed: {e} ({n} more suppressed)");
                     }
-                    spare = Some(buf);
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
                 }
@@ -288,23 +252,22 @@ fn receive_loop(
         Stats::add(&stats.octets_rx, len as u64);
         Stats::add(&stats.packets_rx, 1);
         let from = from.unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-        match tx.try_send(Packet {
-            buf,
-            len,
-            from,
-            entry,
-        }) {
-            Ok(()) => {
-                stats.queue_length.store(tx.len() as u64, Ordering::Relaxed);
-            }
-            Err(TrySendError::Full(p)) => {
-                Stats::add(&stats.queue_drops, 1);
-                if let Some(s) = drop_log.check() {
-                    log::warn!("receive queue full ({QUEUE_PACKETS} packets), dropping ({s} reports suppressed)");
-                }
-                spare = Some(p.buf);
-            }
-            Err(TrySendError::Disconnected(_)) => return,
+        let len = len.min(buf.len());
+        handle_packet(&mut buf[..len], from, &mut entry, &mut d, stats, &mut logs);
+    }
+}
+
+/// Rate limits for what a received packet can go wrong with.
+struct PacketLogs {
+    error: RateLimit,
+    insecure: RateLimit,
+}
+
+impl PacketLogs {
+    fn new() -> Self {
+        PacketLogs {
+            error: RateLimit::new(),
+            insecure: RateLimit::new(),
         }
     }
 }
@@ -329,88 +292,57 @@ impl<D: Dispatch> Sink for Adapter<'_, D> {
     }
 }
 
-fn dispatch_loop<D: Dispatch>(
-    rx: Rx<Packet>,
-    free: Tx<Vec<u8>>,
-    mut entries: Vec<Entry>,
-    mut d: D,
+/// Decodes one datagram and dispatches what it holds, as one batch.
+fn handle_packet<D: Dispatch>(
+    packet: &mut [u8],
+    from: SocketAddr,
+    entry: &mut Entry,
+    d: &mut D,
     stats: &Stats,
+    logs: &mut PacketLogs,
 ) {
-    let mut err_log = RateLimit::new();
-    let mut insecure_log = RateLimit::new();
-    loop {
-        let mut p = match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(p) => p,
-            // After `stop`, readers exit within their read timeout and the
-            // channel disconnects once drained.
-            Err(crossbeam_channel::RecvTimeoutError::Timeout) => continue,
-            Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-        };
-        stats.queue_length.store(rx.len() as u64, Ordering::Relaxed);
-        let Some(entry) = entries.get_mut(p.entry) else {
-            continue;
-        };
-        if let Some(a) = &mut entry.auth {
-            if let Err(e) = a.refresh() {
-                if let Some(n) = err_log.check() {
-                    log::error!("re-reading AuthFile failed: {e} ({n} more suppressed)");
-                }
+    if let Some(a) = &mut entry.auth {
+        if let Err(e) = a.refresh() {
+            if let Some(n) = logs.error.check() {
+                log::error!("re-reading AuthFile failed: {e} ({n} more suppressed)");
             }
         }
-        let creds: Option<&dyn Credentials> =
-            entry.auth.as_ref().map(|a| a.db() as &dyn Credentials);
-        let mut summary = DecodeSummary::default();
-        let len = p.len.min(p.buf.len());
-        // One packet's value lists reach the write threads as one batch.
-        let batch = rcollectd_plugin::DispatchBatch::begin();
-        let mut sink = Adapter {
-            d: &mut d,
-            from: p.from,
-            stats,
-        };
-        let r = decode(
-            &mut p.buf[..len],
-            entry.level,
-            creds,
-            &mut sink,
-            &mut summary,
-        );
-        drop(batch);
-        let insecure = summary.insecure_value_lists + summary.insecure_notifications;
-        if insecure > 0 {
-            Stats::add(&stats.insecure_dropped, summary.insecure_value_lists);
-            if let Some(n) = insecure_log.check() {
-                log::info!(
-                    "ignored {insecure} values/notifications from {} below SecurityLevel {:?} ({n} more reports suppressed)",
-                    p.from,
-                    entry.level
-                );
-            }
+    }
+    let creds: Option<&dyn Credentials> = entry.auth.as_ref().map(|a| a.db() as &dyn Credentials);
+    let mut summary = DecodeSummary::default();
+    let mut sink = Adapter { d, from, stats };
+    // One packet's value lists reach the write threads as one batch.
+    let batch = rcollectd_plugin::DispatchBatch::begin();
+    let r = decode(packet, entry.level, creds, &mut sink, &mut summary);
+    drop(batch);
+    let insecure = summary.insecure_value_lists + summary.insecure_notifications;
+    if insecure > 0 {
+        Stats::add(&stats.insecure_dropped, summary.insecure_value_lists);
+        if let Some(n) = logs.insecure.check() {
+            log::info!(
+                "ignored {insecure} values/notifications from {from} below SecurityLevel {:?} ({n} more reports suppressed)",
+                entry.level
+            );
         }
-        if summary.incomplete_value_lists > 0 {
-            Stats::add(&stats.values_not_dispatched, summary.incomplete_value_lists);
+    }
+    if summary.incomplete_value_lists > 0 {
+        Stats::add(&stats.values_not_dispatched, summary.incomplete_value_lists);
+    }
+    if let Err(e) = r {
+        Stats::add(&stats.decode_errors, 1);
+        if let Some(n) = logs.error.check() {
+            let lvl = if matches!(
+                e,
+                DecodeError::SignatureMismatch
+                    | DecodeError::ChecksumMismatch
+                    | DecodeError::UnknownUser
+            ) {
+                log::Level::Warn
+            } else {
+                log::Level::Info
+            };
+            log::log!(lvl, "packet from {from} rejected: {e} ({n} more suppressed)");
         }
-        if let Err(e) = r {
-            Stats::add(&stats.decode_errors, 1);
-            if let Some(n) = err_log.check() {
-                let lvl = if matches!(
-                    e,
-                    DecodeError::SignatureMismatch
-                        | DecodeError::ChecksumMismatch
-                        | DecodeError::UnknownUser
-                ) {
-                    log::Level::Warn
-                } else {
-                    log::Level::Info
-                };
-                log::log!(
-                    lvl,
-                    "packet from {} rejected: {e} ({n} more suppressed)",
-                    p.from
-                );
-            }
-        }
-        let _ = free.try_send(p.buf);
     }
 }
 

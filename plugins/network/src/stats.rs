@@ -22,12 +22,11 @@ pub struct Stats {
     pub values_sent: AtomicU64,
     /// Value lists refused for sending (received ones without Forward, errors).
     pub values_not_sent: AtomicU64,
-    /// Packets waiting between the receive and dispatch threads.
+    /// collectd's receive queue length; always 0 here, because each socket's
+    /// thread dispatches what it reads (kept so dashboards find it).
     pub queue_length: AtomicU64,
     /// Datagrams the kernel dropped because the socket buffer was full (SO_RXQ_OVFL).
     pub kernel_drops: AtomicU64,
-    /// Datagrams dropped because the receive queue to the dispatch thread was full.
-    pub queue_drops: AtomicU64,
     /// Datagrams (or their rest) rejected by the decoder.
     pub decode_errors: AtomicU64,
     /// Value lists dropped for being below the Listen's SecurityLevel.
@@ -97,13 +96,6 @@ impl Stats {
                 "if_rx_dropped",
                 "kernel",
                 [g(&self.kernel_drops), 0],
-                1,
-                false,
-            ),
-            (
-                "if_rx_dropped",
-                "queue",
-                [g(&self.queue_drops), 0],
                 1,
                 false,
             ),
