@@ -124,9 +124,11 @@ pub struct ListenConf {
     pub interface: Option<String>,
 }
 
-/// Default SO_RCVBUF requested for listening sockets (the kernel caps it at
+/// Default SO_RCVBUF requested for listening sockets: the socket buffer is
+/// the receiver's only queue, so it is sized to ride out scheduling stalls
+/// at high rates (the kernel caps it at
 /// `net.core.rmem_max` unless running with CAP_NET_ADMIN).
-pub const DEFAULT_RECEIVE_BUFFER: usize = 4 * 1024 * 1024;
+pub const DEFAULT_RECEIVE_BUFFER: usize = 8 * 1024 * 1024;
 
 /// The whole plugin configuration.
 #[derive(Debug, Clone, PartialEq)]

@@ -341,7 +341,10 @@ fn handle_packet<D: Dispatch>(
             } else {
                 log::Level::Info
             };
-            log::log!(lvl, "packet from {from} rejected: {e} ({n} more suppressed)");
+            log::log!(
+                lvl,
+                "packet from {from} rejected: {e} ({n} more suppressed)"
+            );
         }
     }
 }
