@@ -7,6 +7,9 @@ set -euo pipefail
 need=()
 [ -x /usr/sbin/collectd ] || need+=(collectd-core)
 command -v collectdctl >/dev/null 2>&1 || need+=(collectd-utils)
+# Debian's example collectd.conf loads rrdtool, whose plugin needs librrd
+# (a Recommends of collectd-core, which --no-install-recommends skips).
+ldconfig -p 2>/dev/null | grep 'librrd\.so\.8' >/dev/null || need+=(librrd8)
 [ -f /usr/include/collectd/core/daemon/plugin.h ] || need+=(collectd-dev)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/collectd.org/network ] || need+=(golang-collectd-dev)
