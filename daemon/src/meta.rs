@@ -329,7 +329,6 @@ mod tests {
             destroy_raw(r);
             assert!(clone_raw(std::ptr::null()).is_null());
             destroy_raw(p);
-            destroy_raw(q);
             destroy_raw(std::ptr::null_mut());
         }
     }
