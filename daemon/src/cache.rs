@@ -597,6 +597,30 @@ impl Entry {
         out
     }
 
+    /// True if `vl`'s five identifier fields are exactly this entry's (not
+    /// only its formatted name, which two different field splits can share).
+    pub fn has_fields_of(&self, vl: &value_list_t) -> bool {
+        self.fields() == vl_fields(vl)
+    }
+
+    /// Writes this entry's identifier fields into `vl`, whose name fields
+    /// must be all zero (a fresh `value_list_t`).
+    pub fn fill_fields(&self, vl: &mut value_list_t) {
+        let dests: [&mut [c_char; FIELD_LEN]; 5] = [
+            &mut vl.host,
+            &mut vl.plugin,
+            &mut vl.plugin_instance,
+            &mut vl.type_,
+            &mut vl.type_instance,
+        ];
+        for (d, s) in dests.into_iter().zip(self.fields()) {
+            let n = s.len().min(FIELD_LEN - 1);
+            for (dc, sc) in d.iter_mut().zip(&s[..n]) {
+                *dc = *sc as c_char;
+            }
+        }
+    }
+
     /// Time of the last cached value list.
     pub fn last_time(&self) -> cdtime_t {
         self.lock().last_time
@@ -821,14 +845,32 @@ impl Cache {
     /// `vl.meta` must be null or a live meta data pointer.
     pub unsafe fn update(&self, ds: &data_set_t, vl: &value_list_t) -> Result<Updated, CacheError> {
         // SAFETY: forwarded caller contract.
-        let (dss, vals) = unsafe { slices(ds, vl)? };
+        unsafe { self.update_entry(ds, vl) }.0
+    }
+
+    /// [`Cache::update`], also returning the identifier's entry when there
+    /// is one (even when the update itself was refused), so the dispatch
+    /// path can queue a reference to its name instead of a copy.
+    ///
+    /// # Safety
+    /// As [`Cache::update`].
+    pub unsafe fn update_entry(
+        &self,
+        ds: &data_set_t,
+        vl: &value_list_t,
+    ) -> (Result<Updated, CacheError>, Option<Arc<Entry>>) {
+        // SAFETY: forwarded caller contract.
+        let (dss, vals) = match unsafe { slices(ds, vl) } {
+            Ok(x) => x,
+            Err(e) => return (Err(e), None),
+        };
         let hash = hash_vl(vl);
         let shard = self.shard(hash);
         {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
             if let Some(e) = map.find(hash, |e| name_matches_vl(e.name.as_bytes(), vl)) {
-                let mut st = e.lock();
-                return Self::update_existing(&mut st, dss, vals, vl);
+                let r = Self::update_existing(&mut e.lock(), dss, vals, vl);
+                return (r, Some(e.clone()));
             }
         }
         // SAFETY: forwarded caller contract on vl.meta.
@@ -848,13 +890,16 @@ impl Cache {
         dss: &[data_source_t],
         vals: &[value_t],
         vl: &value_list_t,
-    ) -> Result<Updated, CacheError> {
+    ) -> (Result<Updated, CacheError>, Option<Arc<Entry>>) {
         let shard = self.shard(hash);
         let name = NameBuf::from_vl(vl);
         // Build the entry outside the write lock.
         let mut values_gauge = Vec::with_capacity(dss.len());
         for (ds, v) in dss.iter().zip(vals) {
-            values_gauge.push(first_rate(ds.type_, *v, vl.interval)?);
+            match first_rate(ds.type_, *v, vl.interval) {
+                Ok(g) => values_gauge.push(g),
+                Err(e) => return (Err(e), None),
+            }
         }
         check_range(dss, &mut values_gauge);
         let mut ident = Vec::with_capacity(5 * 16);
@@ -892,14 +937,17 @@ impl Cache {
         let mut map = shard.write().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = map.find(hash, |e| e.name.as_bytes() == name.as_bytes()) {
             // Another thread inserted it meanwhile: this is an update.
-            let mut st = e.lock();
-            return Self::update_existing(&mut st, dss, vals, vl);
+            let r = Self::update_existing(&mut e.lock(), dss, vals, vl);
+            return (r, Some(e.clone()));
         }
-        map.insert(hash, entry);
-        Ok(Updated {
-            is_new: true,
-            callbacks_mask: 0,
-        })
+        map.insert(hash, entry.clone());
+        (
+            Ok(Updated {
+                is_new: true,
+                callbacks_mask: 0,
+            }),
+            Some(entry),
+        )
     }
 
     fn update_existing(

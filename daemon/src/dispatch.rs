@@ -18,7 +18,8 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
 use rcollectd_plugin::sys::{
-    cdtime_t, data_set_t, meta_data_clone, meta_data_destroy, notification_t, value_list_t, value_t,
+    cdtime_t, data_set_t, meta_data_clone, meta_data_destroy, meta_data_t, notification_t,
+    value_list_t, value_t,
 };
 
 use crate::plugins::ctx::{self, Ctx};
@@ -189,33 +190,60 @@ impl Values {
     }
 }
 
-/// A value list copied into the write queue, owning its values and meta data.
+/// Where a queued value list's identifier lives.
+enum Ident {
+    /// In its cache entry, whose fields are exactly the value list's: the
+    /// usual case, which queues a reference instead of five 128-byte fields.
+    Cached(Arc<crate::cache::Entry>),
+    /// A copy of the whole value list (the cache refused it, or its fields
+    /// differ from those of the entry sharing its formatted name).
+    Own(Box<value_list_t>),
+}
+
+/// A value list in the write queue, owning its values and meta data; the C
+/// view is rebuilt on the write thread ([`QueuedVl::to_vl`]).
 pub struct QueuedVl {
-    vl: value_list_t,
+    ident: Ident,
+    time: cdtime_t,
+    interval: cdtime_t,
+    meta: *mut meta_data_t,
     values: Values,
     ds: &'static OwnedDataSet,
     ctx: Ctx,
 }
 
-// SAFETY: the value list's pointers (values, meta) are owned by this struct and
-// travel with it; meta data is only touched by the thread holding the item.
+// SAFETY: the meta data pointer is owned by this struct and travels with it;
+// it is only touched by the thread holding the item. The cache entry is
+// shared through its own locks.
 unsafe impl Send for QueuedVl {}
 
 impl QueuedVl {
-    /// The C value list, its values pointer refreshed to the owned buffer
-    /// (the item may have moved since it was built).
-    pub fn as_vl(&mut self) -> *const value_list_t {
-        self.vl.values = self.values.as_mut_ptr();
-        &self.vl
+    /// The C value list for the write callbacks; its values and meta data
+    /// pointers point into this item, which must stay put while it is used.
+    pub fn to_vl(&mut self) -> value_list_t {
+        let mut vl = match &self.ident {
+            Ident::Cached(e) => {
+                let mut vl = value_list_t::default();
+                e.fill_fields(&mut vl);
+                vl
+            }
+            Ident::Own(v) => **v,
+        };
+        vl.time = self.time;
+        vl.interval = self.interval;
+        vl.meta = self.meta;
+        vl.values = self.values.as_mut_ptr();
+        vl.values_len = self.ds.ds_num();
+        vl
     }
 }
 
 impl Drop for QueuedVl {
     fn drop(&mut self) {
-        if !self.vl.meta.is_null() {
+        if !self.meta.is_null() {
             // SAFETY: the meta data was cloned for this copy and is owned by it.
-            unsafe { meta_data_destroy(self.vl.meta) };
-            self.vl.meta = std::ptr::null_mut();
+            unsafe { meta_data_destroy(self.meta) };
+            self.meta = std::ptr::null_mut();
         }
     }
 }
@@ -240,8 +268,30 @@ struct Queue {
 /// The longest batch a dispatching thread gathers before handing it over.
 pub const BATCH_MAX: usize = 64;
 
-/// Emptied batch vectors kept for reuse (the rest are freed).
-const SPARE_BATCHES: usize = 64;
+/// Emptied batch vectors kept for reuse (the rest are freed): enough for
+/// the steady state, where a few batches are in flight at a time.
+const SPARE_BATCHES: usize = 16;
+
+/// A backlog of at least this many value lists (a few MiB) is a spike
+/// worth giving back: once it has drained, the writer returns freed heap
+/// memory to the system, so a stall does not leave the daemon's RSS at its
+/// high-water mark for good.
+const TRIM_AFTER_BACKLOG: i64 = 4096;
+
+/// Set when the queue has held [`TRIM_AFTER_BACKLOG`] value lists since the
+/// last trim.
+static TRIM_PENDING: AtomicBool = AtomicBool::new(false);
+
+/// Returns the heap memory a drained backlog left free to the system.
+fn trim_after_backlog() {
+    if STATS.queue_length.load(Ordering::Relaxed) <= 0
+        && TRIM_PENDING.swap(false, Ordering::Relaxed)
+    {
+        // SAFETY: glibc's malloc_trim only releases free pages of its own
+        // arenas and is safe to call from any thread at any time.
+        unsafe { libc::malloc_trim(0) };
+    }
+}
 
 static QUEUE: LazyLock<Queue> = LazyLock::new(|| {
     // Unbounded as a channel, bounded by `check_drop` in value lists.
@@ -298,7 +348,10 @@ fn send_batch(batch: Vec<QueuedVl>) -> bool {
         recycle(batch);
         return true;
     }
-    STATS.queue_length.fetch_add(n, Ordering::Relaxed);
+    let queued = STATS.queue_length.fetch_add(n, Ordering::Relaxed) + n;
+    if queued >= TRIM_AFTER_BACKLOG && !TRIM_PENDING.load(Ordering::Relaxed) {
+        TRIM_PENDING.store(true, Ordering::Relaxed);
+    }
     STATS.enqueued.fetch_add(n as u64, Ordering::Relaxed);
     if QUEUE.tx.send(Msg::Batch(batch)).is_err() {
         STATS.queue_length.fetch_sub(n, Ordering::Relaxed);
@@ -434,13 +487,14 @@ fn ident(vl: &value_list_t) -> String {
     s
 }
 
-/// Updates the value cache and sends cache events. collectd 5.12 logs a
-/// refused value list (e.g. not newer than the cached one) but still writes
-/// it (`plugin_dispatch_values_internal` ignores `uc_update`'s status), so
-/// rcollectd does the same.
-fn update_cache(ds: &OwnedDataSet, vl: &value_list_t) {
+/// Updates the value cache and sends cache events; returns the identifier's
+/// cache entry. collectd 5.12 logs a refused value list (e.g. not newer than
+/// the cached one) but still writes it (`plugin_dispatch_values_internal`
+/// ignores `uc_update`'s status), so rcollectd does the same.
+fn update_cache(ds: &OwnedDataSet, vl: &value_list_t) -> Option<Arc<crate::cache::Entry>> {
     // SAFETY: `ds` and `vl` are valid and agree in their value counts (checked).
-    match unsafe { crate::cache::global().update(&*ds.as_ptr(), vl) } {
+    let (result, entry) = unsafe { crate::cache::global().update_entry(&*ds.as_ptr(), vl) };
+    match result {
         Ok(u) => {
             if has_cache_event_callbacks() {
                 let name = crate::cache::NameBuf::from_vl(vl);
@@ -456,6 +510,7 @@ fn update_cache(ds: &OwnedDataSet, vl: &value_list_t) {
         }
         Err(e) => log::error!("{e}"),
     }
+    entry
 }
 
 /// `CE_VALUE_NEW`.
@@ -595,9 +650,10 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     }
 
     // SAFETY: caller guarantees `values_len` values.
-    let values = Values::copy_of(unsafe { std::slice::from_raw_parts(src.values, src.values_len) });
-    let mut copy = *src;
-    copy.meta = if src.meta.is_null() {
+    let mut values =
+        Values::copy_of(unsafe { std::slice::from_raw_parts(src.values, src.values_len) });
+    let mut vl = *src;
+    vl.meta = if src.meta.is_null() {
         std::ptr::null_mut()
     } else {
         // SAFETY: the plugin's meta data is valid for the duration of the call.
@@ -609,34 +665,42 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         m
     };
     let ctx_now = ctx::get();
-    let mut item = QueuedVl {
-        vl: copy,
+    if vl.host[0] == 0 {
+        crate::abi::globals::copy_hostname(&mut vl.host);
+    }
+    if vl.time == 0 {
+        vl.time = crate::schedule::now();
+    }
+    if vl.interval == 0 {
+        vl.interval = effective_interval(&ctx_now);
+    }
+    escape_slashes(&mut vl.host);
+    escape_slashes(&mut vl.plugin);
+    escape_slashes(&mut vl.plugin_instance);
+    escape_slashes(&mut vl.type_);
+    escape_slashes(&mut vl.type_instance);
+    vl.values = values.as_mut_ptr();
+    if crate::filter::pre_cache(ds.as_ptr(), &mut vl) == crate::filter::Verdict::Stop {
+        if !vl.meta.is_null() {
+            // SAFETY: the clone made above (or what the chain left in its
+            // place) belongs to this call.
+            unsafe { meta_data_destroy(vl.meta) };
+        }
+        return 0;
+    }
+    let ident = match update_cache(ds, &vl) {
+        Some(e) if e.has_fields_of(&vl) => Ident::Cached(e),
+        _ => Ident::Own(Box::new(vl)),
+    };
+    let item = QueuedVl {
+        ident,
+        time: vl.time,
+        interval: vl.interval,
+        meta: vl.meta,
         values,
         ds,
         ctx: Ctx(ctx_now),
     };
-    {
-        let v = &mut item.vl;
-        if v.host[0] == 0 {
-            crate::abi::globals::copy_hostname(&mut v.host);
-        }
-        if v.time == 0 {
-            v.time = crate::schedule::now();
-        }
-        if v.interval == 0 {
-            v.interval = effective_interval(&ctx_now);
-        }
-        escape_slashes(&mut v.host);
-        escape_slashes(&mut v.plugin);
-        escape_slashes(&mut v.plugin_instance);
-        escape_slashes(&mut v.type_);
-        escape_slashes(&mut v.type_instance);
-    }
-    item.vl.values = item.values.as_mut_ptr();
-    if crate::filter::pre_cache(item.ds.as_ptr(), &mut item.vl) == crate::filter::Verdict::Stop {
-        return 0;
-    }
-    update_cache(item.ds, &item.vl);
     if submit(item) {
         0
     } else {
@@ -741,15 +805,17 @@ fn write_batch(mut batch: Vec<QueuedVl>) -> usize {
     } else {
         for item in batch.iter_mut() {
             let _g = ctx::enter(item.ctx.0);
-            item.as_vl();
+            let mut vl = item.to_vl();
             let ds = item.ds.as_ptr();
             // The PostCacheChain runs here, on the write threads as in
             // collectd, so its `write` targets never block the thread that
             // dispatched the values.
-            if !crate::filter::post_cache(ds, &mut item.vl) {
-                // SAFETY: `ds` and `vl` are owned by `item`, alive for the call.
-                unsafe { write_all(&writers, ds, &item.vl) };
+            if !crate::filter::post_cache(ds, &mut vl) {
+                // SAFETY: `vl` points into `item`, alive and unmoved for the call.
+                unsafe { write_all(&writers, ds, &vl) };
             }
+            // A chain may have replaced the meta data: own what is there now.
+            item.meta = vl.meta;
         }
         STATS.written.fetch_add(n as u64, Ordering::Relaxed);
     }
@@ -763,6 +829,7 @@ fn writer_loop(rx: Receiver<Msg>) {
         match msg {
             Msg::Batch(b) => {
                 write_batch(b);
+                trim_after_backlog();
             }
             Msg::Stop => break,
         }
@@ -998,10 +1065,10 @@ mod tests {
         });
         let values = Values::copy_of(&[value_t { derive: n }]);
         QueuedVl {
-            vl: value_list_t {
-                values_len: 1,
-                ..Default::default()
-            },
+            ident: Ident::Own(Box::default()),
+            time: 0,
+            interval: 0,
+            meta: std::ptr::null_mut(),
             values,
             ds: *DS,
             ctx: Ctx(ctx::EMPTY),
@@ -1044,6 +1111,67 @@ mod tests {
     }
 
     #[test]
+    fn queued_identifiers_keep_their_own_fields() {
+        let (ds, keep) = crate::cache::testutil::data_set(
+            "dispatch_ident_test",
+            &[(
+                rcollectd_plugin::sys::DS_TYPE_GAUGE as c_int,
+                f64::NAN,
+                f64::NAN,
+            )],
+        );
+        // SAFETY: `ds` points into `keep`, alive for the call.
+        registry().add_data_set(unsafe { OwnedDataSet::copy_from(&ds) }.expect("copy"));
+        drop(keep);
+        let _scope = batch_scope();
+        // Both format as "h/a-b/dispatch_ident_test": one cache entry, but
+        // each must be written with its own fields.
+        for (i, (plugin, pi)) in [("a-b", ""), ("a", "b"), ("a-b", "")].iter().enumerate() {
+            let mut value = value_t { gauge: i as f64 };
+            let mut vl = value_list_t {
+                values: &mut value,
+                values_len: 1,
+                time: (100 + i as u64) << 30,
+                interval: 10 << 30,
+                ..Default::default()
+            };
+            crate::plugins::registry::set_cstr_field(&mut vl.host, "h");
+            crate::plugins::registry::set_cstr_field(&mut vl.plugin, plugin);
+            crate::plugins::registry::set_cstr_field(&mut vl.plugin_instance, pi);
+            crate::plugins::registry::set_cstr_field(&mut vl.type_, "dispatch_ident_test");
+            // SAFETY: a valid value list with one value, on our stack.
+            assert_eq!(unsafe { enqueue(&vl) }, 0);
+        }
+        PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            let got: Vec<(String, String, f64)> = p
+                .items
+                .iter_mut()
+                .map(|q| {
+                    let vl = q.to_vl();
+                    (
+                        cstr_field_ref(&vl.plugin).to_owned(),
+                        cstr_field_ref(&vl.plugin_instance).to_owned(),
+                        // SAFETY: one gauge value.
+                        unsafe { vl.values.read().gauge },
+                    )
+                })
+                .collect();
+            assert_eq!(
+                got,
+                [
+                    ("a-b".into(), "".into(), 0.0),
+                    ("a".into(), "b".into(), 1.0),
+                    ("a-b".into(), "".into(), 2.0)
+                ]
+            );
+            assert!(matches!(p.items[0].ident, Ident::Cached(_)));
+            assert!(matches!(p.items[1].ident, Ident::Own(_)));
+            assert!(matches!(p.items[2].ident, Ident::Cached(_)));
+        });
+    }
+
+    #[test]
     fn batches_keep_their_order_and_values() {
         let mut b = spare_batch();
         for i in 0..5 {
@@ -1052,7 +1180,7 @@ mod tests {
         let got: Vec<i64> = b
             .iter_mut()
             // SAFETY: every item holds one value, written as a derive.
-            .map(|q| unsafe { (*q.as_vl()).values.read().derive })
+            .map(|q| unsafe { q.to_vl().values.read().derive })
             .collect();
         assert_eq!(got, vec![0, 10, 20, 30, 40]);
         recycle(b);
