@@ -606,19 +606,7 @@ impl Entry {
     /// Writes this entry's identifier fields into `vl`, whose name fields
     /// must be all zero (a fresh `value_list_t`).
     pub fn fill_fields(&self, vl: &mut value_list_t) {
-        let dests: [&mut [c_char; FIELD_LEN]; 5] = [
-            &mut vl.host,
-            &mut vl.plugin,
-            &mut vl.plugin_instance,
-            &mut vl.type_,
-            &mut vl.type_instance,
-        ];
-        for (d, s) in dests.into_iter().zip(self.fields()) {
-            let n = s.len().min(FIELD_LEN - 1);
-            for (dc, sc) in d.iter_mut().zip(&s[..n]) {
-                *dc = *sc as c_char;
-            }
-        }
+        write_fields(vl, self.fields());
     }
 
     /// Time of the last cached value list.
@@ -673,19 +661,25 @@ impl ExpiredEntry {
         let mut vl: value_list_t = unsafe { std::mem::zeroed() };
         vl.time = self.time;
         vl.interval = self.interval;
-        let dests: [&mut [c_char; FIELD_LEN]; 5] = [
-            &mut vl.host,
-            &mut vl.plugin,
-            &mut vl.plugin_instance,
-            &mut vl.type_,
-            &mut vl.type_instance,
-        ];
-        for (d, s) in dests.into_iter().zip(self.fields.iter()) {
-            for (dc, sc) in d.iter_mut().zip(s.iter().take(FIELD_LEN - 1)) {
-                *dc = *sc as c_char;
-            }
-        }
+        write_fields(&mut vl, self.fields.each_ref().map(Vec::as_slice));
         vl
+    }
+}
+
+/// Copies five identifier fields (truncated to `DATA_MAX_NAME_LEN - 1`)
+/// into the zeroed name fields of `vl`.
+fn write_fields(vl: &mut value_list_t, fields: [&[u8]; 5]) {
+    let dests: [&mut [c_char; FIELD_LEN]; 5] = [
+        &mut vl.host,
+        &mut vl.plugin,
+        &mut vl.plugin_instance,
+        &mut vl.type_,
+        &mut vl.type_instance,
+    ];
+    for (d, s) in dests.into_iter().zip(fields) {
+        for (dc, sc) in d.iter_mut().zip(s.iter().take(FIELD_LEN - 1)) {
+            *dc = *sc as c_char;
+        }
     }
 }
 
