@@ -282,15 +282,28 @@ const TRIM_AFTER_BACKLOG: i64 = 4096;
 /// last trim.
 static TRIM_PENDING: AtomicBool = AtomicBool::new(false);
 
+/// When the heap was last trimmed (cdtime_t); trims are at least a second
+/// apart, since each costs page faults and TLB shootdowns afterwards.
+static LAST_TRIM: AtomicU64 = AtomicU64::new(0);
+
 /// Returns the heap memory a drained backlog left free to the system.
 fn trim_after_backlog() {
-    if STATS.queue_length.load(Ordering::Relaxed) <= 0
-        && TRIM_PENDING.swap(false, Ordering::Relaxed)
-    {
-        // SAFETY: glibc's malloc_trim only releases free pages of its own
-        // arenas and is safe to call from any thread at any time.
-        unsafe { libc::malloc_trim(0) };
+    if STATS.queue_length.load(Ordering::Relaxed) > 0 || !TRIM_PENDING.load(Ordering::Relaxed) {
+        return;
     }
+    let now = crate::schedule::now();
+    let last = LAST_TRIM.load(Ordering::Relaxed);
+    if now.saturating_sub(last) < (1 << 30)
+        || LAST_TRIM
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_err()
+    {
+        return;
+    }
+    TRIM_PENDING.store(false, Ordering::Relaxed);
+    // SAFETY: glibc's malloc_trim only releases free pages of its own
+    // arenas and is safe to call from any thread at any time.
+    unsafe { libc::malloc_trim(0) };
 }
 
 static QUEUE: LazyLock<Queue> = LazyLock::new(|| {
