@@ -266,7 +266,7 @@ struct Queue {
 }
 
 /// The longest batch a dispatching thread gathers before handing it over.
-pub const BATCH_MAX: usize = 64;
+pub const BATCH_MAX: usize = 256;
 
 /// Emptied batch vectors kept for reuse (the rest are freed): enough for
 /// the steady state, where a few batches are in flight at a time.
