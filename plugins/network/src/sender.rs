@@ -292,6 +292,16 @@ impl Sender {
     }
 
     /// Sends buffers whose first value is at least `age` old (`Duration::ZERO`: all).
+    /// When the oldest buffered value list of any server turns `age` old;
+    /// `None` while nothing is buffered.
+    pub fn next_flush(&self, age: Duration) -> Option<Instant> {
+        self.servers
+            .iter()
+            .filter_map(|s| s.first_write)
+            .min()
+            .map(|t| t + age)
+    }
+
     pub fn flush(&mut self, age: Duration) {
         for s in &mut self.servers {
             if s.first_write.is_some_and(|t| t.elapsed() >= age)
@@ -409,10 +419,15 @@ mod tests {
             };
             assert_eq!(s.write(&vl), WriteOutcome::Accepted);
         }
+        let hour = Duration::from_secs(3600);
+        let due = s.next_flush(hour).expect("values are buffered");
+        assert!(due > std::time::Instant::now() + hour - Duration::from_secs(60));
         // Nothing young is flushed by an interval check...
-        s.flush(Duration::from_secs(3600));
+        s.flush(hour);
+        assert!(s.next_flush(hour).is_some());
         // ...but an explicit flush sends everything.
         s.flush(Duration::ZERO);
+        assert_eq!(s.next_flush(hour), None);
         let count = |pkts: &[Vec<u8>]| {
             let mut c = Count(0, 0);
             for p in pkts {
