@@ -7,8 +7,7 @@ use std::ffi::{c_int, CStr, CString};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use rcollectd_plugin::sys::{cdtime_t, value_list_t, value_t};
@@ -121,12 +120,6 @@ fn secs_to_cdtime(s: f64) -> cdtime_t {
 pub struct Daemon {
     globals: Globals,
     started: bool,
-    housekeeper: Option<Housekeeper>,
-}
-
-struct Housekeeper {
-    stop: Arc<(Mutex<bool>, Condvar)>,
-    handle: JoinHandle<()>,
 }
 
 /// collectd's default types.db location.
@@ -224,7 +217,6 @@ impl Daemon {
         Ok(Daemon {
             globals: g,
             started: false,
-            housekeeper: None,
         })
     }
 
@@ -234,11 +226,12 @@ impl Daemon {
     }
 
     /// Runs init callbacks (in load order), then starts the write threads and
-    /// the read threads.
+    /// the read threads. Housekeeping is the caller's: call
+    /// [`Daemon::housekeeping`] every [`Daemon::housekeeping_interval`], as
+    /// collectd's main loop does (no thread of its own, to stay small).
     pub fn start(&mut self) -> Result<(), DaemonError> {
         let ok = init_all_with(true);
         self.started = true;
-        self.housekeeper = start_housekeeper();
         if ok {
             Ok(())
         } else {
@@ -273,17 +266,20 @@ impl Daemon {
         dispatch::flush(None, 0, None);
     }
 
+    /// How often the main loop runs [`Daemon::housekeeping`]: the global
+    /// `Interval` (at least 10 ms), as collectd's `plugin_read_all` cadence.
+    pub fn housekeeping_interval(&self) -> Duration {
+        Duration::from_secs_f64((globals::interval() as f64 / 1_073_741_824.0).max(0.01))
+    }
+
+    /// One round of per-interval housekeeping (missing-value detection).
+    pub fn housekeeping(&self) {
+        housekeeping();
+    }
+
     /// Stops reads, drains the queue into the writers, flushes, runs shutdown
     /// callbacks, frees every callback's user data, forgets the plugins.
-    pub fn shutdown(mut self) {
-        if let Some(h) = self.housekeeper.take() {
-            {
-                let (lock, cond) = &*h.stop;
-                *lock.lock().unwrap_or_else(|e| e.into_inner()) = true;
-                cond.notify_all();
-            }
-            let _ = h.handle.join();
-        }
+    pub fn shutdown(self) {
         log::info!("Exiting normally.");
         let ok = shutdown_all();
         crate::filter::shutdown();
@@ -730,38 +726,6 @@ fn cache_size() -> usize {
 /// detection through the value cache.
 pub fn housekeeping() {
     dispatch::check_missing();
-}
-
-fn start_housekeeper() -> Option<Housekeeper> {
-    let stop = Arc::new((Mutex::new(false), Condvar::new()));
-    let s2 = stop.clone();
-    let handle = std::thread::Builder::new()
-        .name("housekeeping".into())
-        .spawn(move || {
-            let interval =
-                Duration::from_secs_f64((globals::interval() as f64 / 1_073_741_824.0).max(0.01));
-            let (lock, cond) = &*s2;
-            let mut stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
-            loop {
-                let (g, _) = cond
-                    .wait_timeout(stopped, interval)
-                    .unwrap_or_else(|e| e.into_inner());
-                stopped = g;
-                if *stopped {
-                    return;
-                }
-                drop(stopped);
-                housekeeping();
-                stopped = lock.lock().unwrap_or_else(|e| e.into_inner());
-            }
-        })
-        .map_err(|e| {
-            log::error!(
-                "cannot start the housekeeping thread (missing values will not be detected): {e}"
-            )
-        })
-        .ok()?;
-    Some(Housekeeper { stop, handle })
 }
 
 /// `plugin_shutdown_all` in collectd's order. Returns false if a shutdown

@@ -6,6 +6,7 @@ mod service;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
 use rcollectd::daemon::{self, Daemon, Options};
 
@@ -18,6 +19,7 @@ const BUILTIN_CONFIG: &str = include_str!("../../collectd.conf.d/default.conf");
 const BUILTIN_CONFIG_NAME: &str = "<built-in default.conf>";
 
 fn main() -> ExitCode {
+    service::limit_malloc_arenas();
     let invocation = match cli::parse(std::env::args_os().skip(1)) {
         Ok(inv) => inv,
         Err(msg) => {
@@ -95,9 +97,26 @@ fn run(inv: &Invocation) -> Result<(), String> {
         n.send("READY=1\nSTATUS=collecting");
     }
     log::info!("rcollectd {} running", env!("CARGO_PKG_VERSION"));
-    while signals.wait() == service::Signal::Flush {
-        log::info!("flushing all writers (SIGUSR1)");
-        daemon.flush_all();
+    // collectd's main loop: housekeeping every interval, signals in between.
+    let period = daemon.housekeeping_interval();
+    let mut next = Instant::now() + period;
+    loop {
+        match signals.wait_until(next) {
+            Some(service::Signal::Flush) => {
+                log::info!("flushing all writers (SIGUSR1)");
+                daemon.flush_all();
+            }
+            Some(service::Signal::Stop) => break,
+            None => {
+                daemon.housekeeping();
+                next += period;
+                let now = Instant::now();
+                if next <= now {
+                    // Fell behind (a long flush, a stopped process): no burst.
+                    next = now + period;
+                }
+            }
+        }
     }
     log::info!("shutting down");
     if let Some(n) = &notify {
