@@ -105,6 +105,7 @@ mod host;
 mod logging;
 mod notification;
 mod plugin;
+mod procfile;
 mod util;
 mod value;
 
@@ -116,6 +117,7 @@ pub use host::HostError;
 pub use logging::{install_logger, plugin_log, LogLevel};
 pub use notification::{Notification, NotificationBuilder, NotificationMetaValue, Severity};
 pub use plugin::{guard, register_read_fn, Error, Flush, Log, Notify, Plugin, Read, Result, Write};
+pub use procfile::ProcFile;
 pub use util::NameError;
 pub use value::{
     dispatch_raw, hostname, plugin_interval, CdTime, DataSet, DataSource, DispatchBatch,

@@ -18,7 +18,9 @@ pub mod core;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rcollectd_plugin::{export_plugin, Config, Plugin, Read, Result, Value, ValueListBuilder};
+use rcollectd_plugin::{
+    export_plugin, Config, Plugin, ProcFile, Read, Result, Value, ValueListBuilder,
+};
 use serde::Deserialize;
 
 use crate::core::{Cpu, Metric, Options};
@@ -66,7 +68,8 @@ impl From<Settings> for Options {
 /// daemon may call `read` from any read thread.
 pub struct CpuPlugin {
     state: Mutex<Cpu>,
-    stat_path: String,
+    /// `stat_path`, kept open between reads.
+    stat: Mutex<ProcFile>,
 }
 
 impl CpuPlugin {
@@ -74,7 +77,7 @@ impl CpuPlugin {
     pub fn with_path(options: Options, stat_path: &str) -> Self {
         CpuPlugin {
             state: Mutex::new(Cpu::new(options)),
-            stat_path: stat_path.to_string(),
+            stat: Mutex::new(ProcFile::new(stat_path)),
         }
     }
 }
@@ -90,8 +93,11 @@ impl Plugin for CpuPlugin {
 
 impl Read for CpuPlugin {
     fn read(&self) -> Result {
-        let text = std::fs::read_to_string(&self.stat_path)
-            .map_err(|e| format!("reading {}: {e}", self.stat_path))?;
+        let mut stat = self.stat.lock().unwrap_or_else(|e| e.into_inner());
+        let text = match stat.read_str() {
+            Ok(t) => t,
+            Err(e) => return Err(format!("reading {}: {e}", stat.path().display()).into()),
+        };
         let now_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
@@ -100,7 +106,7 @@ impl Read for CpuPlugin {
             .state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .read(&text, now_ns);
+            .read(text, now_ns);
         dispatch_all(&metrics);
         Ok(())
     }

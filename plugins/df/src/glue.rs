@@ -2,14 +2,16 @@
 //! simple-config rules, one read per interval.
 
 use crate::common::{apply_simple, dispatch_all};
-use crate::{collect, read_mount_table, statvfs, Config, State};
+use crate::{collect, statvfs, Config, MountTable, State};
 use rcollectd_plugin::{export_plugin, log, Plugin, Read, Result};
 use std::sync::Mutex;
 
-/// The loaded plugin: its options and the `LogOnce` memory.
+/// The loaded plugin: its options, the `LogOnce` memory and the mount
+/// table kept open.
 pub struct Df {
     config: Config,
     state: Mutex<State>,
+    mount_table: Mutex<MountTable>,
 }
 
 impl Plugin for Df {
@@ -21,13 +23,19 @@ impl Plugin for Df {
         Ok(Df {
             config: cfg,
             state: Mutex::new(State::default()),
+            mount_table: Mutex::new(MountTable::default()),
         })
     }
 }
 
 impl Read for Df {
     fn read(&self) -> Result {
-        let mounts = read_mount_table().map_err(|e| format!("cannot read the mount table: {e}"))?;
+        let mounts = self
+            .mount_table
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .read()
+            .map_err(|e| format!("cannot read the mount table: {e}"))?;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let metrics = collect(&self.config, &mut state, &mounts, statvfs, |e| {
             log::error!("{e}")

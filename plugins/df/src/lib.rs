@@ -12,6 +12,7 @@ pub mod common;
 mod glue;
 
 use common::{is_true, IgnoreList, Metric};
+use rcollectd_plugin::ProcFile;
 use std::collections::HashSet;
 
 /// One line of the mount table, decoded like glibc's getmntent.
@@ -315,11 +316,33 @@ pub fn collect(
 /// Reads the mount table the way collectd does: `/etc/mtab` (glibc's
 /// `_PATH_MOUNTED`), or `/proc/self/mounts` where there is no mtab.
 pub fn read_mount_table() -> std::io::Result<Vec<MountEntry>> {
-    let text = match std::fs::read_to_string("/etc/mtab") {
-        Ok(t) => t,
-        Err(_) => std::fs::read_to_string("/proc/self/mounts")?,
-    };
-    Ok(parse_mounts(&text))
+    MountTable::default().read()
+}
+
+/// The mount table files, kept open between reads (see [`ProcFile`]).
+#[derive(Debug)]
+pub struct MountTable {
+    mtab: ProcFile,
+    mounts: ProcFile,
+}
+
+impl Default for MountTable {
+    fn default() -> Self {
+        MountTable {
+            mtab: ProcFile::new("/etc/mtab"),
+            mounts: ProcFile::new("/proc/self/mounts"),
+        }
+    }
+}
+
+impl MountTable {
+    /// [`read_mount_table`], without reopening the files each time.
+    pub fn read(&mut self) -> std::io::Result<Vec<MountEntry>> {
+        if let Ok(text) = self.mtab.read_str() {
+            return Ok(parse_mounts(text));
+        }
+        Ok(parse_mounts(self.mounts.read_str()?))
+    }
 }
 
 /// `statvfs(3)` of a mount point.

@@ -2,13 +2,15 @@
 
 use crate::common::{apply_simple, dispatch_all};
 use crate::{read, udev_name, Config, State};
-use rcollectd_plugin::{export_plugin, plugin_interval, Plugin, Read, Result};
+use rcollectd_plugin::{export_plugin, plugin_interval, Plugin, ProcFile, Read, Result};
 use std::sync::Mutex;
 
-/// The loaded plugin: its options and the per-device counters.
+/// The loaded plugin: its options, the per-device counters and
+/// /proc/diskstats kept open.
 pub struct Disk {
     config: Config,
     state: Mutex<State>,
+    diskstats: Mutex<ProcFile>,
 }
 
 impl Plugin for Disk {
@@ -20,21 +22,25 @@ impl Plugin for Disk {
         Ok(Disk {
             config: cfg,
             state: Mutex::new(State::default()),
+            diskstats: Mutex::new(ProcFile::new("/proc/diskstats")),
         })
     }
 }
 
 impl Read for Disk {
     fn read(&self) -> Result {
-        let text = std::fs::read_to_string("/proc/diskstats")
+        let mut diskstats = self.diskstats.lock().unwrap_or_else(|e| e.into_inner());
+        let text = diskstats
+            .read_str()
             .map_err(|e| format!("fopen(\"/proc/diskstats\"): {e}"))?;
         let interval = plugin_interval()?.as_secs_f64();
         let attr = self.config.udev_name_attr.as_deref().unwrap_or("");
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let metrics = read(&self.config, &mut state, &text, interval, |maj, min, _| {
+        let metrics = read(&self.config, &mut state, text, interval, |maj, min, _| {
             udev_name(maj, min, attr)
         });
         drop(state);
+        drop(diskstats);
         dispatch_all(Disk::NAME, &metrics);
         Ok(())
     }

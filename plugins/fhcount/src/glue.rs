@@ -2,11 +2,13 @@
 
 use crate::common::{apply_simple, dispatch_all};
 use crate::{read, Config};
-use rcollectd_plugin::{export_plugin, Plugin, Read, Result};
+use rcollectd_plugin::{export_plugin, Plugin, ProcFile, Read, Result};
+use std::sync::Mutex;
 
-/// The loaded plugin: only its options.
+/// The loaded plugin: its options and /proc/sys/fs/file-nr kept open.
 pub struct Fhcount {
     config: Config,
+    file_nr: Mutex<ProcFile>,
 }
 
 impl Plugin for Fhcount {
@@ -15,15 +17,22 @@ impl Plugin for Fhcount {
     fn new(config: &rcollectd_plugin::Config) -> Result<Self> {
         let mut cfg = Config::default();
         apply_simple(config, |k, v| cfg.set(k, v))?;
-        Ok(Fhcount { config: cfg })
+        Ok(Fhcount {
+            config: cfg,
+            file_nr: Mutex::new(ProcFile::new("/proc/sys/fs/file-nr")),
+        })
     }
 }
 
 impl Read for Fhcount {
     fn read(&self) -> Result {
-        let text = std::fs::read_to_string("/proc/sys/fs/file-nr")
+        let mut file_nr = self.file_nr.lock().unwrap_or_else(|e| e.into_inner());
+        let text = file_nr
+            .read_str()
             .map_err(|e| format!("fhcount: fopen: {e}"))?;
-        dispatch_all(Fhcount::NAME, &read(&self.config, &text)?);
+        let metrics = read(&self.config, text)?;
+        drop(file_nr);
+        dispatch_all(Fhcount::NAME, &metrics);
         Ok(())
     }
 }

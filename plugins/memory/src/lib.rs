@@ -11,8 +11,10 @@
 
 pub mod core;
 
+use std::sync::Mutex;
+
 use rcollectd_plugin::{
-    export_plugin, CdTime, Config, Plugin, Read, Result, Value, ValueListBuilder,
+    export_plugin, CdTime, Config, Plugin, ProcFile, Read, Result, Value, ValueListBuilder,
 };
 use serde::Deserialize;
 
@@ -39,7 +41,8 @@ impl Default for Settings {
 /// The plugin; stateless between reads.
 pub struct MemoryPlugin {
     options: Options,
-    meminfo_path: String,
+    /// `meminfo_path`, kept open between reads.
+    meminfo: Mutex<ProcFile>,
 }
 
 impl MemoryPlugin {
@@ -47,7 +50,7 @@ impl MemoryPlugin {
     pub fn with_path(options: Options, meminfo_path: &str) -> Self {
         MemoryPlugin {
             options,
-            meminfo_path: meminfo_path.to_string(),
+            meminfo: Mutex::new(ProcFile::new(meminfo_path)),
         }
     }
 }
@@ -67,9 +70,13 @@ impl Plugin for MemoryPlugin {
 
 impl Read for MemoryPlugin {
     fn read(&self) -> Result {
-        let text = std::fs::read_to_string(&self.meminfo_path)
-            .map_err(|e| format!("reading {}: {e}", self.meminfo_path))?;
-        let metrics = core::read(&text, &self.options).map_err(|e| e.to_string())?;
+        let mut meminfo = self.meminfo.lock().unwrap_or_else(|e| e.into_inner());
+        let text = match meminfo.read_str() {
+            Ok(t) => t,
+            Err(e) => return Err(format!("reading {}: {e}", meminfo.path().display()).into()),
+        };
+        let metrics = core::read(text, &self.options).map_err(|e| e.to_string())?;
+        drop(meminfo);
         // One timestamp for all states, as collectd does.
         let now = CdTime::now();
         for m in metrics {

@@ -15,7 +15,11 @@
 
 pub mod core;
 
-use rcollectd_plugin::{export_plugin, Config, Plugin, Read, Result, Value, ValueListBuilder};
+use std::sync::Mutex;
+
+use rcollectd_plugin::{
+    export_plugin, Config, Plugin, ProcFile, Read, Result, Value, ValueListBuilder,
+};
 use serde::Deserialize;
 
 use crate::core::{Metric, Options};
@@ -70,7 +74,15 @@ impl Default for Paths {
 pub struct SwapPlugin {
     options: Options,
     paths: Paths,
+    files: Mutex<Files>,
     page_size: i64,
+}
+
+/// The [`Paths`], kept open between reads.
+struct Files {
+    swaps: ProcFile,
+    meminfo: ProcFile,
+    vmstat: ProcFile,
 }
 
 /// The page size, for ReportBytes.
@@ -89,6 +101,11 @@ impl SwapPlugin {
     pub fn with_paths(options: Options, paths: Paths) -> Self {
         SwapPlugin {
             options,
+            files: Mutex::new(Files {
+                swaps: ProcFile::new(&paths.swaps),
+                meminfo: ProcFile::new(&paths.meminfo),
+                vmstat: ProcFile::new(&paths.vmstat),
+            }),
             paths,
             page_size: page_size(),
         }
@@ -111,8 +128,11 @@ impl Plugin for SwapPlugin {
     }
 }
 
-fn read_file(path: &str) -> Result<String> {
-    Ok(std::fs::read_to_string(path).map_err(|e| format!("reading {path}: {e}"))?)
+/// Reads `file`, whose path is `path` (for the error message).
+fn read_file<'a>(path: &str, file: &'a mut ProcFile) -> Result<&'a str> {
+    Ok(file
+        .read_str()
+        .map_err(|e| format!("reading {path}: {e}"))?)
 }
 
 fn dispatch_all(metrics: &[Metric]) {
@@ -136,23 +156,21 @@ impl Read for SwapPlugin {
     fn read(&self) -> Result {
         // Like collectd, a failing part is reported but does not stop the
         // other and the read itself succeeds.
+        let mut files = self.files.lock().unwrap_or_else(|e| e.into_inner());
         let usage = if self.options.report_by_device {
-            read_file(&self.paths.swaps).map(|t| core::read_separate(&t, &self.options))
+            read_file(&self.paths.swaps, &mut files.swaps)
+                .map(|t| core::read_separate(t, &self.options))
         } else {
-            read_file(&self.paths.meminfo).and_then(|t| Ok(core::read_combined(&t, &self.options)?))
+            read_file(&self.paths.meminfo, &mut files.meminfo)
+                .and_then(|t| Ok(core::read_combined(t, &self.options)?))
         };
         match usage {
             Ok(m) => dispatch_all(&m),
             Err(e) => rcollectd_plugin::log::warn!("usage: {e}"),
         }
         if self.options.report_io {
-            let io = read_file(&self.paths.vmstat).and_then(|t| {
-                Ok(core::read_io(
-                    &t,
-                    self.options.report_bytes,
-                    self.page_size,
-                )?)
-            });
+            let io = read_file(&self.paths.vmstat, &mut files.vmstat)
+                .and_then(|t| Ok(core::read_io(t, self.options.report_bytes, self.page_size)?));
             match io {
                 Ok(m) => dispatch_all(&m),
                 Err(e) => rcollectd_plugin::log::warn!("swap_io: {e}"),

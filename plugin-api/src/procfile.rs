@@ -1,0 +1,190 @@
+//! Re-reading small kernel-generated files (`/proc`, `/sys`) every interval
+//! without reopening them.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// First buffer size: most `/proc` files a read plugin parses fit in a page.
+const INITIAL_CAPACITY: usize = 4096;
+
+/// A kernel-generated text file (`/proc/stat`, `/proc/meminfo`, ...) kept open
+/// and re-read from offset 0 with `pread(2)` into a buffer kept between
+/// reads, so that a read plugin's per-interval read costs a couple of
+/// syscalls and no allocation instead of an open, a series of growing reads
+/// and a close. Files that are not on procfs or sysfs (a regular
+/// `/etc/mtab`, test fixtures) are reopened for every read, so a replaced
+/// file is always seen, as with `std::fs::read_to_string`.
+#[derive(Debug)]
+pub struct ProcFile {
+    path: PathBuf,
+    /// The descriptor kept between reads (only for procfs and sysfs).
+    file: Option<File>,
+    /// The last content in `buf[..len]`; `buf` is zero-filled beyond it.
+    buf: Vec<u8>,
+    len: usize,
+}
+
+impl ProcFile {
+    /// A reader for `path`; nothing is opened before the first read.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        ProcFile {
+            path: path.into(),
+            file: None,
+            buf: Vec::new(),
+            len: 0,
+        }
+    }
+
+    /// The path this reads, for error messages.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The file's whole current content (opened on first use, or again
+    /// after an error on the kept descriptor).
+    pub fn read(&mut self) -> io::Result<&[u8]> {
+        let (file, fresh) = match self.file.take() {
+            Some(f) => (f, false),
+            None => (File::open(&self.path)?, true),
+        };
+        match self.fill(&file) {
+            Ok(()) => {
+                if !fresh || on_kernel_fs(&file) {
+                    self.file = Some(file);
+                }
+                Ok(&self.buf[..self.len])
+            }
+            // A kept descriptor that fails is dropped and the file reopened
+            // once; a fresh one reports its error.
+            Err(_) if !fresh => {
+                drop(file);
+                self.read()
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Like [`ProcFile::read`], as text; invalid UTF-8 is an error, as with
+    /// `std::fs::read_to_string`.
+    pub fn read_str(&mut self) -> io::Result<&str> {
+        let bytes = self.read()?;
+        std::str::from_utf8(bytes).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )
+        })
+    }
+
+    /// Reads from offset 0 to end of file into `buf`, growing it as needed.
+    fn fill(&mut self, file: &File) -> io::Result<()> {
+        if self.buf.is_empty() {
+            self.buf.resize(INITIAL_CAPACITY, 0);
+        }
+        self.len = 0;
+        loop {
+            if self.len == self.buf.len() {
+                let grown = self.buf.len() * 2;
+                self.buf.resize(grown, 0);
+            }
+            match file.read_at(&mut self.buf[self.len..], self.len as u64) {
+                Ok(0) => return Ok(()),
+                Ok(n) => self.len += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.len = 0;
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// True for files on procfs or sysfs, whose content the kernel regenerates
+/// on every read from offset 0, so keeping the descriptor is safe.
+fn on_kernel_fs(file: &File) -> bool {
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: fstatfs writes a `struct statfs` into the zeroed, properly
+    // sized and aligned buffer, on a descriptor `file` keeps open.
+    let rc = unsafe { libc::fstatfs(file.as_raw_fd(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return false;
+    }
+    // SAFETY: fstatfs succeeded, so the struct is initialised.
+    let st = unsafe { st.assume_init() };
+    st.f_type == libc::PROC_SUPER_MAGIC || st.f_type == libc::SYSFS_MAGIC
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rereads_proc_files_through_the_kept_descriptor() {
+        let mut f = ProcFile::new("/proc/self/stat");
+        let first = f.read_str().unwrap().to_owned();
+        assert!(f.file.is_some(), "a procfs descriptor is kept");
+        let second = f.read_str().unwrap().to_owned();
+        let pid = std::process::id().to_string();
+        assert!(first.starts_with(&pid) && second.starts_with(&pid));
+    }
+
+    #[test]
+    fn larger_than_the_first_buffer_is_read_whole() {
+        let dir = tempfile_dir();
+        let path = dir.join("big");
+        let text: String = (0..2000).map(|i| format!("line {i}\n")).collect();
+        assert!(text.len() > 2 * INITIAL_CAPACITY);
+        std::fs::write(&path, &text).unwrap();
+        let mut f = ProcFile::new(&path);
+        assert_eq!(f.read_str().unwrap(), text);
+        // procfs returns at most a page per read: smaps takes several.
+        let mut f = ProcFile::new("/proc/self/smaps");
+        let smaps = f.read_str().unwrap();
+        assert!(smaps.len() > INITIAL_CAPACITY && smaps.ends_with('\n'));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn regular_files_are_reopened_and_changes_seen() {
+        let dir = tempfile_dir();
+        let path = dir.join("mtab");
+        std::fs::write(&path, "one\n").unwrap();
+        let mut f = ProcFile::new(&path);
+        assert_eq!(f.read_str().unwrap(), "one\n");
+        assert!(f.file.is_none(), "a regular file is not kept open");
+        // Replaced, as a rewritten /etc/mtab would be.
+        let tmp = dir.join("mtab.new");
+        std::fs::write(&tmp, "two lines\nhere\n").unwrap();
+        std::fs::rename(&tmp, &path).unwrap();
+        assert_eq!(f.read_str().unwrap(), "two lines\nhere\n");
+        std::fs::write(&path, "1").unwrap();
+        assert_eq!(f.read_str().unwrap(), "1");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn missing_file_and_invalid_utf8_are_errors() {
+        let mut f = ProcFile::new("/nonexistent/rcollectd-procfile");
+        assert_eq!(f.read().unwrap_err().kind(), io::ErrorKind::NotFound);
+        let dir = tempfile_dir();
+        let path = dir.join("bin");
+        std::fs::write(&path, [0xff, 0xfe]).unwrap();
+        let mut f = ProcFile::new(&path);
+        assert_eq!(f.read_str().unwrap_err().kind(), io::ErrorKind::InvalidData);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "rcollectd-procfile-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
