@@ -23,6 +23,7 @@
 pub mod format;
 
 use std::collections::HashMap;
+use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::hash::{Hash, Hasher};
 use std::io::{self, Write as _};
@@ -98,7 +99,8 @@ pub struct Csv {
     target: Target,
     store_rates: bool,
     file_date: bool,
-    files: [Mutex<HashMap<PathBuf, OpenFile>>; SHARDS],
+    /// Keyed by the path's bytes: hashing a `Path` walks its components.
+    files: [Mutex<HashMap<OsString, OpenFile>>; SHARDS],
 }
 
 thread_local! {
@@ -108,7 +110,16 @@ thread_local! {
 
 /// "-YYYY-MM-DD" of the local date now (collectd uses the write time, not
 /// the value's time).
+#[cfg(test)]
 fn date_suffix() -> String {
+    let mut s = String::new();
+    push_date_suffix(&mut s);
+    s
+}
+
+/// Appends [`date_suffix`] to `out` without allocating (cached per thread
+/// and second).
+fn push_date_suffix(out: &mut String) {
     // SAFETY: time(NULL) only reads the clock.
     let now = unsafe { libc::time(std::ptr::null_mut()) };
     DAY.with(|d| {
@@ -118,7 +129,7 @@ fn date_suffix() -> String {
             let mut tm: libc::tm = unsafe { std::mem::zeroed() };
             // SAFETY: both pointers are valid locals; localtime_r is thread-safe.
             if unsafe { libc::localtime_r(&now, &mut tm) }.is_null() {
-                return String::new();
+                return;
             }
             d.1 = format!(
                 "-{:04}-{:02}-{:02}",
@@ -128,7 +139,7 @@ fn date_suffix() -> String {
             );
             d.0 = now;
         }
-        d.1.clone()
+        out.push_str(&d.1);
     })
 }
 
@@ -190,17 +201,18 @@ impl Csv {
         }
     }
 
-    fn shard(&self, path: &Path) -> &Mutex<HashMap<PathBuf, OpenFile>> {
+    fn shard(&self, path: &Path) -> &Mutex<HashMap<OsString, OpenFile>> {
         let mut h = std::collections::hash_map::DefaultHasher::new();
-        path.hash(&mut h);
+        path.as_os_str().hash(&mut h);
         &self.files[(h.finish() as usize) % SHARDS]
     }
 
     /// Appends `line` to `path`, creating the file with `header` if needed.
-    fn append(&self, path: PathBuf, header: impl FnOnce() -> String, line: &str) -> io::Result<()> {
-        let mut files = self.shard(&path).lock().unwrap_or_else(|e| e.into_inner());
-        let stale = match files.get(&path) {
-            Some(f) if f.checked.elapsed() >= RECHECK => match std::fs::metadata(&path) {
+    fn append(&self, path: &Path, header: impl FnOnce() -> String, line: &str) -> io::Result<()> {
+        let mut files = self.shard(path).lock().unwrap_or_else(|e| e.into_inner());
+        let key = path.as_os_str();
+        let stale = match files.get(key) {
+            Some(f) if f.checked.elapsed() >= RECHECK => match std::fs::metadata(path) {
                 Ok(m) => m.dev() != f.dev || m.ino() != f.ino,
                 Err(_) => true,
             },
@@ -208,22 +220,22 @@ impl Csv {
             None => true,
         };
         if stale {
-            files.remove(&path);
+            files.remove(key);
             if files.len() >= MAX_OPEN_PER_SHARD {
                 files.clear();
             }
-            let f = open_file(&path, &header())?;
-            files.insert(path.clone(), f);
+            let f = open_file(path, &header())?;
+            files.insert(key.to_os_string(), f);
         }
         let entry = files
-            .get_mut(&path)
+            .get_mut(key)
             .ok_or_else(|| io::Error::other("file cache entry vanished"))?;
         if !stale && entry.checked.elapsed() >= RECHECK {
             entry.checked = Instant::now();
         }
         let r = entry.file.write_all(line.as_bytes());
         if r.is_err() {
-            files.remove(&path);
+            files.remove(key);
         }
         r
     }
@@ -312,16 +324,16 @@ impl Write for Csv {
                 check_components(&id)?;
                 let mut name = id;
                 if self.file_date {
-                    name.push_str(&date_suffix());
+                    push_date_suffix(&mut name);
                 }
                 let path = match dir {
                     Some(d) => d.join(&name),
-                    None => PathBuf::from(&name),
+                    None => PathBuf::from(name),
                 };
                 let header = || format::header(vl.data_set().sources().map(|s| s.name()));
                 let mut text = line;
                 text.push('\n');
-                self.append(path.clone(), header, &text)
+                self.append(&path, header, &text)
                     .map_err(|e| format!("writing {} failed: {e}", path.display()))?;
             }
         }
@@ -409,10 +421,10 @@ mod tests {
             ..Default::default()
         });
         let path = dir.path().join("h/p/t-2020-01-01");
-        csv.append(path.clone(), || "epoch,value".into(), "1.000,1\n")
+        csv.append(&path, || "epoch,value".into(), "1.000,1\n")
             .unwrap();
         csv.append(
-            path.clone(),
+            &path,
             || unreachable!("header only for new files"),
             "2.000,2\n",
         )
@@ -423,7 +435,7 @@ mod tests {
         );
         std::fs::remove_file(&path).unwrap();
         csv.flush(None, None).unwrap();
-        csv.append(path.clone(), || "epoch,value".into(), "3.000,3\n")
+        csv.append(&path, || "epoch,value".into(), "3.000,3\n")
             .unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
