@@ -250,9 +250,11 @@ impl Drop for QueuedVl {
 
 /// What the write threads receive: value lists travel in batches, so the
 /// queue handoff, the wake-up of a writer and the shared counters are paid
-/// once per batch rather than once per value list.
+/// once per batch rather than once per value list. A thread without an open
+/// batch sends its value lists one by one, without allocating for them.
 enum Msg {
     Batch(Vec<QueuedVl>),
+    One(QueuedVl),
     Stop,
 }
 
@@ -356,17 +358,23 @@ fn pending_len() -> usize {
 
 /// Hands a batch to the write threads.
 fn send_batch(batch: Vec<QueuedVl>) -> bool {
-    let n = batch.len() as i64;
-    if n == 0 {
+    if batch.is_empty() {
         recycle(batch);
         return true;
     }
+    let n = batch.len();
+    send(Msg::Batch(batch), n)
+}
+
+/// Queues `msg`, which holds `n` value lists, counting them.
+fn send(msg: Msg, n: usize) -> bool {
+    let n = n as i64;
     let queued = STATS.queue_length.fetch_add(n, Ordering::Relaxed) + n;
     if queued >= TRIM_AFTER_BACKLOG && !TRIM_PENDING.load(Ordering::Relaxed) {
         TRIM_PENDING.store(true, Ordering::Relaxed);
     }
     STATS.enqueued.fetch_add(n as u64, Ordering::Relaxed);
-    if QUEUE.tx.send(Msg::Batch(batch)).is_err() {
+    if QUEUE.tx.send(msg).is_err() {
         STATS.queue_length.fetch_sub(n, Ordering::Relaxed);
         return false;
     }
@@ -387,7 +395,7 @@ fn submit(item: QueuedVl) -> bool {
     });
     match (full, item) {
         (Some(Some(batch)), _) => send_batch(batch),
-        (_, Some(item)) => send_batch(vec![item]),
+        (_, Some(item)) => send(Msg::One(item), 1),
         _ => true,
     }
 }
@@ -509,7 +517,7 @@ fn update_cache(ds: &OwnedDataSet, vl: &value_list_t) -> Option<Arc<crate::cache
     let (result, entry) = unsafe { crate::cache::global().update_entry(&*ds.as_ptr(), vl) };
     match result {
         Ok(u) => {
-            if has_cache_event_callbacks() {
+            if registry().has_cache_event_callbacks() {
                 let name = crate::cache::NameBuf::from_vl(vl);
                 if u.is_new {
                     dispatch_cache_event(CE_VALUE_NEW, 0, name.as_c_str(), vl);
@@ -532,10 +540,6 @@ pub const CE_VALUE_NEW: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_VALUE
 pub const CE_VALUE_UPDATE: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_VALUE_UPDATE;
 /// `CE_VALUE_EXPIRED`.
 pub const CE_VALUE_EXPIRED: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_VALUE_EXPIRED;
-
-fn has_cache_event_callbacks() -> bool {
-    registry().has_cache_event_callbacks()
-}
 
 /// `plugin_dispatch_cache_event`: for NEW every callback may subscribe by
 /// setting `event->ret`, and the subscriptions are stored in the cache entry's
@@ -803,10 +807,17 @@ unsafe fn write_all(
     }
 }
 
-/// Writes one batch (the write callbacks are looked up once for all of
-/// it), frees its items and recycles the vector; returns how many.
+/// Writes one batch and recycles its vector; returns how many.
 fn write_batch(mut batch: Vec<QueuedVl>) -> usize {
-    let n = batch.len();
+    let n = write_items(&mut batch);
+    recycle(batch);
+    n
+}
+
+/// Writes queued value lists (the write callbacks are looked up once for
+/// all of them) and takes them off the queue count; returns how many.
+fn write_items(items: &mut [QueuedVl]) -> usize {
+    let n = items.len();
     let writers = registry().write.snapshot();
     if writers.is_empty() {
         if !NO_WRITER_WARNED.swap(true, Ordering::Relaxed) {
@@ -816,7 +827,7 @@ fn write_batch(mut batch: Vec<QueuedVl>) -> usize {
             );
         }
     } else {
-        for item in batch.iter_mut() {
+        for item in items.iter_mut() {
             let _g = ctx::enter(item.ctx.0);
             let mut vl = item.to_vl();
             let ds = item.ds.as_ptr();
@@ -833,18 +844,26 @@ fn write_batch(mut batch: Vec<QueuedVl>) -> usize {
         STATS.written.fetch_add(n as u64, Ordering::Relaxed);
     }
     STATS.queue_length.fetch_sub(n as i64, Ordering::Relaxed);
-    recycle(batch);
     n
+}
+
+/// Writes whatever one queue message holds; returns how many.
+fn write_msg(msg: Msg) -> usize {
+    match msg {
+        Msg::Batch(b) => write_batch(b),
+        Msg::One(mut item) => write_items(std::slice::from_mut(&mut item)),
+        Msg::Stop => 0,
+    }
 }
 
 fn writer_loop(rx: Receiver<Msg>) {
     while let Ok(msg) = rx.recv() {
         match msg {
-            Msg::Batch(b) => {
-                write_batch(b);
+            Msg::Stop => break,
+            msg => {
+                write_msg(msg);
                 trim_after_backlog();
             }
-            Msg::Stop => break,
         }
     }
 }
@@ -890,9 +909,7 @@ pub fn drain_here() -> usize {
     flush_pending();
     let mut n = 0;
     while let Ok(msg) = QUEUE.rx.try_recv() {
-        if let Msg::Batch(b) = msg {
-            n += write_batch(b);
-        }
+        n += write_msg(msg);
     }
     n
 }
@@ -903,13 +920,19 @@ pub fn discard_queued() -> usize {
     flush_pending();
     let mut n = 0;
     while let Ok(msg) = QUEUE.rx.try_recv() {
-        if let Msg::Batch(b) = msg {
-            STATS
-                .queue_length
-                .fetch_sub(b.len() as i64, Ordering::Relaxed);
-            n += b.len();
-            recycle(b);
-        }
+        let dropped = match msg {
+            Msg::Batch(b) => {
+                let len = b.len();
+                recycle(b);
+                len
+            }
+            Msg::One(_) => 1,
+            Msg::Stop => 0,
+        };
+        STATS
+            .queue_length
+            .fetch_sub(dropped as i64, Ordering::Relaxed);
+        n += dropped;
     }
     n
 }
@@ -1059,21 +1082,27 @@ mod tests {
         }
     }
 
+    /// A data set named `name` with one unbounded gauge.
+    fn gauge_data_set(name: &str) -> Arc<OwnedDataSet> {
+        let (ds, keep) = crate::cache::testutil::data_set(
+            name,
+            &[(
+                rcollectd_plugin::sys::DS_TYPE_GAUGE as c_int,
+                f64::NAN,
+                f64::NAN,
+            )],
+        );
+        // SAFETY: `ds` points into `keep`, alive for the call.
+        let owned = unsafe { OwnedDataSet::copy_from(&ds) }.expect("copy");
+        drop(keep);
+        owned
+    }
+
     /// A queued value list of a leaked one-gauge data set (tests only).
     fn queued(n: i64) -> QueuedVl {
         static DS: LazyLock<&'static OwnedDataSet> = LazyLock::new(|| {
-            let (ds, keep) = crate::cache::testutil::data_set(
-                "batch_test",
-                &[(
-                    rcollectd_plugin::sys::DS_TYPE_GAUGE as c_int,
-                    f64::NAN,
-                    f64::NAN,
-                )],
-            );
-            // SAFETY: `ds` points into `keep`, alive for the call.
-            let owned = unsafe { OwnedDataSet::copy_from(&ds) }.expect("copy");
-            drop(keep);
-            let leaked: &'static Arc<OwnedDataSet> = Box::leak(Box::new(owned));
+            let leaked: &'static Arc<OwnedDataSet> =
+                Box::leak(Box::new(gauge_data_set("batch_test")));
             leaked.as_ref()
         });
         let values = Values::copy_of(&[value_t { derive: n }]);
@@ -1125,17 +1154,7 @@ mod tests {
 
     #[test]
     fn queued_identifiers_keep_their_own_fields() {
-        let (ds, keep) = crate::cache::testutil::data_set(
-            "dispatch_ident_test",
-            &[(
-                rcollectd_plugin::sys::DS_TYPE_GAUGE as c_int,
-                f64::NAN,
-                f64::NAN,
-            )],
-        );
-        // SAFETY: `ds` points into `keep`, alive for the call.
-        registry().add_data_set(unsafe { OwnedDataSet::copy_from(&ds) }.expect("copy"));
-        drop(keep);
+        registry().add_data_set(gauge_data_set("dispatch_ident_test"));
         let _scope = batch_scope();
         // Both format as "h/a-b/dispatch_ident_test": one cache entry, but
         // each must be written with its own fields.
