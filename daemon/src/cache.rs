@@ -317,11 +317,11 @@ fn hash_name(name: &[u8]) -> u64 {
     h.finish()
 }
 
-/// Hash of a value list's identifier, equal to `hash_name` of its name.
+/// Hash of an identifier's fields, equal to `hash_name` of its name.
 #[inline(always)]
-fn hash_vl(vl: &value_list_t) -> u64 {
+fn hash_fields(fields: Fields<'_>) -> u64 {
     let mut h = NameHasher::new();
-    let [host, plugin, pi, ty, ti] = vl_fields(vl);
+    let [host, plugin, pi, ty, ti] = fields;
     h.feed(host);
     h.feed(b"/");
     h.feed(plugin);
@@ -338,10 +338,14 @@ fn hash_vl(vl: &value_list_t) -> u64 {
     h.finish()
 }
 
-/// The five identifier fields of a value list, clamped to their NUL and to
-/// `DATA_MAX_NAME_LEN - 1` bytes as `FORMAT_VL` would read them.
+/// A value list's host, plugin, plugin instance, type and type instance,
+/// each clamped to its NUL and to `DATA_MAX_NAME_LEN - 1` bytes as
+/// `FORMAT_VL` reads them: measured once, then hashed, matched and copied.
+pub type Fields<'a> = [&'a [u8]; 5];
+
+/// The five identifier fields of a value list (see [`Fields`]).
 #[inline(always)]
-fn vl_fields(vl: &value_list_t) -> [&[u8]; 5] {
+pub fn vl_fields(vl: &value_list_t) -> Fields<'_> {
     fn clamp(f: &[c_char; FIELD_LEN]) -> &[u8] {
         let b = field(f);
         &b[..b.len().min(FIELD_LEN - 1)]
@@ -355,10 +359,10 @@ fn vl_fields(vl: &value_list_t) -> [&[u8]; 5] {
     ]
 }
 
-/// True if `name` is exactly the formatted identifier of `vl`.
+/// True if `name` is exactly the formatted identifier of `fields`.
 #[inline(always)]
-fn name_matches_vl(name: &[u8], vl: &value_list_t) -> bool {
-    let [host, plugin, pi, ty, ti] = vl_fields(vl);
+fn name_matches_fields(name: &[u8], fields: Fields<'_>) -> bool {
+    let [host, plugin, pi, ty, ti] = fields;
     let mut rest = name;
     let mut eat = |part: &[u8]| -> bool {
         match rest.strip_prefix(part) {
@@ -589,24 +593,12 @@ impl Entry {
         self.st.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn fields(&self) -> [&[u8]; 5] {
-        let mut out: [&[u8]; 5] = [b""; 5];
+    fn fields(&self) -> Fields<'_> {
+        let mut out: Fields<'_> = [b""; 5];
         for (slot, part) in out.iter_mut().zip(self.ident.split(|&b| b == 0)) {
             *slot = part;
         }
         out
-    }
-
-    /// True if `vl`'s five identifier fields are exactly this entry's (not
-    /// only its formatted name, which two different field splits can share).
-    pub fn has_fields_of(&self, vl: &value_list_t) -> bool {
-        self.fields() == vl_fields(vl)
-    }
-
-    /// Writes this entry's identifier fields into `vl`, whose name fields
-    /// must be all zero (a fresh `value_list_t`).
-    pub fn fill_fields(&self, vl: &mut value_list_t) {
-        write_fields(vl, self.fields());
     }
 
     /// Time of the last cached value list.
@@ -668,7 +660,7 @@ impl ExpiredEntry {
 
 /// Copies five identifier fields (truncated to `DATA_MAX_NAME_LEN - 1`)
 /// into the zeroed name fields of `vl`.
-fn write_fields(vl: &mut value_list_t, fields: [&[u8]; 5]) {
+pub fn write_fields(vl: &mut value_list_t, fields: Fields<'_>) {
     let dests: [&mut [c_char; FIELD_LEN]; 5] = [
         &mut vl.host,
         &mut vl.plugin,
@@ -824,10 +816,11 @@ impl Cache {
     }
 
     fn find_vl(&self, vl: &value_list_t) -> Option<Arc<Entry>> {
-        let hash = hash_vl(vl);
+        let fields = vl_fields(vl);
+        let hash = hash_fields(fields);
         let shard = self.shard(hash).read().unwrap_or_else(|e| e.into_inner());
         shard
-            .find(hash, |e| name_matches_vl(e.name.as_bytes(), vl))
+            .find(hash, |e| name_matches_fields(e.name.as_bytes(), fields))
             .cloned()
     }
 
@@ -839,32 +832,28 @@ impl Cache {
     /// `vl.meta` must be null or a live meta data pointer.
     pub unsafe fn update(&self, ds: &data_set_t, vl: &value_list_t) -> Result<Updated, CacheError> {
         // SAFETY: forwarded caller contract.
-        unsafe { self.update_entry(ds, vl) }.0
+        unsafe { self.update_fields(ds, vl, vl_fields(vl)) }
     }
 
-    /// [`Cache::update`], also returning the identifier's entry when there
-    /// is one (even when the update itself was refused), so the dispatch
-    /// path can queue a reference to its name instead of a copy.
+    /// [`Cache::update`] with the identifier fields the caller already
+    /// measured, so the dispatch path scans each field only once.
     ///
     /// # Safety
-    /// As [`Cache::update`].
-    pub unsafe fn update_entry(
+    /// As [`Cache::update`]; `fields` must be `vl_fields(vl)`.
+    pub unsafe fn update_fields(
         &self,
         ds: &data_set_t,
         vl: &value_list_t,
-    ) -> (Result<Updated, CacheError>, Option<Arc<Entry>>) {
+        fields: Fields<'_>,
+    ) -> Result<Updated, CacheError> {
         // SAFETY: forwarded caller contract.
-        let (dss, vals) = match unsafe { slices(ds, vl) } {
-            Ok(x) => x,
-            Err(e) => return (Err(e), None),
-        };
-        let hash = hash_vl(vl);
+        let (dss, vals) = unsafe { slices(ds, vl) }?;
+        let hash = hash_fields(fields);
         let shard = self.shard(hash);
         {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(e) = map.find(hash, |e| name_matches_vl(e.name.as_bytes(), vl)) {
-                let r = Self::update_existing(&mut e.lock(), dss, vals, vl);
-                return (r, Some(e.clone()));
+            if let Some(e) = map.find(hash, |e| name_matches_fields(e.name.as_bytes(), fields)) {
+                return Self::update_existing(&mut e.lock(), dss, vals, vl);
             }
         }
         // SAFETY: forwarded caller contract on vl.meta.
@@ -884,16 +873,13 @@ impl Cache {
         dss: &[data_source_t],
         vals: &[value_t],
         vl: &value_list_t,
-    ) -> (Result<Updated, CacheError>, Option<Arc<Entry>>) {
+    ) -> Result<Updated, CacheError> {
         let shard = self.shard(hash);
         let name = NameBuf::from_vl(vl);
         // Build the entry outside the write lock.
         let mut values_gauge = Vec::with_capacity(dss.len());
         for (ds, v) in dss.iter().zip(vals) {
-            match first_rate(ds.type_, *v, vl.interval) {
-                Ok(g) => values_gauge.push(g),
-                Err(e) => return (Err(e), None),
-            }
+            values_gauge.push(first_rate(ds.type_, *v, vl.interval)?);
         }
         check_range(dss, &mut values_gauge);
         let mut ident = Vec::with_capacity(5 * 16);
@@ -931,17 +917,13 @@ impl Cache {
         let mut map = shard.write().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = map.find(hash, |e| e.name.as_bytes() == name.as_bytes()) {
             // Another thread inserted it meanwhile: this is an update.
-            let r = Self::update_existing(&mut e.lock(), dss, vals, vl);
-            return (r, Some(e.clone()));
+            return Self::update_existing(&mut e.lock(), dss, vals, vl);
         }
-        map.insert(hash, entry.clone());
-        (
-            Ok(Updated {
-                is_new: true,
-                callbacks_mask: 0,
-            }),
-            Some(entry),
-        )
+        map.insert(hash, entry);
+        Ok(Updated {
+            is_new: true,
+            callbacks_mask: 0,
+        })
     }
 
     fn update_existing(
@@ -1390,17 +1372,18 @@ mod tests {
             let mut v = [gauge(0.0)];
             let vl = value_list(id, 0, 0, &mut v);
             let name = NameBuf::from_vl(&vl);
-            assert_eq!(hash_vl(&vl), hash_name(name.as_bytes()), "{name}");
-            assert!(name_matches_vl(name.as_bytes(), &vl));
-            assert!(!name_matches_vl(&name.as_bytes()[1..], &vl));
+            let fields = vl_fields(&vl);
+            assert_eq!(hash_fields(fields), hash_name(name.as_bytes()), "{name}");
+            assert!(name_matches_fields(name.as_bytes(), fields));
+            assert!(!name_matches_fields(&name.as_bytes()[1..], fields));
             let mut longer = name.as_bytes().to_vec();
             longer.push(b'x');
-            assert!(!name_matches_vl(&longer, &vl));
+            assert!(!name_matches_fields(&longer, fields));
         }
         // collectd keys by the formatted name, so these two are one entry.
         let mut v = [gauge(0.0)];
         let split = value_list(["h", "a", "b", "t", ""], 0, 0, &mut v);
-        assert!(name_matches_vl(b"h/a-b/t", &split));
+        assert!(name_matches_fields(b"h/a-b/t", vl_fields(&split)));
         assert_ne!(hash_name(b"h/a/t"), hash_name(b"h/a/u"));
     }
 

@@ -22,6 +22,7 @@ use rcollectd_plugin::sys::{
     value_list_t, value_t,
 };
 
+use crate::cache::{vl_fields, Fields};
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::registry::{cstr_field_ref, registry, Callback, OwnedDataSet, WriteFn};
 
@@ -190,13 +191,56 @@ impl Values {
     }
 }
 
+/// Identifier bytes a queued value list carries inline: room for nearly
+/// every real identifier in a 208-byte item.
+const INLINE_IDENT: usize = 91;
+
+/// A queued identifier's five fields, back to back. Copying them costs a
+/// few dozen bytes and, unlike a reference to the cache entry, shares no
+/// cache line between the dispatching and the writing thread: a shared
+/// reference count made every cache update wait for the writer's core.
+struct InlineIdent {
+    lens: [u8; 5],
+    bytes: [u8; INLINE_IDENT],
+}
+
+impl InlineIdent {
+    /// The fields, if they fit together in [`INLINE_IDENT`] bytes.
+    fn new(fields: Fields<'_>) -> Option<InlineIdent> {
+        if fields.iter().map(|f| f.len()).sum::<usize>() > INLINE_IDENT {
+            return None;
+        }
+        let mut out = InlineIdent {
+            lens: [0; 5],
+            bytes: [0; INLINE_IDENT],
+        };
+        let mut at = 0;
+        for (len, f) in out.lens.iter_mut().zip(fields) {
+            out.bytes[at..at + f.len()].copy_from_slice(f);
+            // Each field is at most DATA_MAX_NAME_LEN - 1 = 127 bytes.
+            *len = f.len() as u8;
+            at += f.len();
+        }
+        Some(out)
+    }
+
+    fn fields(&self) -> Fields<'_> {
+        let mut out: Fields<'_> = [b""; 5];
+        let mut rest = &self.bytes[..];
+        for (slot, &len) in out.iter_mut().zip(&self.lens) {
+            let (f, r) = rest.split_at(usize::from(len));
+            *slot = f;
+            rest = r;
+        }
+        out
+    }
+}
+
 /// Where a queued value list's identifier lives.
 enum Ident {
-    /// In its cache entry, whose fields are exactly the value list's: the
-    /// usual case, which queues a reference instead of five 128-byte fields.
-    Cached(Arc<crate::cache::Entry>),
-    /// A copy of the whole value list (the cache refused it, or its fields
-    /// differ from those of the entry sharing its formatted name).
+    /// Inline in the queued item: the usual case.
+    Inline(InlineIdent),
+    /// In a copy of the whole value list, for identifiers too long to fit.
     Own(Box<value_list_t>),
 }
 
@@ -222,9 +266,9 @@ impl QueuedVl {
     /// pointers point into this item, which must stay put while it is used.
     pub fn to_vl(&mut self) -> value_list_t {
         let mut vl = match &self.ident {
-            Ident::Cached(e) => {
+            Ident::Inline(id) => {
                 let mut vl = value_list_t::default();
-                e.fill_fields(&mut vl);
+                crate::cache::write_fields(&mut vl, id.fields());
                 vl
             }
             Ident::Own(v) => **v,
@@ -268,7 +312,7 @@ struct Queue {
 }
 
 /// The longest batch a dispatching thread gathers before handing it over.
-pub const BATCH_MAX: usize = 256;
+pub const BATCH_MAX: usize = 1024;
 
 /// Emptied batch vectors kept for reuse (the rest are freed): enough for
 /// the steady state, where a few batches are in flight at a time.
@@ -508,13 +552,14 @@ fn ident(vl: &value_list_t) -> String {
     s
 }
 
-/// Updates the value cache and sends cache events; returns the identifier's
-/// cache entry. collectd 5.12 logs a refused value list (e.g. not newer than
-/// the cached one) but still writes it (`plugin_dispatch_values_internal`
-/// ignores `uc_update`'s status), so rcollectd does the same.
-fn update_cache(ds: &OwnedDataSet, vl: &value_list_t) -> Option<Arc<crate::cache::Entry>> {
-    // SAFETY: `ds` and `vl` are valid and agree in their value counts (checked).
-    let (result, entry) = unsafe { crate::cache::global().update_entry(&*ds.as_ptr(), vl) };
+/// Updates the value cache and sends cache events. collectd 5.12 logs a
+/// refused value list (e.g. not newer than the cached one) but still writes
+/// it (`plugin_dispatch_values_internal` ignores `uc_update`'s status), so
+/// rcollectd does the same.
+fn update_cache(ds: &OwnedDataSet, vl: &value_list_t, fields: Fields<'_>) {
+    // SAFETY: `ds` and `vl` are valid and agree in their value counts
+    // (checked); `fields` are `vl`'s.
+    let result = unsafe { crate::cache::global().update_fields(&*ds.as_ptr(), vl, fields) };
     match result {
         Ok(u) => {
             if registry().has_cache_event_callbacks() {
@@ -531,7 +576,6 @@ fn update_cache(ds: &OwnedDataSet, vl: &value_list_t) -> Option<Arc<crate::cache
         }
         Err(e) => log::error!("{e}"),
     }
-    entry
 }
 
 /// `CE_VALUE_NEW`.
@@ -705,9 +749,11 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         }
         return 0;
     }
-    let ident = match update_cache(ds, &vl) {
-        Some(e) if e.has_fields_of(&vl) => Ident::Cached(e),
-        _ => Ident::Own(Box::new(vl)),
+    let fields = vl_fields(&vl);
+    update_cache(ds, &vl, fields);
+    let ident = match InlineIdent::new(fields) {
+        Some(id) => Ident::Inline(id),
+        None => Ident::Own(Box::new(vl)),
     };
     let item = QueuedVl {
         ident,
@@ -1197,10 +1243,54 @@ mod tests {
                     ("a-b".into(), "".into(), 2.0)
                 ]
             );
-            assert!(matches!(p.items[0].ident, Ident::Cached(_)));
-            assert!(matches!(p.items[1].ident, Ident::Own(_)));
-            assert!(matches!(p.items[2].ident, Ident::Cached(_)));
+            assert!(p.items.iter().all(|q| matches!(q.ident, Ident::Inline(_))));
         });
+    }
+
+    #[test]
+    fn long_identifiers_travel_in_a_copy_of_the_value_list() {
+        registry().add_data_set(gauge_data_set("dispatch_long_ident_test"));
+        let _scope = batch_scope();
+        let long_pi = "p".repeat(100);
+        for pi in ["short", long_pi.as_str()] {
+            let mut value = value_t { gauge: 1.0 };
+            let mut vl = value_list_t {
+                values: &mut value,
+                values_len: 1,
+                time: 100 << 30,
+                interval: 10 << 30,
+                ..Default::default()
+            };
+            crate::plugins::registry::set_cstr_field(&mut vl.host, "h");
+            crate::plugins::registry::set_cstr_field(&mut vl.plugin, "long");
+            crate::plugins::registry::set_cstr_field(&mut vl.plugin_instance, pi);
+            crate::plugins::registry::set_cstr_field(&mut vl.type_, "dispatch_long_ident_test");
+            crate::plugins::registry::set_cstr_field(&mut vl.type_instance, "ti");
+            // SAFETY: a valid value list with one value, on our stack.
+            assert_eq!(unsafe { enqueue(&vl) }, 0);
+        }
+        PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            assert!(matches!(p.items[0].ident, Ident::Inline(_)));
+            assert!(matches!(p.items[1].ident, Ident::Own(_)));
+            for (q, pi) in p.items.iter_mut().zip(["short", long_pi.as_str()]) {
+                let vl = q.to_vl();
+                assert_eq!(cstr_field_ref(&vl.host), "h");
+                assert_eq!(cstr_field_ref(&vl.plugin), "long");
+                assert_eq!(cstr_field_ref(&vl.plugin_instance), pi);
+                assert_eq!(cstr_field_ref(&vl.type_), "dispatch_long_ident_test");
+                assert_eq!(cstr_field_ref(&vl.type_instance), "ti");
+            }
+        });
+    }
+
+    #[test]
+    fn inline_identifiers_hold_exactly_what_fits() {
+        let full = [&[b'a'; 50][..], &[b'b'; 41][..], b"", b"", b""];
+        let id = InlineIdent::new(full).expect("91 bytes fit");
+        assert_eq!(id.fields(), full);
+        let over = [&[b'a'; 50][..], &[b'b'; 41][..], b"", b"", b"c"];
+        assert!(InlineIdent::new(over).is_none());
     }
 
     #[test]
