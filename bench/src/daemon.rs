@@ -316,6 +316,11 @@ impl Running {
         Ok(procfs::stat(self.pid())?.cpu_seconds(procfs::ticks_per_second()))
     }
 
+    /// Nanoseconds on the CPU so far, per live thread.
+    pub fn thread_cpu_ns(&self) -> Result<std::collections::BTreeMap<u32, u64>, String> {
+        procfs::thread_cpu_ns(self.pid())
+    }
+
     /// SIGTERM and up to `grace` for an orderly exit, then SIGKILL.
     pub fn stop(&mut self, grace: Duration) {
         let Some(mut child) = self.child.take() else {

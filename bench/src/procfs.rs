@@ -1,9 +1,10 @@
 //! Readers for the few /proc files the benchmarks measure with: memory and
-//! threads (`/proc/<pid>/status`), CPU time (`/proc/<pid>/stat`) and UDP
-//! receive drops (`/proc/net/udp`). Parsing is separate from reading so it
+//! threads (`/proc/<pid>/status`), CPU time (`/proc/<pid>/stat` in clock
+//! ticks, `/proc/<pid>/task/*/schedstat` in nanoseconds) and UDP receive
+//! drops (`/proc/net/udp`). Parsing is separate from reading so it
 //! can be tested against fixtures.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::fs;
 
 /// Memory and thread figures of one process, from `/proc/<pid>/status`.
@@ -155,6 +156,49 @@ pub fn stat(pid: u32) -> Result<Stat, String> {
     parse_stat(&text)
 }
 
+/// Parses a `schedstat` line: nanoseconds on the CPU (its first field).
+pub fn parse_schedstat(text: &str) -> Result<u64, String> {
+    text.split_whitespace()
+        .next()
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(|| format!("schedstat without a run time: {text:?}"))
+}
+
+/// Nanoseconds each live thread of `pid` has spent on a CPU, by thread id.
+/// Exact where `/proc/<pid>/stat` counts 10 ms ticks, which an idle daemon
+/// collects only a few of per minute.
+pub fn thread_cpu_ns(pid: u32) -> Result<BTreeMap<u32, u64>, String> {
+    let dir = format!("/proc/{pid}/task");
+    let entries = fs::read_dir(&dir).map_err(|e| format!("read {dir}: {e}"))?;
+    let mut out = BTreeMap::new();
+    for entry in entries.flatten() {
+        let Some(tid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        // A thread that exits meanwhile is simply not counted.
+        if let Ok(text) = fs::read_to_string(entry.path().join("schedstat")) {
+            out.insert(tid, parse_schedstat(&text)?);
+        }
+    }
+    if out.is_empty() {
+        return Err(format!("no thread of {pid} has a schedstat"));
+    }
+    Ok(out)
+}
+
+/// CPU seconds the threads spent between two [`thread_cpu_ns`] readings;
+/// `None` if a thread of the first reading is gone (its time would be lost).
+pub fn thread_cpu_delta(before: &BTreeMap<u32, u64>, after: &BTreeMap<u32, u64>) -> Option<f64> {
+    if before.keys().any(|tid| !after.contains_key(tid)) {
+        return None;
+    }
+    let ns: u64 = after
+        .iter()
+        .map(|(tid, t)| t.saturating_sub(before.get(tid).copied().unwrap_or(0)))
+        .sum();
+    Some(ns as f64 / 1e9)
+}
+
 /// Clock ticks per second for `/proc/<pid>/stat` times.
 pub fn ticks_per_second() -> u64 {
     // SAFETY: sysconf has no preconditions and only reads a constant.
@@ -204,6 +248,19 @@ pub fn udp_socket_of(pid: u32, port: u16) -> Option<UdpSocket> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn schedstat_and_thread_deltas() {
+        assert_eq!(parse_schedstat("470225 0 1\n"), Ok(470225));
+        assert!(parse_schedstat("").is_err());
+        let before = BTreeMap::from([(1, 1_000_000_000), (2, 500)]);
+        let mut after = BTreeMap::from([(1, 1_250_000_000), (2, 500), (3, 250_000_000)]);
+        assert_eq!(thread_cpu_delta(&before, &after), Some(0.5));
+        after.remove(&2);
+        assert_eq!(thread_cpu_delta(&before, &after), None);
+        let own = thread_cpu_ns(std::process::id()).unwrap();
+        assert!(own.contains_key(&std::process::id()));
+    }
 
     #[test]
     fn status_fixture() {

@@ -17,6 +17,8 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
+
+use crate::work_queue::WorkQueue;
 use rcollectd_plugin::sys::{
     cdtime_t, data_set_t, meta_data_clone, meta_data_destroy, meta_data_t, notification_t,
     value_list_t, value_t,
@@ -303,8 +305,7 @@ enum Msg {
 }
 
 struct Queue {
-    tx: Sender<Msg>,
-    rx: Receiver<Msg>,
+    msgs: WorkQueue<Msg>,
     /// Emptied batch vectors on their way back to the dispatching threads,
     /// so a steady stream of batches allocates nothing.
     spare_tx: Sender<Vec<QueuedVl>>,
@@ -353,12 +354,10 @@ fn trim_after_backlog() {
 }
 
 static QUEUE: LazyLock<Queue> = LazyLock::new(|| {
-    // Unbounded as a channel, bounded by `check_drop` in value lists.
-    let (tx, rx) = crossbeam_channel::unbounded();
     let (spare_tx, spare_rx) = crossbeam_channel::bounded(SPARE_BATCHES);
     Queue {
-        tx,
-        rx,
+        // Unbounded as a FIFO, bounded by `check_drop` in value lists.
+        msgs: WorkQueue::new(),
         spare_tx,
         spare_rx,
     }
@@ -401,33 +400,29 @@ fn pending_len() -> usize {
 }
 
 /// Hands a batch to the write threads.
-fn send_batch(batch: Vec<QueuedVl>) -> bool {
+fn send_batch(batch: Vec<QueuedVl>) {
     if batch.is_empty() {
         recycle(batch);
-        return true;
+        return;
     }
     let n = batch.len();
     send(Msg::Batch(batch), n)
 }
 
 /// Queues `msg`, which holds `n` value lists, counting them.
-fn send(msg: Msg, n: usize) -> bool {
+fn send(msg: Msg, n: usize) {
     let n = n as i64;
     let queued = STATS.queue_length.fetch_add(n, Ordering::Relaxed) + n;
     if queued >= TRIM_AFTER_BACKLOG && !TRIM_PENDING.load(Ordering::Relaxed) {
         TRIM_PENDING.store(true, Ordering::Relaxed);
     }
     STATS.enqueued.fetch_add(n as u64, Ordering::Relaxed);
-    if QUEUE.tx.send(msg).is_err() {
-        STATS.queue_length.fetch_sub(n, Ordering::Relaxed);
-        return false;
-    }
-    true
+    QUEUE.msgs.push(msg);
 }
 
 /// Queues one value list: into the thread's open batch if it has one
 /// (handing the batch over once it is full), else straight to the writers.
-fn submit(item: QueuedVl) -> bool {
+fn submit(item: QueuedVl) {
     let mut item = Some(item);
     let full = PENDING.with(|p| {
         let mut p = p.try_borrow_mut().ok().filter(|p| p.depth > 0)?;
@@ -440,7 +435,7 @@ fn submit(item: QueuedVl) -> bool {
     match (full, item) {
         (Some(Some(batch)), _) => send_batch(batch),
         (_, Some(item)) => send(Msg::One(item), 1),
-        _ => true,
+        _ => {}
     }
 }
 
@@ -764,11 +759,8 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         ds,
         ctx: Ctx(ctx_now),
     };
-    if submit(item) {
-        0
-    } else {
-        -1
-    }
+    submit(item);
+    0
 }
 
 /// `plugin_get_interval` semantics: the context's interval, else the global.
@@ -902,9 +894,9 @@ fn write_msg(msg: Msg) -> usize {
     }
 }
 
-fn writer_loop(rx: Receiver<Msg>) {
-    while let Ok(msg) = rx.recv() {
-        match msg {
+fn writer_loop() {
+    loop {
+        match QUEUE.msgs.pop() {
             Msg::Stop => break,
             msg => {
                 write_msg(msg);
@@ -921,10 +913,9 @@ pub fn start_writers(n: usize) {
         return;
     }
     for i in 0..n.max(1) {
-        let rx = QUEUE.rx.clone();
         match std::thread::Builder::new()
             .name(format!("writer#{i}"))
-            .spawn(move || writer_loop(rx))
+            .spawn(writer_loop)
         {
             Ok(h) => w.push(h),
             Err(e) => log::error!("plugin: start_write_threads: cannot spawn a thread: {e}"),
@@ -941,7 +932,7 @@ pub fn stop_writers_and_drain() -> usize {
         log::info!("collectd: Stopping {} write threads.", handles.len());
     }
     for _ in &handles {
-        let _ = QUEUE.tx.send(Msg::Stop);
+        QUEUE.msgs.push(Msg::Stop);
     }
     for h in handles {
         let _ = h.join();
@@ -954,7 +945,7 @@ pub fn stop_writers_and_drain() -> usize {
 pub fn drain_here() -> usize {
     flush_pending();
     let mut n = 0;
-    while let Ok(msg) = QUEUE.rx.try_recv() {
+    while let Some(msg) = QUEUE.msgs.try_pop() {
         n += write_msg(msg);
     }
     n
@@ -965,7 +956,7 @@ pub fn drain_here() -> usize {
 pub fn discard_queued() -> usize {
     flush_pending();
     let mut n = 0;
-    while let Ok(msg) = QUEUE.rx.try_recv() {
+    while let Some(msg) = QUEUE.msgs.try_pop() {
         let dropped = match msg {
             Msg::Batch(b) => {
                 let len = b.len();
@@ -1171,30 +1162,30 @@ mod tests {
         {
             let _outer = batch_scope();
             for i in 0..3 {
-                assert!(submit(queued(i)));
+                submit(queued(i));
             }
             assert_eq!(pending_len(), 3);
             {
                 let _inner = batch_scope();
-                assert!(submit(queued(3)));
+                submit(queued(3));
             }
             // Closing the inner scope hands nothing over.
             assert_eq!(pending_len(), 4);
             for i in 4..BATCH_MAX as i64 {
-                assert!(submit(queued(i)));
+                submit(queued(i));
             }
             // The batch was full: it went to the queue at once.
             assert_eq!(pending_len(), 0);
-            assert!(submit(queued(99)));
+            submit(queued(99));
             assert_eq!(pending_len(), 1);
         }
         assert_eq!(pending_len(), 0);
         // Outside a scope nothing is held back.
-        assert!(submit(queued(100)));
+        submit(queued(100));
         assert_eq!(pending_len(), 0);
         // An unmatched end is harmless.
         batch_end();
-        assert!(submit(queued(101)));
+        submit(queued(101));
         assert_eq!(pending_len(), 0);
     }
 

@@ -14,3 +14,4 @@ pub mod plugins;
 pub mod schedule;
 pub mod time;
 pub mod types_db;
+pub mod work_queue;
