@@ -102,6 +102,8 @@ struct Entry {
     seq: u64,
     effective_interval: cdtime_t,
     overrun_reported: bool,
+    /// How long the last run took.
+    last_duration: cdtime_t,
     rf: Arc<ReadFunc>,
 }
 
@@ -149,17 +151,35 @@ pub fn next_schedule(
     (effective, next)
 }
 
+/// How long the reads that are due wait for a busy worker before another
+/// worker starts them: fast reads run one after another on one thread (one
+/// wake-up per round instead of one per read and per worker), a slow one
+/// holds the others up by at most this long.
+const HELPER_DELAY: cdtime_t = SECOND / 100;
+
 struct State {
     heap: BinaryHeap<Entry>,
     names: HashMap<String, Arc<ReadFunc>>,
     running: bool,
     seq: u64,
+    /// A worker is waiting on `leader_cv` for the next due time.
+    leader: bool,
+    /// When the leader wakes by itself (`None`: only when notified).
+    leader_deadline: Option<cdtime_t>,
+    /// Workers inside a read callback.
+    busy: usize,
+    /// When a worker last started a read (the busy workers' progress).
+    last_start: cdtime_t,
 }
 
-/// The read scheduler.
+/// The read scheduler. Workers take turns: at most one (the leader) sleeps
+/// until the next read is due; the others sleep until they are needed.
 pub struct Scheduler {
     state: Mutex<State>,
-    cond: Condvar,
+    /// The leader's wake-up: the next due time changed.
+    leader_cv: Condvar,
+    /// Idle workers: a leader is wanted.
+    follower_cv: Condvar,
     max_read_interval: Mutex<cdtime_t>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -170,8 +190,13 @@ static SCHEDULER: LazyLock<Scheduler> = LazyLock::new(|| Scheduler {
         names: HashMap::new(),
         running: false,
         seq: 0,
+        leader: false,
+        leader_deadline: None,
+        busy: 0,
+        last_start: 0,
     }),
-    cond: Condvar::new(),
+    leader_cv: Condvar::new(),
+    follower_cv: Condvar::new(),
     max_read_interval: Mutex::new(DEFAULT_MAX_READ_INTERVAL),
     threads: Mutex::new(Vec::new()),
 });
@@ -191,6 +216,12 @@ pub enum RegisterError {
 impl Scheduler {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every worker re-examines the schedule (registrations, removals, stop).
+    fn wake_all(&self) {
+        self.leader_cv.notify_all();
+        self.follower_cv.notify_all();
     }
 
     /// Adds a read callback, due now.
@@ -214,10 +245,11 @@ impl Scheduler {
             seq,
             effective_interval: rf.interval,
             overrun_reported: false,
+            last_duration: 0,
             rf,
         });
         drop(st);
-        self.cond.notify_all();
+        self.wake_all();
         Ok(())
     }
 
@@ -243,7 +275,7 @@ impl Scheduler {
             .filter(|e| !e.rf.removed.load(Ordering::SeqCst))
             .collect();
         drop(st);
-        self.cond.notify_all();
+        self.wake_all();
         removed
     }
 
@@ -287,7 +319,22 @@ impl Scheduler {
 
     /// Starts `n` read threads (collectd's `reader#N`).
     pub fn start(&'static self, n: usize) {
-        self.lock().running = true;
+        {
+            // Reads registered while the plugins were set up start together,
+            // so those sharing an interval stay due at the same moment and a
+            // round wakes the workers once rather than once per read.
+            let mut st = self.lock();
+            st.running = true;
+            let t = now();
+            let heap = std::mem::take(&mut st.heap);
+            st.heap = heap
+                .into_iter()
+                .map(|mut e| {
+                    e.next_read = t;
+                    e
+                })
+                .collect();
+        }
         let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
         if !threads.is_empty() {
             return;
@@ -311,7 +358,7 @@ impl Scheduler {
             log::info!("collectd: Stopping {} read threads.", handles.len());
         }
         self.lock().running = false;
-        self.cond.notify_all();
+        self.wake_all();
         for h in handles {
             let _ = h.join();
         }
@@ -352,34 +399,68 @@ impl Scheduler {
 
     fn worker(&self) {
         let mut st = self.lock();
+        // True while this worker runs due reads one after another.
+        let mut running_due = false;
+        // One batch for a run of reads, so their values wake a writer once.
+        let mut batch: Option<crate::dispatch::BatchScope> = None;
         loop {
             if !st.running {
+                drop(st);
+                drop(batch);
                 return;
             }
-            let due = match st.heap.peek() {
-                None => {
-                    st = self.cond.wait(st).unwrap_or_else(|e| e.into_inner());
+            let t = now();
+            let due = st.heap.peek().map(|top| top.next_read);
+            let nothing_due = !matches!(due, Some(d) if d <= t);
+            if nothing_due {
+                running_due = false;
+                if batch.is_some() {
+                    // Hand the run's values over before sleeping.
+                    drop(st);
+                    batch = None;
+                    st = self.lock();
                     continue;
                 }
-                Some(top) => top.next_read,
+            }
+            let Some(due) = due else {
+                st = self.idle(st, None);
+                continue;
             };
-            let t = now();
-            if t < due {
-                st = self
-                    .cond
-                    .wait_timeout(st, to_duration(due - t))
-                    .unwrap_or_else(|e| e.into_inner())
-                    .0;
+            if due > t {
+                st = self.idle(st, Some(due - t));
+                continue;
+            }
+            // Something is due. A worker that just finished a read takes
+            // it; any other only when no one is reading, or when the
+            // readers have been stuck for HELPER_DELAY.
+            let stuck_at = st.last_start.saturating_add(HELPER_DELAY);
+            if !running_due && st.busy > 0 && t < stuck_at {
+                st = self.idle(st, Some(stuck_at - t));
                 continue;
             }
             let Some(mut entry) = st.heap.pop() else {
                 continue;
             };
+            running_due = true;
+            st.busy += 1;
+            st.last_start = t;
+            let more_due = st.heap.peek().is_some_and(|top| top.next_read <= t);
+            if more_due && !st.leader {
+                // Someone must watch over the rest while this read runs.
+                self.follower_cv.notify_one();
+            }
             drop(st);
 
+            if entry.last_duration > HELPER_DELAY {
+                // A slow read must not hold back the values read before it.
+                batch = None;
+            } else if batch.is_none() {
+                batch = Some(crate::dispatch::batch_scope());
+            }
             let start = now();
             let status = entry.rf.call();
             let end = now();
+            entry.last_duration = end.saturating_sub(start);
             let max = *self
                 .max_read_interval
                 .lock()
@@ -419,10 +500,17 @@ impl Scheduler {
             }
 
             st = self.lock();
+            st.busy -= 1;
             let still_registered = !entry.rf.removed.load(Ordering::SeqCst);
             if still_registered {
+                let next = entry.next_read;
                 st.heap.push(entry);
-                self.cond.notify_one();
+                let is_first = st.heap.peek().is_some_and(|top| top.next_read == next);
+                let leader_late = !matches!(st.leader_deadline, Some(d) if d <= next);
+                if is_first && st.leader && leader_late {
+                    // The leader sleeps towards a later time (or none).
+                    self.leader_cv.notify_one();
+                }
             } else {
                 // Dropping the entry frees its user data, outside the lock.
                 drop(st);
@@ -430,6 +518,31 @@ impl Scheduler {
                 st = self.lock();
             }
         }
+    }
+
+    /// Sleeps as the leader (for at most `timeout`, none meaning until
+    /// woken) if there is none yet, else as a follower until woken.
+    fn idle<'a>(
+        &'a self,
+        mut st: std::sync::MutexGuard<'a, State>,
+        timeout: Option<cdtime_t>,
+    ) -> std::sync::MutexGuard<'a, State> {
+        if st.leader {
+            return self.follower_cv.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        st.leader = true;
+        st.leader_deadline = timeout.map(|t| now().saturating_add(t));
+        st = match timeout {
+            None => self.leader_cv.wait(st).unwrap_or_else(|e| e.into_inner()),
+            Some(t) => {
+                self.leader_cv
+                    .wait_timeout(st, to_duration(t))
+                    .unwrap_or_else(|e| e.into_inner())
+                    .0
+            }
+        };
+        st.leader = false;
+        st
     }
 }
 
@@ -477,6 +590,7 @@ mod tests {
                 seq: i as u64,
                 effective_interval: S,
                 overrun_reported: false,
+                last_duration: 0,
                 rf: rf("x"),
             });
         }

@@ -67,6 +67,29 @@ impl ProcFile {
         }
     }
 
+    /// The content if it may have changed since the last read, `None` if the
+    /// kernel says it has not. Only for the files that signal a change with
+    /// `POLLPRI` (the mount tables `/proc/self/mounts` and `mountinfo`,
+    /// `/proc/swaps`, `/proc/mdstat`): on any other kept file it would never
+    /// read again. Files that are not kept open are read every time.
+    pub fn read_if_changed(&mut self) -> io::Result<Option<&[u8]>> {
+        if let Some(f) = &self.file {
+            let mut pfd = libc::pollfd {
+                fd: f.as_raw_fd(),
+                events: libc::POLLPRI,
+                revents: 0,
+            };
+            // SAFETY: one valid pollfd on a descriptor `self.file` keeps
+            // open; a zero timeout never blocks.
+            let rc = unsafe { libc::poll(&mut pfd, 1, 0) };
+            let signalled = pfd.revents & (libc::POLLPRI | libc::POLLERR) != 0;
+            if rc >= 0 && !signalled {
+                return Ok(None);
+            }
+        }
+        self.read().map(Some)
+    }
+
     /// Like [`ProcFile::read`], as text; invalid UTF-8 is an error, as with
     /// `std::fs::read_to_string`.
     pub fn read_str(&mut self) -> io::Result<&str> {
@@ -121,6 +144,77 @@ fn on_kernel_fs(file: &File) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_mount_is_signalled() {
+        // In a mount namespace of this thread alone; needs CAP_SYS_ADMIN.
+        let seen = std::thread::spawn(|| -> Option<bool> {
+            // SAFETY: unshare and mount with valid NUL-terminated strings;
+            // they only change this thread's own new mount namespace.
+            unsafe {
+                if libc::unshare(libc::CLONE_NEWNS) != 0 {
+                    return None;
+                }
+                let private = libc::MS_REC | libc::MS_PRIVATE;
+                let root = c"/".as_ptr();
+                if libc::mount(
+                    c"none".as_ptr(),
+                    root,
+                    std::ptr::null(),
+                    private,
+                    std::ptr::null(),
+                ) != 0
+                {
+                    return None;
+                }
+            }
+            let dir = std::env::temp_dir().join(format!("rcollectd-pf-mnt-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let mut f = ProcFile::new("/proc/thread-self/mounts");
+            assert!(f.read_if_changed().unwrap().is_some());
+            assert_eq!(f.read_if_changed().unwrap(), None);
+            let target = std::ffi::CString::new(dir.to_str().unwrap()).unwrap();
+            // SAFETY: as above.
+            let rc = unsafe {
+                libc::mount(
+                    c"tmpfs".as_ptr(),
+                    target.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    0,
+                    std::ptr::null(),
+                )
+            };
+            assert_eq!(rc, 0, "mount tmpfs");
+            let text = f.read_if_changed().unwrap().map(|b| b.to_vec());
+            // SAFETY: unmounting what this thread mounted.
+            unsafe { libc::umount(target.as_ptr()) };
+            let _ = std::fs::remove_dir(&dir);
+            let text = String::from_utf8(text.expect("the mount is signalled")).unwrap();
+            Some(text.contains(dir.to_str().unwrap()))
+        })
+        .join()
+        .unwrap();
+        match seen {
+            Some(found) => assert!(found, "the new mount is in the table read"),
+            None => eprintln!("skipped: no CAP_SYS_ADMIN for a private mount namespace"),
+        }
+    }
+
+    #[test]
+    fn the_mount_table_is_read_again_only_when_it_changes() {
+        let mut f = ProcFile::new("/proc/self/mounts");
+        let first = f.read_if_changed().unwrap().expect("the first read reads");
+        assert!(!first.is_empty());
+        assert_eq!(f.read_if_changed().unwrap(), None, "nothing was mounted");
+        // A file that is not kept open is read every time.
+        let path = std::env::temp_dir().join(format!("rcollectd-pf-{}", std::process::id()));
+        std::fs::write(&path, "a\n").unwrap();
+        let mut g = ProcFile::new(&path);
+        assert_eq!(g.read_if_changed().unwrap(), Some(&b"a\n"[..]));
+        std::fs::write(&path, "bb\n").unwrap();
+        assert_eq!(g.read_if_changed().unwrap(), Some(&b"bb\n"[..]));
+        let _ = std::fs::remove_file(&path);
+    }
 
     #[test]
     fn rereads_proc_files_through_the_kept_descriptor() {

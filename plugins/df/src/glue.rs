@@ -30,17 +30,16 @@ impl Plugin for Df {
 
 impl Read for Df {
     fn read(&self) -> Result {
-        let mounts = self
-            .mount_table
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
+        let mut table = self.mount_table.lock().unwrap_or_else(|e| e.into_inner());
+        let mounts = table
             .read()
             .map_err(|e| format!("cannot read the mount table: {e}"))?;
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        let metrics = collect(&self.config, &mut state, &mounts, statvfs, |e| {
+        let metrics = collect(&self.config, &mut state, mounts, statvfs, |e| {
             log::error!("{e}")
         });
         drop(state);
+        drop(table);
         dispatch_all(Df::NAME, &metrics);
         Ok(())
     }

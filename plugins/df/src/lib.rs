@@ -316,14 +316,17 @@ pub fn collect(
 /// Reads the mount table the way collectd does: `/etc/mtab` (glibc's
 /// `_PATH_MOUNTED`), or `/proc/self/mounts` where there is no mtab.
 pub fn read_mount_table() -> std::io::Result<Vec<MountEntry>> {
-    MountTable::default().read()
+    MountTable::default().read().map(<[MountEntry]>::to_vec)
 }
 
-/// The mount table files, kept open between reads (see [`ProcFile`]).
+/// The mount table files, kept open between reads (see [`ProcFile`]), and
+/// the table last parsed: the kernel signals a change of its mount table,
+/// so an unchanged one is neither regenerated nor parsed again.
 #[derive(Debug)]
 pub struct MountTable {
     mtab: ProcFile,
     mounts: ProcFile,
+    parsed: Vec<MountEntry>,
 }
 
 impl Default for MountTable {
@@ -331,17 +334,36 @@ impl Default for MountTable {
         MountTable {
             mtab: ProcFile::new("/etc/mtab"),
             mounts: ProcFile::new("/proc/self/mounts"),
+            parsed: Vec::new(),
         }
     }
 }
 
+/// Decodes a freshly read table (`None`: unchanged since the last read).
+fn reparse(
+    parsed: &mut Vec<MountEntry>,
+    read: std::io::Result<Option<&[u8]>>,
+) -> std::io::Result<()> {
+    if let Some(bytes) = read? {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )
+        })?;
+        *parsed = parse_mounts(text);
+    }
+    Ok(())
+}
+
 impl MountTable {
-    /// [`read_mount_table`], without reopening the files each time.
-    pub fn read(&mut self) -> std::io::Result<Vec<MountEntry>> {
-        if let Ok(text) = self.mtab.read_str() {
-            return Ok(parse_mounts(text));
+    /// [`read_mount_table`], without reopening the files, and without
+    /// reading them again while the kernel reports no change.
+    pub fn read(&mut self) -> std::io::Result<&[MountEntry]> {
+        if reparse(&mut self.parsed, self.mtab.read_if_changed()).is_err() {
+            reparse(&mut self.parsed, self.mounts.read_if_changed())?;
         }
-        Ok(parse_mounts(self.mounts.read_str()?))
+        Ok(&self.parsed)
     }
 }
 
