@@ -46,7 +46,21 @@ struct SendState {
     values: Vec<Value>,
 }
 
-type Stop = Arc<(Mutex<bool>, Condvar)>;
+/// What wakes the flush timer: the plugin stopping, or a value list landing
+/// in buffers that were all empty (the timer then has a deadline to keep).
+#[derive(Default)]
+struct TimerState {
+    stopped: bool,
+    kicked: bool,
+}
+
+type Timer = Arc<(Mutex<TimerState>, Condvar)>;
+
+/// Wakes the flush timer for a reason set by `set`.
+fn wake_timer(timer: &Timer, set: impl FnOnce(&mut TimerState)) {
+    set(&mut timer.0.lock().unwrap_or_else(|e| e.into_inner()));
+    timer.1.notify_all();
+}
 
 /// The plugin instance.
 pub struct Network {
@@ -54,7 +68,9 @@ pub struct Network {
     stats: Arc<Stats>,
     send: Arc<Mutex<SendState>>,
     receiver: Mutex<Option<Receiver>>,
-    timer: Mutex<Option<(Stop, JoinHandle<()>)>>,
+    timer: Mutex<Option<(Timer, JoinHandle<()>)>>,
+    /// The timer's wake-up, for the write path.
+    kick: Option<Timer>,
 }
 
 /// Dispatches what the receiver decodes into the daemon.
@@ -218,21 +234,23 @@ impl Plugin for Network {
             let age = MAX_BUFFER_DELAY
                 .min(interval / 2)
                 .max(Duration::from_millis(10));
-            let stop: Stop = Arc::new((Mutex::new(false), Condvar::new()));
-            let (stop2, send2) = (stop.clone(), send.clone());
+            let t: Timer = Arc::new((Mutex::new(TimerState::default()), Condvar::new()));
+            let (t2, send2) = (t.clone(), send.clone());
             let h = std::thread::Builder::new()
                 .name("network flush".into())
-                .spawn(move || flush_timer(&stop2, &send2, age))?;
-            Some((stop, h))
+                .spawn(move || flush_timer(&t2, &send2, age))?;
+            Some((t, h))
         } else {
             None
         };
+        let kick = timer.as_ref().map(|(t, _)| t.clone());
         Ok(Network {
             cfg,
             stats,
             send,
             receiver: Mutex::new(receiver),
             timer: Mutex::new(timer),
+            kick,
         })
     }
 
@@ -245,9 +263,8 @@ impl Plugin for Network {
         {
             r.stop();
         }
-        if let Some((stop, h)) = self.timer.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            *stop.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
-            stop.1.notify_all();
+        if let Some((t, h)) = self.timer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            wake_timer(&t, |s| s.stopped = true);
             let _ = h.join();
         }
         self.send
@@ -260,30 +277,31 @@ impl Plugin for Network {
 }
 
 /// Sends every buffer whose oldest value list has waited `age`. Sleeps until
-/// the next such deadline, or half of `age` while nothing is buffered (so a
-/// value list waits at most 1.5 × `age`), instead of ticking four times per
-/// `age` whatever there is to send.
-fn flush_timer(stop: &Stop, send: &Mutex<SendState>, age: Duration) {
-    let mut stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
-    while !*stopped {
-        drop(stopped);
+/// the next such deadline, or, while nothing is buffered, until a write
+/// buffers something: an idle round costs it two wake-ups, not a tick
+/// every quarter of a second.
+fn flush_timer(timer: &Timer, send: &Mutex<SendState>, age: Duration) {
+    let (lock, cv) = &**timer;
+    let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
+    while !g.stopped {
+        g.kicked = false;
+        drop(g);
         let wait = {
             let mut st = send.lock().unwrap_or_else(|e| e.into_inner());
             st.sender.flush(age);
-            st.sender
-                .next_flush(age)
-                .map_or(age / 2, |t| t.saturating_duration_since(Instant::now()))
-                .max(Duration::from_millis(5))
+            st.sender.next_flush(age).map(|t| {
+                t.saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(5))
+            })
         };
-        stopped = stop.0.lock().unwrap_or_else(|e| e.into_inner());
-        if *stopped {
-            break;
+        g = lock.lock().unwrap_or_else(|e| e.into_inner());
+        if g.stopped || g.kicked {
+            continue;
         }
-        let (g, _) = stop
-            .1
-            .wait_timeout(stopped, wait)
-            .unwrap_or_else(|e| e.into_inner());
-        stopped = g;
+        g = match wait {
+            None => cv.wait(g).unwrap_or_else(|e| e.into_inner()),
+            Some(w) => cv.wait_timeout(g, w).unwrap_or_else(|e| e.into_inner()).0,
+        };
     }
 }
 
@@ -331,6 +349,7 @@ impl Write for Network {
             host_extra::set_time_sent(vl.as_raw(), vl.time().0);
         }
         let SendState { sender, values } = &mut *st;
+        let was_empty = sender.next_flush(Duration::ZERO).is_none();
         values.clear();
         values.extend(vl.values().map(|(_, v)| match v {
             SdkValue::Gauge(g) => Value::Gauge(g),
@@ -349,6 +368,11 @@ impl Write for Network {
             values,
         };
         sender.write(&out);
+        let buffered = sender.next_flush(Duration::ZERO).is_some();
+        drop(st);
+        if let (true, true, Some(t)) = (was_empty, buffered, &self.kick) {
+            wake_timer(t, |s| s.kicked = true);
+        }
         Ok(())
     }
 }
@@ -398,3 +422,58 @@ impl Notify for Network {
 }
 
 rcollectd_plugin::export_plugin!(Network, read, write, flush, notify);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::UdpSocket;
+
+    #[test]
+    fn the_timer_sends_a_quiet_buffer_once_kicked_and_stops() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let block = Item {
+            key: "Plugin".into(),
+            values: vec![],
+            children: vec![Item {
+                key: "Server".into(),
+                values: vec![
+                    ConfValue::String("127.0.0.1".into()),
+                    ConfValue::String(rx.local_addr().unwrap().port().to_string()),
+                ],
+                children: vec![],
+            }],
+        };
+        let (cfg, errs) = config::parse(&block);
+        assert!(errs.is_empty());
+        let send = Arc::new(Mutex::new(SendState {
+            sender: Sender::new(&cfg, Arc::new(Stats::default())),
+            values: Vec::new(),
+        }));
+        let timer: Timer = Arc::new((Mutex::new(TimerState::default()), Condvar::new()));
+        let (t2, s2) = (timer.clone(), send.clone());
+        let age = Duration::from_millis(50);
+        let h = std::thread::spawn(move || flush_timer(&t2, &s2, age));
+        // Let the timer fall asleep on empty buffers first.
+        std::thread::sleep(Duration::from_millis(100));
+        let start = Instant::now();
+        send.lock().unwrap().sender.write(&ValueListOut {
+            host: b"h",
+            plugin: b"p",
+            plugin_instance: b"",
+            type_: b"gauge",
+            type_instance: b"",
+            time: 1 << 30,
+            interval: 10 << 30,
+            values: &[Value::Gauge(1.0)],
+        });
+        wake_timer(&timer, |s| s.kicked = true);
+        let mut buf = [0u8; 1500];
+        let n = rx.recv(&mut buf).expect("the timer sent the buffer");
+        assert!(n > 0);
+        assert!(start.elapsed() >= age, "not before the buffer's age");
+        assert!(send.lock().unwrap().sender.next_flush(age).is_none());
+        wake_timer(&timer, |s| s.stopped = true);
+        h.join().unwrap();
+    }
+}
