@@ -208,6 +208,28 @@ fn percent(part: u64, total: u64) -> f64 {
     f64::from(part as f32 / total as f32 * 100.0)
 }
 
+/// File system types whose `statfs` always reports zero blocks on Linux
+/// (`simple_statfs`, kernfs): they would be skipped after the call, so they
+/// are skipped before it, saving a dozen system calls per interval.
+const NO_BLOCKS_FSTYPES: &[&str] = &[
+    "proc",
+    "sysfs",
+    "cgroup",
+    "cgroup2",
+    "devpts",
+    "tracefs",
+    "debugfs",
+    "securityfs",
+    "pstore",
+    "bpf",
+    "mqueue",
+    "configfs",
+    "fusectl",
+    "binfmt_misc",
+    "rpc_pipefs",
+    "nsfs",
+];
+
 /// One read: selects mounts, drops duplicates (same mount point, or same
 /// device with `ReportByDevice`), stats each and returns the value lists in
 /// collectd's order. `stat` is `statvfs`; its failures go to `log_error`.
@@ -223,6 +245,7 @@ pub fn collect(
         if cfg.devices.ignored(&m.fsname)
             || cfg.mountpoints.ignored(&m.dir)
             || cfg.fstypes.ignored(&m.fstype)
+            || NO_BLOCKS_FSTYPES.contains(&m.fstype.as_str())
         {
             continue;
         }

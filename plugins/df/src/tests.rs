@@ -283,3 +283,33 @@ fn statvfs_of_root_works() {
     assert!(st.blocks > 0 && st.blocks >= st.bfree && st.bfree >= st.bavail);
     assert!(statvfs("/nonexistent/rcollectd-df-test").is_err());
 }
+
+#[test]
+fn file_systems_without_blocks_are_not_even_statted() {
+    let mut statted = Vec::new();
+    let table = "proc /proc proc rw 0 0\n\
+                 sysfs /sys sysfs rw 0 0\n\
+                 cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n\
+                 /dev/vda / ext4 rw 0 0\n";
+    let out = collect(
+        &Config::default(),
+        &mut State::default(),
+        &parse_mounts(table),
+        |dir| {
+            statted.push(dir.to_owned());
+            Ok(FsStats {
+                bsize: 4096,
+                frsize: 4096,
+                blocks: 100,
+                bfree: 50,
+                bavail: 40,
+                files: 10,
+                ffree: 5,
+                favail: 5,
+            })
+        },
+        |e| panic!("{e}"),
+    );
+    assert_eq!(statted, ["/"]);
+    assert!(!out.is_empty());
+}
