@@ -19,7 +19,7 @@ use std::mem::MaybeUninit;
 use std::os::raw::{c_char, c_int};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 
-use rcollectd_plugin::sys::{data_set_t, data_source_t, value_list_t, value_t};
+use rcollectd_plugin::sys::{data_set_t, data_source_t, meta_data_t, value_list_t, value_t};
 
 use crate::meta::{self, MetaData};
 use crate::time::{self, cdtime_t};
@@ -342,6 +342,50 @@ fn hash_fields(fields: Fields<'_>) -> u64 {
 /// each clamped to its NUL and to `DATA_MAX_NAME_LEN - 1` bytes as
 /// `FORMAT_VL` reads them: measured once, then hashed, matched and copied.
 pub type Fields<'a> = [&'a [u8]; 5];
+
+/// A value list as the cache takes it: the identifier fields its caller
+/// measured once, and the rest of what an update reads. The dispatch path
+/// builds one without copying the plugin's whole `value_list_t`.
+#[derive(Clone, Copy)]
+pub struct Sample<'a> {
+    /// The identifier.
+    pub fields: Fields<'a>,
+    /// The value list's time (not 0: the dispatcher has filled it in).
+    pub time: cdtime_t,
+    /// Its interval.
+    pub interval: cdtime_t,
+    /// Its values, `values_len` of them.
+    pub values: &'a [value_t],
+    /// Its meta data, or null.
+    pub meta: *mut meta_data_t,
+}
+
+impl<'a> Sample<'a> {
+    /// The sample of a value list whose `values` are `values_len` long.
+    ///
+    /// # Safety
+    /// `vl.values` must point to `vl.values_len` values (or be null with 0).
+    pub unsafe fn of(vl: &'a value_list_t) -> Sample<'a> {
+        let values = if vl.values.is_null() || vl.values_len == 0 {
+            &[][..]
+        } else {
+            // SAFETY: per the caller contract.
+            unsafe { std::slice::from_raw_parts(vl.values, vl.values_len) }
+        };
+        Sample {
+            fields: vl_fields(vl),
+            time: vl.time,
+            interval: vl.interval,
+            values,
+            meta: vl.meta,
+        }
+    }
+
+    fn name(&self) -> NameBuf {
+        let [host, plugin, pi, ty, ti] = self.fields;
+        NameBuf::from_parts(host, plugin, pi, ty, ti)
+    }
+}
 
 /// The five identifier fields of a value list (see [`Fields`]).
 #[inline(always)]
@@ -773,28 +817,22 @@ fn check_range(dss: &[data_source_t], gauges: &mut [f64]) {
 /// # Safety
 /// `ds.ds` must point to `ds.ds_num` sources and `vl.values` to
 /// `vl.values_len` values (or be null with a zero count).
-unsafe fn slices<'a>(
+unsafe fn sources<'a>(
     ds: &'a data_set_t,
-    vl: &'a value_list_t,
-) -> Result<(&'a [data_source_t], &'a [value_t]), CacheError> {
-    let mismatch = || CacheError::ValuesMismatch {
-        name: NameBuf::from_vl(vl).to_string(),
-        expected: ds.ds_num,
-        got: vl.values_len,
-    };
-    if ds.ds_num != vl.values_len || (ds.ds_num > 0 && (ds.ds.is_null() || vl.values.is_null())) {
-        return Err(mismatch());
+    s: &Sample<'_>,
+) -> Result<&'a [data_source_t], CacheError> {
+    if ds.ds_num != s.values.len() || (ds.ds_num > 0 && ds.ds.is_null()) {
+        return Err(CacheError::ValuesMismatch {
+            name: s.name().to_string(),
+            expected: ds.ds_num,
+            got: s.values.len(),
+        });
     }
     if ds.ds_num == 0 {
-        return Ok((&[], &[]));
+        return Ok(&[]);
     }
-    // SAFETY: non-null with the stated lengths per the caller contract.
-    unsafe {
-        Ok((
-            std::slice::from_raw_parts(ds.ds, ds.ds_num),
-            std::slice::from_raw_parts(vl.values, vl.values_len),
-        ))
-    }
+    // SAFETY: non-null with the stated length per the caller contract.
+    Ok(unsafe { std::slice::from_raw_parts(ds.ds, ds.ds_num) })
 }
 
 impl Cache {
@@ -832,65 +870,59 @@ impl Cache {
     /// `vl.meta` must be null or a live meta data pointer.
     pub unsafe fn update(&self, ds: &data_set_t, vl: &value_list_t) -> Result<Updated, CacheError> {
         // SAFETY: forwarded caller contract.
-        unsafe { self.update_fields(ds, vl, vl_fields(vl)) }
+        unsafe { self.update_sample(ds, &Sample::of(vl)) }
     }
 
-    /// [`Cache::update`] with the identifier fields the caller already
-    /// measured, so the dispatch path scans each field only once.
+    /// [`Cache::update`] of a [`Sample`], so the dispatch path measures
+    /// each identifier field once and copies no `value_list_t`.
     ///
     /// # Safety
-    /// As [`Cache::update`]; `fields` must be `vl_fields(vl)`.
-    pub unsafe fn update_fields(
+    /// `ds.ds` must point to `ds_num` sources; `s.meta` must be null or a
+    /// live meta data pointer.
+    pub unsafe fn update_sample(
         &self,
         ds: &data_set_t,
-        vl: &value_list_t,
-        fields: Fields<'_>,
+        s: &Sample<'_>,
     ) -> Result<Updated, CacheError> {
         // SAFETY: forwarded caller contract.
-        let (dss, vals) = unsafe { slices(ds, vl) }?;
-        let hash = hash_fields(fields);
+        let dss = unsafe { sources(ds, s) }?;
+        let hash = hash_fields(s.fields);
         let shard = self.shard(hash);
         {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
-            if let Some(e) = map.find(hash, |e| name_matches_fields(e.name.as_bytes(), fields)) {
-                return Self::update_existing(&mut e.lock(), dss, vals, vl);
+            if let Some(e) = map.find(hash, |e| name_matches_fields(e.name.as_bytes(), s.fields)) {
+                return Self::update_existing(&mut e.lock(), dss, s);
             }
         }
-        // SAFETY: forwarded caller contract on vl.meta.
-        unsafe { self.insert_new(hash, dss, vals, vl) }
+        // SAFETY: forwarded caller contract on s.meta.
+        unsafe { self.insert_new(hash, dss, s) }
     }
 
     /// The first value list of an identifier: builds and inserts its entry.
     /// Kept out of line so the hot update path stays small.
     ///
     /// # Safety
-    /// `vl.meta` must be null or a live meta data pointer.
+    /// `s.meta` must be null or a live meta data pointer.
     #[cold]
     #[inline(never)]
     unsafe fn insert_new(
         &self,
         hash: u64,
         dss: &[data_source_t],
-        vals: &[value_t],
-        vl: &value_list_t,
+        s: &Sample<'_>,
     ) -> Result<Updated, CacheError> {
         let shard = self.shard(hash);
-        let name = NameBuf::from_vl(vl);
+        let name = s.name();
+        let vals = s.values;
         // Build the entry outside the write lock.
         let mut values_gauge = Vec::with_capacity(dss.len());
         for (ds, v) in dss.iter().zip(vals) {
-            values_gauge.push(first_rate(ds.type_, *v, vl.interval)?);
+            values_gauge.push(first_rate(ds.type_, *v, s.interval)?);
         }
         check_range(dss, &mut values_gauge);
         let mut ident = Vec::with_capacity(5 * 16);
-        for f in [
-            &vl.host[..],
-            &vl.plugin[..],
-            &vl.plugin_instance[..],
-            &vl.type_[..],
-            &vl.type_instance[..],
-        ] {
-            ident.extend_from_slice(field(f));
+        for f in s.fields {
+            ident.extend_from_slice(f);
             ident.push(0);
         }
         let entry = Arc::new(Entry {
@@ -899,17 +931,17 @@ impl Cache {
             st: Mutex::new(EntryState {
                 values_raw: vals.to_vec(),
                 values_gauge,
-                last_time: vl.time,
+                last_time: s.time,
                 last_update: time::now_coarse(),
                 generation: 0,
-                interval: vl.interval,
+                interval: s.interval,
                 state: STATE_UNKNOWN,
                 hits: 0,
                 history: Vec::new(),
                 history_index: 0,
                 history_length: 0,
-                // SAFETY: forwarded caller contract on vl.meta.
-                meta: unsafe { meta::to_owned(vl.meta) },
+                // SAFETY: forwarded caller contract on s.meta.
+                meta: unsafe { meta::to_owned(s.meta) },
                 callbacks_mask: 0,
                 removed: false,
             }),
@@ -917,7 +949,7 @@ impl Cache {
         let mut map = shard.write().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = map.find(hash, |e| e.name.as_bytes() == name.as_bytes()) {
             // Another thread inserted it meanwhile: this is an update.
-            return Self::update_existing(&mut e.lock(), dss, vals, vl);
+            return Self::update_existing(&mut e.lock(), dss, s);
         }
         map.insert(hash, entry);
         Ok(Updated {
@@ -929,24 +961,24 @@ impl Cache {
     fn update_existing(
         st: &mut EntryState,
         dss: &[data_source_t],
-        vals: &[value_t],
-        vl: &value_list_t,
+        s: &Sample<'_>,
     ) -> Result<Updated, CacheError> {
+        let vals = s.values;
         if st.values_raw.len() != dss.len() {
             return Err(CacheError::ValuesMismatch {
-                name: NameBuf::from_vl(vl).to_string(),
+                name: s.name().to_string(),
                 expected: st.values_raw.len(),
                 got: dss.len(),
             });
         }
-        if st.last_time >= vl.time {
+        if st.last_time >= s.time {
             return Err(CacheError::TooOld {
-                name: NameBuf::from_vl(vl).to_string(),
-                value_time: vl.time,
+                name: s.name().to_string(),
+                value_time: s.time,
                 last_time: st.last_time,
             });
         }
-        let dt = time::to_f64(vl.time - st.last_time);
+        let dt = time::to_f64(s.time - st.last_time);
         // Validate all types first so a bad one leaves the entry untouched.
         for ds in dss {
             if !(DS_COUNTER..=DS_ABSOLUTE).contains(&ds.type_) {
@@ -969,10 +1001,10 @@ impl Cache {
             st.history_index = (st.history_index + 1) % st.history_length;
         }
         check_range(dss, &mut st.values_gauge);
-        st.last_time = vl.time;
+        st.last_time = s.time;
         st.last_update = time::now_coarse();
         st.generation += 1;
-        st.interval = vl.interval;
+        st.interval = s.interval;
         Ok(Updated {
             is_new: false,
             callbacks_mask: st.callbacks_mask,

@@ -24,7 +24,7 @@ use rcollectd_plugin::sys::{
     value_list_t, value_t,
 };
 
-use crate::cache::{vl_fields, Fields};
+use crate::cache::{vl_fields, Fields, Sample};
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::registry::{cstr_field_ref, registry, Callback, OwnedDataSet, WriteFn};
 
@@ -182,6 +182,13 @@ impl Values {
             Values::Inline(a)
         } else {
             Values::Heap(src.into())
+        }
+    }
+
+    fn as_slice(&self, n: usize) -> &[value_t] {
+        match self {
+            Values::Inline(a) => &a[..n.min(INLINE_VALUES)],
+            Values::Heap(b) => b,
         }
     }
 
@@ -551,13 +558,15 @@ fn ident(vl: &value_list_t) -> String {
 /// refused value list (e.g. not newer than the cached one) but still writes
 /// it (`plugin_dispatch_values_internal` ignores `uc_update`'s status), so
 /// rcollectd does the same.
-fn update_cache(ds: &OwnedDataSet, vl: &value_list_t, fields: Fields<'_>) {
-    // SAFETY: `ds` and `vl` are valid and agree in their value counts
-    // (checked); `fields` are `vl`'s.
-    let result = unsafe { crate::cache::global().update_fields(&*ds.as_ptr(), vl, fields) };
+/// `vl`, the sample's value list, is there for the cache-event callbacks:
+/// without them the dispatch path builds no `value_list_t` before queueing.
+fn update_cache(ds: &OwnedDataSet, sample: &Sample<'_>, vl: Option<&value_list_t>) {
+    // SAFETY: `ds` is valid and `sample` agrees with it in its value count
+    // (checked); its meta data is the dispatch's own clone or null.
+    let result = unsafe { crate::cache::global().update_sample(&*ds.as_ptr(), sample) };
     match result {
         Ok(u) => {
-            if registry().has_cache_event_callbacks() {
+            if let (true, Some(vl)) = (registry().has_cache_event_callbacks(), vl) {
                 let name = crate::cache::NameBuf::from_vl(vl);
                 if u.is_new {
                     dispatch_cache_event(CE_VALUE_NEW, 0, name.as_c_str(), vl);
@@ -708,8 +717,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     // SAFETY: caller guarantees `values_len` values.
     let mut values =
         Values::copy_of(unsafe { std::slice::from_raw_parts(src.values, src.values_len) });
-    let mut vl = *src;
-    vl.meta = if src.meta.is_null() {
+    let meta = if src.meta.is_null() {
         std::ptr::null_mut()
     } else {
         // SAFETY: the plugin's meta data is valid for the duration of the call.
@@ -721,6 +729,50 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         m
     };
     let ctx_now = ctx::get();
+    let fields = vl_fields(src);
+    let as_sent = src.host[0] != 0
+        && !fields.iter().any(|f| f.contains(&b'/'))
+        && !crate::filter::has_pre_cache_chain()
+        && !registry().has_cache_event_callbacks();
+    if as_sent {
+        // The usual case: nothing to fill in, escape or filter, so the
+        // plugin's value list is read where it is, never copied whole.
+        let time = if src.time == 0 {
+            crate::schedule::now()
+        } else {
+            src.time
+        };
+        let interval = if src.interval == 0 {
+            effective_interval(&ctx_now)
+        } else {
+            src.interval
+        };
+        let sample = Sample {
+            fields,
+            time,
+            interval,
+            values: values.as_slice(src.values_len),
+            meta,
+        };
+        update_cache(ds, &sample, None);
+        let ident = match InlineIdent::new(fields) {
+            Some(id) => Ident::Inline(id),
+            // `to_vl` replaces the copy's time, interval, values and meta.
+            None => Ident::Own(Box::new(*src)),
+        };
+        submit(QueuedVl {
+            ident,
+            time,
+            interval,
+            meta,
+            values,
+            ds,
+            ctx: Ctx(ctx_now),
+        });
+        return 0;
+    }
+    let mut vl = *src;
+    vl.meta = meta;
     if vl.host[0] == 0 {
         crate::abi::globals::copy_hostname(&mut vl.host);
     }
@@ -744,9 +796,10 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         }
         return 0;
     }
-    let fields = vl_fields(&vl);
-    update_cache(ds, &vl, fields);
-    let ident = match InlineIdent::new(fields) {
+    // SAFETY: `vl.values` points to `values`, `values_len` long.
+    let sample = unsafe { Sample::of(&vl) };
+    update_cache(ds, &sample, Some(&vl));
+    let ident = match InlineIdent::new(sample.fields) {
         Some(id) => Ident::Inline(id),
         None => Ident::Own(Box::new(vl)),
     };
@@ -1272,6 +1325,34 @@ mod tests {
                 assert_eq!(cstr_field_ref(&vl.type_), "dispatch_long_ident_test");
                 assert_eq!(cstr_field_ref(&vl.type_instance), "ti");
             }
+        });
+    }
+
+    #[test]
+    fn value_lists_needing_changes_are_filled_in_and_escaped() {
+        registry().add_data_set(gauge_data_set("dispatch_fill_test"));
+        let _scope = batch_scope();
+        let mut value = value_t { gauge: 1.0 };
+        let mut vl = value_list_t {
+            values: &mut value,
+            values_len: 1,
+            ..Default::default()
+        };
+        // No host (the global one is filled in), no time, no interval, and
+        // a slash that collectd's escaping turns into an underscore.
+        crate::plugins::registry::set_cstr_field(&mut vl.plugin, "fill");
+        crate::plugins::registry::set_cstr_field(&mut vl.plugin_instance, "a/b");
+        crate::plugins::registry::set_cstr_field(&mut vl.type_, "dispatch_fill_test");
+        // SAFETY: a valid value list with one value, on our stack.
+        assert_eq!(unsafe { enqueue(&vl) }, 0);
+        PENDING.with(|p| {
+            let mut p = p.borrow_mut();
+            let q = p.items.last_mut().expect("queued");
+            let out = q.to_vl();
+            assert_eq!(cstr_field_ref(&out.host), crate::abi::globals::hostname());
+            assert_eq!(cstr_field_ref(&out.plugin_instance), "a_b");
+            assert_ne!(out.time, 0);
+            assert_ne!(out.interval, 0);
         });
     }
 

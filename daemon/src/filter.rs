@@ -387,6 +387,12 @@ pub fn pre_cache(ds: *const data_set_t, vl: &mut value_list_t) -> Verdict {
     }
 }
 
+/// Whether a `PreCacheChain` may change or stop value lists before the
+/// cache sees them.
+pub fn has_pre_cache_chain() -> bool {
+    HAS_PRE.load(Ordering::Acquire)
+}
+
 /// Whether a `PostCacheChain` decides where values are written (else every
 /// writer gets every value list, collectd's default action).
 pub fn has_post_cache_chain() -> bool {
