@@ -8,7 +8,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use rcollectd_plugin::sys::{cdtime_t, value_list_t, value_t};
 
@@ -226,9 +225,9 @@ impl Daemon {
     }
 
     /// Runs init callbacks (in load order), then starts the write threads and
-    /// the read threads. Housekeeping is the caller's: call
-    /// [`Daemon::housekeeping`] every [`Daemon::housekeeping_interval`], as
-    /// collectd's main loop does (no thread of its own, to stay small).
+    /// the read threads. Housekeeping (collectd's main loop's per-interval
+    /// work) is scheduled as a read of the global interval, so it runs in the
+    /// same wake-up as the reads instead of waking a thread of its own.
     pub fn start(&mut self) -> Result<(), DaemonError> {
         let ok = init_all_with(true);
         self.started = true;
@@ -264,17 +263,6 @@ impl Daemon {
     /// SIGUSR1: flush every writer.
     pub fn flush_all(&self) {
         dispatch::flush(None, 0, None);
-    }
-
-    /// How often the main loop runs [`Daemon::housekeeping`]: the global
-    /// `Interval` (at least 10 ms), as collectd's `plugin_read_all` cadence.
-    pub fn housekeeping_interval(&self) -> Duration {
-        Duration::from_secs_f64((globals::interval() as f64 / 1_073_741_824.0).max(0.01))
-    }
-
-    /// One round of per-interval housekeeping (missing-value detection).
-    pub fn housekeeping(&self) {
-        housekeeping();
     }
 
     /// Stops reads, drains the queue into the writers, flushes, runs shutdown
@@ -659,10 +647,30 @@ fn init_all_with(start_readers: bool) -> bool {
         }
     }
     dispatch::start_writers(rt.write_threads);
-    if start_readers && !scheduler().is_empty() {
+    if start_readers {
+        register_housekeeping();
         scheduler().start(rt.read_threads);
     }
     ok
+}
+
+/// The read name of [`housekeeping`], one no plugin registers (plugins
+/// register reads under their own name, or `name/instance`).
+const HOUSEKEEPING_READ: &str = "rcollectd:housekeeping";
+
+/// Schedules [`housekeeping`] every global interval, with the reads.
+fn register_housekeeping() {
+    let read = ReadKind::Internal(Box::new(|| {
+        housekeeping();
+        0
+    }));
+    let _ = scheduler().register(ReadFunc::new(
+        HOUSEKEEPING_READ,
+        "",
+        read,
+        globals::interval(),
+        Ctx(ctx::EMPTY),
+    ));
 }
 
 fn register_internal_stats() {

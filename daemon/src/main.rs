@@ -6,7 +6,6 @@ mod service;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 use rcollectd::daemon::{self, Daemon, Options};
 
@@ -97,26 +96,11 @@ fn run(inv: &Invocation) -> Result<(), String> {
         n.send("READY=1\nSTATUS=collecting");
     }
     log::info!("rcollectd {} running", env!("CARGO_PKG_VERSION"));
-    // collectd's main loop: housekeeping every interval, signals in between.
-    let period = daemon.housekeeping_interval();
-    let mut next = Instant::now() + period;
-    loop {
-        match signals.wait_until(next) {
-            Some(service::Signal::Flush) => {
-                log::info!("flushing all writers (SIGUSR1)");
-                daemon.flush_all();
-            }
-            Some(service::Signal::Stop) => break,
-            None => {
-                daemon.housekeeping();
-                next += period;
-                let now = Instant::now();
-                if next <= now {
-                    // Fell behind (a long flush, a stopped process): no burst.
-                    next = now + period;
-                }
-            }
-        }
+    // The main thread only waits for signals: housekeeping runs with the
+    // reads of each interval (see `Daemon::start`).
+    while signals.wait() == service::Signal::Flush {
+        log::info!("flushing all writers (SIGUSR1)");
+        daemon.flush_all();
     }
     log::info!("shutting down");
     if let Some(n) = &notify {

@@ -8,7 +8,6 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr, UnixDatagram};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::Instant;
 
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal as NixSignal};
 use nix::unistd::{self, ForkResult};
@@ -198,36 +197,6 @@ impl Signals {
         })
     }
 
-    /// Like [`Signals::wait`], but gives up at `deadline` and returns `None`,
-    /// so the main thread can also run the per-interval housekeeping.
-    pub fn wait_until(&self, deadline: Instant) -> Option<Signal> {
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return None;
-            }
-            // Round up, so that a wake-up never comes before the deadline.
-            let ms = left.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
-            let mut pfd = libc::pollfd {
-                fd: self.read_end.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd on our stack, and the count says one.
-            let ready = unsafe { libc::poll(&mut pfd, 1, ms) };
-            if ready > 0 {
-                return Some(self.wait());
-            }
-            if ready < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    log::error!("signal pipe poll failed: {e}; shutting down");
-                    return Some(Signal::Stop);
-                }
-            }
-        }
-    }
-
     /// Blocks until the next signal that needs the main loop.
     pub fn wait(&self) -> Signal {
         let mut byte = [0u8; 1];
@@ -264,18 +233,12 @@ mod tests {
     }
 
     #[test]
-    fn wait_until_times_out_and_still_sees_signals() {
+    fn a_signal_reaches_the_main_loop() {
         let signals = Signals::install().unwrap();
-        let start = Instant::now();
-        let deadline = start + std::time::Duration::from_millis(50);
-        assert_eq!(signals.wait_until(deadline), None);
-        assert!(Instant::now() >= deadline, "returned before the deadline");
         // SAFETY: raise delivers SIGUSR1 to this thread; the handler installed
         // above only writes a byte to the self-pipe.
         assert_eq!(unsafe { libc::raise(libc::SIGUSR1) }, 0);
-        let later = Instant::now() + std::time::Duration::from_secs(5);
-        assert_eq!(signals.wait_until(later), Some(Signal::Flush));
-        assert!(Instant::now() < later, "the signal did not end the wait");
+        assert_eq!(signals.wait(), Signal::Flush);
     }
 
     #[test]
