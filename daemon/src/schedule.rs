@@ -184,22 +184,7 @@ pub struct Scheduler {
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
-static SCHEDULER: LazyLock<Scheduler> = LazyLock::new(|| Scheduler {
-    state: Mutex::new(State {
-        heap: BinaryHeap::new(),
-        names: HashMap::new(),
-        running: false,
-        seq: 0,
-        leader: false,
-        leader_deadline: None,
-        busy: 0,
-        last_start: 0,
-    }),
-    leader_cv: Condvar::new(),
-    follower_cv: Condvar::new(),
-    max_read_interval: Mutex::new(DEFAULT_MAX_READ_INTERVAL),
-    threads: Mutex::new(Vec::new()),
-});
+static SCHEDULER: LazyLock<Scheduler> = LazyLock::new(Scheduler::new);
 
 /// The process-wide scheduler.
 pub fn scheduler() -> &'static Scheduler {
@@ -214,6 +199,25 @@ pub enum RegisterError {
 }
 
 impl Scheduler {
+    fn new() -> Scheduler {
+        Scheduler {
+            state: Mutex::new(State {
+                heap: BinaryHeap::new(),
+                names: HashMap::new(),
+                running: false,
+                seq: 0,
+                leader: false,
+                leader_deadline: None,
+                busy: 0,
+                last_start: 0,
+            }),
+            leader_cv: Condvar::new(),
+            follower_cv: Condvar::new(),
+            max_read_interval: Mutex::new(DEFAULT_MAX_READ_INTERVAL),
+            threads: Mutex::new(Vec::new()),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -549,6 +553,7 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicU64;
 
     const S: cdtime_t = SECOND;
 
@@ -570,6 +575,69 @@ mod tests {
     fn next_read_in_the_past_moves_to_now() {
         let (_, next) = next_schedule(S, S, 60 * S, false, 10 * S, 50 * S);
         assert_eq!(next, 50 * S);
+    }
+
+    /// A scheduler of its own, so tests do not share the process-wide one.
+    fn private_scheduler() -> &'static Scheduler {
+        Box::leak(Box::new(Scheduler::new()))
+    }
+
+    fn counting_read(
+        name: &str,
+        interval: cdtime_t,
+        pause: Duration,
+    ) -> (ReadFunc, Arc<AtomicU64>) {
+        let runs = Arc::new(AtomicU64::new(0));
+        let r = runs.clone();
+        let kind = ReadKind::Internal(Box::new(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(pause);
+            0
+        }));
+        (
+            ReadFunc::new(name, "", kind, interval, Ctx(ctx::EMPTY)),
+            runs,
+        )
+    }
+
+    #[test]
+    fn a_slow_read_does_not_hold_up_the_others() {
+        let s = private_scheduler();
+        let (slow, _) = counting_read("slow", S / 20, Duration::from_millis(400));
+        let (fast, fast_runs) = counting_read("fast", S / 20, Duration::ZERO);
+        s.register(slow).unwrap();
+        s.register(fast).unwrap();
+        s.start(2);
+        std::thread::sleep(Duration::from_millis(1000));
+        s.stop();
+        // Every 50 ms for a second: about 20 runs. Stuck behind the slow
+        // read it would get about 3 (one per slow run).
+        let n = fast_runs.load(Ordering::SeqCst);
+        assert!(n >= 10, "the fast read ran {n} times");
+    }
+
+    #[test]
+    fn reads_due_together_run_in_sequence_on_one_worker() {
+        let s = private_scheduler();
+        let threads = Arc::new(Mutex::new(Vec::new()));
+        for name in ["a", "b", "c", "d"] {
+            let t = threads.clone();
+            let kind = ReadKind::Internal(Box::new(move || {
+                t.lock().unwrap().push(std::thread::current().id());
+                0
+            }));
+            s.register(ReadFunc::new(name, "", kind, S, Ctx(ctx::EMPTY)))
+                .unwrap();
+        }
+        s.start(4);
+        std::thread::sleep(Duration::from_millis(300));
+        s.stop();
+        let seen = threads.lock().unwrap().clone();
+        assert_eq!(seen.len(), 4, "each read ran once in the first round");
+        assert!(
+            seen.iter().all(|id| *id == seen[0]),
+            "one worker ran the whole round: {seen:?}"
+        );
     }
 
     #[test]
