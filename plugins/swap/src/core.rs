@@ -113,13 +113,26 @@ fn usage(instance: &str, states: &[(&'static str, f64)], opts: &Options, out: &m
     }
 }
 
+/// The first whitespace-separated fields of a line, at most 8 as collectd's
+/// `strsplit` into 8, and how many there were: no allocation per line of
+/// the 170-line `/proc/vmstat` read every interval.
+fn split8(line: &str) -> ([&str; 8], usize) {
+    let mut out = [""; 8];
+    let mut n = 0;
+    for (slot, f) in out.iter_mut().zip(line.split_ascii_whitespace()) {
+        *slot = f;
+        n += 1;
+    }
+    (out, n)
+}
+
 /// ReportByDevice: one used/free pair per line of `/proc/swaps`.
 pub fn read_separate(swaps: &str, opts: &Options) -> Vec<Metric> {
     let mut out = Vec::new();
     for line in swaps.lines() {
         // collectd splits into at most 8 fields and wants exactly 5.
-        let fields: Vec<&str> = line.split_ascii_whitespace().take(8).collect();
-        if fields.len() != 5 {
+        let (fields, n) = split8(line);
+        if n != 5 {
             continue;
         }
         let (Some(total), Some(used)) = (strtod_prefix(fields[2]), strtod_prefix(fields[3])) else {
@@ -139,15 +152,19 @@ pub fn read_separate(swaps: &str, opts: &Options) -> Vec<Metric> {
 pub fn read_combined(meminfo: &str, opts: &Options) -> Result<Vec<Metric>, Error> {
     let (mut total, mut free, mut cached) = (None, None, None);
     for line in meminfo.lines() {
-        let fields: Vec<&str> = line.split_ascii_whitespace().take(8).collect();
-        if fields.len() < 2 {
+        let (fields, n) = split8(line);
+        if n < 2 {
             continue;
         }
-        let slot = match fields[0].to_ascii_lowercase().as_str() {
-            "swaptotal:" => &mut total,
-            "swapfree:" => &mut free,
-            "swapcached:" => &mut cached,
-            _ => continue,
+        let key = fields[0];
+        let slot = if key.eq_ignore_ascii_case("swaptotal:") {
+            &mut total
+        } else if key.eq_ignore_ascii_case("swapfree:") {
+            &mut free
+        } else if key.eq_ignore_ascii_case("swapcached:") {
+            &mut cached
+        } else {
+            continue;
         };
         *slot = fields[1].parse::<f64>().ok();
     }
@@ -171,14 +188,16 @@ pub fn read_combined(meminfo: &str, opts: &Options) -> Result<Vec<Metric>, Error
 pub fn read_io(vmstat: &str, report_bytes: bool, page_size: i64) -> Result<Vec<Metric>, Error> {
     let (mut sin, mut sout) = (None, None);
     for line in vmstat.lines() {
-        let fields: Vec<&str> = line.split_ascii_whitespace().take(8).collect();
-        if fields.len() != 2 {
+        let (fields, n) = split8(line);
+        if n != 2 {
             continue;
         }
-        let slot = match fields[0].to_ascii_lowercase().as_str() {
-            "pswpin" => &mut sin,
-            "pswpout" => &mut sout,
-            _ => continue,
+        let slot = if fields[0].eq_ignore_ascii_case("pswpin") {
+            &mut sin
+        } else if fields[0].eq_ignore_ascii_case("pswpout") {
+            &mut sout
+        } else {
+            continue;
         };
         *slot = Some(fields[1].parse::<i64>().unwrap_or(0));
     }
@@ -200,6 +219,17 @@ pub fn read_io(vmstat: &str, report_bytes: bool, page_size: i64) -> Result<Vec<M
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_split_into_at_most_eight_fields() {
+        assert_eq!(
+            split8("pswpin 12\n"),
+            (["pswpin", "12", "", "", "", "", "", ""], 2)
+        );
+        assert_eq!(split8("   ").1, 0);
+        let (f, n) = split8("1 2 3 4 5 6 7 8 9 10");
+        assert_eq!((n, f[7]), (8, "8"));
+    }
 
     fn fixture(name: &str) -> String {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
