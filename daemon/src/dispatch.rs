@@ -400,6 +400,15 @@ fn recycle(mut batch: Vec<QueuedVl>) {
     }
 }
 
+/// How many value lists a batch gathers before it is handed over:
+/// [`BATCH_MAX`], or an eighth of `WriteQueueLimitLow` if that is smaller.
+/// What a thread holds counts as queued, and the writers cannot start on
+/// it, so under tight limits a large batch would make the daemon drop more
+/// than collectd does with the same limits.
+fn batch_cap() -> usize {
+    (LIMIT_LOW.load(Ordering::Relaxed) / 8).clamp(1, BATCH_MAX as u64) as usize
+}
+
 /// Value lists this thread holds in its open batch (they count towards the
 /// queue limits before they reach the queue).
 fn pending_len() -> usize {
@@ -437,7 +446,7 @@ fn submit(item: QueuedVl) {
             p.items = spare_batch();
         }
         p.items.extend(item.take());
-        Some((p.items.len() >= BATCH_MAX).then(|| std::mem::replace(&mut p.items, spare_batch())))
+        Some((p.items.len() >= batch_cap()).then(|| std::mem::replace(&mut p.items, spare_batch())))
     });
     match (full, item) {
         (Some(Some(batch)), _) => send_batch(batch),
