@@ -17,8 +17,6 @@ use std::sync::{Arc, LazyLock, Mutex};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
-
-use crate::work_queue::WorkQueue;
 use rcollectd_plugin::sys::{
     cdtime_t, data_set_t, meta_data_clone, meta_data_destroy, meta_data_t, notification_t,
     value_list_t, value_t,
@@ -27,6 +25,7 @@ use rcollectd_plugin::sys::{
 use crate::cache::{vl_fields, Fields, Sample};
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::registry::{cstr_field_ref, registry, Callback, OwnedDataSet, WriteFn};
+use crate::work_queue::WorkQueue;
 
 /// Queue bound used when neither `WriteQueueLimitHigh` nor `...Low` is set.
 pub const DEFAULT_QUEUE_LIMIT: u64 = 100_000;
@@ -253,6 +252,14 @@ enum Ident {
     Own(Box<value_list_t>),
 }
 
+impl Ident {
+    /// `fields` inline if they fit, else a copy of `vl`, whose fields they
+    /// are (`to_vl` replaces the copy's time, interval, values and meta).
+    fn of(fields: Fields<'_>, vl: &value_list_t) -> Ident {
+        InlineIdent::new(fields).map_or_else(|| Ident::Own(Box::new(*vl)), Ident::Inline)
+    }
+}
+
 /// A value list in the write queue, owning its values and meta data; the C
 /// view is rebuilt on the write thread ([`QueuedVl::to_vl`]).
 pub struct QueuedVl {
@@ -266,8 +273,7 @@ pub struct QueuedVl {
 }
 
 // SAFETY: the meta data pointer is owned by this struct and travels with it;
-// it is only touched by the thread holding the item. The cache entry is
-// shared through its own locks.
+// it is only touched by the thread holding the item.
 unsafe impl Send for QueuedVl {}
 
 impl QueuedVl {
@@ -469,7 +475,7 @@ fn flush_pending() {
 }
 
 /// While alive, value lists this thread dispatches are gathered into
-/// batches of up to [`BATCH_MAX`]; the rest is handed over when the
+/// batches of up to [`batch_cap`] value lists; the rest is handed over when the
 /// outermost scope ends. The daemon opens one around every read callback;
 /// plugins with threads of their own open one through
 /// `rcollectd_dispatch_batch_begin`/`_end`.
@@ -738,24 +744,24 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         m
     };
     let ctx_now = ctx::get();
+    let time = if src.time == 0 {
+        crate::schedule::now()
+    } else {
+        src.time
+    };
+    let interval = if src.interval == 0 {
+        effective_interval(&ctx_now)
+    } else {
+        src.interval
+    };
     let fields = vl_fields(src);
     let as_sent = src.host[0] != 0
         && !fields.iter().any(|f| f.contains(&b'/'))
         && !crate::filter::has_pre_cache_chain()
         && !registry().has_cache_event_callbacks();
-    if as_sent {
+    let (time, interval, meta, ident) = if as_sent {
         // The usual case: nothing to fill in, escape or filter, so the
         // plugin's value list is read where it is, never copied whole.
-        let time = if src.time == 0 {
-            crate::schedule::now()
-        } else {
-            src.time
-        };
-        let interval = if src.interval == 0 {
-            effective_interval(&ctx_now)
-        } else {
-            src.interval
-        };
         let sample = Sample {
             fields,
             time,
@@ -764,64 +770,44 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
             meta,
         };
         update_cache(ds, &sample, None);
-        let ident = match InlineIdent::new(fields) {
-            Some(id) => Ident::Inline(id),
-            // `to_vl` replaces the copy's time, interval, values and meta.
-            None => Ident::Own(Box::new(*src)),
-        };
-        submit(QueuedVl {
-            ident,
-            time,
-            interval,
-            meta,
-            values,
-            ds,
-            ctx: Ctx(ctx_now),
-        });
-        return 0;
-    }
-    let mut vl = *src;
-    vl.meta = meta;
-    if vl.host[0] == 0 {
-        crate::abi::globals::copy_hostname(&mut vl.host);
-    }
-    if vl.time == 0 {
-        vl.time = crate::schedule::now();
-    }
-    if vl.interval == 0 {
-        vl.interval = effective_interval(&ctx_now);
-    }
-    escape_slashes(&mut vl.host);
-    escape_slashes(&mut vl.plugin);
-    escape_slashes(&mut vl.plugin_instance);
-    escape_slashes(&mut vl.type_);
-    escape_slashes(&mut vl.type_instance);
-    vl.values = values.as_mut_ptr();
-    if crate::filter::pre_cache(ds.as_ptr(), &mut vl) == crate::filter::Verdict::Stop {
-        if !vl.meta.is_null() {
-            // SAFETY: the clone made above (or what the chain left in its
-            // place) belongs to this call.
-            unsafe { meta_data_destroy(vl.meta) };
+        (time, interval, meta, Ident::of(fields, src))
+    } else {
+        let mut vl = *src;
+        vl.meta = meta;
+        vl.time = time;
+        vl.interval = interval;
+        if vl.host[0] == 0 {
+            crate::abi::globals::copy_hostname(&mut vl.host);
         }
-        return 0;
-    }
-    // SAFETY: `vl.values` points to `values`, `values_len` long.
-    let sample = unsafe { Sample::of(&vl) };
-    update_cache(ds, &sample, Some(&vl));
-    let ident = match InlineIdent::new(sample.fields) {
-        Some(id) => Ident::Inline(id),
-        None => Ident::Own(Box::new(vl)),
+        escape_slashes(&mut vl.host);
+        escape_slashes(&mut vl.plugin);
+        escape_slashes(&mut vl.plugin_instance);
+        escape_slashes(&mut vl.type_);
+        escape_slashes(&mut vl.type_instance);
+        vl.values = values.as_mut_ptr();
+        if crate::filter::pre_cache(ds.as_ptr(), &mut vl) == crate::filter::Verdict::Stop {
+            if !vl.meta.is_null() {
+                // SAFETY: the clone made above (or what the chain left in its
+                // place) belongs to this call.
+                unsafe { meta_data_destroy(vl.meta) };
+            }
+            return 0;
+        }
+        // SAFETY: `vl.values` points to `values`, `values_len` long.
+        let sample = unsafe { Sample::of(&vl) };
+        update_cache(ds, &sample, Some(&vl));
+        // A chain may have changed any of these.
+        (vl.time, vl.interval, vl.meta, Ident::of(sample.fields, &vl))
     };
-    let item = QueuedVl {
+    submit(QueuedVl {
         ident,
-        time: vl.time,
-        interval: vl.interval,
-        meta: vl.meta,
+        time,
+        interval,
+        meta,
         values,
         ds,
         ctx: Ctx(ctx_now),
-    };
-    submit(item);
+    });
     0
 }
 

@@ -75,16 +75,6 @@ impl<T> WorkQueue<T> {
         Self::take(&mut self.lock())
     }
 
-    /// Number of items waiting.
-    pub fn len(&self) -> usize {
-        self.lock().items.len()
-    }
-
-    /// True if nothing is waiting.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     fn take(g: &mut Inner<T>) -> Option<T> {
         let item = g.items.pop_front();
         if g.items.is_empty() && g.items.capacity() > KEEP_CAPACITY {
@@ -106,10 +96,9 @@ mod tests {
         for i in 0..10 {
             q.push(i);
         }
-        assert_eq!(q.len(), 10);
         let got: Vec<i32> = std::iter::from_fn(|| q.try_pop()).collect();
         assert_eq!(got, (0..10).collect::<Vec<_>>());
-        assert!(q.is_empty());
+        assert_eq!(q.try_pop(), None);
     }
 
     #[test]

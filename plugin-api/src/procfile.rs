@@ -93,13 +93,12 @@ impl ProcFile {
     /// Like [`ProcFile::read`], as text; invalid UTF-8 is an error, as with
     /// `std::fs::read_to_string`.
     pub fn read_str(&mut self) -> io::Result<&str> {
-        let bytes = self.read()?;
-        std::str::from_utf8(bytes).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                "stream did not contain valid UTF-8",
-            )
-        })
+        utf8(self.read()?)
+    }
+
+    /// Like [`ProcFile::read_if_changed`], as text.
+    pub fn read_str_if_changed(&mut self) -> io::Result<Option<&str>> {
+        self.read_if_changed()?.map(utf8).transpose()
     }
 
     /// Reads from offset 0 to end of file into `buf`, growing it as needed.
@@ -124,6 +123,15 @@ impl ProcFile {
             }
         }
     }
+}
+
+fn utf8(bytes: &[u8]) -> io::Result<&str> {
+    std::str::from_utf8(bytes).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
 
 /// True for files on procfs or sysfs, whose content the kernel regenerates

@@ -365,15 +365,9 @@ impl Default for MountTable {
 /// Decodes a freshly read table (`None`: unchanged since the last read).
 fn reparse(
     parsed: &mut Vec<MountEntry>,
-    read: std::io::Result<Option<&[u8]>>,
+    read: std::io::Result<Option<&str>>,
 ) -> std::io::Result<()> {
-    if let Some(bytes) = read? {
-        let text = std::str::from_utf8(bytes).map_err(|_| {
-            std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "stream did not contain valid UTF-8",
-            )
-        })?;
+    if let Some(text) = read? {
         *parsed = parse_mounts(text);
     }
     Ok(())
@@ -383,8 +377,8 @@ impl MountTable {
     /// [`read_mount_table`], without reopening the files, and without
     /// reading them again while the kernel reports no change.
     pub fn read(&mut self) -> std::io::Result<&[MountEntry]> {
-        if reparse(&mut self.parsed, self.mtab.read_if_changed()).is_err() {
-            reparse(&mut self.parsed, self.mounts.read_if_changed())?;
+        if reparse(&mut self.parsed, self.mtab.read_str_if_changed()).is_err() {
+            reparse(&mut self.parsed, self.mounts.read_str_if_changed())?;
         }
         Ok(&self.parsed)
     }

@@ -115,7 +115,7 @@ fn usage(instance: &str, states: &[(&'static str, f64)], opts: &Options, out: &m
 
 /// The first whitespace-separated fields of a line, at most 8 as collectd's
 /// `strsplit` into 8, and how many there were: no allocation per line of
-/// the 170-line `/proc/vmstat` read every interval.
+/// the ~190-line `/proc/vmstat` read every interval.
 fn split8(line: &str) -> ([&str; 8], usize) {
     let mut out = [""; 8];
     let mut n = 0;
