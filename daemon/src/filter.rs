@@ -40,7 +40,6 @@ unsafe impl Sync for UserData {}
 
 /// One configured `<Match>`: a registered match plus its instance state.
 struct MatchInst {
-    name: String,
     proc_: match_proc_t,
     user_data: UserData,
 }
@@ -170,14 +169,13 @@ fn find_named<P: Copy>(list: &[(String, P)], name: &str) -> Option<(String, P)> 
 
 fn new_match(item: &Item) -> Result<MatchInst, ConfigError> {
     let wanted = single_string_arg(item, "Match")?;
-    let (name, proc_, user_data) = instantiate(
+    let (_, proc_, user_data) = instantiate(
         item,
         "Match",
         |reg| find_named(&reg.matches, wanted).filter(|(_, p)| p.match_.is_some()),
         |p| p.create,
     )?;
     Ok(MatchInst {
-        name,
         proc_,
         user_data,
     })
@@ -381,8 +379,17 @@ pub fn pre_cache(ds: *const data_set_t, vl: &mut value_list_t) -> Verdict {
         return Verdict::Continue;
     }
     let chain = ACTIVE.read().unwrap_or_else(|e| e.into_inner()).0.clone();
-    match chain {
-        Some(c) if process(&c, ds, vl, 0) == TARGET_STOP => Verdict::Stop,
+    let Some(c) = chain else {
+        return Verdict::Continue;
+    };
+    match process(&c, ds, vl, 0) {
+        TARGET_STOP => Verdict::Stop,
+        status if status < 0 => {
+            log::warn!(
+                "plugin_dispatch_values: Running the pre-cache chain failed with status {status} ({status:#x})."
+            );
+            Verdict::Continue
+        }
         _ => Verdict::Continue,
     }
 }
@@ -410,7 +417,9 @@ pub fn post_cache(ds: *const data_set_t, vl: &mut value_list_t) -> bool {
         Some(c) => {
             let status = process(&c, ds, vl, 0);
             if status < 0 {
-                log::warn!("running the post-cache chain failed with status {status}");
+                log::warn!(
+                    "plugin_dispatch_values: Running the post-cache chain failed with status {status} ({status:#x})."
+                );
             }
             true
         }
@@ -442,11 +451,16 @@ fn run_target(
                 return -1;
             }
             match chain_by_name(name) {
-                Some(next) => process(&next, ds, vl, depth + 1),
+                // As collectd's jump target: a `return` in the chain jumped to
+                // ends that chain only, and processing goes on in this one.
+                Some(next) => match process(&next, ds, vl, depth + 1) {
+                    status if status < 0 => status,
+                    TARGET_STOP => TARGET_STOP,
+                    _ => TARGET_CONTINUE,
+                },
                 None => {
-                    log::warn!(
-                        "filter chain `{}': jump target `{name}' not found",
-                        chain.name
+                    log::error!(
+                        "Filter subsystem: Built-in target `jump': There is no chain named `{name}'."
                     );
                     -1
                 }
@@ -468,8 +482,12 @@ fn run_target(
                 invoke(ds, vl, ptr::null_mut(), &mut ud)
             }))
             .unwrap_or(-1);
-            if status < 0 {
-                log::warn!("filter chain `{}': target `{name}' failed", chain.name);
+            if status > TARGET_RETURN {
+                log::warn!(
+                    "fc_process_chain ({}): Unknown return value from target `{name}': {status}",
+                    chain.name
+                );
+                return TARGET_CONTINUE;
             }
             status
         }
@@ -509,7 +527,7 @@ fn rule_matches(chain: &Chain, rule: &Rule, ds: *const data_set_t, vl: &value_li
         }))
         .unwrap_or(-1);
         if status < 0 {
-            log::warn!("filter chain `{}': match `{}' failed", chain.name, m.name);
+            log::warn!("fc_process_chain ({}): A match failed.", chain.name);
             return false;
         }
         if status != MATCH_MATCHES {
@@ -526,22 +544,26 @@ pub fn process(chain: &Chain, ds: *const data_set_t, vl: &mut value_list_t, dept
         if !rule_matches(chain, rule, ds, vl) {
             continue;
         }
-        let mut status = TARGET_CONTINUE;
         for target in &rule.targets {
-            status = run_target(chain, target, ds, vl, depth);
-            if status == TARGET_STOP || status == TARGET_RETURN {
-                break;
+            let status = run_target(chain, target, ds, vl, depth);
+            if status < 0 {
+                log::warn!("fc_process_chain ({}): A target failed.", chain.name);
+            } else if status == TARGET_STOP || status == TARGET_RETURN {
+                return status;
             }
-        }
-        if status == TARGET_STOP || status == TARGET_RETURN {
-            return status;
         }
     }
     for target in &chain.targets {
-        match run_target(chain, target, ds, vl, depth) {
-            TARGET_STOP => return TARGET_STOP,
-            TARGET_RETURN => return TARGET_CONTINUE,
-            _ => {}
+        let status = run_target(chain, target, ds, vl, depth);
+        if status < 0 {
+            log::warn!(
+                "fc_process_chain ({}): The default target failed.",
+                chain.name
+            );
+        } else if status == TARGET_STOP {
+            return TARGET_STOP;
+        } else if status == TARGET_RETURN {
+            return TARGET_CONTINUE;
         }
     }
     TARGET_CONTINUE
@@ -710,6 +732,21 @@ mod tests {
     Chain "t_loop"
   </Target>
 </Chain>
+<Chain "t_rule_jump">
+  <Rule>
+    <Target "jump">
+      Chain "t_returns"
+    </Target>
+  </Rule>
+  <Target "rename">
+  </Target>
+</Chain>
+<Chain "t_returns">
+  <Rule "first">
+    Target "return"
+  </Rule>
+  Target "stop"
+</Chain>
 "#,
         )
         .expect("valid chains");
@@ -725,6 +762,21 @@ mod tests {
         let mut mem = vl_for("memory");
         assert_eq!(process(&main, ptr::null(), &mut mem, 0), TARGET_CONTINUE);
         assert_eq!(SEEN.load(Ordering::Relaxed), 1);
+
+        // A `return` in a chain reached by a rule's jump ends that chain
+        // only: the calling chain goes on to its default target.
+        let rule_jump = chain_by_name("t_rule_jump").unwrap();
+        let mut mem = vl_for("memory");
+        assert_eq!(
+            process(&rule_jump, ptr::null(), &mut mem, 0),
+            TARGET_CONTINUE
+        );
+        assert_eq!(
+            SEEN.load(Ordering::Relaxed),
+            2,
+            "default target ran after the return"
+        );
+        assert_eq!(mem.plugin_instance[0], b'X' as _);
 
         let looping = chain_by_name("t_loop").unwrap();
         assert_eq!(process(&looping, ptr::null(), &mut mem, 0), TARGET_CONTINUE);

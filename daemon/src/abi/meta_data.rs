@@ -1,6 +1,7 @@
-//! `meta_data_*` exports. Every function here has an `op_*` twin working on a
-//! locked [`MetaData`], shared with the cache's `uc_meta_data_*` exports.
-//! Strings and arrays handed to C are `malloc`ed so the caller's `free` works.
+//! `meta_data_*` exports. Every function here has an `op_*` twin working on
+//! any [`MetaTable`]: a locked C object here, the cache entry's [`MetaData`]
+//! for the `uc_meta_data_*` exports. Strings and arrays handed to C are
+//! `malloc`ed so the caller's `free` works.
 
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int};
@@ -8,7 +9,7 @@ use std::os::raw::{c_char, c_int};
 use rcollectd_plugin::sys::meta_data_t;
 
 use crate::abi::common::{ffi_guard, malloc_c_str};
-use crate::meta::{self, MetaData, MetaValue};
+use crate::meta::{self, MetaRef, MetaTable, MetaValue};
 
 /// Reads a C key; `None` for null.
 ///
@@ -27,11 +28,11 @@ unsafe fn key_of<'a>(key: *const c_char) -> Option<&'a CStr> {
 ///
 /// # Safety
 /// `key` must be null or a NUL-terminated string.
-pub(crate) unsafe fn op_exists(md: &MetaData, key: *const c_char) -> c_int {
+pub(crate) unsafe fn op_exists<M: MetaTable + ?Sized>(md: &M, key: *const c_char) -> c_int {
     // SAFETY: forwarded caller contract.
     match unsafe { key_of(key) } {
         None => -libc::EINVAL,
-        Some(k) => c_int::from(md.get(k.to_bytes()).is_some()),
+        Some(k) => c_int::from(md.lookup(k.to_bytes()).is_some()),
     }
 }
 
@@ -39,11 +40,11 @@ pub(crate) unsafe fn op_exists(md: &MetaData, key: *const c_char) -> c_int {
 ///
 /// # Safety
 /// `key` must be null or a NUL-terminated string.
-pub(crate) unsafe fn op_type(md: &MetaData, key: *const c_char) -> c_int {
+pub(crate) unsafe fn op_type<M: MetaTable + ?Sized>(md: &M, key: *const c_char) -> c_int {
     // SAFETY: forwarded caller contract.
     match unsafe { key_of(key) } {
         None => -libc::EINVAL,
-        Some(k) => md.get(k.to_bytes()).map_or(0, MetaValue::type_code),
+        Some(k) => md.lookup(k.to_bytes()).map_or(0, |(_, v)| v.type_code()),
     }
 }
 
@@ -51,7 +52,7 @@ pub(crate) unsafe fn op_type(md: &MetaData, key: *const c_char) -> c_int {
 ///
 /// # Safety
 /// `key` must be null or a NUL-terminated string.
-pub(crate) unsafe fn op_delete(md: &mut MetaData, key: *const c_char) -> c_int {
+pub(crate) unsafe fn op_delete<M: MetaTable + ?Sized>(md: &mut M, key: *const c_char) -> c_int {
     // SAFETY: forwarded caller contract.
     match unsafe { key_of(key) } {
         None => -libc::EINVAL,
@@ -65,11 +66,12 @@ pub(crate) unsafe fn op_delete(md: &mut MetaData, key: *const c_char) -> c_int {
 ///
 /// # Safety
 /// `toc` must be null or writable.
-pub(crate) unsafe fn op_toc(md: &MetaData, toc: *mut *mut *mut c_char) -> c_int {
+pub(crate) unsafe fn op_toc<M: MetaTable + ?Sized>(md: &M, toc: *mut *mut *mut c_char) -> c_int {
     if toc.is_null() {
         return -libc::EINVAL;
     }
-    let count = md.len();
+    let keys = md.key_list();
+    let count = keys.len();
     if count == 0 {
         return 0;
     }
@@ -79,7 +81,7 @@ pub(crate) unsafe fn op_toc(md: &MetaData, toc: *mut *mut *mut c_char) -> c_int 
     if arr.is_null() {
         return -libc::ENOMEM;
     }
-    for (i, k) in md.keys().enumerate() {
+    for (i, k) in keys.iter().enumerate() {
         // SAFETY: arr has `count` slots and i < count.
         unsafe { *arr.add(i) = malloc_c_str(k.to_bytes()) };
     }
@@ -92,7 +94,11 @@ pub(crate) unsafe fn op_toc(md: &MetaData, toc: *mut *mut *mut c_char) -> c_int 
 ///
 /// # Safety
 /// `key` must be null or a NUL-terminated string.
-pub(crate) unsafe fn op_add(md: &mut MetaData, key: *const c_char, value: MetaValue) -> c_int {
+pub(crate) unsafe fn op_add<M: MetaTable + ?Sized>(
+    md: &mut M,
+    key: *const c_char,
+    value: MetaValue,
+) -> c_int {
     // SAFETY: forwarded caller contract.
     match unsafe { key_of(key) } {
         None => -libc::EINVAL,
@@ -107,8 +113,8 @@ pub(crate) unsafe fn op_add(md: &mut MetaData, key: *const c_char, value: MetaVa
 ///
 /// # Safety
 /// `key` and `value` must be null or NUL-terminated strings.
-pub(crate) unsafe fn op_add_string(
-    md: &mut MetaData,
+pub(crate) unsafe fn op_add_string<M: MetaTable + ?Sized>(
+    md: &mut M,
     key: *const c_char,
     value: *const c_char,
 ) -> c_int {
@@ -125,23 +131,25 @@ pub(crate) unsafe fn op_add_string(
 ///
 /// # Safety
 /// `key` must be null or a NUL-terminated string.
-unsafe fn lookup(
-    md: &MetaData,
+unsafe fn lookup<'m, M: MetaTable + ?Sized>(
+    md: &'m M,
     key: *const c_char,
     out_is_null: bool,
-) -> Result<&MetaValue, c_int> {
+) -> Result<(&'m CStr, MetaRef<'m>), c_int> {
     // SAFETY: forwarded caller contract.
     let k = unsafe { key_of(key) }.ok_or(-libc::EINVAL)?;
     if out_is_null {
         return Err(-libc::EINVAL);
     }
-    md.get(k.to_bytes()).ok_or(-libc::ENOENT)
+    md.lookup(k.to_bytes()).ok_or(-libc::ENOENT)
 }
 
-fn mismatch(func: &str, key: *const c_char) -> c_int {
-    // SAFETY: lookup succeeded, so key is a valid non-null C string.
-    let k = unsafe { CStr::from_ptr(key) }.to_string_lossy();
-    log::error!("{func}: Type mismatch for key `{k}'");
+/// collectd's error for a getter of the wrong type; names the stored key.
+fn mismatch(func: &str, stored: &CStr) -> c_int {
+    log::error!(
+        "{func}: Type mismatch for key `{}'",
+        stored.to_string_lossy()
+    );
     -libc::ENOENT
 }
 
@@ -149,16 +157,16 @@ fn mismatch(func: &str, key: *const c_char) -> c_int {
 ///
 /// # Safety
 /// `key` null or a C string; `value` null or writable.
-pub(crate) unsafe fn op_get_string(
-    md: &MetaData,
+pub(crate) unsafe fn op_get_string<M: MetaTable + ?Sized>(
+    md: &M,
     key: *const c_char,
     value: *mut *mut c_char,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
     match unsafe { lookup(md, key, value.is_null()) } {
         Err(e) => e,
-        Ok(MetaValue::String(s)) => {
-            let p = malloc_c_str(s.as_bytes());
+        Ok((_, MetaRef::String(s))) => {
+            let p = malloc_c_str(s.to_bytes());
             if p.is_null() {
                 return -libc::ENOMEM;
             }
@@ -166,7 +174,7 @@ pub(crate) unsafe fn op_get_string(
             unsafe { *value = p };
             0
         }
-        Ok(_) => mismatch("meta_data_get_string", key),
+        Ok((stored, _)) => mismatch("meta_data_get_string", stored),
     }
 }
 
@@ -176,16 +184,20 @@ macro_rules! typed_getter {
         ///
         /// # Safety
         /// `key` null or a C string; `value` null or writable.
-        pub(crate) unsafe fn $op(md: &MetaData, key: *const c_char, value: *mut $ty) -> c_int {
+        pub(crate) unsafe fn $op<M: MetaTable + ?Sized>(
+            md: &M,
+            key: *const c_char,
+            value: *mut $ty,
+        ) -> c_int {
             // SAFETY: forwarded caller contract.
             match unsafe { lookup(md, key, value.is_null()) } {
                 Err(e) => e,
-                Ok(MetaValue::$variant(v)) => {
+                Ok((_, MetaRef::$variant(v))) => {
                     // SAFETY: value is non-null and writable.
-                    unsafe { *value = *v };
+                    unsafe { *value = v };
                     0
                 }
-                Ok(_) => mismatch($name, key),
+                Ok((stored, _)) => mismatch($name, stored),
             }
         }
     };
@@ -210,16 +222,25 @@ typed_getter!(op_get_boolean, bool, Boolean, "meta_data_get_boolean");
 ///
 /// # Safety
 /// `key` null or a C string; `value` null or writable.
-pub(crate) unsafe fn op_as_string(
-    md: &MetaData,
+pub(crate) unsafe fn op_as_string<M: MetaTable + ?Sized>(
+    md: &M,
     key: *const c_char,
     value: *mut *mut c_char,
 ) -> c_int {
     // SAFETY: forwarded caller contract.
     match unsafe { lookup(md, key, value.is_null()) } {
         Err(e) => e,
-        Ok(v) => {
-            let p = malloc_c_str(v.to_text().as_bytes());
+        Ok((_, v)) => {
+            let Some(text) = v.to_text() else {
+                // SAFETY: lookup succeeded, so key is a valid C string.
+                let k = unsafe { CStr::from_ptr(key) }.to_string_lossy();
+                log::error!(
+                    "meta_data_as_string: unknown type {} for key `{k}'",
+                    v.type_code()
+                );
+                return -libc::ENOENT;
+            };
+            let p = malloc_c_str(text.as_bytes());
             if p.is_null() {
                 return -libc::ENOMEM;
             }
@@ -234,7 +255,7 @@ pub(crate) unsafe fn op_as_string(
 ///
 /// # Safety
 /// `md` null or a live meta data pointer.
-unsafe fn on_md_ref(md: *mut meta_data_t, op: impl FnOnce(&MetaData) -> c_int) -> c_int {
+unsafe fn on_md_ref(md: *mut meta_data_t, op: impl FnOnce(&meta::raw::Locked) -> c_int) -> c_int {
     ffi_guard(-libc::EINVAL, || {
         // SAFETY: forwarded caller contract.
         unsafe { meta::with_raw_ref(md, op) }.unwrap_or(-libc::EINVAL)
@@ -245,7 +266,7 @@ unsafe fn on_md_ref(md: *mut meta_data_t, op: impl FnOnce(&MetaData) -> c_int) -
 ///
 /// # Safety
 /// `md` null or a live meta data pointer.
-unsafe fn on_md(md: *mut meta_data_t, op: impl FnOnce(&mut MetaData) -> c_int) -> c_int {
+unsafe fn on_md(md: *mut meta_data_t, op: impl FnOnce(&mut meta::raw::Locked) -> c_int) -> c_int {
     ffi_guard(-libc::EINVAL, || {
         // SAFETY: forwarded caller contract.
         unsafe { meta::with_raw(md, op) }.unwrap_or(-libc::EINVAL)
@@ -296,7 +317,11 @@ pub unsafe extern "C" fn meta_data_clone_merge(
             let Some(src) = meta::to_owned(orig) else {
                 return 0;
             };
-            meta::with_raw(*dest, |d| d.merge_from(&src));
+            meta::with_raw(*dest, |d| {
+                for (k, v) in src.iter() {
+                    d.insert(k, v.clone());
+                }
+            });
         }
         0
     })
