@@ -597,6 +597,48 @@ pub struct Updated {
     pub callbacks_mask: u64,
 }
 
+/// The rates the cache held for one identifier right after one value list
+/// passed it: what a writer of that value list gets from `uc_get_rate`, even
+/// when later value lists of the identifier have passed the cache since.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum SampleRates {
+    /// No rates: the entry is missing, or nothing was recorded.
+    #[default]
+    Unknown,
+    /// Up to four rates, stored without an allocation.
+    Inline { len: u8, rates: [f64; 4] },
+    /// More than four rates.
+    Heap(Box<[f64]>),
+}
+
+impl SampleRates {
+    /// Copies the entry's current rates (none while it is missing).
+    fn record(&mut self, st: &EntryState) {
+        let r = &st.values_gauge;
+        *self = if st.state == STATE_MISSING {
+            SampleRates::Unknown
+        } else if r.len() <= 4 {
+            let mut rates = [0.0; 4];
+            rates[..r.len()].copy_from_slice(r);
+            SampleRates::Inline {
+                len: r.len() as u8,
+                rates,
+            }
+        } else {
+            SampleRates::Heap(r.as_slice().into())
+        };
+    }
+
+    /// The recorded rates, if any.
+    pub fn as_slice(&self) -> Option<&[f64]> {
+        match self {
+            SampleRates::Unknown => None,
+            SampleRates::Inline { len, rates } => Some(&rates[..usize::from(*len)]),
+            SampleRates::Heap(r) => Some(r),
+        }
+    }
+}
+
 /// Mutable part of a cache entry.
 struct EntryState {
     values_raw: Vec<value_t>,
@@ -870,7 +912,7 @@ impl Cache {
     /// `vl.meta` must be null or a live meta data pointer.
     pub unsafe fn update(&self, ds: &data_set_t, vl: &value_list_t) -> Result<Updated, CacheError> {
         // SAFETY: forwarded caller contract.
-        unsafe { self.update_sample(ds, &Sample::of(vl)) }
+        unsafe { self.update_sample(ds, &Sample::of(vl), None) }
     }
 
     /// [`Cache::update`] of a [`Sample`], so the dispatch path measures
@@ -879,10 +921,15 @@ impl Cache {
     /// # Safety
     /// `ds.ds` must point to `ds_num` sources; `s.meta` must be null or a
     /// live meta data pointer.
+    /// `rates`, when given, receives the rates a writer of this very value
+    /// list sees (`uc_get_rate` from its write callback), as collectd's
+    /// writer computes them right before writing: the new rates, or the
+    /// cached ones when the value list is refused as not newer.
     pub unsafe fn update_sample(
         &self,
         ds: &data_set_t,
         s: &Sample<'_>,
+        mut rates: Option<&mut SampleRates>,
     ) -> Result<Updated, CacheError> {
         // SAFETY: forwarded caller contract.
         let dss = unsafe { sources(ds, s) }?;
@@ -891,11 +938,16 @@ impl Cache {
         {
             let map = shard.read().unwrap_or_else(|e| e.into_inner());
             if let Some(e) = map.find(hash, |e| name_matches_fields(e.name.as_bytes(), s.fields)) {
-                return Self::update_existing(&mut e.lock(), dss, s);
+                let mut st = e.lock();
+                let result = Self::update_existing(&mut st, dss, s);
+                if let Some(out) = rates.as_deref_mut() {
+                    out.record(&st);
+                }
+                return result;
             }
         }
         // SAFETY: forwarded caller contract on s.meta.
-        unsafe { self.insert_new(hash, dss, s) }
+        unsafe { self.insert_new(hash, dss, s, rates) }
     }
 
     /// The first value list of an identifier: builds and inserts its entry.
@@ -910,6 +962,7 @@ impl Cache {
         hash: u64,
         dss: &[data_source_t],
         s: &Sample<'_>,
+        mut rates: Option<&mut SampleRates>,
     ) -> Result<Updated, CacheError> {
         let shard = self.shard(hash);
         let name = s.name();
@@ -949,7 +1002,15 @@ impl Cache {
         let mut map = shard.write().unwrap_or_else(|e| e.into_inner());
         if let Some(e) = map.find(hash, |e| e.name.as_bytes() == name.as_bytes()) {
             // Another thread inserted it meanwhile: this is an update.
-            return Self::update_existing(&mut e.lock(), dss, s);
+            let mut st = e.lock();
+            let result = Self::update_existing(&mut st, dss, s);
+            if let Some(out) = rates.as_deref_mut() {
+                out.record(&st);
+            }
+            return result;
+        }
+        if let Some(out) = rates.as_deref_mut() {
+            out.record(&entry.lock());
         }
         map.insert(hash, entry);
         Ok(Updated {
@@ -1670,6 +1731,35 @@ mod tests {
         }
         assert_eq!(c.history_by_name(b"h/p-i/t-x", &mut out, 3, 2), 0);
         assert_eq!(out, [4.0, -4.0, 3.0, -3.0, 2.0, -2.0]);
+    }
+
+    #[test]
+    fn each_update_records_the_rates_of_its_own_value_list() {
+        let c = Cache::new();
+        let (ds, _keep) = data_set("d", &[(DS_DERIVE, 0.0, f64::NAN)]);
+        // (time, raw value, rates a writer of this value list must see)
+        let burst: [(u64, i64, Option<f64>); 4] = [
+            (1000, 0, None),
+            (1010, 100, Some(10.0)),
+            (1020, 300, Some(20.0)),
+            // Refused as not newer: collectd's writer sees the cached rate.
+            (1015, 999, Some(20.0)),
+        ];
+        let mut recorded = Vec::new();
+        for (t, v, _) in burst {
+            let mut values = [derive(v)];
+            let vl = value_list(ID, secs(t), secs(10), &mut values);
+            let mut rates = SampleRates::Unknown;
+            // SAFETY: ds and vl point at live arrays of one value.
+            let _ = unsafe { c.update_sample(&ds, &Sample::of(&vl), Some(&mut rates)) };
+            recorded.push(rates.as_slice().map(|r| r[0]));
+        }
+        for ((t, _, want), got) in burst.iter().zip(&recorded) {
+            match want {
+                None => assert!(got.unwrap().is_nan(), "t={t}: first derive rate is NaN"),
+                Some(w) => assert_eq!(*got, Some(*w), "t={t}"),
+            }
+        }
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! at worst) instead of growing without limit like collectd. Every drop is
 //! counted ([`stats`]).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, CString};
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -22,7 +22,7 @@ use rcollectd_plugin::sys::{
     value_list_t, value_t,
 };
 
-use crate::cache::{vl_fields, Fields, Sample};
+use crate::cache::{vl_fields, Fields, Sample, SampleRates};
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::registry::{cstr_field_ref, registry, Callback, OwnedDataSet, WriteFn};
 use crate::work_queue::WorkQueue;
@@ -268,6 +268,8 @@ pub struct QueuedVl {
     interval: cdtime_t,
     meta: *mut meta_data_t,
     values: Values,
+    /// The rates the cache computed for this value list as it passed.
+    rates: SampleRates,
     ds: &'static OwnedDataSet,
     ctx: Ctx,
 }
@@ -575,10 +577,16 @@ fn ident(vl: &value_list_t) -> String {
 /// rcollectd does the same.
 /// `vl`, the sample's value list, is there for the cache-event callbacks:
 /// without them the dispatch path builds no `value_list_t` before queueing.
-fn update_cache(ds: &OwnedDataSet, sample: &Sample<'_>, vl: Option<&value_list_t>) {
+fn update_cache(
+    ds: &OwnedDataSet,
+    sample: &Sample<'_>,
+    vl: Option<&value_list_t>,
+    rates: &mut SampleRates,
+) {
     // SAFETY: `ds` is valid and `sample` agrees with it in its value count
     // (checked); its meta data is the dispatch's own clone or null.
-    let result = unsafe { crate::cache::global().update_sample(&*ds.as_ptr(), sample) };
+    let result =
+        unsafe { crate::cache::global().update_sample(&*ds.as_ptr(), sample, Some(rates)) };
     match result {
         Ok(u) => {
             if let (true, Some(vl)) = (registry().has_cache_event_callbacks(), vl) {
@@ -755,6 +763,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         src.interval
     };
     let fields = vl_fields(src);
+    let mut rates = SampleRates::Unknown;
     let as_sent = src.host[0] != 0
         && !fields.iter().any(|f| f.contains(&b'/'))
         && !crate::filter::has_pre_cache_chain()
@@ -769,7 +778,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
             values: values.as_slice(src.values_len),
             meta,
         };
-        update_cache(ds, &sample, None);
+        update_cache(ds, &sample, None, &mut rates);
         (time, interval, meta, Ident::of(fields, src))
     } else {
         let mut vl = *src;
@@ -795,7 +804,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         }
         // SAFETY: `vl.values` points to `values`, `values_len` long.
         let sample = unsafe { Sample::of(&vl) };
-        update_cache(ds, &sample, Some(&vl));
+        update_cache(ds, &sample, Some(&vl), &mut rates);
         // A chain may have changed any of these.
         (vl.time, vl.interval, vl.meta, Ident::of(sample.fields, &vl))
     };
@@ -805,6 +814,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         interval,
         meta,
         values,
+        rates,
         ds,
         ctx: Ctx(ctx_now),
     });
@@ -893,6 +903,47 @@ unsafe fn write_all(
     }
 }
 
+thread_local! {
+    /// The value list this write thread is handing to write callbacks, and
+    /// the rates recorded for it when it passed the cache.
+    static WRITING: Cell<(*const value_list_t, *const SampleRates)> =
+        const { Cell::new((std::ptr::null(), std::ptr::null())) };
+}
+
+/// Marks a value list as being written by this thread until dropped.
+struct Writing;
+
+impl Writing {
+    fn enter(vl: &value_list_t, rates: &SampleRates) -> Writing {
+        WRITING.with(|w| w.set((vl, rates)));
+        Writing
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        WRITING.with(|w| w.set((std::ptr::null(), std::ptr::null())));
+    }
+}
+
+/// For `uc_get_rate` called from a write callback: when `vl` is the value
+/// list this thread is writing, `f` gets the rates the cache computed for it
+/// as it passed (collectd's writer updates the cache right before writing,
+/// so a burst of one identifier is written with each value's own rate).
+/// `None` when `vl` is not being written here.
+pub fn with_written_rates<R>(
+    vl: *const value_list_t,
+    f: impl FnOnce(Option<&[f64]>) -> R,
+) -> Option<R> {
+    let (current, rates) = WRITING.with(Cell::get);
+    if current.is_null() || current != vl {
+        return None;
+    }
+    // SAFETY: set by `Writing::enter` from a live item that outlives the
+    // guard, which is dropped before the item moves; same thread.
+    Some(f(unsafe { &*rates }.as_slice()))
+}
+
 /// Writes one batch and recycles its vector; returns how many.
 fn write_batch(mut batch: Vec<QueuedVl>) -> usize {
     let n = write_items(&mut batch);
@@ -917,6 +968,7 @@ fn write_items(items: &mut [QueuedVl]) -> usize {
             let _g = ctx::enter(item.ctx.0);
             let mut vl = item.to_vl();
             let ds = item.ds.as_ptr();
+            let _w = Writing::enter(&vl, &item.rates);
             // The PostCacheChain runs here, on the write threads as in
             // collectd, so its `write` targets never block the thread that
             // dispatched the values.
@@ -1197,6 +1249,7 @@ mod tests {
             interval: 0,
             meta: std::ptr::null_mut(),
             values,
+            rates: SampleRates::Unknown,
             ds: *DS,
             ctx: Ctx(ctx::EMPTY),
         }

@@ -175,10 +175,7 @@ fn new_match(item: &Item) -> Result<MatchInst, ConfigError> {
         |reg| find_named(&reg.matches, wanted).filter(|(_, p)| p.match_.is_some()),
         |p| p.create,
     )?;
-    Ok(MatchInst {
-        proc_,
-        user_data,
-    })
+    Ok(MatchInst { proc_, user_data })
 }
 
 fn new_target(item: &Item) -> Result<Target, ConfigError> {

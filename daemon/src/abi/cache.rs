@@ -161,7 +161,12 @@ pub unsafe extern "C" fn uc_get_rate(ds: *const data_set_t, vl: *const value_lis
         let (Some(ds), Some(vl)) = (unsafe { ds.as_ref() }, unsafe { vl_arg(vl) }) else {
             return std::ptr::null_mut();
         };
-        let Some(rates) = cache::global().rates(vl) else {
+        // From a write callback, the rates of the value list being written.
+        let rates = match crate::dispatch::with_written_rates(vl, |r| r.map(<[f64]>::to_vec)) {
+            Some(written) => written,
+            None => cache::global().rates(vl),
+        };
+        let Some(rates) = rates else {
             return std::ptr::null_mut();
         };
         if rates.len() != ds.ds_num {
