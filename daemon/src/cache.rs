@@ -1009,7 +1009,7 @@ impl Cache {
             }
             return result;
         }
-        if let Some(out) = rates.as_deref_mut() {
+        if let Some(out) = rates {
             out.record(&entry.lock());
         }
         map.insert(hash, entry);

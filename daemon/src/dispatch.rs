@@ -313,6 +313,7 @@ impl Drop for QueuedVl {
 /// queue handoff, the wake-up of a writer and the shared counters are paid
 /// once per batch rather than once per value list. A thread without an open
 /// batch sends its value lists one by one, without allocating for them.
+#[allow(clippy::large_enum_variant)] // `One` unboxed is the point: no allocation per value list.
 enum Msg {
     Batch(Vec<QueuedVl>),
     One(QueuedVl),
