@@ -129,10 +129,17 @@ impl Daemon {
     /// `LoadPlugin` loads immediately, `<Plugin>` blocks go to the plugin's
     /// config callbacks; then types.db, hostname, `interval_g`, `timeout_g`.
     pub fn configure(opts: &Options) -> Result<Daemon, DaemonError> {
-        let root = match &opts.config_text {
-            Some(text) => config::parse_str(text, &opts.config_file)?,
-            None => config::parse_file(&opts.config_file)?,
+        let mut parsed = match &opts.config_text {
+            Some(text) => config::parse_str_checked(text, &opts.config_file)?,
+            None => config::parse_file_checked(&opts.config_file)?,
         };
+        // collectd logs these and runs without the item; `-t` fails on them.
+        let soft_errors = if opts.strict {
+            std::mem::take(&mut parsed.soft_errors)
+        } else {
+            Vec::new()
+        };
+        let root = parsed.logging_soft_errors();
         let mut walker = Walker {
             globals: Globals::default(),
             errors: Vec::new(),
@@ -149,6 +156,7 @@ impl Daemon {
             types_loaded,
             ..
         } = walker;
+        errors.splice(0..0, soft_errors.into_iter().map(DaemonError::from));
         // Options given on the command line win over the file (collectd's rule).
         crate::config::globals::set_current(g);
         let g = (*crate::config::globals::current()).clone();

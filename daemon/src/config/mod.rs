@@ -26,32 +26,66 @@ pub use parser::{MAX_BLOCK_DEPTH, MAX_INCLUDE_DEPTH};
 /// paths resolve against the process's working directory, as in collectd.
 /// See the `parser` module for the exact grammar and include rules.
 pub fn parse_file(path: &Path) -> Result<Item, ConfigError> {
-    let ctx = parser::Ctx {
-        base: parser::Base::Cwd,
-    };
+    parse_file_checked(path).map(Parsed::logging_soft_errors)
+}
+
+/// [`parse_file`], with the mistakes collectd logs and ignores returned
+/// beside the tree instead of logged, so `-t` can fail on them.
+pub fn parse_file_checked(path: &Path) -> Result<Parsed, ConfigError> {
+    let ctx = parser::Ctx::new(parser::Base::Cwd);
     let children = if path.is_dir() {
         // collectd's cf_read accepts a directory too: its files, sorted.
         parser::read_dir_top(&ctx, path)?
     } else {
         parser::parse_path(&ctx, path, 0, 0, None)?
     };
-    Ok(root(path, children))
+    Ok(Parsed {
+        root: root(path, children),
+        soft_errors: ctx.soft.into_inner(),
+    })
+}
+
+/// A parsed config and the mistakes in it that collectd would log as errors
+/// and then run without (e.g. `Include` with two arguments).
+#[derive(Debug)]
+pub struct Parsed {
+    /// The root item, as [`parse_file`] returns it.
+    pub root: Item,
+    /// Logged-and-ignored mistakes, in file order.
+    pub soft_errors: Vec<ConfigError>,
+}
+
+impl Parsed {
+    /// Logs every soft error at collectd's severity (error) and returns the tree.
+    pub fn logging_soft_errors(self) -> Item {
+        for e in &self.soft_errors {
+            log::error!("{e}");
+        }
+        self.root
+    }
 }
 
 /// Parses config text named `name` in messages (tests, fuzzing, embedded
 /// defaults); relative `Include` paths resolve against `name`'s directory.
 pub fn parse_str(text: &str, name: &Path) -> Result<Item, ConfigError> {
+    parse_str_checked(text, name).map(Parsed::logging_soft_errors)
+}
+
+/// [`parse_str`], with the logged-and-ignored mistakes returned (see
+/// [`parse_file_checked`]).
+pub fn parse_str_checked(text: &str, name: &Path) -> Result<Parsed, ConfigError> {
     let dir = name
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .map(Path::to_path_buf)
         .unwrap_or_else(|| PathBuf::from("."));
-    let ctx = parser::Ctx {
-        base: parser::Base::Dir(dir),
-    };
+    let ctx = parser::Ctx::new(parser::Base::Dir(dir));
     let file = Arc::new(name.to_path_buf());
     let children = parser::parse_text(&ctx, text, file, 0, 0)?;
-    Ok(root(name, children))
+    Ok(Parsed {
+        root: root(name, children),
+        soft_errors: ctx.soft.into_inner(),
+    })
 }
 
 fn root(path: &Path, children: Vec<Item>) -> Item {

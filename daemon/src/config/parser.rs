@@ -29,10 +29,13 @@
 //! - an Include nested 8 levels deep is an error (collectd's CF_MAX_DEPTH),
 //!   which stops include loops; directory recursion is bounded too.
 //!
-//! Differences that turn collectd's logged-and-ignored mistakes into errors:
-//! an `Include` without exactly one string, an unknown option inside
-//! `<Include>`, and a parse error in any included file (collectd skips a
-//! broken file inside an included directory).
+//! Mistakes collectd logs as errors and then ignores are "soft" errors here
+//! ([`Ctx::soft`]): an `Include` without exactly one string (the item is
+//! dropped), an option other than `Filter` inside `<Include>` (ignored), a
+//! `Filter` without one string (no filter), and a file inside an included
+//! directory that cannot be read or parsed (skipped; a file included by name
+//! that cannot be parsed fails the whole config, in collectd too). The daemon
+//! logs them with collectd's wording and runs on; `-t` fails on them.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -70,6 +73,25 @@ impl Base {
 /// Parser state shared across included files.
 pub(crate) struct Ctx {
     pub base: Base,
+    /// Mistakes collectd logs as errors and then ignores: the config runs
+    /// without the item, and `-t` reports them.
+    pub soft: std::cell::RefCell<Vec<ConfigError>>,
+}
+
+impl Ctx {
+    /// A context resolving relative paths against `base`.
+    pub(crate) fn new(base: Base) -> Ctx {
+        Ctx {
+            base,
+            soft: Default::default(),
+        }
+    }
+
+    fn soft_error(&self, location: &Location, message: impl Into<String>) {
+        self.soft
+            .borrow_mut()
+            .push(ConfigError::at(location, message));
+    }
 }
 
 /// Reads and parses one file at include depth `depth`, nested in
@@ -398,36 +420,47 @@ fn include(ctx: &Ctx, item: &Item, depth: u32, block_depth: u32) -> Result<Vec<I
     let path = match item.values.as_slice() {
         [Value::String(s)] => s.clone(),
         _ => {
-            return Err(err(
-                "`Include` needs exactly one string argument (a quoted path)".into(),
-            ))
+            ctx.soft_error(
+                &item.location,
+                "configfile: `Include' needs exactly one string argument.",
+            );
+            return Ok(Vec::new());
         }
     };
-    let mut filter: Option<glob::Pattern> = None;
+    let mut filter: Option<String> = None;
     for child in &item.children {
-        let bad = || ConfigError {
-            location: Some(child.location.clone()),
-            message: "`Filter` needs exactly one string argument (a quoted pattern)".into(),
-        };
         if !child.key.eq_ignore_ascii_case("Filter") {
-            return Err(ConfigError {
-                location: Some(child.location.clone()),
-                message: format!(
-                    "option `{}` is not allowed in <Include> (only `Filter`)",
+            ctx.soft_error(
+                &child.location,
+                format!(
+                    "configfile: Option `{}' not allowed in <Include> block.",
                     child.key
                 ),
-            });
+            );
+            continue;
         }
         match child.values.as_slice() {
-            [Value::String(p)] if child.children.is_empty() => {
-                filter = Some(glob::Pattern::new(p).map_err(|e| ConfigError {
-                    location: Some(child.location.clone()),
-                    message: format!("Filter \"{p}\" is not a valid pattern: {e}"),
-                })?);
-            }
-            _ => return Err(bad()),
+            [Value::String(p)] => filter = Some(p.clone()),
+            _ => ctx.soft_error(
+                &child.location,
+                "cf_util_get_string: The Filter option requires exactly one string argument.",
+            ),
         }
     }
+    let filter = match filter.as_deref().map(glob::Pattern::new) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => {
+            // fnmatch matches nothing with a malformed pattern.
+            ctx.soft_error(
+                &item.location,
+                format!(
+                    "Include \"{path}\": Filter is not a valid pattern ({e}); nothing is included"
+                ),
+            );
+            return Ok(Vec::new());
+        }
+    };
     let depth = depth + 1;
     if depth >= MAX_INCLUDE_DEPTH {
         return Err(err(format!(
@@ -513,7 +546,19 @@ fn include_one(
                 return Ok(());
             }
         }
-        out.extend(parse_path(ctx, path, depth, block_depth, Some(from))?);
+        match parse_path(ctx, path, depth, block_depth, Some(from)) {
+            Ok(items) => out.extend(items),
+            // collectd skips a broken file found in an included directory.
+            Err(e) if dir_depth > 0 => ctx.soft.borrow_mut().push(ConfigError {
+                message: format!(
+                    "{}; configfile: Cannot read file `{}'.",
+                    e.message,
+                    path.display()
+                ),
+                ..e
+            }),
+            Err(e) => return Err(e),
+        }
     } else if meta.is_dir() {
         if dir_depth >= MAX_DIR_DEPTH {
             return Err(ConfigError {

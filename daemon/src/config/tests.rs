@@ -286,24 +286,71 @@ fn include_errors() {
             d.path().join("bad.conf").display()
         )
     );
-    let e = parse_str("Include 5\n", &main).unwrap_err().to_string();
-    assert_eq!(
-        e,
-        format!(
-            "{}:1: `Include` needs exactly one string argument (a quoted path)",
-            main.display()
-        )
-    );
-    let e = parse_str("<Include \"x\">\n  Foo 1\n</Include>\n", &main)
-        .unwrap_err()
-        .to_string();
-    assert_eq!(
-        e,
-        format!(
-            "{}:2: option `Foo` is not allowed in <Include> (only `Filter`)",
-            main.display()
-        )
-    );
+}
+
+/// Mistakes collectd logs as errors and runs without: the rest of the config
+/// parses, and the mistake is reported (for `-t`) at its file:line.
+#[test]
+fn include_mistakes_collectd_ignores_are_soft_errors() {
+    let d = tree(&[
+        ("inc/a.conf", "A 1\n"),
+        ("inc/b.conf", "\n<Plugin x>\n"),
+        ("inc/c.conf", "C 1\n"),
+        ("one.conf", "O 1\n"),
+    ]);
+    let main = d.path().join("main.conf");
+    let inc = d.path().join("inc");
+    let b = inc.join("b.conf");
+    // (config text, keys that remain, soft errors as "line: message")
+    let cases: [(&str, &[&str], Vec<String>); 5] = [
+        (
+            "X 1\nInclude \"/some/dir\" \"*.conf\"\nY 1\n",
+            &["X", "Y"],
+            vec!["2: configfile: `Include' needs exactly one string argument.".into()],
+        ),
+        (
+            "Include 5\nY 1\n",
+            &["Y"],
+            vec!["1: configfile: `Include' needs exactly one string argument.".into()],
+        ),
+        (
+            "<Include \"one.conf\">\n  Foo 1\n</Include>\n",
+            &["O"],
+            vec!["2: configfile: Option `Foo' not allowed in <Include> block.".into()],
+        ),
+        (
+            "<Include \"one.conf\">\n  Filter 1\n</Include>\n",
+            &["O"],
+            vec![
+                "2: cf_util_get_string: The Filter option requires exactly one string argument."
+                    .into(),
+            ],
+        ),
+        (
+            "Include \"inc\"\n",
+            &["A", "C"],
+            vec![format!(
+                "{}:2: <Plugin \"x\"> opened here is never closed (expected </Plugin>); \
+                 configfile: Cannot read file `{}'.",
+                b.display(),
+                b.display()
+            )],
+        ),
+    ];
+    for (text, want_keys, want_soft) in cases {
+        let parsed = parse_str_checked(text, &main).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+        assert_eq!(keys(&parsed.root), want_keys, "{text:?}");
+        let soft: Vec<String> = parsed
+            .soft_errors
+            .iter()
+            .map(|e| {
+                let s = e.to_string();
+                s.strip_prefix(&format!("{}:", main.display()))
+                    .map_or(s.clone(), str::to_owned)
+            })
+            .collect();
+        assert_eq!(soft, want_soft, "{text:?}");
+    }
 }
 
 #[test]
