@@ -549,7 +549,8 @@ pub(crate) fn load_types_files(files: &[PathBuf]) -> Result<(), DaemonError> {
     let mut fatal = None;
     for p in problems {
         if p.location.is_some() {
-            log::warn!("{p}");
+            // collectd logs a bad types.db line as an error and skips it.
+            log::error!("{p}");
         } else if fatal.is_none() {
             fatal = Some(DaemonError::from(p));
         }
@@ -629,6 +630,7 @@ pub fn init_all() -> bool {
 }
 
 fn init_all_with(start_readers: bool) -> bool {
+    crate::plugins::log::plugins_started();
     let rt = runtime();
     dispatch::install_cache_hooks();
     dispatch::set_limits(rt.limits);
@@ -767,6 +769,7 @@ pub fn shutdown_all() -> bool {
             ok = false;
         }
     }
+    crate::plugins::log::shutdown_callbacks_done();
     let leftover = dispatch::discard_queued();
     if leftover > 0 {
         log::warn!(

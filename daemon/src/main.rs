@@ -95,7 +95,11 @@ fn run(inv: &Invocation) -> Result<(), String> {
     if let Some(n) = &notify {
         n.send("READY=1\nSTATUS=collecting");
     }
-    log::info!("rcollectd {} running", env!("CARGO_PKG_VERSION"));
+    // collectd's own line, which operators and scripts wait for.
+    log::info!(
+        "Initialization complete, entering read-loop. (rcollectd {})",
+        env!("CARGO_PKG_VERSION")
+    );
     // The main thread only waits for signals: housekeeping runs with the
     // reads of each interval (see `Daemon::start`).
     while signals.wait() == service::Signal::Flush {

@@ -234,7 +234,7 @@ impl Scheduler {
         if st.names.contains_key(&rf.name) {
             // Log without the lock: a log callback may touch the scheduler.
             drop(st);
-            log::warn!(
+            crate::p_warning!(
                 "The read function \"{}\" is already registered. Check for duplicates in your configuration!",
                 rf.name
             );

@@ -374,7 +374,11 @@ fn parse_line(line: &str) -> Result<Option<DataSet>, String> {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            parse_ds(s).map_err(|m| format!("data source #{i} of type `{type_name}`: {m}"))
+            parse_ds(s).map_err(|m| {
+                format!(
+                    "types_list: parse_line: Cannot parse data source #{i} of data set {type_name}: {m}"
+                )
+            })
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Some(DataSet {
@@ -390,7 +394,7 @@ fn parse_ds(spec: &str) -> Result<DataSource, String> {
     let f: Vec<&str> = spec.split(':').filter(|s| !s.is_empty()).collect();
     let [name, ty, min, max] = f.as_slice() else {
         return Err(format!(
-            "`{spec}` should have 4 fields `name:TYPE:min:max`, it has {}",
+            "parse_ds: (fields_num = {}) != 4 (`{spec}` should be `name:TYPE:min:max`)",
             f.len()
         ));
     };
@@ -403,28 +407,51 @@ fn parse_ds(spec: &str) -> Result<DataSource, String> {
             NAME_LEN - 1
         ));
     }
-    let ds_type = DsType::parse(ty).ok_or_else(|| {
-        format!("unknown type `{ty}` (expected GAUGE, COUNTER, DERIVE or ABSOLUTE)")
-    })?;
-    let bound = |s: &str, which: &str| -> Result<f64, String> {
+    let ds_type = DsType::parse(ty)
+        .ok_or_else(|| format!("(fields[1] = {ty}) != (GAUGE || COUNTER || DERIVE || ABSOLUTE)"))?;
+    let bound = |s: &str| {
         if s.eq_ignore_ascii_case("U") {
-            Ok(f64::NAN)
+            f64::NAN
         } else {
-            s.parse::<f64>()
-                .map_err(|_| format!("{which} `{s}` is not a number or U"))
+            atof(s)
         }
     };
     Ok(DataSource {
         name: name.to_string(),
         ds_type,
-        min: bound(min, "minimum")?,
-        max: bound(max, "maximum")?,
+        min: bound(min),
+        max: bound(max),
     })
+}
+
+/// C's `atof`, which collectd reads bounds with: the longest leading part
+/// that is a number, 0 when there is none (`abc` is 0, `5x` is 5).
+fn atof(s: &str) -> f64 {
+    (1..=s.len())
+        .rev()
+        .filter(|&end| s.is_char_boundary(end))
+        .find_map(|end| s[..end].parse::<f64>().ok())
+        .unwrap_or(0.0)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bounds_read_like_atof() {
+        for (text, want) in [
+            ("5", 5.0),
+            ("-273.15", -273.15),
+            ("1e3", 1000.0),
+            ("5x", 5.0),
+            ("abc", 0.0),
+            ("", 0.0),
+            ("1.5.2", 1.5),
+        ] {
+            assert_eq!(atof(text), want, "{text:?}");
+        }
+    }
 
     #[test]
     fn parses_lines_comments_and_bounds() {
@@ -450,19 +477,20 @@ mod tests {
     fn bad_lines_are_reported_and_skipped() {
         let text = "good value:GAUGE:0:U\nnods\nbadtype value:FLOAT:0:U\nshort value:GAUGE:0\nbadmin value:GAUGE:abc:U\ntwo a:GAUGE:0:U, b:GAUGE:0:x\nalsogood value:DERIVE:0:U\n";
         let (db, errors) = TypesDb::parse(text, Path::new("/x/types.db"));
-        assert_eq!(db.len(), 2);
+        assert_eq!(db.len(), 4);
         assert!(db.get("good").is_some() && db.get("alsogood").is_some());
         let msgs: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(
             msgs,
             vec![
                 "/x/types.db:2: type `nods` has no data sources (expected `nods name:GAUGE:min:max, ...`)",
-                "/x/types.db:3: data source #0 of type `badtype`: unknown type `FLOAT` (expected GAUGE, COUNTER, DERIVE or ABSOLUTE)",
-                "/x/types.db:4: data source #0 of type `short`: `value:GAUGE:0` should have 4 fields `name:TYPE:min:max`, it has 3",
-                "/x/types.db:5: data source #0 of type `badmin`: minimum `abc` is not a number or U",
-                "/x/types.db:6: data source #1 of type `two`: maximum `x` is not a number or U",
+                "/x/types.db:3: types_list: parse_line: Cannot parse data source #0 of data set badtype: (fields[1] = FLOAT) != (GAUGE || COUNTER || DERIVE || ABSOLUTE)",
+                "/x/types.db:4: types_list: parse_line: Cannot parse data source #0 of data set short: parse_ds: (fields_num = 3) != 4 (`value:GAUGE:0` should be `name:TYPE:min:max`)",
             ]
         );
+        // Bounds are read as C's atof reads them, as collectd does.
+        assert_eq!(db.get("badmin").unwrap().sources[0].min, 0.0);
+        assert!(db.get("two").unwrap().sources[1].max == 0.0);
     }
 
     #[test]

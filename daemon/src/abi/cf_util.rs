@@ -137,7 +137,7 @@ pub unsafe extern "C" fn cf_util_get_string(
             // SAFETY: `ret_string` valid per the contract.
             Some(s) => unsafe { replace_string(ret_string, s) },
             None => {
-                log::error!(
+                crate::p_error!(
                     "The `{}' option requires exactly one string argument.",
                     v.key
                 );
@@ -178,7 +178,7 @@ pub unsafe extern "C" fn cf_util_get_string_buffer(
                 0
             }
             None => {
-                log::error!(
+                crate::p_error!(
                     "The `{}' option requires exactly one string argument.",
                     v.key
                 );
@@ -213,7 +213,7 @@ pub unsafe extern "C" fn cf_util_get_int(
                 0
             }
             None => {
-                log::error!(
+                crate::p_error!(
                     "The `{}' option requires exactly one numeric argument.",
                     v.key
                 );
@@ -247,7 +247,7 @@ pub unsafe extern "C" fn cf_util_get_double(
                 0
             }
             None => {
-                log::error!(
+                crate::p_error!(
                     "The `{}' option requires exactly one numeric argument.",
                     v.key
                 );
@@ -263,7 +263,7 @@ fn boolean_of(v: &View<'_>) -> Option<bool> {
     let Some(one) =
         single(v).filter(|o| o.type_ == OCONFIG_TYPE_BOOLEAN || o.type_ == OCONFIG_TYPE_STRING)
     else {
-        log::error!(
+        crate::p_error!(
             "The `{}' option requires exactly one boolean argument.",
             v.key
         );
@@ -276,13 +276,13 @@ fn boolean_of(v: &View<'_>) -> Option<bool> {
     let s = string_of(one)
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    log::warn!(
+    crate::p_warning!(
         "Using string value `{s}' for boolean option `{}' is deprecated and will be removed in future releases. Use unquoted true or false instead.",
         v.key
     );
     let b = globals::parse_bool_str(&s);
     if b.is_none() {
-        log::error!(
+        crate::p_error!(
             "Cannot parse string value `{s}' of the `{}' option as a boolean value.",
             v.key
         );
@@ -367,7 +367,7 @@ fn service_to_port(service: &CStr) -> c_int {
     if status != 0 {
         // SAFETY: gai_strerror returns a static NUL-terminated string.
         let msg = unsafe { CStr::from_ptr(libc::gai_strerror(status)) };
-        log::error!(
+        crate::p_error!(
             "service_name_to_port_number: getaddrinfo failed: {}",
             msg.to_string_lossy()
         );
@@ -421,7 +421,7 @@ pub unsafe extern "C" fn cf_util_get_port_number(ci: *const oconfig_item_t) -> c
             return -1;
         };
         let Some(one) = single(&v) else {
-            log::error!(
+            crate::p_error!(
                 "The `{}' option requires exactly one string argument.",
                 v.key
             );
@@ -431,7 +431,7 @@ pub unsafe extern "C" fn cf_util_get_port_number(ci: *const oconfig_item_t) -> c
             return service_to_port(s);
         }
         let Some(n) = number_of(one) else {
-            log::error!(
+            crate::p_error!(
                 "The `{}' option requires exactly one string argument.",
                 v.key
             );
@@ -439,7 +439,7 @@ pub unsafe extern "C" fn cf_util_get_port_number(ci: *const oconfig_item_t) -> c
         };
         let port = (n + 0.5) as c_int;
         if !(1..=65535).contains(&port) {
-            log::error!(
+            crate::p_error!(
                 "The `{}' option requires a service name or a port number. The number you specified, {port}, is not in the valid range of 1-65535.",
                 v.key
             );
@@ -469,7 +469,7 @@ pub unsafe extern "C" fn cf_util_get_service(
             return libc::EINVAL;
         }
         let Some(one) = single(&v) else {
-            log::error!("The `{}` option requires exactly one argument.", v.key);
+            crate::p_error!("The `{}` option requires exactly one argument.", v.key);
             return -1;
         };
         if let Some(s) = string_of(one) {
@@ -477,7 +477,7 @@ pub unsafe extern "C" fn cf_util_get_service(
             return unsafe { replace_string(ret_string, s) };
         }
         let Some(n) = number_of(one) else {
-            log::error!(
+            crate::p_error!(
                 "The `{}` option requires exactly one string or numeric argument.",
                 v.key
             );
@@ -485,7 +485,7 @@ pub unsafe extern "C" fn cf_util_get_service(
         };
         let port = n as c_int;
         if !(1..=65535).contains(&port) {
-            log::error!(
+            crate::p_error!(
                 "The port number given for the `{}` option is out of range ({port}).",
                 v.key
             );
@@ -516,14 +516,14 @@ pub unsafe extern "C" fn cf_util_get_cdtime(
             return libc::EINVAL;
         }
         let Some(n) = single(&v).and_then(number_of) else {
-            log::error!(
+            crate::p_error!(
                 "The `{}' option requires exactly one numeric argument.",
                 v.key
             );
             return -1;
         };
         if n < 0.0 {
-            log::error!(
+            crate::p_error!(
                 "The numeric argument of the `{}' option must not be negative.",
                 v.key
             );

@@ -542,7 +542,7 @@ pub unsafe extern "C" fn strunescape(buf: *mut c_char, buf_len: usize) -> c_int 
             continue;
         }
         if i + 1 >= buf_len || b[i + 1] == 0 {
-            log::error!("string unescape: backslash found at end of string.");
+            crate::p_error!("string unescape: backslash found at end of string.");
             b[i] = 0;
             return -1;
         }
@@ -603,7 +603,7 @@ fn check_create_dir_impl(path: &[u8]) -> c_int {
         return -1;
     }
     if path.len() >= libc::PATH_MAX as usize {
-        log::error!("check_create_dir: name ({shown}) is too long.");
+        crate::p_error!("check_create_dir: name ({shown}) is too long.");
         return -1;
     }
     let last_is_file = usize::from(!path.ends_with(b"/"));
@@ -615,7 +615,7 @@ fn check_create_dir_impl(path: &[u8]) -> c_int {
         .collect();
     for i in 0..fields.len().saturating_sub(last_is_file) {
         if fields[i].starts_with(b".") {
-            log::error!(
+            crate::p_error!(
                 "Cowardly refusing to create a directory that begins with a `.' (dot): `{shown}'"
             );
             return -2;
@@ -631,7 +631,7 @@ fn check_create_dir_impl(path: &[u8]) -> c_int {
             match std::fs::metadata(dir).or_else(|_| std::fs::symlink_metadata(dir)) {
                 Ok(m) if m.is_dir() => break,
                 Ok(_) => {
-                    log::error!(
+                    crate::p_error!(
                         "check_create_dir: `{}' exists but is not a directory!",
                         dir.display()
                     );
@@ -642,13 +642,13 @@ fn check_create_dir_impl(path: &[u8]) -> c_int {
                         Ok(()) => break,
                         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                         Err(e) => {
-                            log::error!("check_create_dir: mkdir ({}): {e}", dir.display());
+                            crate::p_error!("check_create_dir: mkdir ({}): {e}", dir.display());
                             return -1;
                         }
                     }
                 }
                 Err(e) => {
-                    log::error!("check_create_dir: stat ({}): {e}", dir.display());
+                    crate::p_error!("check_create_dir: stat ({}): {e}", dir.display());
                     return -1;
                 }
             }
@@ -960,14 +960,14 @@ pub unsafe extern "C" fn parse_value(
             DS_DERIVE => (*ret_value).derive = libc::strtoll(start, &mut endptr, 0),
             DS_ABSOLUTE => (*ret_value).absolute = libc::strtoull(start, &mut endptr, 0),
             t => {
-                log::error!("parse_value: Invalid data source type: {t}.");
+                crate::p_error!("parse_value: Invalid data source type: {t}.");
                 return -1;
             }
         }
     }
     let shown = trimmed.to_string_lossy();
     if endptr.cast_const() == start {
-        log::error!(
+        crate::p_error!(
             "parse_value: Failed to parse string as {}: \"{shown}\".",
             ds_type_name(ds_type)
         );
@@ -976,7 +976,7 @@ pub unsafe extern "C" fn parse_value(
     // SAFETY: endptr points into `trimmed`.
     let rest = unsafe { c_bytes(endptr) };
     if !endptr.is_null() && !rest.is_empty() {
-        log::info!(
+        crate::p_info!(
             "parse_value: Ignoring trailing garbage \"{}\" after {} value. Input string was \"{}\".",
             String::from_utf8_lossy(rest),
             ds_type_name(ds_type),
@@ -1165,7 +1165,7 @@ pub unsafe extern "C" fn walk_directory(
     let rd = match std::fs::read_dir(std::ffi::OsStr::from_bytes(d.to_bytes())) {
         Ok(rd) => rd,
         Err(e) => {
-            log::error!("walk_directory: Cannot open '{}': {e}", d.to_string_lossy());
+            crate::p_error!("walk_directory: Cannot open '{}': {e}", d.to_string_lossy());
             return -1;
         }
     };
@@ -1225,7 +1225,7 @@ pub unsafe extern "C" fn read_file_contents(
             Ok(n) => done += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) if done == 0 => {
-                log::error!(
+                crate::p_error!(
                     "read_file_contents: Reading file \"{}\" failed.",
                     name.to_string_lossy()
                 );
@@ -1415,7 +1415,7 @@ pub unsafe extern "C" fn service_name_to_port_number(service_name: *const c_char
     if status != 0 {
         // SAFETY: gai_strerror returns a static C string.
         let msg = unsafe { CStr::from_ptr(libc::gai_strerror(status)) };
-        log::error!(
+        crate::p_error!(
             "service_name_to_port_number: getaddrinfo failed: {}",
             msg.to_string_lossy()
         );
@@ -1468,7 +1468,7 @@ pub extern "C" fn set_sock_opts(sockfd: c_int) {
             )
         };
         if status != 0 {
-            log::warn!("set_sock_opts: failed to determine socket type");
+            crate::p_warning!("set_sock_opts: failed to determine socket type");
             return;
         }
         if socktype != libc::SOCK_STREAM {
@@ -1486,7 +1486,7 @@ pub extern "C" fn set_sock_opts(sockfd: c_int) {
                 )
             };
             if s != 0 {
-                log::warn!("set_sock_opts: failed to set socket {what}");
+                crate::p_warning!("set_sock_opts: failed to set socket {what}");
             }
         };
         set(libc::SOL_SOCKET, libc::SO_KEEPALIVE, 1, "keepalive flag");
@@ -1620,7 +1620,7 @@ pub extern "C" fn check_capability(arg: c_int) -> c_int {
             return -1;
         }
         let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
-            log::error!("check_capability: cap_get_proc failed.");
+            crate::p_error!("check_capability: cap_get_proc failed.");
             return -1;
         };
         let Some(eff) = status
@@ -1628,7 +1628,7 @@ pub extern "C" fn check_capability(arg: c_int) -> c_int {
             .find_map(|l| l.strip_prefix("CapEff:"))
             .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
         else {
-            log::error!("check_capability: cap_get_flag failed.");
+            crate::p_error!("check_capability: cap_get_flag failed.");
             return -1;
         };
         c_int::from(eff & (1u64 << bit) == 0)

@@ -54,12 +54,8 @@ unsafe fn register_in<F>(
         ctx: Ctx(ctx::get()),
     };
     if list.register(cb) {
-        plog::emit(
-            plog::LOG_WARNING,
-            &format!(
-                "{} plugin: register_callback: a callback named `{name}' already exists - overwriting the old entry!",
-                ctx::name_of(&ctx::get()).unwrap_or_else(|| "UNKNOWN".into())
-            ),
+        crate::p_warning!(
+            "register_callback: a callback named `{name}' already exists - overwriting the old entry!"
         );
     }
     0
@@ -894,6 +890,10 @@ pub unsafe extern "C" fn parse_notif_severity(severity: *const c_char) -> c_int 
 #[no_mangle]
 pub unsafe extern "C" fn plugin_get_ds(name: *const c_char) -> *const data_set_t {
     guard(std::ptr::null(), || {
+        if registry().data_set_count() == 0 {
+            crate::p_error!("plugin_get_ds: No data sets are defined yet.");
+            return std::ptr::null();
+        }
         let Some(n) = name_arg(name) else {
             return std::ptr::null();
         };
@@ -1151,7 +1151,11 @@ pub extern "C" fn plugin_set_ctx(c: plugin_ctx_t) -> plugin_ctx_t {
 /// `plugin_get_interval`: the context's interval, else the global one.
 #[no_mangle]
 pub extern "C" fn plugin_get_interval() -> cdtime_t {
-    dispatch::effective_interval(&ctx::get())
+    let c = ctx::get();
+    if c.interval == 0 {
+        crate::p_error!("plugin_get_interval: Unable to determine Interval from context.");
+    }
+    dispatch::effective_interval(&c)
 }
 
 extern "C" {

@@ -5,7 +5,8 @@
 
 use std::cell::Cell;
 use std::ffi::{c_int, CString};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use super::registry::registry;
 
@@ -73,7 +74,38 @@ pub fn emit(level: c_int, msg: &str) {
     emit_with_target(level, "rcollectd", msg);
 }
 
+/// Set once every shutdown callback has returned: from then on only the
+/// thread shutting down may log. A plugin thread still running then (exec's
+/// pipe readers, say) works on state its own shutdown callback has freed;
+/// collectd exits before such a thread gets to log, and so do its lines here.
+static AFTER_SHUTDOWN: Mutex<Option<std::thread::ThreadId>> = Mutex::new(None);
+static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
+
+/// Called by the thread that ran the shutdown callbacks, after the last one.
+pub fn shutdown_callbacks_done() {
+    *AFTER_SHUTDOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some(std::thread::current().id());
+    SHUT_DOWN.store(true, Ordering::Release);
+}
+
+/// Lets every thread log again (plugins are initialized anew).
+pub fn plugins_started() {
+    SHUT_DOWN.store(false, Ordering::Release);
+    *AFTER_SHUTDOWN.lock().unwrap_or_else(|e| e.into_inner()) = None;
+}
+
+/// Whether this thread's lines are dropped as after-shutdown noise.
+fn silenced() -> bool {
+    if !SHUT_DOWN.load(Ordering::Acquire) {
+        return false;
+    }
+    let owner = *AFTER_SHUTDOWN.lock().unwrap_or_else(|e| e.into_inner());
+    owner.is_some_and(|o| o != std::thread::current().id())
+}
+
 fn emit_with_target(level: c_int, target: &str, msg: &str) {
+    if silenced() {
+        return;
+    }
     let callbacks = registry().log.snapshot();
     let nested = IN_LOG.with(|f| f.get());
     if callbacks.is_empty() || nested {
@@ -102,6 +134,39 @@ fn emit_with_target(level: c_int, target: &str, msg: &str) {
         let _ = std::panic::catch_unwind(|| unsafe { func(level, c.as_ptr(), ud) });
     }
     IN_LOG.with(|f| f.set(false));
+}
+
+/// collectd's `daemon_log`, behind its `P_ERROR`/`P_WARNING`/`P_INFO`: a line
+/// from a core helper (`parse_value`, `cf_util_get_*`, ...) prefixed with the
+/// name of the plugin that called it, `UNKNOWN` outside any plugin, so an
+/// operator sees which plugin's input it is about.
+pub fn daemon_log(level: c_int, msg: &str) {
+    let name = super::ctx::name_of(&super::ctx::get()).unwrap_or_else(|| "UNKNOWN".into());
+    emit(level, &format!("{name} plugin: {msg}"));
+}
+
+/// `P_ERROR`: [`daemon_log`] at error severity, `format!` arguments.
+#[macro_export]
+macro_rules! p_error {
+    ($($arg:tt)*) => {
+        $crate::plugins::log::daemon_log($crate::plugins::log::LOG_ERR, &format!($($arg)*))
+    };
+}
+
+/// `P_WARNING`: [`daemon_log`] at warning severity, `format!` arguments.
+#[macro_export]
+macro_rules! p_warning {
+    ($($arg:tt)*) => {
+        $crate::plugins::log::daemon_log($crate::plugins::log::LOG_WARNING, &format!($($arg)*))
+    };
+}
+
+/// `P_INFO`: [`daemon_log`] at info severity, `format!` arguments.
+#[macro_export]
+macro_rules! p_info {
+    ($($arg:tt)*) => {
+        $crate::plugins::log::daemon_log($crate::plugins::log::LOG_INFO, &format!($($arg)*))
+    };
 }
 
 /// Logs at collectd's NOTICE severity, which `log` has no level for.
