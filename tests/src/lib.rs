@@ -160,13 +160,14 @@ impl Daemon {
         self.child.as_ref().map(|c| c.id()).unwrap_or(0)
     }
 
-    /// Everything the daemon wrote to stdout and stderr so far.
+    /// Everything the daemon wrote to stdout and stderr so far (bytes that
+    /// are not UTF-8, such as a plugin printing freed memory, as U+FFFD).
     pub fn log(&self) -> String {
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         if let Ok(mut f) = fs::File::open(&self.log_path) {
-            let _ = f.read_to_string(&mut text);
+            let _ = f.read_to_end(&mut bytes);
         }
-        text
+        String::from_utf8_lossy(&bytes).into_owned()
     }
 
     /// Whether the process is still running.
