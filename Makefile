@@ -14,7 +14,7 @@ PLUGINS      := $(patsubst plugins/%/Cargo.toml,%,$(wildcard plugins/*/Cargo.tom
 TEST_PLUGINS := example panicky
 INSTALL_PLUGINS := $(filter-out $(TEST_PLUGINS),$(PLUGINS))
 
-.PHONY: all build deps test run install lint fmt fuzz clean bench bench-footprint bench-network bench-dispatch bench-cache soak
+.PHONY: all build deps test run install lint fmt fuzz fuzz-unixsock clean bench bench-footprint bench-network bench-dispatch bench-cache soak
 
 all: build
 
@@ -48,6 +48,13 @@ fuzz:
 	cd fuzz && $(CARGO) +nightly fuzz run config_parser -- -max_total_time=$(FUZZ_SECONDS)
 	cd fuzz && $(CARGO) +nightly fuzz run types_db -- -max_total_time=$(FUZZ_SECONDS)
 	cd plugins/network/fuzz && $(CARGO) +nightly fuzz run decode -- -max_total_time=$(FUZZ_SECONDS)
+	$(MAKE) fuzz-unixsock
+
+# Random and mutated unixsock commands into Debian's unixsock.so hosted by
+# rcollectd for FUZZ_SECONDS (make test runs a 4 s seeded pass of the same).
+fuzz-unixsock: build
+	RCOLLECTD_FUZZ_SECONDS=$(FUZZ_SECONDS) RCOLLECTD_FUZZ_SEED=$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ') \
+	  $(CARGO) test -p rcollectd-tests --test unixsock_fuzz -- --nocapture
 
 install: build
 	install -D -m 0755 $(TARGET)/release/rcollectd $(DESTDIR)$(PREFIX)/sbin/rcollectd
