@@ -11,6 +11,15 @@ command -v collectdctl >/dev/null 2>&1 || need+=(collectd-utils)
 # (a Recommends of collectd-core, which --no-install-recommends skips).
 ldconfig -p 2>/dev/null | grep 'librrd\.so\.8' >/dev/null || need+=(librrd8)
 [ -f /usr/include/collectd/core/daemon/plugin.h ] || need+=(collectd-dev)
+# The differential tests compare the RRD files both daemons write with `rrdtool info`,
+# and run Debian's python, perl, write_http and write_prometheus plugins, whose
+# libraries collectd-core only Suggests.
+command -v rrdtool >/dev/null 2>&1 || need+=(rrdtool)
+for lib in libpython3.11:libpython3\.11\.so\.1 libperl5.36:libperl\.so\.5\.36 \
+  libcurl3-gnutls:libcurl-gnutls\.so\.4 libyajl2:libyajl\.so\.2 \
+  libmicrohttpd12:libmicrohttpd\.so\.12 libprotobuf-c1:libprotobuf-c\.so\.1; do
+  ldconfig -p 2>/dev/null | grep "${lib#*:}" >/dev/null || need+=("${lib%%:*}")
+done
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/collectd.org/network ] || need+=(golang-collectd-dev)
 # bindgen needs libclang itself (libclang-cpp, which other packages bring, is not it).
