@@ -170,6 +170,9 @@ struct State {
     busy: usize,
     /// When a worker last started a read (the busy workers' progress).
     last_start: cdtime_t,
+    /// collectd's `read_list` exists: from the first registration until
+    /// shutdown clears it. Unregistering without it fails silently.
+    has_list: bool,
 }
 
 /// The read scheduler. Workers take turns: at most one (the leader) sleeps
@@ -210,6 +213,7 @@ impl Scheduler {
                 leader_deadline: None,
                 busy: 0,
                 last_start: 0,
+                has_list: false,
             }),
             leader_cv: Condvar::new(),
             follower_cv: Condvar::new(),
@@ -242,6 +246,7 @@ impl Scheduler {
         }
         let rf = Arc::new(rf);
         st.names.insert(rf.name.clone(), rf.clone());
+        st.has_list = true;
         st.seq += 1;
         let seq = st.seq;
         st.heap.push(Entry {
@@ -399,6 +404,15 @@ impl Scheduler {
         let mut st = self.lock();
         st.heap.clear();
         st.names.clear();
+        st.has_list = false;
+    }
+
+    /// Whether any read callback was registered since the last [`clear`]
+    /// (collectd's `read_list != NULL`).
+    ///
+    /// [`clear`]: Scheduler::clear
+    pub fn has_read_list(&self) -> bool {
+        self.lock().has_list
     }
 
     fn worker(&self) {

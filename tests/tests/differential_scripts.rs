@@ -201,7 +201,6 @@ fn perl_callbacks_match_collectd() {
 }
 
 #[test]
-#[ignore = "known difference: at shutdown rcollectd logs 'plugin_unregister_read_group: No such group of read function: perl', collectd does not"]
 fn perl_shutdown_log_matches_collectd() {
     if skip_unless_runnable(&["perl", "csv", "logfile"]) {
         return;

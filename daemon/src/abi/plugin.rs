@@ -644,6 +644,10 @@ pub unsafe extern "C" fn plugin_unregister_read(name: *const c_char) -> c_int {
         let Some(n) = name_arg(name) else {
             return -libc::ENOENT;
         };
+        if !scheduler().has_read_list() {
+            // collectd: no read list yet, or shut down already; no message.
+            return -libc::ENOENT;
+        }
         if scheduler().unregister(&n) {
             0
         } else {
@@ -663,6 +667,9 @@ pub unsafe extern "C" fn plugin_unregister_read_group(group: *const c_char) -> c
         let Some(g) = name_arg(group) else {
             return -libc::ENOENT;
         };
+        if !scheduler().has_read_list() {
+            return -libc::ENOENT;
+        }
         if scheduler().unregister_group(&g) > 0 {
             0
         } else {
