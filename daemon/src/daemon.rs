@@ -699,8 +699,9 @@ fn register_internal_stats() {
 }
 
 /// Dispatches collectd's own statistics under the identifiers collectd 5.12
-/// uses: `collectd-write_queue/queue_length`, `.../derive-dropped`,
-/// `collectd-cache/cache_size`.
+/// uses: `collectd-write_queue/queue_length`, `.../derive-dropped` (sums
+/// over the outputs), `collectd-cache/cache_size`; and per output
+/// `collectd-output-<name>/queue_length` and `.../derive-dropped`.
 fn dispatch_internal_stats() {
     let st = dispatch::stats();
     let queue = dispatch::queue_length().max(0) as f64;
@@ -734,6 +735,14 @@ fn dispatch_internal_stats() {
             gauge: cache_size() as f64,
         },
     );
+    for o in dispatch::outputs::current().iter() {
+        let pi = format!("output-{}", o.name());
+        let st = o.stats();
+        let queued = st.queue_length.load(Ordering::Relaxed).max(0) as f64;
+        send(&pi, "queue_length", "", value_t { gauge: queued });
+        let dropped = st.dropped.load(Ordering::Relaxed) as i64;
+        send(&pi, "derive", "dropped", value_t { derive: dropped });
+    }
 }
 
 fn cache_size() -> usize {

@@ -316,3 +316,119 @@ TypesDB "{{types_db}}"
         out.log
     );
 }
+
+/// The last value of each row of a csv file (`epoch,value`).
+fn csv_values(dir: &Path, prefix: &str) -> Vec<f64> {
+    let mut out = Vec::new();
+    let Some(parent) = Path::new(prefix).parent() else {
+        return out;
+    };
+    let stem = Path::new(prefix)
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Ok(entries) = std::fs::read_dir(dir.join(parent)) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        if !e.file_name().to_string_lossy().starts_with(&stem) {
+            continue;
+        }
+        let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+        out.extend(
+            text.lines()
+                .skip(1)
+                .filter_map(|l| l.rsplit(',').next()?.parse::<f64>().ok()),
+        );
+    }
+    out
+}
+
+/// One output whose write callback blocks (30 s per value list) beside
+/// Debian's csv: csv still writes every interval and drops nothing, the
+/// blocked output's queue fills up to WriteQueueLimitHigh and no further,
+/// with its drops counted, and SIGTERM ends
+/// the daemon within Timeout x Interval (clamped to at least 1 s) plus the
+/// shutdown itself: asserted under 6 s.
+#[test]
+fn a_blocked_output_delays_and_drops_only_its_own_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = plugin_dir(tmp.path());
+    for p in ["csv", "load"] {
+        std::fs::copy(
+            format!("/usr/lib/collectd/{p}.so"),
+            tmp.path().join(format!("{p}.so")),
+        )
+        .expect("copy Debian's plugin next to the test plugin");
+    }
+    let config = format!(
+        r#"
+Hostname "testhost"
+FQDNLookup false
+Interval 0.5
+Timeout 2
+BaseDir "{{dir}}"
+PluginDir "{dir}"
+TypesDB "{{types_db}}"
+WriteQueueLimitHigh 100
+WriteQueueLimitLow 50
+CollectInternalStats true
+LoadPlugin load
+LoadPlugin csv
+<Plugin csv>
+  DataDir "{{dir}}/csv"
+</Plugin>
+LoadPlugin test_plugin
+<Plugin test_plugin>
+  OutputFile "{}/events.txt"
+  ReadValues 20
+  WriteSleepMs 30000
+  LogAll true
+</Plugin>
+"#,
+        tmp.path().display()
+    );
+    let d = Daemon::start_rcollectd(&config);
+    let csv = d.dir().join("csv");
+    let stats = "testhost/collectd-output-test_plugin/";
+    let settled = wait_for(Duration::from_secs(20), || {
+        csv_values(&csv, "testhost/load/load").len() >= 8
+            && csv_values(&csv, &format!("{stats}derive-dropped"))
+                .iter()
+                .any(|&v| v > 0.0)
+    });
+    let load_rows = csv_values(&csv, "testhost/load/load").len();
+    let queue = csv_values(&csv, &format!("{stats}queue_length"));
+    let total_queue = csv_values(&csv, "testhost/collectd-write_queue/queue_length");
+    let csv_dropped = csv_values(&csv, "testhost/collectd-output-csv/derive-dropped");
+    let stopping = Instant::now();
+    let out = d.stop();
+    let took = stopping.elapsed();
+    assert!(
+        settled,
+        "csv wrote {load_rows} load rows; blocked queue {queue:?}\n{}",
+        out.log
+    );
+    assert!(
+        queue.iter().all(|&q| q <= 100.0) && queue.iter().any(|&q| q >= 50.0),
+        "the blocked output's queue must fill up to its limit and no further: {queue:?}"
+    );
+    assert!(
+        !csv_dropped.is_empty() && csv_dropped.iter().all(|&v| v == 0.0),
+        "csv must drop nothing: {csv_dropped:?}"
+    );
+    assert!(
+        total_queue.iter().any(|&q| q >= 50.0),
+        "write_queue/queue_length sums the outputs: {total_queue:?}"
+    );
+    assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
+    assert!(took < Duration::from_secs(6), "SIGTERM took {took:?}");
+    // The test plugin is also the log plugin: the daemon's lines are there.
+    let ev = lines(&tmp.path().join("events.txt"));
+    assert!(
+        ev.iter()
+            .any(|l| l.contains("`test_plugin' did not return within 1.0 s at shutdown")),
+        "the abandoned output is reported:\n{}",
+        ev.join("\n")
+    );
+}

@@ -1,14 +1,17 @@
 //! The dispatch path: `plugin_dispatch_values` -> pre-cache chain -> value
-//! cache -> bounded write queue -> `WriteThreads` workers -> post-cache chain
-//! (or, without one, every write callback). Also flush, notifications and missing values.
+//! cache -> one bounded queue per output ([`outputs`]), each with its own
+//! writer; with a `PostCacheChain`, the chain runs first on the `WriteThreads`
+//! routing threads and its `write` targets pick the outputs. Also flush,
+//! notifications and missing values.
 //!
-//! The write queue is bounded by collectd's rule: below `WriteQueueLimitLow`
+//! Each queue is bounded by collectd's rule: below `WriteQueueLimitLow`
 //! nothing is dropped, between Low and High a value is dropped with a
 //! probability rising linearly, at High everything is dropped. When neither
-//! limit is configured rcollectd still bounds the queue at
-//! [`DEFAULT_QUEUE_LIMIT`] value lists (about 700 bytes each, so roughly 70 MB
-//! at worst) instead of growing without limit like collectd. Every drop is
-//! counted ([`stats`]).
+//! limit is configured rcollectd still bounds each queue at
+//! [`DEFAULT_QUEUE_LIMIT`] value lists instead of growing without limit like
+//! collectd. Every drop is counted ([`stats`], and per output).
+
+pub mod outputs;
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, CString};
@@ -132,18 +135,16 @@ fn random_unit() -> f64 {
 
 static LAST_DROP_MSG: AtomicU64 = AtomicU64::new(0);
 
-/// Decides whether the next value list is dropped (and counts it if so);
-/// what the calling thread holds in its open batch counts as queued.
-pub fn check_drop() -> bool {
-    let len = STATS.queue_length.load(Ordering::Relaxed).max(0) as u64 + pending_len() as u64;
-    let p = drop_probability(
-        len,
+/// The (low, high) queue limits, in value lists.
+fn limits() -> (u64, u64) {
+    (
         LIMIT_LOW.load(Ordering::Relaxed),
         LIMIT_HIGH.load(Ordering::Relaxed),
-    );
-    if p == 0.0 {
-        return false;
-    }
+    )
+}
+
+/// collectd's message for dropping at probability `p`, at most once a second.
+fn log_drop(p: f64) {
     let now = crate::schedule::now();
     let last = LAST_DROP_MSG.load(Ordering::Relaxed);
     if now.saturating_sub(last) > (1 << 30)
@@ -156,6 +157,23 @@ pub fn check_drop() -> bool {
             100.0 * p
         );
     }
+}
+
+/// Decides whether the next value list is dropped before the cache (and
+/// counts it if so). Only the routing queue of a `PostCacheChain` is checked
+/// here, with what the calling thread holds in its open batch counted as
+/// queued; without a chain each output drops for itself ([`outputs`]).
+pub fn check_drop() -> bool {
+    if !crate::filter::has_post_cache_chain() {
+        return false;
+    }
+    let len = STATS.queue_length.load(Ordering::Relaxed).max(0) as u64 + pending_len() as u64;
+    let (low, high) = limits();
+    let p = drop_probability(len, low, high);
+    if p == 0.0 {
+        return false;
+    }
+    log_drop(p);
     let drop = p >= 1.0 || p > random_unit();
     if drop {
         STATS.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
@@ -195,6 +213,13 @@ impl Values {
         match self {
             Values::Inline(a) => a.as_mut_ptr(),
             Values::Heap(b) => b.as_mut_ptr(),
+        }
+    }
+
+    fn as_ptr(&self) -> *const value_t {
+        match self {
+            Values::Inline(a) => a.as_ptr(),
+            Values::Heap(b) => b.as_ptr(),
         }
     }
 }
@@ -278,9 +303,67 @@ pub struct QueuedVl {
 // it is only touched by the thread holding the item.
 unsafe impl Send for QueuedVl {}
 
+// SAFETY: outputs share a batch only to read it: `view` hands write
+// callbacks a `const value_list_t *`, and the meta data object's own lock
+// serializes what they do with it.
+unsafe impl Sync for QueuedVl {}
+
 impl QueuedVl {
-    /// The C value list for the write callbacks; its values and meta data
-    /// pointers point into this item, which must stay put while it is used.
+    /// The C view for write callbacks, which take it as `const`; its values
+    /// and meta data pointers point into this item, which outlives the call.
+    pub fn view(&self) -> value_list_t {
+        let mut vl = self.ident_vl();
+        vl.time = self.time;
+        vl.interval = self.interval;
+        vl.meta = self.meta;
+        vl.values = self.values.as_ptr().cast_mut();
+        vl.values_len = self.ds.ds_num();
+        vl
+    }
+
+    fn ident_vl(&self) -> value_list_t {
+        match &self.ident {
+            Ident::Inline(id) => {
+                let mut vl = value_list_t::default();
+                crate::cache::write_fields(&mut vl, id.fields());
+                vl
+            }
+            Ident::Own(v) => **v,
+        }
+    }
+
+    /// A copy of `vl` (as a chain has made it) that writes like the value
+    /// list it came from (`like`: its data set, context and recorded rates);
+    /// `None` if its meta data cannot be copied.
+    fn copy_of(vl: &value_list_t, like: &Template) -> Option<QueuedVl> {
+        let meta = if vl.meta.is_null() {
+            std::ptr::null_mut()
+        } else {
+            // SAFETY: the chain's value list holds live meta data.
+            let m = unsafe { meta_data_clone(vl.meta) };
+            if m.is_null() {
+                return None;
+            }
+            m
+        };
+        let n = like.ds.ds_num();
+        // SAFETY: the chain's value list has the data set's `n` values.
+        let values = Values::copy_of(unsafe { std::slice::from_raw_parts(vl.values, n) });
+        Some(QueuedVl {
+            ident: Ident::of(vl_fields(vl), vl),
+            time: vl.time,
+            interval: vl.interval,
+            meta,
+            values,
+            rates: like.rates.clone(),
+            ds: like.ds,
+            ctx: Ctx(like.ctx),
+        })
+    }
+
+    /// The C value list for the routing threads, which run the chain on it;
+    /// its values and meta data pointers point into this item, which must
+    /// stay put while it is used.
     pub fn to_vl(&mut self) -> value_list_t {
         let mut vl = match &self.ident {
             Ident::Inline(id) => {
@@ -349,9 +432,16 @@ static TRIM_PENDING: AtomicBool = AtomicBool::new(false);
 /// apart, since each costs page faults and TLB shootdowns afterwards.
 static LAST_TRIM: AtomicU64 = AtomicU64::new(0);
 
+/// Notes a queue length; a large one asks for a heap trim once drained.
+fn note_backlog(queued: i64) {
+    if queued >= TRIM_AFTER_BACKLOG && !TRIM_PENDING.load(Ordering::Relaxed) {
+        TRIM_PENDING.store(true, Ordering::Relaxed);
+    }
+}
+
 /// Returns the heap memory a drained backlog left free to the system.
 fn trim_after_backlog() {
-    if STATS.queue_length.load(Ordering::Relaxed) > 0 || !TRIM_PENDING.load(Ordering::Relaxed) {
+    if !TRIM_PENDING.load(Ordering::Relaxed) || queue_length() > 0 {
         return;
     }
     let now = crate::schedule::now();
@@ -434,15 +524,34 @@ fn send_batch(batch: Vec<QueuedVl>) {
     send(Msg::Batch(batch), n)
 }
 
-/// Queues `msg`, which holds `n` value lists, counting them.
+/// Hands `msg`, which holds `n` value lists, to the outputs, or to the
+/// routing threads when a `PostCacheChain` decides where values go.
 fn send(msg: Msg, n: usize) {
+    if !crate::filter::has_post_cache_chain() {
+        let payload = match msg {
+            Msg::Batch(b) => outputs::Payload::Batch(b),
+            Msg::One(item) => outputs::Payload::One(item),
+            Msg::Stop => return,
+        };
+        if !outputs::deliver(payload) {
+            warn_no_writer();
+        }
+        return;
+    }
     let n = n as i64;
     let queued = STATS.queue_length.fetch_add(n, Ordering::Relaxed) + n;
-    if queued >= TRIM_AFTER_BACKLOG && !TRIM_PENDING.load(Ordering::Relaxed) {
-        TRIM_PENDING.store(true, Ordering::Relaxed);
-    }
-    STATS.enqueued.fetch_add(n as u64, Ordering::Relaxed);
+    note_backlog(queued);
     QUEUE.msgs.push(msg);
+}
+
+/// collectd's warning when value lists have nowhere to go, once.
+fn warn_no_writer() {
+    if !NO_WRITER_WARNED.swap(true, Ordering::Relaxed) {
+        log::warn!(
+            "plugin_dispatch_values: No write callback has been registered. Please load at \
+             least one output plugin, if you want the collected data to be stored."
+        );
+    }
 }
 
 /// Queues one value list: into the thread's open batch if it has one
@@ -853,6 +962,10 @@ pub unsafe fn write_to(
     ds: *const data_set_t,
     vl: *const value_list_t,
 ) -> c_int {
+    // SAFETY: forwarded contract.
+    if let Some(status) = route(target, unsafe { &*vl }) {
+        return status;
+    }
     let writers = registry().write.snapshot();
     if writers.is_empty() {
         return libc::ENOENT;
@@ -945,78 +1058,126 @@ pub fn with_written_rates<R>(
     Some(f(unsafe { &*rates }.as_slice()))
 }
 
-/// Writes one batch and recycles its vector; returns how many.
-fn write_batch(mut batch: Vec<QueuedVl>) -> usize {
-    let n = write_items(&mut batch);
-    recycle(batch);
-    n
+/// What a routing thread copies a chain's value list from.
+struct Template {
+    ds: &'static OwnedDataSet,
+    ctx: rcollectd_plugin::sys::plugin_ctx_t,
+    rates: SampleRates,
 }
 
-/// Writes queued value lists (the write callbacks are looked up once for
-/// all of them) and takes them off the queue count; returns how many.
-fn write_items(items: &mut [QueuedVl]) -> usize {
-    let n = items.len();
-    let writers = registry().write.snapshot();
-    if writers.is_empty() {
-        if !NO_WRITER_WARNED.swap(true, Ordering::Relaxed) {
-            log::warn!(
-                "plugin_dispatch_values: No write callback has been registered. Please load at \
-                 least one output plugin, if you want the collected data to be stored."
-            );
+/// A routing thread's state while it runs the chain over one batch.
+struct Routing {
+    like: Template,
+    /// Copies queued by `write` targets, per output name.
+    routed: Vec<(String, Vec<QueuedVl>)>,
+}
+
+thread_local! {
+    static ROUTING: RefCell<Option<Routing>> = const { RefCell::new(None) };
+}
+
+/// A chain's `write` target on a routing thread: queues a copy of `vl` for
+/// the output named `target` (every output for `None`). `None` when this
+/// thread is not routing, so the caller writes synchronously.
+fn route(target: Option<&str>, vl: &value_list_t) -> Option<c_int> {
+    ROUTING.with(|r| {
+        let mut r = r.try_borrow_mut().ok()?;
+        let r = r.as_mut()?;
+        let outputs = outputs::current();
+        let names: Vec<&str> = match target {
+            Some(t) => match outputs.iter().find(|o| o.name().eq_ignore_ascii_case(t)) {
+                Some(o) => vec![o.name()],
+                None => return Some(libc::ENOENT),
+            },
+            None if outputs.is_empty() => return Some(libc::ENOENT),
+            None => outputs.iter().map(|o| o.name()).collect(),
+        };
+        for name in names {
+            let Some(copy) = QueuedVl::copy_of(vl, &r.like) else {
+                log::error!("plugin_dispatch_values: meta_data_clone failed.");
+                return Some(libc::ENOMEM);
+            };
+            match r.routed.iter_mut().find(|(n, _)| n == name) {
+                Some((_, items)) => items.push(copy),
+                None => r.routed.push((name.to_owned(), vec![copy])),
+            }
         }
-    } else {
-        for item in items.iter_mut() {
+        Some(0)
+    })
+}
+
+/// Runs the `PostCacheChain` over a batch on a routing thread and hands
+/// what its `write` targets chose to the outputs; returns how many value
+/// lists it took off the routing queue.
+fn route_batch(mut batch: Vec<QueuedVl>) -> usize {
+    let n = batch.len();
+    if crate::filter::has_post_cache_chain() {
+        for item in batch.iter_mut() {
             let _g = ctx::enter(item.ctx.0);
             let mut vl = item.to_vl();
             let ds = item.ds.as_ptr();
-            let _w = Writing::enter(&vl, &item.rates);
-            // The PostCacheChain runs here, on the write threads as in
-            // collectd, so its `write` targets never block the thread that
-            // dispatched the values.
-            if !crate::filter::post_cache(ds, &mut vl) {
-                // SAFETY: `vl` points into `item`, alive and unmoved for the call.
-                unsafe { write_all(&writers, ds, &vl) };
-            }
+            let like = Template {
+                ds: item.ds,
+                ctx: item.ctx.0,
+                rates: item.rates.clone(),
+            };
+            ROUTING.with(|r| {
+                let mut r = r.borrow_mut();
+                let routed = r.take().map(|r| r.routed).unwrap_or_default();
+                *r = Some(Routing { like, routed });
+            });
+            crate::filter::post_cache(ds, &mut vl);
             // A chain may have replaced the meta data: own what is there now.
             item.meta = vl.meta;
         }
-        STATS.written.fetch_add(n as u64, Ordering::Relaxed);
+        let routed = ROUTING.with(|r| r.borrow_mut().take().map(|r| r.routed));
+        for (name, items) in routed.unwrap_or_default() {
+            outputs::deliver_to(&name, items);
+        }
+        recycle(batch);
+    } else if !outputs::deliver(outputs::Payload::Batch(batch)) {
+        warn_no_writer();
     }
     STATS.queue_length.fetch_sub(n as i64, Ordering::Relaxed);
     n
 }
 
-/// Writes whatever one queue message holds; returns how many.
+/// Routes whatever one routing-queue message holds; returns how many.
 fn write_msg(msg: Msg) -> usize {
     match msg {
-        Msg::Batch(b) => write_batch(b),
-        Msg::One(mut item) => write_items(std::slice::from_mut(&mut item)),
+        Msg::Batch(b) => route_batch(b),
+        Msg::One(item) => route_batch(vec![item]),
         Msg::Stop => 0,
     }
 }
 
-fn writer_loop() {
+fn router_loop() {
     loop {
         match QUEUE.msgs.pop() {
             Msg::Stop => break,
             msg => {
                 write_msg(msg);
-                trim_after_backlog();
             }
         }
     }
 }
 
-/// Starts `n` write threads (collectd's `writer#N`).
+/// Starts the writers: one thread per output (up to `n` while it has a
+/// backlog) and, when a `PostCacheChain` is configured, `n` routing threads
+/// that run it (collectd's `writer#N`, which run the chain too).
 pub fn start_writers(n: usize) {
     let mut w = WRITERS.lock().unwrap_or_else(|e| e.into_inner());
     if !w.is_empty() {
         return;
     }
+    outputs::start(n);
+    if !crate::filter::has_post_cache_chain() {
+        return;
+    }
     for i in 0..n.max(1) {
         match std::thread::Builder::new()
             .name(format!("writer#{i}"))
-            .spawn(writer_loop)
+            .spawn(router_loop)
         {
             Ok(h) => w.push(h),
             Err(e) => log::error!("plugin: start_write_threads: cannot spawn a thread: {e}"),
@@ -1024,32 +1185,50 @@ pub fn start_writers(n: usize) {
     }
 }
 
-/// Stops the write threads after they have written everything queued before
-/// this call, then writes whatever arrived meanwhile on the calling thread,
-/// so nothing accepted is lost. Returns how many lists were written here.
+/// How long shutdown waits for a writer still inside its callback:
+/// `Timeout` intervals, the time after which collectd calls a value missing.
+fn shutdown_grace() -> std::time::Duration {
+    let interval = crate::time::to_f64(crate::abi::globals::interval());
+    let timeout = f64::from(crate::abi::globals::timeout().max(1));
+    std::time::Duration::from_secs_f64((interval * timeout).clamp(1.0, 3600.0))
+}
+
+/// Stops the routing threads and then every output's writers after they
+/// have written everything queued before this call, then writes whatever
+/// arrived meanwhile on the calling thread, so nothing accepted is lost
+/// (except by an output whose writer never returns: see
+/// [`outputs::stop_and_drain`]). Returns how many lists were written here.
 pub fn stop_writers_and_drain() -> usize {
     let handles = std::mem::take(&mut *WRITERS.lock().unwrap_or_else(|e| e.into_inner()));
-    if !handles.is_empty() {
-        log::info!("collectd: Stopping {} write threads.", handles.len());
-    }
+    let outputs = outputs::current().len();
+    log::info!(
+        "collectd: Stopping {} write threads.",
+        handles.len() + outputs
+    );
     for _ in &handles {
         QUEUE.msgs.push(Msg::Stop);
     }
     for h in handles {
         let _ = h.join();
     }
-    drain_here()
+    flush_pending();
+    let mut n = 0;
+    while let Some(msg) = QUEUE.msgs.try_pop() {
+        write_msg(msg);
+    }
+    let (here, _lost) = outputs::stop_and_drain(shutdown_grace());
+    n += here;
+    n + drain_here()
 }
 
 /// Writes every queued value list on the calling thread (used by `-T` and
 /// at shutdown); returns how many.
 pub fn drain_here() -> usize {
     flush_pending();
-    let mut n = 0;
     while let Some(msg) = QUEUE.msgs.try_pop() {
-        n += write_msg(msg);
+        write_msg(msg);
     }
-    n
+    outputs::drain_here()
 }
 
 /// Drops whatever is still queued once the writers have shut down (value
@@ -1072,12 +1251,13 @@ pub fn discard_queued() -> usize {
             .fetch_sub(dropped as i64, Ordering::Relaxed);
         n += dropped;
     }
-    n
+    n + outputs::discard()
 }
 
-/// Value lists waiting in the queue.
+/// Value lists waiting to be written: in the routing queue and in every
+/// output's queue (collectd's `write_queue/queue_length`).
 pub fn queue_length() -> i64 {
-    STATS.queue_length.load(Ordering::Relaxed)
+    STATS.queue_length.load(Ordering::Relaxed) + outputs::queued()
 }
 
 /// `plugin_flush`: calls the flush callback of `plugin` (exact name; all if
