@@ -75,8 +75,9 @@ impl From<config::ConfigError> for DaemonError {
 }
 
 /// Installs the logger: the daemon's messages and every plugin log line go
-/// to the registered log plugins, or to stderr (env_logger format, `RUST_LOG`,
-/// default info) until the first log plugin registers.
+/// to the registered log plugins, or to stderr (`[2026-12-04 18:51:50]
+/// message`, as collectd's logfile prints; `RUST_LOG` filters, default info)
+/// until the first log plugin registers.
 pub fn init_logging() {
     plog::init();
 }

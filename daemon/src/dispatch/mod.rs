@@ -1200,11 +1200,10 @@ fn shutdown_grace() -> std::time::Duration {
 /// [`outputs::stop_and_drain`]). Returns how many lists were written here.
 pub fn stop_writers_and_drain() -> usize {
     let handles = std::mem::take(&mut *WRITERS.lock().unwrap_or_else(|e| e.into_inner()));
-    let outputs = outputs::current().len();
-    log::info!(
-        "collectd: Stopping {} write threads.",
-        handles.len() + outputs
-    );
+    let threads = handles.len() + outputs::current().len();
+    if threads > 0 {
+        log::info!("collectd: Stopping {threads} write threads.");
+    }
     for _ in &handles {
         QUEUE.msgs.push(Msg::Stop);
     }

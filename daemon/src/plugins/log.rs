@@ -32,8 +32,20 @@ static STDERR: OnceLock<env_logger::Logger> = OnceLock::new();
 
 fn stderr_logger() -> &'static env_logger::Logger {
     STDERR.get_or_init(|| {
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build()
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+            .format(|out, record| {
+                use std::io::Write;
+                writeln!(out, "[{}] {}", local_timestamp(), record.args())
+            })
+            .build()
     })
+}
+
+/// Local time as collectd's logfile plugin prints it: `2026-12-04 18:51:50`.
+fn local_timestamp() -> String {
+    crate::time::format_rfc3339(crate::time::now(), false, true)
+        .map(|s| s.get(..19).unwrap_or(&s).replacen('T', " ", 1))
+        .unwrap_or_default()
 }
 
 fn to_log_level(level: c_int) -> log::Level {
