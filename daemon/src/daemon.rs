@@ -108,9 +108,10 @@ fn runtime() -> Runtime {
         })
 }
 
+/// A configured duration in seconds; 0 (unset) unless positive and finite.
 fn secs_to_cdtime(s: f64) -> cdtime_t {
     if s.is_finite() && s > 0.0 {
-        (s * 1_073_741_824.0) as cdtime_t
+        crate::time::from_f64(s)
     } else {
         0
     }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod daemon;
 pub mod dispatch;
 pub mod filter;
+pub mod ident;
 pub mod meta;
 pub mod plugins;
 pub mod schedule;

@@ -18,11 +18,6 @@ use crate::config::globals;
 /// collectd's `COLLECTD_DEFAULT_INTERVAL` in seconds.
 const DEFAULT_INTERVAL: f64 = 10.0;
 
-/// `DOUBLE_TO_CDTIME_T` (truncating, like the C macro's cast).
-fn double_to_cdtime(d: f64) -> cdtime_t {
-    (d * 1_073_741_824.0) as cdtime_t
-}
-
 /// Runs `f`, turning a panic into `on_panic` (no panic crosses into C).
 fn guard<T>(name: &str, on_panic: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
@@ -530,7 +525,7 @@ pub unsafe extern "C" fn cf_util_get_cdtime(
             return -1;
         }
         // SAFETY: writable per the contract.
-        unsafe { *ret_value = double_to_cdtime(n) };
+        unsafe { *ret_value = crate::time::from_f64(n) };
         0
     })
 }
@@ -634,7 +629,7 @@ pub unsafe extern "C" fn global_option_get_time(
         // SAFETY: `p` is NUL-terminated (from option_get_c).
         let s = unsafe { CStr::from_ptr(p) }.to_string_lossy();
         match s.parse::<f64>() {
-            Ok(v) if v > 0.0 && v.is_finite() => double_to_cdtime(v),
+            Ok(v) if v > 0.0 && v.is_finite() => crate::time::from_f64(v),
             _ => default_value,
         }
     })
@@ -646,13 +641,13 @@ pub unsafe extern "C" fn global_option_get_time(
 pub extern "C" fn cf_get_default_interval() -> cdtime_t {
     guard(
         "cf_get_default_interval",
-        double_to_cdtime(DEFAULT_INTERVAL),
+        crate::time::from_f64(DEFAULT_INTERVAL),
         || {
             let i = globals::current().interval;
             if i > 0.0 && i.is_finite() {
-                double_to_cdtime(i)
+                crate::time::from_f64(i)
             } else {
-                double_to_cdtime(DEFAULT_INTERVAL)
+                crate::time::from_f64(DEFAULT_INTERVAL)
             }
         },
     )

@@ -436,29 +436,15 @@ pub unsafe extern "C" fn escape_slashes(buffer: *mut c_char, buffer_size: usize)
     }
     // SAFETY: per the contract.
     let len = unsafe { CStr::from_ptr(buffer) }.to_bytes().len();
-    // SAFETY: buffer holds len + 1 bytes.
-    let b = unsafe { std::slice::from_raw_parts_mut(buffer.cast::<u8>(), len + 1) };
-    if len <= 1 {
-        if &b[..len] == b"/" {
-            if buffer_size < 5 {
-                return -1;
-            }
-            // SAFETY: buffer_size >= 5 bytes are writable.
-            unsafe { write_c_str(buffer, buffer_size, b"root") };
-        }
-        return 0;
+    // SAFETY: the string and its NUL are inside the buffer_size bytes the
+    // caller vouches for (at least len + 1).
+    let b =
+        unsafe { std::slice::from_raw_parts_mut(buffer.cast::<u8>(), buffer_size.max(len + 1)) };
+    if crate::ident::escape_slashes(b) {
+        0
+    } else {
+        -1
     }
-    let mut len = len;
-    if b[0] == b'/' {
-        b.copy_within(1..=len, 0);
-        len -= 1;
-    }
-    for c in &mut b[..len] {
-        if *c == b'/' {
-            *c = b'_';
-        }
-    }
-    0
 }
 
 /// Quotes `buffer` (`"..."`, escaping `"` and `\`) if it contains blanks,

@@ -637,28 +637,13 @@ pub fn batch_end() {
 static WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
 static NO_WRITER_WARNED: AtomicBool = AtomicBool::new(false);
 
-/// Replaces `/` as collectd's `escape_slashes`: a leading slash is removed,
-/// a lone "/" becomes empty, others become `_`.
+/// collectd's `escape_slashes` on a `value_list_t` field.
 fn escape_slashes(field: &mut [c_char]) {
-    let len = field.iter().position(|&c| c == 0).unwrap_or(field.len());
-    if len == 0 {
-        return;
-    }
-    if len == 1 && field[0] == b'/' as c_char {
-        field[0] = 0;
-        return;
-    }
-    let mut start = 0;
-    if field[0] == b'/' as c_char {
-        field.copy_within(1..len, 0);
-        field[len - 1] = 0;
-        start = 0;
-    }
-    for c in field[start..].iter_mut().take_while(|c| **c != 0) {
-        if *c == b'/' as c_char {
-            *c = b'_' as c_char;
-        }
-    }
+    // SAFETY: c_char and u8 have the same size and alignment; the slice is
+    // reinterpreted in place for the byte-level rule.
+    let bytes =
+        unsafe { std::slice::from_raw_parts_mut(field.as_mut_ptr().cast::<u8>(), field.len()) };
+    crate::ident::escape_slashes(bytes);
 }
 
 fn ident(vl: &value_list_t) -> String {
@@ -1615,17 +1600,12 @@ mod tests {
     }
 
     #[test]
-    fn escape_slashes_like_collectd() {
-        for (input, want) in [
-            ("a/b", "a_b"),
-            ("/a/b", "a_b"),
-            ("/", ""),
-            ("plain", "plain"),
-            ("", ""),
-        ] {
-            let mut f = field(input);
-            escape_slashes(&mut f);
-            assert_eq!(cstr_field_ref(&f), want, "{input}");
-        }
+    fn dispatch_escapes_fields_with_collectds_rule() {
+        let mut f = field("/");
+        escape_slashes(&mut f);
+        assert_eq!(cstr_field_ref(&f), "root");
+        let mut f = field("/a/b");
+        escape_slashes(&mut f);
+        assert_eq!(cstr_field_ref(&f), "a_b");
     }
 }
