@@ -646,24 +646,9 @@ fn escape_slashes(field: &mut [c_char]) {
     crate::ident::escape_slashes(bytes);
 }
 
+/// The identifier of `vl` for log messages (the cache's formatting).
 fn ident(vl: &value_list_t) -> String {
-    let mut s = String::new();
-    s.push_str(cstr_field_ref(&vl.host));
-    s.push('/');
-    s.push_str(cstr_field_ref(&vl.plugin));
-    let pi = cstr_field_ref(&vl.plugin_instance);
-    if !pi.is_empty() {
-        s.push('-');
-        s.push_str(pi);
-    }
-    s.push('/');
-    s.push_str(cstr_field_ref(&vl.type_));
-    let ti = cstr_field_ref(&vl.type_instance);
-    if !ti.is_empty() {
-        s.push('-');
-        s.push_str(ti);
-    }
-    s
+    crate::cache::NameBuf::from_vl(vl).to_string()
 }
 
 /// Updates the value cache and sends cache events. collectd 5.12 logs a
