@@ -1202,6 +1202,99 @@ impl Cache {
         out
     }
 
+    /// Writes what rates need of every entry (identifier, last raw values and
+    /// rates, time, interval) as text, one entry a line, so a re-executed
+    /// daemon continues COUNTER/DERIVE rates without a gap ([`Cache::restore_state`]).
+    /// Returns how many entries were written.
+    pub fn save_state(&self, out: &mut impl std::io::Write) -> std::io::Result<usize> {
+        let mut n = 0;
+        for e in self.snapshot() {
+            let st = e.lock();
+            if st.removed {
+                continue;
+            }
+            let mut line = format!(
+                "v1 {} {} {} {}",
+                hex(&e.ident),
+                st.last_time,
+                st.interval,
+                st.values_raw.len()
+            );
+            for v in &st.values_raw {
+                // SAFETY: every value_t variant is 8 plain bytes; reading
+                // them as u64 keeps the exact bits whatever the type.
+                line.push_str(&format!(" {:x}", unsafe { v.counter }));
+            }
+            for g in &st.values_gauge {
+                line.push_str(&format!(" {:x}", g.to_bits()));
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Reads what [`Cache::save_state`] wrote and recreates the entries whose
+    /// type still has as many data sources (`values_of` gives the count for a
+    /// type name); lines it cannot read are skipped. Returns how many
+    /// entries were restored.
+    pub fn restore_state(
+        &self,
+        input: impl std::io::BufRead,
+        values_of: impl Fn(&[u8]) -> Option<usize>,
+    ) -> usize {
+        let mut n = 0;
+        for line in input.lines() {
+            let Ok(line) = line else { break };
+            if let Some(saved) = parse_saved(&line) {
+                let [.., ty, _] = saved.fields();
+                if values_of(ty) == Some(saved.raw.len()) && self.insert_saved(saved) {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+
+    fn insert_saved(&self, saved: Saved) -> bool {
+        let fields = saved.fields();
+        let hash = hash_fields(fields);
+        let name = NameBuf::from_parts(fields[0], fields[1], fields[2], fields[3], fields[4]);
+        let Ok(name) = CString::new(name.as_bytes()) else {
+            return false;
+        };
+        let entry = Arc::new(Entry {
+            name,
+            ident: saved.ident.into_boxed_slice(),
+            st: Mutex::new(EntryState {
+                values_raw: saved.raw.iter().map(|&b| value_t { counter: b }).collect(),
+                values_gauge: saved.gauge,
+                last_time: saved.last_time,
+                last_update: time::now_coarse(),
+                generation: 0,
+                interval: saved.interval,
+                state: STATE_UNKNOWN,
+                hits: 0,
+                history: Vec::new(),
+                history_index: 0,
+                history_length: 0,
+                meta: None,
+                callbacks_mask: 0,
+                removed: false,
+            }),
+        });
+        let mut map = self.shard(hash).write().unwrap_or_else(|e| e.into_inner());
+        if map
+            .find(hash, |e| e.name.as_bytes() == entry.name.as_bytes())
+            .is_some()
+        {
+            return false;
+        }
+        map.insert(hash, entry);
+        true
+    }
+
     /// All entries sorted by name, for iteration without holding locks.
     pub fn snapshot(&self) -> Vec<Arc<Entry>> {
         let mut out: Vec<Arc<Entry>> = Vec::new();
@@ -1406,6 +1499,75 @@ pub(crate) mod testutil {
     pub fn absolute(a: u64) -> value_t {
         value_t { absolute: a }
     }
+}
+
+/// One entry as [`Cache::save_state`] wrote it.
+struct Saved {
+    ident: Vec<u8>,
+    last_time: cdtime_t,
+    interval: cdtime_t,
+    raw: Vec<u64>,
+    gauge: Vec<f64>,
+}
+
+impl Saved {
+    fn fields(&self) -> Fields<'_> {
+        let mut out: Fields<'_> = [b""; 5];
+        for (slot, part) in out.iter_mut().zip(self.ident.split(|&b| b == 0)) {
+            *slot = part;
+        }
+        out
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Parses one line of saved state; `None` for anything malformed.
+fn parse_saved(line: &str) -> Option<Saved> {
+    let mut w = line.split(' ');
+    if w.next()? != "v1" {
+        return None;
+    }
+    let ident = unhex(w.next()?)?;
+    if ident.iter().filter(|&&b| b == 0).count() != 5 || ident.len() > 5 * FIELD_LEN {
+        return None;
+    }
+    let last_time = w.next()?.parse().ok()?;
+    let interval = w.next()?.parse().ok()?;
+    let n: usize = w.next()?.parse().ok()?;
+    if n == 0 || n > 1024 {
+        return None;
+    }
+    let mut raw = Vec::with_capacity(n);
+    for _ in 0..n {
+        raw.push(u64::from_str_radix(w.next()?, 16).ok()?);
+    }
+    let mut gauge = Vec::with_capacity(n);
+    for _ in 0..n {
+        gauge.push(f64::from_bits(u64::from_str_radix(w.next()?, 16).ok()?));
+    }
+    if w.next().is_some() {
+        return None;
+    }
+    Some(Saved {
+        ident,
+        last_time,
+        interval,
+        raw,
+        gauge,
+    })
 }
 
 #[cfg(test)]
@@ -1731,6 +1893,34 @@ mod tests {
         }
         assert_eq!(c.history_by_name(b"h/p-i/t-x", &mut out, 3, 2), 0);
         assert_eq!(out, [4.0, -4.0, 3.0, -3.0, 2.0, -2.0]);
+    }
+
+    #[test]
+    fn saved_state_continues_rates_in_a_new_cache() {
+        let old = Cache::new();
+        let (ds, _keep) = data_set("d", &[(DS_DERIVE, 0.0, f64::NAN)]);
+        let id = ["h", "p", "i", "d", "x"];
+        let mut values = [derive(1000)];
+        let vl = value_list(id, secs(100), secs(10), &mut values);
+        // SAFETY: ds and vl point at live arrays of one value.
+        unsafe { old.update(&ds, &vl) }.unwrap();
+        let mut text = Vec::new();
+        assert_eq!(old.save_state(&mut text).unwrap(), 1);
+
+        let new = Cache::new();
+        let bad = b"v1 zz 1 2 1 0 0\nv2 nonsense\n".to_vec();
+        let input = [text.clone(), bad].concat();
+        assert_eq!(
+            new.restore_state(&mut &input[..], |t| (t == b"d").then_some(1)),
+            1
+        );
+        // A type whose value count changed is not restored.
+        assert_eq!(Cache::new().restore_state(&mut &text[..], |_| Some(2)), 0);
+        let mut values = [derive(1100)];
+        let vl = value_list(id, secs(110), secs(10), &mut values);
+        // SAFETY: as above.
+        unsafe { new.update(&ds, &vl) }.unwrap();
+        assert_eq!(new.rates(&vl), Some(vec![10.0]), "no gap, no spike");
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod filter;
 pub mod ident;
 pub mod meta;
 pub mod plugins;
+pub mod reload;
 pub mod schedule;
 pub mod time;
 pub mod types_db;

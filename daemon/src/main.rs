@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use rcollectd::daemon::{self, Daemon, Options};
+use rcollectd::reload;
 
 use cli::{Command, Invocation};
 
@@ -49,6 +50,8 @@ fn main() -> ExitCode {
 }
 
 fn run(inv: &Invocation) -> Result<(), String> {
+    let origin = reload::Origin::capture();
+    let reexec = reload::is_reexec();
     let builtin = !inv.config_given && !inv.config_file.exists();
     if builtin {
         log::info!(
@@ -76,7 +79,8 @@ fn run(inv: &Invocation) -> Result<(), String> {
     }
 
     let notify = service::Notifier::from_env();
-    let detach = !inv.foreground && notify.is_none();
+    // A reload's new process is the old one, detached already.
+    let detach = !inv.foreground && notify.is_none() && !reexec;
     if detach {
         service::daemonize()?;
     }
@@ -91,6 +95,9 @@ fn run(inv: &Invocation) -> Result<(), String> {
     };
     let signals = service::Signals::install()?;
 
+    if let Some(n) = reload::restore_cache() {
+        log::info!("reload: restored the rate state of {n} series");
+    }
     daemon.start().map_err(|e| e.to_string())?;
     if let Some(n) = &notify {
         n.send("READY=1\nSTATUS=collecting");
@@ -102,9 +109,38 @@ fn run(inv: &Invocation) -> Result<(), String> {
     );
     // The main thread only waits for signals: housekeeping runs with the
     // reads of each interval (see `Daemon::start`).
-    while signals.wait() == service::Signal::Flush {
-        log::info!("flushing all writers (SIGUSR1)");
-        daemon.flush_all();
+    let reloading = loop {
+        match signals.wait() {
+            service::Signal::Flush => {
+                log::info!("flushing all writers (SIGUSR1)");
+                daemon.flush_all();
+            }
+            service::Signal::Reload => {
+                log::info!("reload: testing the configuration (SIGHUP)");
+                match reload::test_config(&origin) {
+                    Ok(()) => break true,
+                    // Not fatal: logged where the daemon logs, not also on stderr.
+                    Err(e) => log::error!(
+                        target: "rcollectd::reload",
+                        "reload: the new configuration fails its test; running on with the old one:\n{e}"
+                    ),
+                }
+            }
+            service::Signal::Stop => break false,
+        }
+    };
+    if reloading {
+        log::info!("reload: shutting down for the new configuration");
+        if let Some(n) = &notify {
+            n.send(&format!(
+                "RELOADING=1\nMONOTONIC_USEC={}\nSTATUS=reloading",
+                service::monotonic_usec()
+            ));
+        }
+        daemon.shutdown();
+        // Only returns on failure; the PID file stays, as the PID does.
+        let err = reload::reexec(&origin);
+        return Err(format!("reload failed: {err}"));
     }
     log::info!("shutting down");
     if let Some(n) = &notify {

@@ -107,6 +107,13 @@ impl Drop for PidFile {
     }
 }
 
+/// CLOCK_MONOTONIC in microseconds, as systemd's `MONOTONIC_USEC=` wants it.
+pub fn monotonic_usec() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
+        .map(|t| t.tv_sec() as u64 * 1_000_000 + t.tv_nsec() as u64 / 1000)
+        .unwrap_or(0)
+}
+
 /// systemd's notify socket, when the service manager gave us one.
 #[derive(Debug)]
 pub struct Notifier {
@@ -145,6 +152,8 @@ impl Notifier {
 pub enum Signal {
     Flush,
     Stop,
+    /// SIGHUP: reload the configuration.
+    Reload,
 }
 
 static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
@@ -158,7 +167,7 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
 }
 
-/// SIGTERM/SIGINT (stop) and SIGUSR1 (flush), delivered through a self-pipe so
+/// SIGTERM/SIGINT (stop), SIGUSR1 (flush) and SIGHUP (reload), delivered through a self-pipe so
 /// that plugin threads keep default signal masks (children they exec inherit them).
 #[derive(Debug)]
 pub struct Signals {
@@ -167,7 +176,7 @@ pub struct Signals {
 }
 
 impl Signals {
-    /// Installs the handlers; SIGHUP is ignored as collectd ignores it.
+    /// Installs the handlers (SIGHUP reloads; collectd ignores it).
     pub fn install() -> Result<Signals, String> {
         let (read_end, write_end) =
             unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
@@ -180,14 +189,16 @@ impl Signals {
             SaFlags::empty(),
             SigSet::empty(),
         );
-        for sig in [NixSignal::SIGTERM, NixSignal::SIGINT, NixSignal::SIGUSR1] {
+        for sig in [
+            NixSignal::SIGTERM,
+            NixSignal::SIGINT,
+            NixSignal::SIGUSR1,
+            NixSignal::SIGHUP,
+        ] {
             // SAFETY: the handler only calls write(2) on a descriptor that lives
             // as long as the process keeps this Signals value.
             unsafe { sigaction(sig, &action) }.map_err(|e| format!("sigaction {sig}: {e}"))?;
         }
-        let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
-        // SAFETY: installing SIG_IGN has no handler code to run.
-        unsafe { sigaction(NixSignal::SIGHUP, &ignore) }.map_err(|e| format!("sigaction: {e}"))?;
         // SAFETY: the raw descriptor came from pipe2 above and is owned only here.
         let read_end =
             unsafe { fs::File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(read_end)) };
@@ -203,6 +214,7 @@ impl Signals {
         loop {
             match (&self.read_end).read(&mut byte) {
                 Ok(1) if i32::from(byte[0]) == libc::SIGUSR1 => return Signal::Flush,
+                Ok(1) if i32::from(byte[0]) == libc::SIGHUP => return Signal::Reload,
                 Ok(1) => return Signal::Stop,
                 Ok(_) => return Signal::Stop,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -22,3 +22,49 @@ pub extern "C" fn rcollectd_dispatch_batch_begin() {
 pub extern "C" fn rcollectd_dispatch_batch_end() {
     let _ = catch_unwind(AssertUnwindSafe(dispatch::batch_end));
 }
+
+/// Asks for `fd` (a listening socket, say) to be handed to the daemon's
+/// next process under `key` when the configuration is reloaded, so what
+/// arrives during the reload waits in the kernel instead of being refused.
+/// 0, or -1 for a null key or a negative descriptor.
+///
+/// # Safety
+/// `key` null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rcollectd_reload_keep_fd(key: *const std::ffi::c_char, fd: i32) -> i32 {
+    catch_unwind(AssertUnwindSafe(|| {
+        if key.is_null() || fd < 0 {
+            return -1;
+        }
+        // SAFETY: non-null NUL-terminated string per the contract.
+        let key = unsafe { std::ffi::CStr::from_ptr(key) }.to_string_lossy();
+        crate::reload::keep_fd(&key, fd);
+        0
+    }))
+    .unwrap_or(-1)
+}
+
+/// Forgets a descriptor given to [`rcollectd_reload_keep_fd`] (the plugin
+/// is closing it).
+#[no_mangle]
+pub extern "C" fn rcollectd_reload_forget_fd(fd: i32) {
+    let _ = catch_unwind(|| crate::reload::forget_fd(fd));
+}
+
+/// The descriptor the previous process kept under `key` before a reload,
+/// once (the caller owns it), or -1.
+///
+/// # Safety
+/// `key` null or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn rcollectd_reload_take_fd(key: *const std::ffi::c_char) -> i32 {
+    catch_unwind(AssertUnwindSafe(|| {
+        if key.is_null() {
+            return -1;
+        }
+        // SAFETY: non-null NUL-terminated string per the contract.
+        let key = unsafe { std::ffi::CStr::from_ptr(key) }.to_string_lossy();
+        crate::reload::take_inherited_fd(&key).unwrap_or(-1)
+    }))
+    .unwrap_or(-1)
+}

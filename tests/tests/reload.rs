@@ -1,0 +1,217 @@
+//! Reload on SIGHUP: a config that fails its test leaves the daemon running
+//! on the old one; a good one is taken up by the same process (same PID)
+//! with COUNTER/DERIVE rates continuing, and systemd hears RELOADING=1 then
+//! READY=1.
+
+use std::fs;
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use rcollectd_tests::{rcollectd_bin, wait_for, Daemon};
+
+/// Debian's cpu and csv (rates), plus `extra`.
+fn config(extra: &str) -> String {
+    format!(
+        r#"Hostname "reload"
+FQDNLookup false
+Interval 0.5
+BaseDir "{{dir}}"
+PluginDir "/usr/lib/collectd"
+TypesDB "/usr/share/collectd/types.db"
+LoadPlugin cpu
+LoadPlugin csv
+<Plugin csv>
+  DataDir "{{dir}}/csv"
+  StoreRates true
+</Plugin>
+{extra}
+"#
+    )
+}
+
+/// The value column of every row of the csv files of `ident` (prefix).
+fn rows(dir: &Path, ident: &str) -> Vec<String> {
+    let (sub, stem) = ident.rsplit_once('/').expect("host/plugin/type");
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir(dir.join("csv").join(sub)) else {
+        return out;
+    };
+    let mut files: Vec<_> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(stem))
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    for f in files {
+        let text = fs::read_to_string(f).unwrap_or_default();
+        out.extend(text.lines().skip(1).map(|l| l.to_owned()));
+    }
+    out
+}
+
+fn hup(d: &Daemon) {
+    kill(Pid::from_raw(d.pid() as i32), Signal::SIGHUP).expect("SIGHUP");
+}
+
+#[test]
+fn a_config_that_fails_its_test_leaves_the_daemon_running() {
+    let mut d = Daemon::start_rcollectd(&config(""));
+    let user = "reload/cpu-0/cpu-user";
+    assert!(
+        wait_for(Duration::from_secs(10), || rows(d.dir(), user).len() >= 2),
+        "no csv rows:\n{}",
+        d.log()
+    );
+    let conf = d.dir().join("collectd.conf");
+    let good = fs::read_to_string(&conf).expect("config");
+    fs::write(&conf, format!("{good}<Plugin csv>\n  NoSuchOption\n")).expect("break config");
+    hup(&d);
+    assert!(
+        wait_for(Duration::from_secs(20), || d
+            .log()
+            .contains("the new configuration fails its test")),
+        "no failed test logged:\n{}",
+        d.log()
+    );
+    let log = d.log();
+    assert!(
+        log.contains("collectd.conf:") && log.contains("NoSuchOption"),
+        "the file:line error is logged:\n{log}"
+    );
+    // Still the same process, still writing.
+    let before = rows(d.dir(), user).len();
+    assert!(
+        wait_for(Duration::from_secs(10), || rows(d.dir(), user).len()
+            >= before + 2),
+        "stopped writing after a failed reload:\n{}",
+        d.log()
+    );
+    assert!(d.is_running());
+    assert_eq!(d.log().matches("Initialization complete").count(), 1);
+    let out = d.stop();
+    assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
+}
+
+#[test]
+fn a_good_config_is_taken_up_by_the_same_process_with_rates_continuing() {
+    let mut d = Daemon::start_rcollectd(&config(""));
+    let user = "reload/cpu-0/cpu-user";
+    assert!(
+        wait_for(Duration::from_secs(10), || rows(d.dir(), user).len() >= 3),
+        "no csv rows:\n{}",
+        d.log()
+    );
+    let pid = d.pid();
+    let conf = d.dir().join("collectd.conf");
+    let good = fs::read_to_string(&conf).expect("config");
+    fs::write(&conf, format!("{good}LoadPlugin load\n")).expect("change config");
+    let before = rows(d.dir(), user).len();
+    let started = Instant::now();
+    hup(&d);
+    // The new config is in effect: load is collected.
+    assert!(
+        wait_for(Duration::from_secs(20), || !rows(
+            d.dir(),
+            "reload/load/load"
+        )
+        .is_empty()),
+        "the new config was not taken up:\n{}",
+        d.log()
+    );
+    let took = started.elapsed();
+    assert!(d.is_running(), "the daemon exited:\n{}", d.log());
+    assert_eq!(d.pid(), pid);
+    let log = d.log();
+    assert_eq!(
+        log.matches("Initialization complete").count(),
+        2,
+        "one start, one reload:\n{log}"
+    );
+    assert!(log.contains("reload: restored the rate state of"), "{log}");
+    assert!(
+        wait_for(Duration::from_secs(10), || rows(d.dir(), user).len()
+            >= before + 3),
+        "cpu stopped after the reload:\n{}",
+        d.log()
+    );
+    // A rate is nan only for the very first value of a series: none after
+    // the reload, because the new process continues from the saved state.
+    let all = rows(d.dir(), user);
+    let nans: Vec<usize> = all
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.ends_with(",nan"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(nans, vec![0], "rows: {all:#?}");
+    let out = d.stop();
+    assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
+    eprintln!("reload took up the new config after {took:?}");
+}
+
+/// Receives notify datagrams until one contains `want`.
+fn recv_until(sock: &UnixDatagram, want: &str, timeout: Duration) -> Vec<String> {
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        if let Ok(n) = sock.recv(&mut buf) {
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let done = msg.contains(want);
+            seen.push(msg);
+            if done {
+                return seen;
+            }
+        }
+    }
+    panic!("no {want:?} within {timeout:?}; got {seen:?}");
+}
+
+#[test]
+fn systemd_hears_reloading_then_ready() {
+    let dir = tempfile::tempdir().expect("scratch dir");
+    let conf = dir.path().join("collectd.conf");
+    fs::write(
+        &conf,
+        rcollectd_tests::expand(&config("PIDFile \"{dir}/rcollectd.pid\""), dir.path()),
+    )
+    .expect("config");
+    let sock_path = dir.path().join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).expect("notify socket");
+    let mut child = Command::new(rcollectd_bin())
+        .arg("-C")
+        .arg(&conf)
+        .env("NOTIFY_SOCKET", &sock_path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let pid = Pid::from_raw(child.id() as i32);
+    let result = std::panic::catch_unwind(|| {
+        recv_until(&sock, "READY=1", Duration::from_secs(20));
+        kill(pid, Signal::SIGHUP).expect("SIGHUP");
+        let seen = recv_until(&sock, "READY=1", Duration::from_secs(20));
+        assert!(
+            seen.iter()
+                .any(|m| m.contains("RELOADING=1") && m.contains("MONOTONIC_USEC=")),
+            "{seen:?}"
+        );
+    });
+    let _ = kill(pid, Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
