@@ -14,7 +14,7 @@ PLUGINS      := $(patsubst plugins/%/Cargo.toml,%,$(wildcard plugins/*/Cargo.tom
 TEST_PLUGINS := example panicky
 INSTALL_PLUGINS := $(filter-out $(TEST_PLUGINS),$(PLUGINS))
 
-.PHONY: all build deps test run install lint fmt fuzz fuzz-unixsock clean bench bench-footprint bench-network bench-dispatch bench-cache soak
+.PHONY: all build deps test run install lint fmt fuzz fuzz-unixsock clean bench bench-footprint bench-network bench-dispatch bench-cache bench-reload soak
 
 all: build
 
@@ -95,6 +95,9 @@ bench-dispatch: build
 
 bench-cache: build
 	$(BENCH_RUN) cache
+
+bench-reload: build
+	$(BENCH_RUN) reload
 
 soak: build
 	$(BENCH_RUN) soak

@@ -1,7 +1,7 @@
 //! `rcollectd-bench`: runs rcollectd and the real collectd 5.12 side by side
 //! on the same workloads, alternating them round by round, and prints the
 //! median of each figure for both, their ratio, the spread and the project
-//! goal. Usage: `rcollectd-bench [all|footprint|network|dispatch|cache|soak]`;
+//! goal. Usage: `rcollectd-bench [all|footprint|network|dispatch|cache|reload|soak]`;
 //! durations and counts come from BENCH_* / SOAK_* environment variables.
 
 mod daemon;
@@ -75,7 +75,15 @@ fn machine(paths: &Paths) -> String {
 
 fn main() -> ExitCode {
     let what = std::env::args().nth(1).unwrap_or_else(|| "all".into());
-    let known = ["all", "footprint", "network", "dispatch", "cache", "soak"];
+    let known = [
+        "all",
+        "footprint",
+        "network",
+        "dispatch",
+        "cache",
+        "reload",
+        "soak",
+    ];
     if !known.contains(&what.as_str()) {
         eprintln!("usage: rcollectd-bench [{}]", known.join("|"));
         return ExitCode::from(2);
@@ -132,6 +140,9 @@ fn main() -> ExitCode {
     }
     if what == "all" || what == "cache" {
         workloads::cache(&paths, &settings, &mut report);
+    }
+    if what == "all" || what == "reload" {
+        workloads::reload(&paths, &settings, &mut report);
     }
 
     let table = report.render();

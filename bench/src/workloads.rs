@@ -4,6 +4,7 @@
 //! first; a daemon that fails to start or dies fails its side of the rows
 //! with the reason, and the other side is still measured.
 
+use std::fs;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -973,6 +974,89 @@ pub fn dispatch(paths: &Paths, s: &Settings, report: &mut Report) {
         );
         acc.into_report(report);
     }
+}
+
+// ------------------------------------------------------------------- reload
+
+/// Reload of the default plugin set: rcollectd's SIGHUP (config test in a
+/// child, orderly shutdown, re-exec, rate state restored) until the new
+/// process is collecting again, against what collectd offers instead, a
+/// restart (SIGTERM, exit, start until it is collecting again).
+pub fn reload(paths: &Paths, s: &Settings, report: &mut Report) {
+    const TIME: Metric = ("reload_or_restart", "ms", Some(Goal::AbsBelow(1000.0)));
+    let w = "reload-default-config";
+    let metrics = [TIME];
+    let mut acc = Acc::default();
+    acc.declare(w, &metrics);
+    for r in 0..s.rounds {
+        for (flavor, who) in order(r) {
+            eprintln!("{w} round {}/{}: {}", r + 1, s.rounds, flavor.label());
+            let result = (|| -> Result<f64, String> {
+                let scratch = Scratch::new(paths, &format!("reload-{}", flavor.label()))?;
+                let mut plugins: Vec<&str> = DEFAULT_SET.to_vec();
+                plugins.push("csv");
+                let mut body = String::new();
+                for p in &plugins {
+                    body.push_str(&format!("LoadPlugin {p}\n"));
+                }
+                body.push_str(&format!(
+                    "<Plugin csv>\n  DataDir \"{}\"\n</Plugin>\n",
+                    scratch.path.join("csv").display()
+                ));
+                let ready = "Initialization complete";
+                let count = |d: &Running| {
+                    fs::read_to_string(d.dir.join("daemon.log"))
+                        .unwrap_or_default()
+                        .matches(ready)
+                        .count()
+                };
+                let start = |dir: &Path| {
+                    Running::start(paths, flavor, dir, &plugins, "Interval 10", &body, |d| {
+                        count(d) >= 1
+                    })
+                };
+                let mut daemon = start(&scratch.path)?;
+                let t0 = Instant::now();
+                match flavor {
+                    Flavor::Collectd => {
+                        daemon.stop(Duration::from_secs(20));
+                        let again = Scratch::new(paths, "reload-collectd-again")?;
+                        let restarted = start(&again.path)?;
+                        let took = t0.elapsed();
+                        drop(restarted);
+                        Ok(took.as_secs_f64() * 1000.0)
+                    }
+                    _ => {
+                        daemon.signal(libc::SIGHUP);
+                        let deadline = t0 + Duration::from_secs(30);
+                        while count(&daemon) < 2 {
+                            daemon.check_alive()?;
+                            if Instant::now() > deadline {
+                                return Err(format!(
+                                    "no second start within 30 s; log ends:\n{}",
+                                    daemon.log_tail(15)
+                                ));
+                            }
+                            std::thread::sleep(Duration::from_millis(2));
+                        }
+                        Ok(t0.elapsed().as_secs_f64() * 1000.0)
+                    }
+                }
+            })();
+            match result {
+                Ok(v) => acc.add(w, &TIME, who, v),
+                Err(e) => acc.fail(w, &metrics, who, &e),
+            }
+        }
+    }
+    acc.note(
+        w,
+        &TIME,
+        "rcollectd: SIGHUP until the re-executed daemon logs `Initialization complete`; \
+         collectd 5.12 cannot reload: SIGTERM, exit and a new start until it logs the same"
+            .into(),
+    );
+    acc.into_report(report);
 }
 
 // -------------------------------------------------------------------- cache
