@@ -9,8 +9,9 @@ PREFIX  ?= /usr
 DESTDIR ?=
 SYSTEMD_DIR ?= /lib/systemd/system
 
-# Every crate under plugins/ is a plugin; the test-only ones are not installed.
-PLUGINS      := $(patsubst plugins/%/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml))
+# Every crate under plugins/ is a plugin, except `common` (the rlib the
+# plugins share); the test-only ones are not installed.
+PLUGINS      := $(filter-out common,$(patsubst plugins/%/Cargo.toml,%,$(wildcard plugins/*/Cargo.toml)))
 TEST_PLUGINS := example panicky
 INSTALL_PLUGINS := $(filter-out $(TEST_PLUGINS),$(PLUGINS))
 

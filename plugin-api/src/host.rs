@@ -79,6 +79,13 @@ type MetaAddI64Fn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, i
 type MetaAddU64Fn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, u64) -> c_int;
 type MetaAddF64Fn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, f64) -> c_int;
 type MetaAddBoolFn = unsafe extern "C" fn(*mut sys::meta_data_t, *const c_char, bool) -> c_int;
+type CacheMetaGetU64Fn =
+    unsafe extern "C" fn(*const sys::value_list_t, *const c_char, *mut u64) -> c_int;
+type CacheMetaAddU64Fn =
+    unsafe extern "C" fn(*const sys::value_list_t, *const c_char, u64) -> c_int;
+type NotifMetaAddBoolFn =
+    unsafe extern "C" fn(*mut sys::notification_t, *const c_char, bool) -> c_int;
+type NotifMetaFreeFn = unsafe extern "C" fn(*mut sys::notification_meta_t) -> c_int;
 
 /// Function table of the host daemon; `None` where the symbol is absent.
 #[derive(Default, Clone, Copy)]
@@ -112,6 +119,10 @@ pub(crate) struct Host {
     pub meta_add_unsigned_int: Option<MetaAddU64Fn>,
     pub meta_add_double: Option<MetaAddF64Fn>,
     pub meta_add_boolean: Option<MetaAddBoolFn>,
+    pub cache_meta_get_unsigned_int: Option<CacheMetaGetU64Fn>,
+    pub cache_meta_add_unsigned_int: Option<CacheMetaAddU64Fn>,
+    pub notification_meta_add_boolean: Option<NotifMetaAddBoolFn>,
+    pub notification_meta_free: Option<NotifMetaFreeFn>,
     pub batch_begin: Option<BatchFn>,
     pub batch_end: Option<BatchFn>,
 }
@@ -180,6 +191,13 @@ fn resolve_process() -> Host {
         meta_add_unsigned_int: resolve!(c"meta_data_add_unsigned_int", MetaAddU64Fn),
         meta_add_double: resolve!(c"meta_data_add_double", MetaAddF64Fn),
         meta_add_boolean: resolve!(c"meta_data_add_boolean", MetaAddBoolFn),
+        cache_meta_get_unsigned_int: resolve!(c"uc_meta_data_get_unsigned_int", CacheMetaGetU64Fn),
+        cache_meta_add_unsigned_int: resolve!(c"uc_meta_data_add_unsigned_int", CacheMetaAddU64Fn),
+        notification_meta_add_boolean: resolve!(
+            c"plugin_notification_meta_add_boolean",
+            NotifMetaAddBoolFn
+        ),
+        notification_meta_free: resolve!(c"plugin_notification_meta_free", NotifMetaFreeFn),
         batch_begin: resolve!(c"rcollectd_dispatch_batch_begin", BatchFn),
         batch_end: resolve!(c"rcollectd_dispatch_batch_end", BatchFn),
     }

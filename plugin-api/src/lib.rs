@@ -62,7 +62,10 @@
 //!   a ready `value_list_t`. Writers get a [`ValueList`] view: identifier
 //!   fields, [`CdTime`] time/interval, `values()` paired with their
 //!   [`DataSource`], [`ValueList::rates`] (`uc_get_rate`), [`ValueList::meta`].
-//! * Notifications: [`Notification`] view and [`NotificationBuilder`].
+//! * Notifications: [`Notification`] view and [`NotificationBuilder`];
+//!   [`dispatch_notification_raw`] for a ready `notification_t`.
+//! * The value cache's per-identifier meta data:
+//!   [`cache_meta_unsigned_int`], [`set_cache_meta_unsigned_int`].
 //! * [`plugin_interval`], [`hostname`], [`DataSet::lookup`];
 //!   [`register_read_fn`] adds read callbacks with their own name and
 //!   interval; [`MetaData`] attaches meta data to dispatched values.
@@ -99,6 +102,7 @@
 #[rustfmt::skip]
 pub mod sys;
 
+mod cache;
 mod config;
 mod de;
 mod host;
@@ -112,10 +116,13 @@ mod value;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
+pub use cache::{cache_meta_unsigned_int, set_cache_meta_unsigned_int};
 pub use config::{Config, ConfigError, ConfigItem, ConfigValue};
 pub use host::HostError;
 pub use logging::{install_logger, plugin_log, LogLevel};
-pub use notification::{Notification, NotificationBuilder, NotificationMetaValue, Severity};
+pub use notification::{
+    dispatch_notification_raw, Notification, NotificationBuilder, NotificationMetaValue, Severity,
+};
 pub use plugin::{guard, register_read_fn, Error, Flush, Log, Notify, Plugin, Read, Result, Write};
 pub use procfile::ProcFile;
 pub use util::NameError;

@@ -1,6 +1,7 @@
 //! Notifications: a read view for notification callbacks and a builder to
 //! dispatch them.
 
+use std::ffi::CStr;
 use std::fmt;
 
 use crate::host::{host, need};
@@ -304,6 +305,49 @@ impl<'a> NotificationBuilder<'a> {
         } else {
             Err(DispatchError::Rejected(status))
         }
+    }
+}
+
+/// Dispatches a notification the plugin filled in itself
+/// (`plugin_dispatch_notification`, e.g. one a network receiver decoded)
+/// with the boolean meta data `flags` attached, such as
+/// `network:received = true`. The meta list of `n` is not used: the host
+/// builds the list from `flags` and it is freed after the call.
+pub fn dispatch_notification_raw(
+    n: &sys::notification_t,
+    flags: &[(&CStr, bool)],
+) -> Result<(), DispatchError> {
+    let mut n = sys::notification_t {
+        meta: std::ptr::null_mut(),
+        ..*n
+    };
+    #[cfg(any(test, feature = "testing"))]
+    if crate::testing::capture_notification(&n) {
+        return Ok(());
+    }
+    let h = host();
+    let dispatch = need(h.dispatch_notification, "plugin_dispatch_notification")?;
+    if let Some(add) = h.notification_meta_add_boolean {
+        for (key, value) in flags {
+            // SAFETY: `n` is a valid local notification whose meta list
+            // only the host builds; `key` is NUL-terminated and copied.
+            unsafe { add(&mut n, key.as_ptr(), *value) };
+        }
+    }
+    // SAFETY: `n` is fully initialised and its meta list, if any, is the
+    // host's own; the daemon copies what it keeps.
+    let status = unsafe { dispatch(&n) };
+    if !n.meta.is_null() {
+        if let Some(free) = h.notification_meta_free {
+            // SAFETY: the list was allocated by the host above, is ours and
+            // is not used after this.
+            unsafe { free(n.meta) };
+        }
+    }
+    if status == 0 {
+        Ok(())
+    } else {
+        Err(DispatchError::Rejected(status))
     }
 }
 

@@ -611,11 +611,12 @@ impl MetaData {
         }
     }
 
-    /// Adds or replaces a string.
-    pub fn add_string(&mut self, key: &str, value: &str) -> Result<(), DispatchError> {
+    /// Adds or replaces a string; the bytes need not be UTF-8 (C plugins
+    /// see them as they are), but may not contain NUL.
+    pub fn add_string(&mut self, key: &str, value: impl AsRef<[u8]>) -> Result<(), DispatchError> {
         let f = need(host().meta_add_string, "meta_data_add_string")?;
         let k = Self::key(key)?;
-        let v = std::ffi::CString::new(value).map_err(|_| {
+        let v = std::ffi::CString::new(value.as_ref()).map_err(|_| {
             DispatchError::Name(NameError::Nul {
                 field: "meta value",
             })

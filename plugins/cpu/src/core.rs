@@ -4,6 +4,8 @@
 //! Nothing here touches the file system or the host daemon, so every rule is
 //! unit-tested against recorded fixtures.
 
+use rcollectd_plugin_common::{atoll, Metric};
+
 /// State names in collectd's order; the index is the state number.
 pub const STATE_NAMES: [&str; STATE_MAX] = [
     "user",
@@ -64,57 +66,6 @@ impl Default for Options {
             report_guest_state: false,
             subtract_guest_state: true,
         }
-    }
-}
-
-/// One dispatched value: DS type as in types.db (`cpu` is DERIVE, `percent`
-/// and `count` are GAUGE).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value {
-    /// A GAUGE value.
-    Gauge(f64),
-    /// A DERIVE value.
-    Derive(i64),
-}
-
-/// A value list of plugin `cpu`, as collectd would dispatch it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
-    /// CPU number, empty for the aggregate and for `count`.
-    pub plugin_instance: String,
-    /// `cpu`, `percent` or `count`.
-    pub type_: &'static str,
-    /// State name, empty for `count`.
-    pub type_instance: &'static str,
-    /// The single value.
-    pub value: Value,
-}
-
-/// Parse a decimal integer prefix as C's `atoll` does (garbage reads as 0),
-/// so odd lines behave exactly as they do in collectd.
-fn atoll(s: &str) -> i64 {
-    let b = s.as_bytes();
-    let mut i = 0;
-    let neg = match b.first() {
-        Some(b'-') => {
-            i = 1;
-            true
-        }
-        Some(b'+') => {
-            i = 1;
-            false
-        }
-        _ => false,
-    };
-    let mut v: i64 = 0;
-    while i < b.len() && b[i].is_ascii_digit() {
-        v = v.saturating_mul(10).saturating_add(i64::from(b[i] - b'0'));
-        i += 1;
-    }
-    if neg {
-        -v
-    } else {
-        v
     }
 }
 
@@ -268,12 +219,7 @@ impl Cpu {
         let mut out = Vec::new();
         let o = self.opts;
         if o.report_num_cpu {
-            out.push(Metric {
-                plugin_instance: String::new(),
-                type_: "count",
-                type_instance: "",
-                value: Value::Gauge(num_cpu as f64),
-            });
+            out.push(Metric::gauge("", "count", "", num_cpu as f64));
         }
         if o.report_by_state && o.report_by_cpu && !o.values_percentage {
             // Raw counters, state-major like collectd.
@@ -281,12 +227,7 @@ impl Cpu {
                 for (cpu, slots) in self.slots.iter().enumerate().take(num_cpu) {
                     let s = &slots[state];
                     if s.has_value {
-                        out.push(Metric {
-                            plugin_instance: cpu.to_string(),
-                            type_: "cpu",
-                            type_instance: name,
-                            value: Value::Derive(s.last_value),
-                        });
+                        out.push(Metric::derive(&cpu.to_string(), "cpu", name, s.last_value));
                     }
                 }
             }
@@ -341,12 +282,12 @@ impl Cpu {
         let mut push = |state: usize| {
             let percent = 100.0 * rates[state] / sum;
             if !percent.is_nan() {
-                out.push(Metric {
-                    plugin_instance: instance.clone(),
-                    type_: "percent",
-                    type_instance: STATE_NAMES[state],
-                    value: Value::Gauge(percent),
-                });
+                out.push(Metric::gauge(
+                    &instance,
+                    "percent",
+                    STATE_NAMES[state],
+                    percent,
+                ));
             }
         };
         if !self.opts.report_by_state {
@@ -362,6 +303,7 @@ impl Cpu {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rcollectd_plugin::Value;
 
     const SEC: u64 = 1_000_000_000;
     const T0: u64 = 1_700_000_000 * SEC;
@@ -371,22 +313,12 @@ mod tests {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
-    fn derive(cpu: &str, state: &'static str, v: i64) -> Metric {
-        Metric {
-            plugin_instance: cpu.to_string(),
-            type_: "cpu",
-            type_instance: state,
-            value: Value::Derive(v),
-        }
+    fn derive(cpu: &str, state: &str, v: i64) -> Metric {
+        Metric::derive(cpu, "cpu", state, v)
     }
 
-    fn gauge(cpu: &str, type_: &'static str, state: &'static str, v: f64) -> Metric {
-        Metric {
-            plugin_instance: cpu.to_string(),
-            type_,
-            type_instance: state,
-            value: Value::Gauge(v),
-        }
+    fn gauge(cpu: &str, type_: &str, state: &str, v: f64) -> Metric {
+        Metric::gauge(cpu, type_, state, v)
     }
 
     /// Compare with a tolerance on gauges (percentages are divisions).
@@ -394,11 +326,11 @@ mod tests {
         assert_eq!(got.len(), want.len(), "got {got:#?}\nwant {want:#?}");
         for (g, w) in got.iter().zip(want) {
             assert_eq!(
-                (&g.plugin_instance, g.type_, g.type_instance),
-                (&w.plugin_instance, w.type_, w.type_instance)
+                (&g.plugin_instance, &g.type_, &g.type_instance),
+                (&w.plugin_instance, &w.type_, &w.type_instance)
             );
-            match (g.value, w.value) {
-                (Value::Gauge(a), Value::Gauge(b)) => {
+            match (&g.values[..], &w.values[..]) {
+                ([Value::Gauge(a)], [Value::Gauge(b)]) => {
                     assert!((a - b).abs() < 1e-9, "{g:?} vs {w:?}")
                 }
                 (a, b) => assert_eq!(a, b, "{g:?}"),
@@ -512,7 +444,7 @@ mod tests {
         let mut cpu = Cpu::new(opts);
         cpu.read(&fixture("stat_2cpu.txt"), T0);
         let got = cpu.read(&fixture("stat_2cpu_next.txt"), T0 + SEC);
-        let names: Vec<_> = got.iter().map(|m| m.type_instance).collect();
+        let names: Vec<_> = got.iter().map(|m| m.type_instance.as_str()).collect();
         assert_eq!(
             names,
             [
@@ -602,13 +534,5 @@ mod tests {
             .is_empty());
         assert!(cpu.read(&fixture("stat_2cpu_next.txt"), T0).is_empty());
         assert_eq!(cpu.read(&fixture("stat_2cpu_next.txt"), T0 + SEC).len(), 16);
-    }
-
-    #[test]
-    fn atoll_matches_c() {
-        assert_eq!(atoll("123abc"), 123);
-        assert_eq!(atoll("-7"), -7);
-        assert_eq!(atoll("x"), 0);
-        assert_eq!(atoll(""), 0);
     }
 }

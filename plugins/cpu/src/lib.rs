@@ -18,12 +18,11 @@ pub mod core;
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rcollectd_plugin::{
-    export_plugin, Config, Plugin, ProcFile, Read, Result, Value, ValueListBuilder,
-};
+use rcollectd_plugin::{export_plugin, CdTime, Config, Plugin, ProcFile, Read, Result};
+use rcollectd_plugin_common::dispatch_all;
 use serde::Deserialize;
 
-use crate::core::{Cpu, Metric, Options};
+use crate::core::{Cpu, Options};
 
 /// `<Plugin cpu>` options as written in collectd.conf.
 #[derive(Debug, Deserialize)]
@@ -107,27 +106,12 @@ impl Read for CpuPlugin {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .read(text, now_ns);
-        dispatch_all(&metrics);
+        // Like collectd, a rejected value list (e.g. the write queue is
+        // full) neither stops the others nor fails the read.
+        dispatch_all(Self::NAME, CdTime::ZERO, &metrics, |m, e| {
+            rcollectd_plugin::log::debug!("dispatching {}: {e}", m.type_instance)
+        });
         Ok(())
-    }
-}
-
-/// Dispatches every value list; like collectd, a rejected one (e.g. the
-/// write queue is full) neither stops the others nor fails the read.
-fn dispatch_all(metrics: &[Metric]) {
-    for m in metrics {
-        let value = [match m.value {
-            core::Value::Gauge(g) => Value::Gauge(g),
-            core::Value::Derive(d) => Value::Derive(d),
-        }];
-        let r = ValueListBuilder::new(CpuPlugin::NAME, m.type_)
-            .plugin_instance(&m.plugin_instance)
-            .type_instance(m.type_instance)
-            .values(&value)
-            .dispatch();
-        if let Err(e) = r {
-            rcollectd_plugin::log::debug!("dispatching {}: {e}", m.type_instance);
-        }
     }
 }
 

@@ -1,14 +1,8 @@
 //! Pure part of the load plugin: load averages to the value list collectd
 //! 5.12's load plugin dispatches.
 
-/// A value list of plugin `load`, type `load` (shortterm, midterm, longterm).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
-    /// Empty, or `relative` when divided by the number of online CPUs.
-    pub type_instance: &'static str,
-    /// 1, 5 and 15 minute load averages.
-    pub values: [f64; 3],
-}
+use rcollectd_plugin::Value;
+use rcollectd_plugin_common::Metric;
 
 /// Why `/proc/loadavg` could not be used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,16 +41,11 @@ pub fn from_sysinfo(loads: [u64; 3]) -> [f64; 3] {
 /// The value list for `loads`; with `relative_cores` (ReportRelative and a
 /// known CPU count above 0) each average is divided by the CPU count.
 pub fn metric(loads: [f64; 3], relative_cores: Option<u32>) -> Metric {
-    match relative_cores {
-        Some(cores) if cores > 0 => Metric {
-            type_instance: "relative",
-            values: loads.map(|l| l / f64::from(cores)),
-        },
-        _ => Metric {
-            type_instance: "",
-            values: loads,
-        },
-    }
+    let (type_instance, loads) = match relative_cores {
+        Some(cores) if cores > 0 => ("relative", loads.map(|l| l / f64::from(cores))),
+        _ => ("", loads),
+    };
+    Metric::new("", "load", type_instance, loads.map(Value::Gauge).to_vec())
 }
 
 #[cfg(test)]
@@ -73,10 +62,12 @@ mod tests {
         let loads = parse_loadavg(&fixture("loadavg.txt")).unwrap();
         assert_eq!(
             metric(loads, None),
-            Metric {
-                type_instance: "",
-                values: [0.41, 0.31, 0.19]
-            }
+            Metric::new(
+                "",
+                "load",
+                "",
+                [0.41, 0.31, 0.19].map(Value::Gauge).to_vec()
+            )
         );
     }
 
@@ -85,10 +76,12 @@ mod tests {
         let loads = parse_loadavg(&fixture("loadavg.txt")).unwrap();
         assert_eq!(
             metric(loads, Some(2)),
-            Metric {
-                type_instance: "relative",
-                values: [0.205, 0.155, 0.095]
-            }
+            Metric::new(
+                "",
+                "load",
+                "relative",
+                [0.205, 0.155, 0.095].map(Value::Gauge).to_vec()
+            )
         );
         // Unknown CPU count: absolute values, as collectd does.
         assert_eq!(metric(loads, Some(0)).type_instance, "");

@@ -5,7 +5,8 @@
 
 pub mod core;
 
-use rcollectd_plugin::{export_plugin, Config, Plugin, Read, Result, Value, ValueListBuilder};
+use rcollectd_plugin::{export_plugin, CdTime, Config, Plugin, Read, Result};
+use rcollectd_plugin_common::dispatch_all;
 use serde::Deserialize;
 
 /// `<Plugin load>` options as written in collectd.conf.
@@ -70,13 +71,15 @@ impl Read for LoadPlugin {
         } else {
             None
         };
-        let m = core::metric(loads, cores);
-        let values = m.values.map(Value::Gauge);
-        ValueListBuilder::new(Self::NAME, "load")
-            .type_instance(m.type_instance)
-            .values(&values)
-            .dispatch()?;
-        Ok(())
+        // A rejected value list fails the read.
+        let mut result = Ok(());
+        dispatch_all(
+            Self::NAME,
+            CdTime::ZERO,
+            &[core::metric(loads, cores)],
+            |_, e| result = Err(e.clone().into()),
+        );
+        result
     }
 }
 

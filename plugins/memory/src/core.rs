@@ -1,6 +1,8 @@
 //! Pure part of the memory plugin: `/proc/meminfo` text to the value lists
 //! collectd 5.12's memory plugin dispatches on Linux.
 
+use rcollectd_plugin_common::Metric;
+
 /// Options of the memory plugin, with collectd's names and defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
@@ -17,17 +19,6 @@ impl Default for Options {
             values_percentage: false,
         }
     }
-}
-
-/// A value list of plugin `memory` (no plugin instance, one GAUGE value).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
-    /// `memory` or `percent`.
-    pub type_: &'static str,
-    /// The memory state: used, buffered, cached, free, slab_unrecl, ...
-    pub type_instance: &'static str,
-    /// Bytes, or percent of the sum of all states.
-    pub value: f64,
 }
 
 /// Why a reading produced no values.
@@ -121,22 +112,21 @@ pub fn read(meminfo: &str, opts: &Options) -> Result<Vec<Metric>, Error> {
 fn multivalue(states: &[(&'static str, f64)], opts: &Options) -> Vec<Metric> {
     let mut out = Vec::new();
     if opts.values_absolute {
-        out.extend(states.iter().map(|&(name, v)| Metric {
-            type_: "memory",
-            type_instance: name,
-            value: v,
-        }));
+        out.extend(
+            states
+                .iter()
+                .map(|&(name, v)| Metric::gauge("", "memory", name, v)),
+        );
     }
     if opts.values_percentage {
         let sum: f64 = states.iter().map(|s| s.1).filter(|v| !v.is_nan()).sum();
-        out.extend(states.iter().map(|&(name, v)| Metric {
-            type_: "percent",
-            type_instance: name,
-            value: if sum != 0.0 {
+        out.extend(states.iter().map(|&(name, v)| {
+            let percent = if sum != 0.0 {
                 v * (100.0 / sum)
             } else {
                 f64::NAN
-            },
+            };
+            Metric::gauge("", "percent", name, percent)
         }));
     }
     out
@@ -145,17 +135,22 @@ fn multivalue(states: &[(&'static str, f64)], opts: &Options) -> Vec<Metric> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rcollectd_plugin::Value;
 
     fn fixture(name: &str) -> String {
         let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
-    fn m(type_: &'static str, type_instance: &'static str, value: f64) -> Metric {
-        Metric {
-            type_,
-            type_instance,
-            value,
+    fn m(type_: &str, type_instance: &str, value: f64) -> Metric {
+        Metric::gauge("", type_, type_instance, value)
+    }
+
+    /// The single gauge of a memory value list.
+    fn value(m: &Metric) -> f64 {
+        match m.values[..] {
+            [Value::Gauge(v)] => v,
+            _ => panic!("not one gauge: {m}"),
         }
     }
 
@@ -189,13 +184,13 @@ mod tests {
         let got = read(&fixture("meminfo.txt"), &opts).unwrap();
         assert_eq!(got.len(), 12);
         let (abs, pct) = got.split_at(6);
-        let sum: f64 = abs.iter().map(|m| m.value).sum();
+        let sum: f64 = abs.iter().map(value).sum();
         for (a, p) in abs.iter().zip(pct) {
             assert_eq!(p.type_, "percent");
             assert_eq!(p.type_instance, a.type_instance);
-            assert!((p.value - a.value * 100.0 / sum).abs() < 1e-9);
+            assert!((value(p) - value(a) * 100.0 / sum).abs() < 1e-9);
         }
-        let total: f64 = pct.iter().map(|m| m.value).sum();
+        let total: f64 = pct.iter().map(value).sum();
         assert!((total - 100.0).abs() < 1e-9);
         let only_pct = Options {
             values_absolute: false,
@@ -236,6 +231,6 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(zero.iter().all(|m| m.value.is_nan()));
+        assert!(zero.iter().all(|m| value(m).is_nan()));
     }
 }

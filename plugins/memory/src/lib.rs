@@ -13,9 +13,8 @@ pub mod core;
 
 use std::sync::Mutex;
 
-use rcollectd_plugin::{
-    export_plugin, CdTime, Config, Plugin, ProcFile, Read, Result, Value, ValueListBuilder,
-};
+use rcollectd_plugin::{export_plugin, CdTime, Config, Plugin, ProcFile, Read, Result};
+use rcollectd_plugin_common::dispatch_all;
 use serde::Deserialize;
 
 use crate::core::Options;
@@ -78,18 +77,9 @@ impl Read for MemoryPlugin {
         let metrics = core::read(text, &self.options).map_err(|e| e.to_string())?;
         drop(meminfo);
         // One timestamp for all states, as collectd does.
-        let now = CdTime::now();
-        for m in metrics {
-            let value = [Value::Gauge(m.value)];
-            let r = ValueListBuilder::new(Self::NAME, m.type_)
-                .type_instance(m.type_instance)
-                .time(now)
-                .values(&value)
-                .dispatch();
-            if let Err(e) = r {
-                rcollectd_plugin::log::debug!("dispatching {}: {e}", m.type_instance);
-            }
-        }
+        dispatch_all(Self::NAME, CdTime::now(), &metrics, |m, e| {
+            rcollectd_plugin::log::debug!("dispatching {}: {e}", m.type_instance)
+        });
         Ok(())
     }
 }

@@ -5,7 +5,6 @@
 pub mod auth;
 pub mod codec;
 pub mod config;
-mod host_extra;
 pub mod plugin;
 pub mod receiver;
 pub mod sender;

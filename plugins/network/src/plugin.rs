@@ -3,21 +3,21 @@
 //! collectd's `network:*` meta data; written value lists go to the
 //! [`Sender`]; a timer thread sends quiet buffers promptly.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr};
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rcollectd_plugin::{
-    dispatch_raw, plugin_interval, sys, Config, ConfigItem, ConfigValue, Flush, MetaValue,
-    Notification, NotificationMetaValue, Notify, Plugin, Read, Value as SdkValue, ValueList,
-    ValueListBuilder, Write,
+    cache_meta_unsigned_int, dispatch_notification_raw, dispatch_raw, plugin_interval,
+    set_cache_meta_unsigned_int, sys, Config, ConfigItem, ConfigValue, DispatchError, Flush,
+    MetaData, MetaValue, Notification, NotificationMetaValue, Notify, Plugin, Read,
+    Value as SdkValue, ValueList, ValueListBuilder, Write,
 };
 
 use crate::codec::{NotificationOut, NotificationRef, Origin, Value, ValueListOut, ValueListRef};
 use crate::config::{self, ConfValue, Item, NetworkConfig};
-use crate::host_extra;
 use crate::receiver::{Dispatch, Receiver};
 use crate::sender::Sender;
 use crate::stats::Stats;
@@ -90,7 +90,7 @@ struct DaemonDispatch {
 struct ReceivedMeta {
     from: SocketAddr,
     user: Option<Vec<u8>>,
-    meta: Option<host_extra::Meta>,
+    meta: Option<MetaData>,
 }
 
 fn copy_name(dst: &mut [c_char; 128], src: &[u8]) {
@@ -101,8 +101,25 @@ fn copy_name(dst: &mut [c_char; 128], src: &[u8]) {
     dst[n] = 0;
 }
 
-fn cstring(b: &[u8]) -> Option<CString> {
-    CString::new(b.split(|&c| c == 0).next().unwrap_or_default()).ok()
+/// The loop-protection key in the value cache, as collectd's.
+const TIME_SENT: &CStr = c"network:time_sent";
+
+/// Meta data with `network:received = true` and, when given,
+/// `network:username` and `network:ip_address` (as collectd's receiver);
+/// `None` outside a daemon.
+fn received_meta(username: Option<&[u8]>, ip: &str) -> Option<MetaData> {
+    let mut meta = MetaData::new().ok()?;
+    // Like collectd, a key the daemon refuses is left out.
+    let _ = meta.add_boolean("network:received", true);
+    if let Some(u) = username {
+        // The name up to its first NUL, as C reads it.
+        let _ = meta.add_string(
+            "network:username",
+            u.split(|&c| c == 0).next().unwrap_or_default(),
+        );
+    }
+    let _ = meta.add_string("network:ip_address", ip);
+    Some(meta)
 }
 
 /// A fresh dispatcher with the same settings (one per receiving socket);
@@ -125,9 +142,7 @@ impl DaemonDispatch {
             .as_ref()
             .is_some_and(|m| m.from == *from && m.user.as_deref() == user);
         if !current {
-            let ip = CString::new(from.ip().to_string()).ok();
-            let user_c = user.and_then(cstring);
-            let meta = host_extra::Meta::received(user_c.as_deref(), ip.as_deref());
+            let meta = received_meta(user, &from.ip().to_string());
             self.last_meta = Some(ReceivedMeta {
                 from: *from,
                 user: user.map(<[u8]>::to_vec),
@@ -137,7 +152,7 @@ impl DaemonDispatch {
         self.last_meta
             .as_ref()
             .and_then(|m| m.meta.as_ref())
-            .map_or(std::ptr::null_mut(), |m| m.as_ptr())
+            .map_or(std::ptr::null_mut(), MetaData::as_ptr)
     }
 }
 
@@ -151,7 +166,9 @@ impl Dispatch for DaemonDispatch {
         copy_name(&mut raw.type_instance, vl.type_instance);
         raw.time = vl.time;
         raw.interval = vl.interval;
-        if self.check_loops && host_extra::time_sent(&raw).is_some_and(|sent| sent >= vl.time) {
+        if self.check_loops
+            && cache_meta_unsigned_int(&raw, TIME_SENT).is_some_and(|sent| sent >= vl.time)
+        {
             // We sent this value ourselves: do not receive it again.
             return false;
         }
@@ -184,7 +201,8 @@ impl Dispatch for DaemonDispatch {
             *d = *s as c_char;
         }
         raw.message[m] = 0;
-        if host_extra::dispatch_notification_received(&mut raw).is_none() {
+        let flags = [(c"network:received", true)];
+        if let Err(DispatchError::Host(_)) = dispatch_notification_raw(&raw, &flags) {
             log::debug!("no host to dispatch a notification to");
         }
     }
@@ -346,7 +364,8 @@ impl Write for Network {
             return Ok(());
         }
         if !self.cfg.listens.is_empty() {
-            host_extra::set_time_sent(vl.as_raw(), vl.time().0);
+            // Without a host there is no cache to protect against loops.
+            let _ = set_cache_meta_unsigned_int(vl.as_raw(), TIME_SENT, vl.time().0);
         }
         let SendState { sender, values } = &mut *st;
         let was_empty = sender.next_flush(Duration::ZERO).is_none();

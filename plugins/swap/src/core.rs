@@ -2,6 +2,8 @@
 //! `/proc/vmstat` text to the value lists collectd 5.12's swap plugin
 //! dispatches on Linux.
 
+use rcollectd_plugin_common::Metric;
+
 /// Options of the swap plugin, with collectd's names and defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Options {
@@ -27,28 +29,6 @@ impl Default for Options {
             report_io: true,
         }
     }
-}
-
-/// One dispatched value, DS type as in types.db.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value {
-    /// `swap` and `percent` are GAUGE.
-    Gauge(f64),
-    /// `swap_io` is DERIVE.
-    Derive(i64),
-}
-
-/// A value list of plugin `swap`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
-    /// Escaped device path with ReportByDevice, else empty.
-    pub plugin_instance: String,
-    /// `swap`, `percent` or `swap_io`.
-    pub type_: &'static str,
-    /// used/free/cached, or in/out.
-    pub type_instance: &'static str,
-    /// The single value.
-    pub value: Value,
 }
 
 /// Why a source produced no values.
@@ -96,12 +76,7 @@ fn strtod_prefix(s: &str) -> Option<f64> {
 fn usage(instance: &str, states: &[(&'static str, f64)], opts: &Options, out: &mut Vec<Metric>) {
     let mut emit = |type_: &'static str, scale: f64| {
         for &(name, v) in states {
-            out.push(Metric {
-                plugin_instance: instance.to_string(),
-                type_,
-                type_instance: name,
-                value: Value::Gauge(v * scale),
-            });
+            out.push(Metric::gauge(instance, type_, name, v * scale));
         }
     };
     if opts.values_absolute {
@@ -207,18 +182,14 @@ pub fn read_io(vmstat: &str, report_bytes: bool, page_size: i64) -> Result<Vec<M
         sin = sin.wrapping_mul(page_size);
         sout = sout.wrapping_mul(page_size);
     }
-    let io = |type_instance, v| Metric {
-        plugin_instance: String::new(),
-        type_: "swap_io",
-        type_instance,
-        value: Value::Derive(v),
-    };
+    let io = |type_instance, v| Metric::derive("", "swap_io", type_instance, v);
     Ok(vec![io("in", sin), io("out", sout)])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rcollectd_plugin::Value;
 
     #[test]
     fn lines_split_into_at_most_eight_fields() {
@@ -236,13 +207,8 @@ mod tests {
         std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
     }
 
-    fn g(inst: &str, type_: &'static str, ti: &'static str, v: f64) -> Metric {
-        Metric {
-            plugin_instance: inst.to_string(),
-            type_,
-            type_instance: ti,
-            value: Value::Gauge(v),
-        }
+    fn g(inst: &str, type_: &str, ti: &str, v: f64) -> Metric {
+        Metric::gauge(inst, type_, ti, v)
     }
 
     #[test]
@@ -265,9 +231,9 @@ mod tests {
         };
         let got = read_combined(&fixture("meminfo_noswap.txt"), &pct).unwrap();
         assert_eq!(got.len(), 3);
-        assert!(got
-            .iter()
-            .all(|m| m.type_ == "percent" && matches!(m.value, Value::Gauge(v) if v.is_nan())));
+        assert!(got.iter().all(
+            |m| m.type_ == "percent" && matches!(m.values[..], [Value::Gauge(v)] if v.is_nan())
+        ));
     }
 
     #[test]
@@ -342,12 +308,7 @@ mod tests {
     #[test]
     fn io_pages_and_bytes() {
         let vm = fixture("vmstat.txt");
-        let d = |ti, v| Metric {
-            plugin_instance: String::new(),
-            type_: "swap_io",
-            type_instance: ti,
-            value: Value::Derive(v),
-        };
+        let d = |ti, v| Metric::derive("", "swap_io", ti, v);
         assert_eq!(
             read_io(&vm, false, 4096).unwrap(),
             vec![d("in", 0), d("out", 0)]

@@ -17,12 +17,11 @@ pub mod core;
 
 use std::sync::Mutex;
 
-use rcollectd_plugin::{
-    export_plugin, Config, Plugin, ProcFile, Read, Result, Value, ValueListBuilder,
-};
+use rcollectd_plugin::{export_plugin, CdTime, Config, Plugin, ProcFile, Read, Result};
+use rcollectd_plugin_common::{dispatch_all, Metric};
 use serde::Deserialize;
 
-use crate::core::{Metric, Options};
+use crate::core::Options;
 
 /// `<Plugin swap>` options as written in collectd.conf.
 #[derive(Debug, Deserialize)]
@@ -135,21 +134,12 @@ fn read_file<'a>(path: &str, file: &'a mut ProcFile) -> Result<&'a str> {
         .map_err(|e| format!("reading {path}: {e}"))?)
 }
 
-fn dispatch_all(metrics: &[Metric]) {
-    for m in metrics {
-        let value = [match m.value {
-            core::Value::Gauge(g) => Value::Gauge(g),
-            core::Value::Derive(d) => Value::Derive(d),
-        }];
-        let r = ValueListBuilder::new(SwapPlugin::NAME, m.type_)
-            .plugin_instance(&m.plugin_instance)
-            .type_instance(m.type_instance)
-            .values(&value)
-            .dispatch();
-        if let Err(e) = r {
-            rcollectd_plugin::log::debug!("dispatching {}: {e}", m.type_instance);
-        }
-    }
+/// Dispatches one part's value lists; like collectd, a rejected one (e.g.
+/// the write queue is full) neither stops the others nor fails the read.
+fn dispatch(metrics: &[Metric]) {
+    dispatch_all(SwapPlugin::NAME, CdTime::ZERO, metrics, |m, e| {
+        rcollectd_plugin::log::debug!("dispatching {}: {e}", m.type_instance)
+    });
 }
 
 impl Read for SwapPlugin {
@@ -165,14 +155,14 @@ impl Read for SwapPlugin {
                 .and_then(|t| Ok(core::read_combined(t, &self.options)?))
         };
         match usage {
-            Ok(m) => dispatch_all(&m),
+            Ok(m) => dispatch(&m),
             Err(e) => rcollectd_plugin::log::warn!("usage: {e}"),
         }
         if self.options.report_io {
             let io = read_file(&self.paths.vmstat, &mut files.vmstat)
                 .and_then(|t| Ok(core::read_io(t, self.options.report_bytes, self.page_size)?));
             match io {
-                Ok(m) => dispatch_all(&m),
+                Ok(m) => dispatch(&m),
                 Err(e) => rcollectd_plugin::log::warn!("swap_io: {e}"),
             }
         }

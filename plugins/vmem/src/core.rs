@@ -1,36 +1,8 @@
 //! Pure part of the vmem plugin: `/proc/vmstat` text to the value lists
 //! collectd 5.12's vmem plugin dispatches.
 
-/// One dispatched value, DS type as in types.db.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Value {
-    /// `vmpage_number` is GAUGE.
-    Gauge(f64),
-    /// `vmpage_action`, `vmpage_faults`, `vmpage_io` are DERIVE.
-    Derive(i64),
-}
-
-/// A value list of plugin `vmem`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Metric {
-    /// Memory zone for the per-zone Verbose counters, else empty.
-    pub plugin_instance: String,
-    /// vmpage_number, vmpage_action, vmpage_faults or vmpage_io.
-    pub type_: &'static str,
-    /// Counter name (e.g. `free_pages`, `dirtied`, `memory`, `swap`).
-    pub type_instance: String,
-    /// One value, or two for vmpage_faults (minflt, majflt) and vmpage_io.
-    pub values: Vec<Value>,
-}
-
-fn metric(pi: &str, type_: &'static str, ti: &str, values: Vec<Value>) -> Metric {
-    Metric {
-        plugin_instance: pi.to_string(),
-        type_,
-        type_instance: ti.to_string(),
-        values,
-    }
-}
+use rcollectd_plugin::Value;
+use rcollectd_plugin_common::Metric;
 
 /// C `strtoll`/`strtod` prefix parse; `None` when no digits start the field.
 fn parse_prefix(s: &str) -> Option<(i64, f64)> {
@@ -81,14 +53,19 @@ pub fn read(vmstat: &str, verbose: bool) -> Vec<Metric> {
         };
         if let Some(inst) = key.strip_prefix("nr_") {
             if inst == "dirtied" || inst == "written" {
-                out.push(metric(
+                out.push(Metric::new(
                     "",
                     "vmpage_action",
                     inst,
                     vec![Value::Derive(counter)],
                 ));
             } else {
-                out.push(metric("", "vmpage_number", inst, vec![Value::Gauge(gauge)]));
+                out.push(Metric::new(
+                    "",
+                    "vmpage_number",
+                    inst,
+                    vec![Value::Gauge(gauge)],
+                ));
             }
             continue;
         }
@@ -107,7 +84,7 @@ pub fn read(vmstat: &str, verbose: bool) -> Vec<Metric> {
                     .iter()
                     .find_map(|(prefix, action)| key.strip_prefix(prefix).map(|z| (z, *action)))
                 {
-                    out.push(metric(
+                    out.push(Metric::new(
                         zone,
                         "vmpage_action",
                         action,
@@ -120,7 +97,7 @@ pub fn read(vmstat: &str, verbose: bool) -> Vec<Metric> {
                         "pgdeactivate" => "deactivate",
                         _ => continue,
                     };
-                    out.push(metric(
+                    out.push(Metric::new(
                         "",
                         "vmpage_action",
                         action,
@@ -133,7 +110,7 @@ pub fn read(vmstat: &str, verbose: bool) -> Vec<Metric> {
         *slot = Some(counter);
     }
     if let (Some(minflt), Some(majflt)) = (pgfault, pgmajfault) {
-        out.push(metric(
+        out.push(Metric::new(
             "",
             "vmpage_faults",
             "",
@@ -141,7 +118,7 @@ pub fn read(vmstat: &str, verbose: bool) -> Vec<Metric> {
         ));
     }
     if let (Some(i), Some(o)) = (pgpgin, pgpgout) {
-        out.push(metric(
+        out.push(Metric::new(
             "",
             "vmpage_io",
             "memory",
@@ -149,7 +126,7 @@ pub fn read(vmstat: &str, verbose: bool) -> Vec<Metric> {
         ));
     }
     if let (Some(i), Some(o)) = (pswpin, pswpout) {
-        out.push(metric(
+        out.push(Metric::new(
             "",
             "vmpage_io",
             "swap",
@@ -178,6 +155,7 @@ mod tests {
                 .map(|v| match v {
                     Value::Gauge(g) => format!("g:{g}"),
                     Value::Derive(d) => format!("d:{d}"),
+                    other => panic!("unexpected {other:?}"),
                 })
                 .collect();
             s.push_str(&format!(
@@ -207,13 +185,13 @@ mod tests {
     fn recorded_vmstat_default() {
         let got = read(&fixture("vmstat.txt"), false);
         // Spot checks against the recorded file, then the whole golden list.
-        assert!(got.contains(&metric(
+        assert!(got.contains(&Metric::new(
             "",
             "vmpage_number",
             "free_pages",
             vec![Value::Gauge(1137070.0)]
         )));
-        assert!(got.contains(&metric(
+        assert!(got.contains(&Metric::new(
             "",
             "vmpage_action",
             "dirtied",
@@ -223,19 +201,19 @@ mod tests {
         assert_eq!(
             tail,
             vec![
-                metric(
+                Metric::new(
                     "",
                     "vmpage_faults",
                     "",
                     vec![Value::Derive(7793662), Value::Derive(2750)]
                 ),
-                metric(
+                Metric::new(
                     "",
                     "vmpage_io",
                     "memory",
                     vec![Value::Derive(3999109), Value::Derive(2505712)]
                 ),
-                metric(
+                Metric::new(
                     "",
                     "vmpage_io",
                     "swap",
@@ -250,13 +228,13 @@ mod tests {
     #[test]
     fn recorded_vmstat_verbose() {
         let got = read(&fixture("vmstat.txt"), true);
-        assert!(got.contains(&metric(
+        assert!(got.contains(&Metric::new(
             "normal",
             "vmpage_action",
             "alloc",
             vec![Value::Derive(8056662)]
         )));
-        assert!(got.contains(&metric(
+        assert!(got.contains(&Metric::new(
             "",
             "vmpage_action",
             "free",
@@ -264,7 +242,7 @@ mod tests {
         )));
         // Newer kernels have no zone suffix on pgsteal_kswapd: collectd's
         // prefix rules make that zone "kswapd" of the legacy "steal" action.
-        assert!(got.contains(&metric(
+        assert!(got.contains(&Metric::new(
             "kswapd",
             "vmpage_action",
             "steal",

@@ -5,7 +5,8 @@
 
 pub mod core;
 
-use rcollectd_plugin::{export_plugin, Config, Plugin, Read, Result, Value, ValueListBuilder};
+use rcollectd_plugin::{export_plugin, CdTime, Config, Plugin, Read, Result};
+use rcollectd_plugin_common::dispatch_all;
 use serde::Deserialize;
 
 /// `<Plugin vmem>` options as written in collectd.conf.
@@ -44,24 +45,10 @@ impl Read for VmemPlugin {
     fn read(&self) -> Result {
         let text = std::fs::read_to_string(&self.path)
             .map_err(|e| format!("reading {}: {e}", self.path))?;
-        for m in core::read(&text, self.verbose) {
-            let values: Vec<Value> = m
-                .values
-                .iter()
-                .map(|v| match *v {
-                    core::Value::Gauge(g) => Value::Gauge(g),
-                    core::Value::Derive(d) => Value::Derive(d),
-                })
-                .collect();
-            let r = ValueListBuilder::new(Self::NAME, m.type_)
-                .plugin_instance(&m.plugin_instance)
-                .type_instance(&m.type_instance)
-                .values(&values)
-                .dispatch();
-            if let Err(e) = r {
-                rcollectd_plugin::log::debug!("dispatching {}-{}: {e}", m.type_, m.type_instance);
-            }
-        }
+        let metrics = core::read(&text, self.verbose);
+        dispatch_all(Self::NAME, CdTime::ZERO, &metrics, |m, e| {
+            rcollectd_plugin::log::debug!("dispatching {}-{}: {e}", m.type_, m.type_instance)
+        });
         Ok(())
     }
 }

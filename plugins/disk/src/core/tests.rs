@@ -20,7 +20,7 @@ fn recorded_machine() {
     let first = read(
         &cfg,
         &mut st,
-        include_str!("../tests/fixtures/diskstats.1"),
+        include_str!("../../tests/fixtures/diskstats.1"),
         1.0,
         no_rename,
     );
@@ -28,7 +28,7 @@ fn recorded_machine() {
     let out = read(
         &cfg,
         &mut st,
-        include_str!("../tests/fixtures/diskstats.2"),
+        include_str!("../../tests/fixtures/diskstats.2"),
         1.0,
         no_rename,
     );
@@ -53,7 +53,7 @@ fn edge_sequence() {
     let out = read(
         &cfg,
         &mut st,
-        include_str!("../tests/fixtures/edge.1"),
+        include_str!("../../tests/fixtures/edge.1"),
         10.0,
         no_rename,
     );
@@ -61,7 +61,7 @@ fn edge_sequence() {
     let out = read(
         &cfg,
         &mut st,
-        include_str!("../tests/fixtures/edge.2"),
+        include_str!("../../tests/fixtures/edge.2"),
         10.0,
         no_rename,
     );
@@ -94,7 +94,7 @@ fn edge_sequence() {
     let out = read(
         &cfg,
         &mut st,
-        include_str!("../tests/fixtures/edge.3"),
+        include_str!("../../tests/fixtures/edge.3"),
         10.0,
         no_rename,
     );
@@ -119,14 +119,14 @@ fn selection_and_udev_names() {
     read(
         &cfg,
         &mut st,
-        include_str!("../tests/fixtures/edge.1"),
+        include_str!("../../tests/fixtures/edge.1"),
         10.0,
         rename,
     );
     let out = read(
         &cfg,
         &mut st,
-        include_str!("../tests/fixtures/edge.2"),
+        include_str!("../../tests/fixtures/edge.2"),
         10.0,
         rename,
     );
@@ -138,7 +138,7 @@ fn selection_and_udev_names() {
     let out = read(
         &cfg,
         &mut st,
-        include_str!("../tests/fixtures/edge.2"),
+        include_str!("../../tests/fixtures/edge.2"),
         10.0,
         rename,
     );
@@ -149,7 +149,7 @@ fn selection_and_udev_names() {
 
 #[test]
 fn udev_property_lookup() {
-    let db = include_str!("../tests/fixtures/udev_db");
+    let db = include_str!("../../tests/fixtures/udev_db");
     assert_eq!(
         udev_property(Some(db), None, "ID_FS_LABEL").as_deref(),
         Some("data")

@@ -12,7 +12,7 @@ fn lines(out: &[Metric]) -> Vec<String> {
 fn recorded_machine() {
     let out = read(
         &Config::default(),
-        include_str!("../tests/fixtures/net_dev"),
+        include_str!("../../tests/fixtures/net_dev"),
     );
     let got = lines(&out);
     assert_eq!(got.len(), 16, "4 interfaces x 4 types: {got:#?}");
@@ -46,7 +46,7 @@ fn recorded_machine() {
 fn edge_cases() {
     let out = read(
         &Config::default(),
-        include_str!("../tests/fixtures/net_dev_edge"),
+        include_str!("../../tests/fixtures/net_dev_edge"),
     );
     assert_eq!(
         lines(&out),
@@ -75,7 +75,7 @@ fn edge_cases() {
 
 #[test]
 fn options() {
-    let text = include_str!("../tests/fixtures/net_dev_edge");
+    let text = include_str!("../../tests/fixtures/net_dev_edge");
     let mut cfg = Config::default();
     cfg.set("ReportInactive", "false").unwrap();
     cfg.set("UniqueName", "true").unwrap();

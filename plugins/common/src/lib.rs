@@ -1,0 +1,20 @@
+//! Helpers shared by rcollectd's own plugins, so each rule is written once:
+//!
+//! * [`Metric`] and [`dispatch_all`]: value lists as plain data (testable
+//!   parsers), dispatched under the plugin's name;
+//! * [`atoll`], [`split_fields`], [`is_true`]: collectd's way of reading
+//!   `/proc` files and option values;
+//! * [`IgnoreList`] and [`PosixRegex`]: collectd's "ignorelist" selection;
+//! * [`apply_simple`]: collectd's "simple config" (`Key Value` strings).
+//!
+//! An rlib: every plugin `.so` links its own copy and stays self-contained.
+//! It lives beside the SDK rather than under `plugins/`, where every crate
+//! is built and installed as a plugin.
+
+mod ignorelist;
+mod metric;
+mod text;
+
+pub use ignorelist::{IgnoreList, PosixRegex};
+pub use metric::{dispatch_all, warn_failed, Metric};
+pub use text::{apply_simple, atoll, is_true, legacy_value, split_fields};
