@@ -99,6 +99,12 @@ fn run(inv: &Invocation) -> Result<(), String> {
         log::info!("reload: restored the rate state of {n} series");
     }
     daemon.start().map_err(|e| e.to_string())?;
+    if reexec {
+        reload::close_untaken_fds();
+        if let Some(n) = reload::dispatch_late() {
+            log::info!("reload: dispatched {n} value lists the previous process received late");
+        }
+    }
     if let Some(n) = &notify {
         n.send("READY=1\nSTATUS=collecting");
     }
@@ -137,6 +143,7 @@ fn run(inv: &Invocation) -> Result<(), String> {
                 service::monotonic_usec()
             ));
         }
+        rcollectd::dispatch::keep_late_value_lists();
         daemon.shutdown();
         // Only returns on failure; the PID file stays, as the PID does.
         let err = reload::reexec(&origin);

@@ -14,7 +14,8 @@
 //!    again, and it restores the cache state before its plugins start, so
 //!    COUNTER/DERIVE rates continue without a gap or a spike. Descriptors
 //!    plugins asked to keep ([`keep_fd`]; the network plugin's sockets) are
-//!    inherited, so datagrams that arrive meanwhile wait in the kernel.
+//!    inherited, so datagrams that arrive meanwhile wait in the kernel; the
+//!    new process's plugins take them back ([`take_inherited_fd`]).
 
 use std::ffi::{CString, OsString};
 use std::io::{BufReader, Seek, Write};
@@ -25,10 +26,14 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::cache::{hex, unhex};
+
 /// Set in the re-executed process: it is the same daemon, already detached.
 pub const ENV_REEXEC: &str = "RCOLLECTD_REEXEC";
 /// The descriptor holding the saved value cache state.
 pub const ENV_CACHE_FD: &str = "RCOLLECTD_CACHE_FD";
+/// The descriptor holding value lists dispatched after the writers stopped.
+pub const ENV_LATE_FD: &str = "RCOLLECTD_LATE_FD";
 /// Descriptors handed over to plugins, as `key=fd` pairs separated by `;`.
 pub const ENV_FDS: &str = "RCOLLECTD_FDS";
 
@@ -124,38 +129,70 @@ pub fn test_config(origin: &Origin) -> Result<(), String> {
     Err(text.trim_end().to_owned())
 }
 
+/// Duplicates of the descriptors plugins asked to keep, by key.
 static KEPT: Mutex<Vec<(String, RawFd)>> = Mutex::new(Vec::new());
 
-/// Asks for `fd` to be handed to the next process under `key` at a reload
-/// (a listening socket, say). The descriptor must stay open until then.
-pub fn keep_fd(key: &str, fd: RawFd) {
-    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
-    kept.retain(|(k, _)| k != key);
-    kept.push((key.to_owned(), fd));
-}
-
-/// Forgets a descriptor given to [`keep_fd`] (it is being closed).
-pub fn forget_fd(fd: RawFd) {
-    KEPT.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|(_, f)| *f != fd);
-}
-
-/// The descriptor the previous process handed over under `key`, once:
-/// the caller owns it from then on.
-pub fn take_inherited_fd(key: &str) -> Option<RawFd> {
-    static TAKEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
-    let all = std::env::var(ENV_FDS).ok()?;
-    let fd = all.split(';').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == key).then(|| v.parse::<RawFd>().ok()).flatten()
-    })?;
-    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
-    if taken.iter().any(|k| k == key) {
-        return None;
+/// Keeps a duplicate of `fd` (a listening socket, say) to hand to the next
+/// process under `key` at a reload. The duplicate keeps the socket, and
+/// what arrives on it, alive after the plugin closes its own descriptor at
+/// shutdown. A later call with the same key replaces the earlier one.
+pub fn keep_fd(key: &str, fd: RawFd) -> bool {
+    // SAFETY: F_DUPFD_CLOEXEC creates a new descriptor and touches no memory.
+    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if dup < 0 {
+        return false;
     }
-    taken.push(key.to_owned());
-    Some(fd)
+    let mut kept = KEPT.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(i) = kept.iter().position(|(k, _)| k == key) {
+        let (_, old) = kept.remove(i);
+        // SAFETY: `old` is a duplicate this module made and owns.
+        unsafe { libc::close(old) };
+    }
+    kept.push((key.to_owned(), dup));
+    true
+}
+
+/// Inherited descriptors not taken yet, parsed once from [`ENV_FDS`].
+static INHERITED: Mutex<Option<Vec<(String, RawFd)>>> = Mutex::new(None);
+
+fn inherited() -> std::sync::MutexGuard<'static, Option<Vec<(String, RawFd)>>> {
+    let mut g = INHERITED.lock().unwrap_or_else(|e| e.into_inner());
+    if g.is_none() {
+        let list = std::env::var(ENV_FDS)
+            .unwrap_or_default()
+            .split(';')
+            .filter_map(|pair| {
+                let (k, v) = pair.split_once('=')?;
+                Some((k.to_owned(), v.parse::<RawFd>().ok()?))
+            })
+            .collect();
+        *g = Some(list);
+    }
+    g
+}
+
+/// The descriptor the previous process kept under `key` before a reload,
+/// once: the caller owns it from then on.
+pub fn take_inherited_fd(key: &str) -> Option<RawFd> {
+    let mut g = inherited();
+    let list = g.as_mut()?;
+    let i = list.iter().position(|(k, _)| k == key)?;
+    Some(list.remove(i).1)
+}
+
+/// Closes the inherited descriptors no plugin took (a `<Listen>` the new
+/// configuration dropped); returns how many.
+pub fn close_untaken_fds() -> usize {
+    let mut g = inherited();
+    let list = std::mem::take(g.as_mut().unwrap_or(&mut Vec::new()));
+    for (key, fd) in &list {
+        log::info!(
+            "reload: closing the descriptor kept as `{key}': the new configuration does not use it"
+        );
+        // SAFETY: an inherited descriptor nobody in this process took.
+        unsafe { libc::close(*fd) };
+    }
+    list.len()
 }
 
 /// Restores the value cache state a reload handed over; returns how many
@@ -177,22 +214,23 @@ pub fn restore_cache() -> Option<usize> {
 /// Saves the cache and replaces this process with a new run of the same
 /// binary and argv. Returns only if that failed.
 pub fn reexec(origin: &Origin) -> String {
-    let name = CString::new("rcollectd-cache").unwrap_or_default();
-    // SAFETY: memfd_create with a valid name; without MFD_CLOEXEC the
-    // descriptor survives the exec below, which is the point.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
-    if fd < 0 {
-        return format!("memfd_create: {}", std::io::Error::last_os_error());
-    }
-    // SAFETY: fd was just created and is owned here; it is leaked into the
-    // new process image on purpose (see ENV_CACHE_FD).
-    let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
-    let saved = crate::cache::global()
-        .save_state(&mut *file)
-        .and_then(|n| file.flush().and_then(|()| file.rewind()).map(|()| n));
-    let saved = match saved {
-        Ok(n) => n,
+    let mut saved = 0;
+    let fd = match write_memfd("rcollectd-cache", |f| {
+        saved = crate::cache::global().save_state(f)?;
+        Ok(())
+    }) {
+        Ok(fd) => fd,
         Err(e) => return format!("cannot save the value cache: {e}"),
+    };
+    let late = crate::dispatch::take_late();
+    let late_fd = match write_memfd("rcollectd-late", |f| {
+        for l in &late {
+            f.write_all(encode_late(l).as_bytes())?;
+        }
+        Ok(())
+    }) {
+        Ok(fd) => fd,
+        Err(e) => return format!("cannot save late value lists: {e}"),
     };
     let kept = KEPT.lock().unwrap_or_else(|e| e.into_inner()).clone();
     // Everything but stdio, the cache and the kept descriptors is closed by
@@ -205,7 +243,10 @@ pub fn reexec(origin: &Origin) -> String {
             libc::CLOSE_RANGE_CLOEXEC as libc::c_int,
         )
     };
-    for keep in std::iter::once(fd).chain(kept.iter().map(|(_, f)| *f)) {
+    for keep in [fd, late_fd]
+        .into_iter()
+        .chain(kept.iter().map(|(_, f)| *f))
+    {
         // SAFETY: clears FD_CLOEXEC on a descriptor this process owns.
         unsafe { libc::fcntl(keep, libc::F_SETFD, 0) };
     }
@@ -215,13 +256,16 @@ pub fn reexec(origin: &Origin) -> String {
         .current_dir(&origin.cwd)
         .env(ENV_REEXEC, "1")
         .env(ENV_CACHE_FD, fd.to_string())
+        .env(ENV_LATE_FD, late_fd.to_string())
         .env(ENV_FDS, fds.join(";"));
     if let Some(arg0) = origin.args.first() {
         cmd.arg0(arg0);
     }
     log::info!(
-        "reload: re-executing with {} cached series and {} kept descriptor{}",
+        "reload: re-executing with {} cached series, {} value list{} dispatched late and {} kept descriptor{}",
         saved,
+        late.len(),
+        if late.len() == 1 { "" } else { "s" },
         kept.len(),
         if kept.len() == 1 { "" } else { "s" }
     );
@@ -229,19 +273,166 @@ pub fn reexec(origin: &Origin) -> String {
     format!("cannot re-execute {}: {err}", origin.exe.display())
 }
 
+/// A memfd (inherited across exec) holding what `fill` writes, rewound.
+fn write_memfd(
+    name: &str,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<RawFd> {
+    let name = CString::new(name).unwrap_or_default();
+    // SAFETY: memfd_create with a valid name; no MFD_CLOEXEC on purpose.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd was just created and is owned here; it is leaked into the
+    // new process image on purpose.
+    let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
+    fill(&mut file)?;
+    file.flush()?;
+    file.rewind()?;
+    Ok(fd)
+}
+
+/// One line: `late <fields hex, comma-separated> <time> <interval> <values
+/// hex, comma-separated> [<meta key hex>:<type>:<value hex>...]`.
+fn encode_late(l: &crate::dispatch::LateValueList) -> String {
+    use crate::meta::MetaValue;
+    let fields: Vec<String> = l.fields.iter().map(|f| hex(f)).collect();
+    let values: Vec<String> = l.values.iter().map(|v| format!("{v:x}")).collect();
+    let mut line = format!(
+        "late {} {} {} {}",
+        fields.join(","),
+        l.time,
+        l.interval,
+        values.join(",")
+    );
+    for (k, v) in l.meta.iter().flat_map(|m| m.iter()) {
+        let (t, bits) = match v {
+            MetaValue::String(s) => ('s', hex(s.as_bytes())),
+            MetaValue::SignedInt(x) => ('i', format!("{:x}", *x as u64)),
+            MetaValue::UnsignedInt(x) => ('u', format!("{x:x}")),
+            MetaValue::Double(x) => ('d', format!("{:x}", x.to_bits())),
+            MetaValue::Boolean(b) => ('b', u8::from(*b).to_string()),
+        };
+        line.push_str(&format!(" {}:{t}:{bits}", hex(k.to_bytes())));
+    }
+    line.push('\n');
+    line
+}
+
+fn decode_late(line: &str) -> Option<crate::dispatch::LateValueList> {
+    use crate::meta::{MetaData, MetaValue};
+    let mut w = line.split(' ');
+    if w.next()? != "late" {
+        return None;
+    }
+    let fields: Vec<Vec<u8>> = w.next()?.split(',').map(unhex).collect::<Option<_>>()?;
+    let fields: [Vec<u8>; 5] = fields.try_into().ok()?;
+    if fields.iter().any(|f| f.len() >= 128 || f.contains(&0)) {
+        return None;
+    }
+    let time = w.next()?.parse().ok()?;
+    let interval = w.next()?.parse().ok()?;
+    let values: Vec<u64> = w
+        .next()?
+        .split(',')
+        .map(|v| u64::from_str_radix(v, 16).ok())
+        .collect::<Option<_>>()?;
+    let mut meta = MetaData::new();
+    for entry in w {
+        let mut p = entry.splitn(3, ':');
+        let key = CString::new(unhex(p.next()?)?).ok()?;
+        let (t, v) = (p.next()?, p.next()?);
+        let value = match t {
+            "s" => MetaValue::String(CString::new(unhex(v)?).ok()?),
+            "i" => MetaValue::SignedInt(u64::from_str_radix(v, 16).ok()? as i64),
+            "u" => MetaValue::UnsignedInt(u64::from_str_radix(v, 16).ok()?),
+            "d" => MetaValue::Double(f64::from_bits(u64::from_str_radix(v, 16).ok()?)),
+            "b" => MetaValue::Boolean(v == "1"),
+            _ => return None,
+        };
+        meta.insert(&key, value);
+    }
+    Some(crate::dispatch::LateValueList {
+        fields,
+        time,
+        interval,
+        values,
+        meta: (!meta.is_empty()).then_some(meta),
+    })
+}
+
+/// Dispatches the value lists the previous process received after its
+/// writers stopped; `None` when this process was not started by a reload.
+pub fn dispatch_late() -> Option<usize> {
+    use std::io::BufRead;
+    let fd: RawFd = std::env::var(ENV_LATE_FD).ok()?.parse().ok()?;
+    std::env::remove_var(ENV_LATE_FD);
+    // SAFETY: the previous process opened this memfd for us; nothing else
+    // in this process refers to it.
+    let file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let lists: Vec<_> = BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|l| decode_late(&l))
+        .collect();
+    Some(crate::dispatch::dispatch_late(&lists))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn kept_descriptors_replace_by_key_and_are_forgotten() {
-        keep_fd("test:a", 100);
-        keep_fd("test:a", 101);
-        keep_fd("test:b", 102);
-        forget_fd(102);
+    fn late_value_lists_survive_their_encoding() {
+        use crate::meta::{MetaData, MetaValue};
+        let mut meta = MetaData::new();
+        meta.insert_str("network:received", MetaValue::Boolean(true));
+        meta.insert_str("user", MetaValue::String(c"a b:c".into()));
+        meta.insert_str("n", MetaValue::SignedInt(-3));
+        meta.insert_str("d", MetaValue::Double(0.5));
+        let l = crate::dispatch::LateValueList {
+            fields: [
+                b"h".to_vec(),
+                b"p".to_vec(),
+                Vec::new(),
+                b"gauge".to_vec(),
+                b"x y".to_vec(),
+            ],
+            time: 1 << 40,
+            interval: 10 << 30,
+            values: vec![1.5f64.to_bits(), 7],
+            meta: Some(meta),
+        };
+        let line = super::encode_late(&l);
+        assert_eq!(super::decode_late(line.trim_end()), Some(l));
+        assert_eq!(super::decode_late("late zz 1 2 3"), None);
+        assert_eq!(super::decode_late("nonsense"), None);
+    }
+
+    #[test]
+    fn a_kept_descriptor_is_a_duplicate_replaced_by_key() {
+        let a = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        use std::os::fd::AsRawFd;
+        assert!(keep_fd("test:x", a.as_raw_fd()));
+        assert!(keep_fd("test:x", b.as_raw_fd()));
+        assert!(!keep_fd("test:bad", -1));
         let kept = KEPT.lock().unwrap().clone();
-        assert!(kept.contains(&("test:a".to_owned(), 101)));
-        assert!(!kept.iter().any(|(k, _)| k == "test:b"));
-        assert!(!kept.iter().any(|(_, f)| *f == 100));
+        let mine: Vec<_> = kept
+            .iter()
+            .filter(|(k, _)| k.starts_with("test:"))
+            .collect();
+        assert_eq!(mine.len(), 1);
+        let dup = mine[0].1;
+        assert!(dup != a.as_raw_fd() && dup != b.as_raw_fd());
+        // The duplicate outlives the plugin's socket: same local address.
+        let addr = b.local_addr().unwrap();
+        drop(b);
+        // SAFETY: the duplicate is owned by KEPT; borrowed for the check only.
+        let same = std::mem::ManuallyDrop::new(unsafe {
+            <std::net::UdpSocket as std::os::fd::FromRawFd>::from_raw_fd(dup)
+        });
+        assert_eq!(same.local_addr().unwrap(), addr);
     }
 }

@@ -392,6 +392,13 @@ int plugin_dispatch_values(value_list_t const *vl);
  * reach the write threads in batches; end before blocking. Calls nest. */
 void rcollectd_dispatch_batch_begin(void) __attribute__((weak));
 void rcollectd_dispatch_batch_end(void) __attribute__((weak));
+/* rcollectd extension (weak, as above): at a configuration reload the daemon
+ * re-executes itself; a descriptor kept under `key` (a listening socket) is
+ * handed to the new process, where the plugin takes it back instead of
+ * opening a new one, so nothing sent meanwhile is refused. keep: 0 or -1;
+ * take: the descriptor (the caller owns it) or -1. */
+int rcollectd_reload_keep_fd(const char *key, int fd) __attribute__((weak));
+int rcollectd_reload_take_fd(const char *key) __attribute__((weak));
 __attribute__((sentinel)) int plugin_dispatch_multivalue(value_list_t const *vl,
                                                          bool store_percentage,
                                                          int store_type, ...);

@@ -60,6 +60,8 @@ type DispatchValuesFn = unsafe extern "C" fn(*const sys::value_list_t) -> c_int;
 type DispatchNotificationFn = unsafe extern "C" fn(*const sys::notification_t) -> c_int;
 type LogFn = unsafe extern "C" fn(c_int, *const c_char, ...);
 type BatchFn = unsafe extern "C" fn();
+type KeepFdFn = unsafe extern "C" fn(*const c_char, c_int) -> c_int;
+type TakeFdFn = unsafe extern "C" fn(*const c_char) -> c_int;
 type GetIntervalFn = unsafe extern "C" fn() -> sys::cdtime_t;
 type GetRateFn = unsafe extern "C" fn(*const sys::data_set_t, *const sys::value_list_t) -> *mut f64;
 type GetDsFn = unsafe extern "C" fn(*const c_char) -> *const sys::data_set_t;
@@ -125,6 +127,8 @@ pub(crate) struct Host {
     pub notification_meta_free: Option<NotifMetaFreeFn>,
     pub batch_begin: Option<BatchFn>,
     pub batch_end: Option<BatchFn>,
+    pub reload_keep_fd: Option<KeepFdFn>,
+    pub reload_take_fd: Option<TakeFdFn>,
 }
 
 // SAFETY: the table holds only function pointers and addresses of the host's
@@ -200,6 +204,8 @@ fn resolve_process() -> Host {
         notification_meta_free: resolve!(c"plugin_notification_meta_free", NotifMetaFreeFn),
         batch_begin: resolve!(c"rcollectd_dispatch_batch_begin", BatchFn),
         batch_end: resolve!(c"rcollectd_dispatch_batch_end", BatchFn),
+        reload_keep_fd: resolve!(c"rcollectd_reload_keep_fd", KeepFdFn),
+        reload_take_fd: resolve!(c"rcollectd_reload_take_fd", TakeFdFn),
     }
 }
 

@@ -110,6 +110,7 @@ mod logging;
 mod notification;
 mod plugin;
 mod procfile;
+pub mod reload;
 mod util;
 mod value;
 

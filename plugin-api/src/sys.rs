@@ -1022,6 +1022,15 @@ extern "C" {
     pub fn rcollectd_dispatch_batch_end();
 }
 extern "C" {
+    pub fn rcollectd_reload_keep_fd(
+        key: *const ::std::os::raw::c_char,
+        fd: ::std::os::raw::c_int,
+    ) -> ::std::os::raw::c_int;
+}
+extern "C" {
+    pub fn rcollectd_reload_take_fd(key: *const ::std::os::raw::c_char) -> ::std::os::raw::c_int;
+}
+extern "C" {
     pub fn plugin_dispatch_multivalue(
         vl: *const value_list_t,
         store_percentage: bool,

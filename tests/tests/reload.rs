@@ -215,3 +215,71 @@ fn systemd_hears_reloading_then_ready() {
         std::panic::resume_unwind(e);
     }
 }
+
+/// One collectd binary-protocol packet: host, time, plugin, type, one gauge.
+fn packet(time: u64, value: f64) -> Vec<u8> {
+    fn string(out: &mut Vec<u8>, kind: u16, s: &str) {
+        out.extend(kind.to_be_bytes());
+        out.extend(((4 + s.len() + 1) as u16).to_be_bytes());
+        out.extend(s.as_bytes());
+        out.push(0);
+    }
+    let mut p = Vec::new();
+    string(&mut p, 0x0000, "sender");
+    p.extend(0x0001u16.to_be_bytes());
+    p.extend(12u16.to_be_bytes());
+    p.extend(time.to_be_bytes());
+    string(&mut p, 0x0002, "flood");
+    string(&mut p, 0x0004, "gauge");
+    p.extend(0x0006u16.to_be_bytes());
+    p.extend((4u16 + 2 + 9).to_be_bytes());
+    p.extend(1u16.to_be_bytes());
+    p.push(1); // GAUGE
+    p.extend(value.to_le_bytes());
+    p
+}
+
+/// Datagrams sent to a `<Listen>` socket while the daemon reloads are all
+/// received: the socket is handed over, and what arrives meanwhile waits in
+/// its buffer.
+#[test]
+fn datagrams_sent_during_a_reload_are_not_lost() {
+    let port = rcollectd_tests::free_udp_port();
+    let extra = format!(
+        "LoadPlugin network\n<Plugin network>\n  Listen \"127.0.0.1\" \"{port}\"\n</Plugin>\n"
+    );
+    // Our own network plugin (no PluginDir: the build's plugins come first).
+    let cfg = config(&extra).replace("PluginDir \"/usr/lib/collectd\"\n", "");
+    let mut d = Daemon::start_rcollectd(&cfg);
+    assert!(
+        wait_for(Duration::from_secs(10), || d.log().contains("listening on")),
+        "network did not listen:\n{}",
+        d.log()
+    );
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
+    let total: u64 = 600;
+    for i in 0..total {
+        if i == total / 3 {
+            hup(&d);
+        }
+        sock.send_to(&packet(1_700_000_000 + i, i as f64), ("127.0.0.1", port))
+            .expect("send");
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let ident = "sender/flood/gauge";
+    let all_in = wait_for(Duration::from_secs(20), || {
+        rows(d.dir(), ident).len() as u64 >= total
+    });
+    let got = rows(d.dir(), ident).len();
+    let log = d.log();
+    assert!(all_in, "{got} of {total} value lists arrived:\n{log}");
+    assert_eq!(got as u64, total, "duplicates?\n{log}");
+    assert!(
+        log.contains("taking over the socket on 127.0.0.1"),
+        "the socket was not handed over:\n{log}"
+    );
+    assert_eq!(log.matches("Initialization complete").count(), 2, "{log}");
+    assert!(d.is_running());
+    let out = d.stop();
+    assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
+}

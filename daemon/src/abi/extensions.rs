@@ -26,7 +26,8 @@ pub extern "C" fn rcollectd_dispatch_batch_end() {
 /// Asks for `fd` (a listening socket, say) to be handed to the daemon's
 /// next process under `key` when the configuration is reloaded, so what
 /// arrives during the reload waits in the kernel instead of being refused.
-/// 0, or -1 for a null key or a negative descriptor.
+/// The daemon keeps a duplicate: the plugin closes its own descriptor as
+/// usual. 0, or -1 for a null key or a bad descriptor.
 ///
 /// # Safety
 /// `key` null or a NUL-terminated string.
@@ -38,17 +39,13 @@ pub unsafe extern "C" fn rcollectd_reload_keep_fd(key: *const std::ffi::c_char, 
         }
         // SAFETY: non-null NUL-terminated string per the contract.
         let key = unsafe { std::ffi::CStr::from_ptr(key) }.to_string_lossy();
-        crate::reload::keep_fd(&key, fd);
-        0
+        if crate::reload::keep_fd(&key, fd) {
+            0
+        } else {
+            -1
+        }
     }))
     .unwrap_or(-1)
-}
-
-/// Forgets a descriptor given to [`rcollectd_reload_keep_fd`] (the plugin
-/// is closing it).
-#[no_mangle]
-pub extern "C" fn rcollectd_reload_forget_fd(fd: i32) {
-    let _ = catch_unwind(|| crate::reload::forget_fd(fd));
 }
 
 /// The descriptor the previous process kept under `key` before a reload,

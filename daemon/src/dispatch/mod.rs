@@ -527,6 +527,10 @@ fn send_batch(batch: Vec<QueuedVl>) {
 /// Hands `msg`, which holds `n` value lists, to the outputs, or to the
 /// routing threads when a `PostCacheChain` decides where values go.
 fn send(msg: Msg, n: usize) {
+    if CAPTURING.load(Ordering::Acquire) {
+        capture(msg);
+        return;
+    }
     if !crate::filter::has_post_cache_chain() {
         let payload = match msg {
             Msg::Batch(b) => outputs::Payload::Batch(b),
@@ -542,6 +546,120 @@ fn send(msg: Msg, n: usize) {
     let queued = STATS.queue_length.fetch_add(n, Ordering::Relaxed) + n;
     note_backlog(queued);
     QUEUE.msgs.push(msg);
+}
+
+/// Set once the writers have stopped at shutdown: value lists plugin threads
+/// dispatch from then on (until their shutdown callbacks stop them) are
+/// held here instead of being queued for writers that are gone, so a reload
+/// can hand them to the next process ([`take_late`]).
+static CAPTURING: AtomicBool = AtomicBool::new(false);
+
+/// At most this many late value lists are held; the rest are counted lost.
+const LATE_MAX: usize = 100_000;
+
+static LATE: Mutex<Vec<QueuedVl>> = Mutex::new(Vec::new());
+
+/// Set by a reload: shutdown keeps the late value lists for [`take_late`]
+/// instead of dropping them.
+static KEEP_LATE: AtomicBool = AtomicBool::new(false);
+
+/// Makes the coming shutdown keep late value lists (a reload hands them on).
+pub fn keep_late_value_lists() {
+    KEEP_LATE.store(true, Ordering::Release);
+}
+
+fn capture(msg: Msg) {
+    let items = match msg {
+        Msg::Batch(b) => b,
+        Msg::One(item) => vec![item],
+        Msg::Stop => return,
+    };
+    let mut late = LATE.lock().unwrap_or_else(|e| e.into_inner());
+    let room = LATE_MAX.saturating_sub(late.len());
+    let n = items.len();
+    late.extend(items.into_iter().take(room));
+    if n > room {
+        STATS
+            .dropped_queue_full
+            .fetch_add((n - room) as u64, Ordering::Relaxed);
+    }
+}
+
+/// A value list dispatched after the writers stopped, as plain data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LateValueList {
+    /// host, plugin, plugin instance, type, type instance.
+    pub fields: [Vec<u8>; 5],
+    /// `vl.time`.
+    pub time: cdtime_t,
+    /// `vl.interval`.
+    pub interval: cdtime_t,
+    /// The raw bits of each `value_t`.
+    pub values: Vec<u64>,
+    /// Its meta data, if any.
+    pub meta: Option<crate::meta::MetaData>,
+}
+
+/// Takes the value lists dispatched after the writers stopped (see
+/// [`CAPTURING`]).
+pub fn take_late() -> Vec<LateValueList> {
+    let items = std::mem::take(&mut *LATE.lock().unwrap_or_else(|e| e.into_inner()));
+    items
+        .iter()
+        .map(|item| {
+            let vl = item.view();
+            let fields = vl_fields(&vl).map(<[u8]>::to_vec);
+            let values = (0..vl.values_len)
+                // SAFETY: `view` points at the item's `values_len` values;
+                // every value_t variant is 8 plain bytes.
+                .map(|i| unsafe { (*vl.values.add(i)).counter })
+                .collect();
+            LateValueList {
+                fields,
+                time: vl.time,
+                interval: vl.interval,
+                values,
+                // SAFETY: the item owns live meta data or null.
+                meta: unsafe { crate::meta::to_owned(vl.meta) },
+            }
+        })
+        .collect()
+}
+
+/// Dispatches value lists a previous process handed over at a reload.
+pub fn dispatch_late(lists: &[LateValueList]) -> usize {
+    let _batch = batch_scope();
+    let mut n = 0;
+    for l in lists {
+        let mut vl = value_list_t::default();
+        crate::cache::write_fields(
+            &mut vl,
+            [
+                &l.fields[0],
+                &l.fields[1],
+                &l.fields[2],
+                &l.fields[3],
+                &l.fields[4],
+            ]
+            .map(|f| f.as_slice()),
+        );
+        let mut values: Vec<value_t> = l.values.iter().map(|&b| value_t { counter: b }).collect();
+        vl.values = values.as_mut_ptr();
+        vl.values_len = values.len();
+        vl.time = l.time;
+        vl.interval = l.interval;
+        vl.meta = l
+            .meta
+            .clone()
+            .map_or(std::ptr::null_mut(), crate::meta::into_raw);
+        // SAFETY: `vl` and its values and meta data are valid for the call.
+        if unsafe { dispatch_values(&vl) } == 0 {
+            n += 1;
+        }
+        // SAFETY: the meta data made above; dispatch took its own copy.
+        unsafe { crate::meta::destroy_raw(vl.meta) };
+    }
+    n
 }
 
 /// collectd's warning when value lists have nowhere to go, once.
@@ -1140,6 +1258,8 @@ pub fn start_writers(n: usize) {
     if !w.is_empty() {
         return;
     }
+    CAPTURING.store(false, Ordering::Release);
+    KEEP_LATE.store(false, Ordering::Release);
     outputs::start(n);
     if !crate::filter::has_post_cache_chain() {
         return;
@@ -1187,7 +1307,9 @@ pub fn stop_writers_and_drain() -> usize {
     }
     let (here, _lost) = outputs::stop_and_drain(shutdown_grace());
     n += here;
-    n + drain_here()
+    n += drain_here();
+    CAPTURING.store(true, Ordering::Release);
+    n
 }
 
 /// Writes every queued value list on the calling thread (used by `-T` and
@@ -1205,6 +1327,9 @@ pub fn drain_here() -> usize {
 pub fn discard_queued() -> usize {
     flush_pending();
     let mut n = 0;
+    if !KEEP_LATE.load(Ordering::Acquire) {
+        n += std::mem::take(&mut *LATE.lock().unwrap_or_else(|e| e.into_inner())).len();
+    }
     while let Some(msg) = QUEUE.msgs.try_pop() {
         let dropped = match msg {
             Msg::Batch(b) => {

@@ -116,12 +116,26 @@ impl Receiver {
                     },
                     None => None,
                 };
-                match crate::sock::listen_socket(
-                    &a,
-                    l.interface.as_deref(),
-                    cfg.receive_buffer_size,
-                ) {
+                // At a reload the previous process hands this socket over,
+                // with whatever arrived meanwhile still in its buffer.
+                let key = format!(
+                    "network:listen:{a}:{}",
+                    l.interface.as_deref().unwrap_or("")
+                );
+                let opened = match rcollectd_plugin::reload::take_fd(&key) {
+                    Some(fd) => {
+                        log::info!("taking over the socket on {a} from before the reload");
+                        Ok(UdpSocket::from(fd))
+                    }
+                    None => crate::sock::listen_socket(
+                        &a,
+                        l.interface.as_deref(),
+                        cfg.receive_buffer_size,
+                    ),
+                };
+                match opened {
                     Ok(s) => {
+                        rcollectd_plugin::reload::keep_fd(&key, &s);
                         let eff = crate::sock::receive_buffer(&s);
                         log::info!(
                             "listening on {a} (SecurityLevel {:?}, receive buffer {eff} bytes)",
