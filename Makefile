@@ -15,7 +15,7 @@ PLUGINS      := $(filter-out common,$(patsubst plugins/%/Cargo.toml,%,$(wildcard
 TEST_PLUGINS := example panicky
 INSTALL_PLUGINS := $(filter-out $(TEST_PLUGINS),$(PLUGINS))
 
-.PHONY: all build deps test run install lint fmt fuzz fuzz-unixsock clean bench bench-footprint bench-network bench-dispatch bench-cache bench-reload soak
+.PHONY: all build deps test run install lint fmt fuzz fuzz-unixsock clean bench bench-footprint bench-network bench-dispatch bench-cache bench-reload soak deb rpm
 
 all: build
 
@@ -74,6 +74,15 @@ install: build
 
 clean:
 	$(CARGO) clean
+
+# Packages of the `install` set plus the default config and maintainer
+# scripts, in $(TARGET)/package/: rcollectd_<version>_<arch>.deb (dpkg-deb)
+# and rcollectd-<version>-1.<arch>.rpm (rpmbuild; Debian: apt-get install rpm).
+deb: build
+	TARGET=$(TARGET) scripts/package.sh deb
+
+rpm: build
+	TARGET=$(TARGET) scripts/package.sh rpm
 
 # Side-by-side benchmarks against collectd 5.12 (see BENCHMARKS.md). Knobs:
 # BENCH_ROUNDS, BENCH_SECONDS, BENCH_FOOTPRINT_SECONDS, BENCH_FULL_SECONDS,

@@ -75,29 +75,48 @@ pub fn set_dir(dir: Option<PathBuf>) {
 /// The directories searched, in order.
 ///
 /// With `PluginDir` set only that one (as collectd). Otherwise rcollectd's own
-/// plugins first (`$RCOLLECTD_PLUGIN_DIR`, else `<exe dir>/../plugins` when it
-/// exists, i.e. the build layout, else `/usr/lib/rcollectd`), then collectd's
-/// `/usr/lib/collectd`.
+/// plugins first, from the first of: `$RCOLLECTD_PLUGIN_DIR`;
+/// `<exe dir>/../plugins` when it exists (the build layout);
+/// `<exe dir>/../lib/rcollectd` when it exists (an installed or unpacked
+/// package: `<root>/usr/sbin/rcollectd` finds `<root>/usr/lib/rcollectd`);
+/// else `/usr/lib/rcollectd`. Then collectd's `/usr/lib/collectd`.
 pub fn search_dirs() -> Vec<PathBuf> {
     if let Some(d) = PLUGIN_DIR.lock().unwrap_or_else(|e| e.into_inner()).clone() {
         return vec![d];
     }
-    let mut dirs = Vec::new();
-    if let Some(env) = std::env::var_os("RCOLLECTD_PLUGIN_DIR").filter(|v| !v.is_empty()) {
-        dirs.push(PathBuf::from(env));
-    } else {
-        let build = std::env::current_exe()
-            .ok()
-            .and_then(|exe| {
-                exe.parent()
-                    .and_then(Path::parent)
-                    .map(|p| p.join("plugins"))
-            })
-            .filter(|p| p.is_dir());
-        dirs.push(build.unwrap_or_else(|| PathBuf::from("/usr/lib/rcollectd")));
-    }
-    dirs.push(PathBuf::from("/usr/lib/collectd"));
-    dirs
+    default_dirs(
+        std::env::var_os("RCOLLECTD_PLUGIN_DIR"),
+        std::env::current_exe().ok().as_deref(),
+    )
+}
+
+/// [`search_dirs`] without `PluginDir`, for the given environment value and
+/// executable path.
+fn default_dirs(env: Option<std::ffi::OsString>, exe: Option<&Path>) -> Vec<PathBuf> {
+    let own = env
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            let prefix = exe?.parent()?.parent()?;
+            [prefix.join("plugins"), prefix.join("lib/rcollectd")]
+                .into_iter()
+                .find(|p| p.is_dir())
+        })
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/rcollectd"));
+    vec![own, PathBuf::from("/usr/lib/collectd")]
+}
+
+/// The file `LoadPlugin name` would load, without loading it.
+pub fn locate(name: &str) -> Option<PathBuf> {
+    search_dirs().iter().find_map(|d| find_file(d, name))
+}
+
+/// Whether `file` was built with rcollectd's SDK (Rust, panics contained at
+/// the boundary), which its export macro marks with a static the loader can
+/// find without loading the file; everything else counts as a C plugin.
+pub fn is_sdk_plugin(file: &Path) -> bool {
+    const MARK: &[u8] = b"rcollectd-sdk-plugin\0";
+    std::fs::read(file).is_ok_and(|bytes| bytes.windows(MARK.len()).any(|w| w == MARK))
 }
 
 /// True if a plugin of that name (case-insensitive) is loaded.
@@ -224,6 +243,45 @@ mod tests {
         set_dir(None);
         let dirs = search_dirs();
         assert_eq!(dirs.last(), Some(&PathBuf::from("/usr/lib/collectd")));
+    }
+
+    #[test]
+    fn own_plugins_are_found_next_to_the_binary() {
+        let root = tempfile::tempdir().unwrap();
+        let exe = root.path().join("usr/sbin/rcollectd");
+        let collectd = PathBuf::from("/usr/lib/collectd");
+        // Nothing next to the binary: the system directory.
+        assert_eq!(
+            default_dirs(None, Some(&exe)),
+            vec![PathBuf::from("/usr/lib/rcollectd"), collectd.clone()]
+        );
+        assert_eq!(
+            default_dirs(None, None),
+            vec![PathBuf::from("/usr/lib/rcollectd"), collectd.clone()]
+        );
+        // An unpacked package: <root>/usr/sbin/rcollectd finds <root>/usr/lib/rcollectd.
+        let lib = root.path().join("usr/lib/rcollectd");
+        std::fs::create_dir_all(&lib).unwrap();
+        assert_eq!(
+            default_dirs(None, Some(&exe)),
+            vec![lib.clone(), collectd.clone()]
+        );
+        // The build layout (<exe dir>/../plugins) comes before it.
+        let build = root.path().join("usr/plugins");
+        std::fs::create_dir_all(&build).unwrap();
+        assert_eq!(
+            default_dirs(None, Some(&exe)),
+            vec![build, collectd.clone()]
+        );
+        // RCOLLECTD_PLUGIN_DIR comes before both; an empty one is ignored.
+        assert_eq!(
+            default_dirs(Some("/opt/p".into()), Some(&exe)),
+            vec![PathBuf::from("/opt/p"), collectd.clone()]
+        );
+        assert_eq!(
+            default_dirs(Some("".into()), None)[0],
+            PathBuf::from("/usr/lib/rcollectd")
+        );
     }
 
     #[test]
