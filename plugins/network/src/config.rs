@@ -105,8 +105,10 @@ pub struct ServerConf {
     pub bind_address: Option<IpAddr>,
     /// Re-resolve the host name this often (0 = never).
     pub resolve_interval: Duration,
-    /// ABSOLUTE handling.
+    /// ABSOLUTE handling (not applied with `store_rates`: no ABSOLUTE is left).
     pub absolute: AbsoluteMode,
+    /// `StoreRates`: send COUNTER, DERIVE and ABSOLUTE values as GAUGE rates.
+    pub store_rates: bool,
 }
 
 /// One `<Listen>`.
@@ -184,6 +186,7 @@ fn server(item: &Item) -> Result<ServerConf, String> {
         bind_address: None,
         resolve_interval: Duration::ZERO,
         absolute: AbsoluteMode::Send,
+        store_rates: false,
     };
     for c in &item.children {
         let k = c.key.to_ascii_lowercase();
@@ -219,6 +222,7 @@ fn server(item: &Item) -> Result<ServerConf, String> {
                     }
                 };
             }
+            "storerates" => s.store_rates = c.boolean()?,
             _ => return Err(format!("option `{}` is not allowed in <Server>", c.key)),
         }
     }
@@ -377,6 +381,76 @@ mod tests {
         assert!(c.forward && c.report_stats);
         assert_eq!(c.cache_flush, Some(1800.0));
         assert_eq!(c.receive_buffer_size, 1048576);
+    }
+
+    #[test]
+    fn store_rates_per_server() {
+        /// Arguments of `StoreRates` (none: option absent), value or error.
+        type Case = (Option<Vec<ConfValue>>, Result<bool, &'static str>);
+        let cases: Vec<Case> = vec![
+            (None, Ok(false)),
+            (Some(vec![ConfValue::Boolean(true)]), Ok(true)),
+            (Some(vec![ConfValue::Boolean(false)]), Ok(false)),
+            (Some(vec![s("TRUE")]), Ok(true)),
+            (Some(vec![s("false")]), Ok(false)),
+            (
+                Some(vec![s("yes please")]),
+                Err("`StoreRates` needs a boolean"),
+            ),
+            (
+                Some(vec![ConfValue::Number(1.0)]),
+                Err("`StoreRates` needs a boolean"),
+            ),
+            (Some(vec![]), Err("`StoreRates` needs a boolean")),
+            (
+                Some(vec![ConfValue::Boolean(true), ConfValue::Boolean(true)]),
+                Err("`StoreRates` needs a boolean"),
+            ),
+        ];
+        for (args, want) in cases {
+            let children = args
+                .clone()
+                .map(|a| vec![item("StoreRates", a, vec![])])
+                .unwrap_or_default();
+            let block = item(
+                "Plugin",
+                vec![],
+                vec![item("Server", vec![s("cw"), s("25826")], children)],
+            );
+            let (c, errors) = parse(&block);
+            match want {
+                Ok(b) => {
+                    assert!(errors.is_empty(), "{args:?}: {errors:?}");
+                    assert_eq!(c.servers[0].store_rates, b, "{args:?}");
+                }
+                Err(msg) => {
+                    assert!(c.servers.is_empty(), "{args:?}: the Server is skipped");
+                    assert_eq!(errors.len(), 1, "{args:?}: {errors:?}");
+                    assert!(errors[0].contains(msg), "{args:?}: {errors:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn store_rates_is_not_a_plugin_or_listen_option() {
+        let block = item(
+            "Plugin",
+            vec![],
+            vec![
+                item("StoreRates", vec![ConfValue::Boolean(true)], vec![]),
+                item(
+                    "Listen",
+                    vec![s("::")],
+                    vec![item("StoreRates", vec![ConfValue::Boolean(true)], vec![])],
+                ),
+            ],
+        );
+        let (c, errors) = parse(&block);
+        assert_eq!(errors.len(), 2, "{errors:?}");
+        assert!(errors[0].contains("`StoreRates` is not allowed here"));
+        assert!(errors[1].contains("`StoreRates` is not allowed in <Listen>"));
+        assert!(c.listens.is_empty());
     }
 
     #[test]

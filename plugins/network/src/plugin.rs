@@ -386,7 +386,17 @@ impl Write for Network {
             interval: vl.interval().0,
             values,
         };
-        sender.write(&out);
+        // As csv's StoreRates: the cache's rates of this very value list,
+        // asked for only when a server wants them and a value is not a GAUGE.
+        let rates = if sender.needs_rates() && values.iter().any(|v| !matches!(v, Value::Gauge(_)))
+        {
+            vl.rates()
+                .inspect_err(|e| log::debug!("StoreRates: {e}"))
+                .ok()
+        } else {
+            None
+        };
+        sender.write_rated(&out, rates.as_deref());
         let buffered = sender.next_flush(Duration::ZERO).is_some();
         drop(st);
         if let (true, true, Some(t)) = (was_empty, buffered, &self.kick) {

@@ -1,6 +1,6 @@
 //! The sending side: one packet buffer per `<Server>` (so each can use its
-//! own security overhead and ABSOLUTE policy), sealed and sent when full, on
-//! flush, when older than the interval, and at shutdown.
+//! own security overhead, ABSOLUTE policy and `StoreRates`), sealed and sent
+//! when full, on flush, when older than the interval, and at shutdown.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::Arc;
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::codec::crypto::{self, UserKey};
 use crate::codec::{
-    encode_notification, EncodeError, Encoder, NotificationOut, SecurityLevel, ValueListOut,
+    encode_notification, EncodeError, Encoder, NotificationOut, SecurityLevel, Value, ValueListOut,
     DS_ABSOLUTE,
 };
 use crate::config::{AbsoluteMode, NetworkConfig, ServerConf};
@@ -39,6 +39,8 @@ pub struct Sender {
     max_packet: usize,
     stats: Arc<Stats>,
     scratch: Vec<u8>,
+    /// The values of the list being written as `StoreRates` sends them.
+    rated: Vec<Value>,
 }
 
 impl std::fmt::Debug for Sender {
@@ -189,6 +191,40 @@ impl Server {
     }
 }
 
+/// Why a value list cannot be sent to a `StoreRates` server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateSkip {
+    /// A COUNTER, DERIVE or ABSOLUTE value has no finite rate yet (NaN: the
+    /// first value of a series); counted as `send-rate-unknown`.
+    Unknown,
+    /// The value cache gave no rates, or fewer than values; counted as
+    /// `send-rate-unavailable`.
+    Unavailable,
+}
+
+/// Fills `out` with `values` as `StoreRates` sends them: GAUGE values
+/// unchanged, every other value replaced by `Gauge(rate)` from `rates`
+/// (`uc_get_rate`'s array, one rate per value). A rate that is not finite
+/// refuses the whole list: a values part cannot leave one value out.
+pub fn as_rates(
+    values: &[Value],
+    rates: Option<&[f64]>,
+    out: &mut Vec<Value>,
+) -> Result<(), RateSkip> {
+    out.clear();
+    let rates = rates
+        .filter(|r| r.len() >= values.len())
+        .ok_or(RateSkip::Unavailable)?;
+    for (v, &r) in values.iter().zip(rates) {
+        out.push(match v {
+            Value::Gauge(_) => *v,
+            _ if r.is_finite() => Value::Gauge(r),
+            _ => return Err(RateSkip::Unknown),
+        });
+    }
+    Ok(())
+}
+
 /// Outcome of offering a value list to the sender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -226,7 +262,14 @@ impl Sender {
             max_packet: cfg.max_packet_size,
             stats,
             scratch: Vec::new(),
+            rated: Vec::new(),
         }
+    }
+
+    /// Whether some server has `StoreRates`, so [`Sender::write_rated`]
+    /// wants the value cache's rates of lists that are not all GAUGE.
+    pub fn needs_rates(&self) -> bool {
+        self.servers.iter().any(|s| s.conf.store_rates)
     }
 
     /// Whether any server is configured.
@@ -234,13 +277,42 @@ impl Sender {
         self.servers.is_empty()
     }
 
-    /// Adds a value list to every server's buffer, sending full buffers.
+    /// [`Sender::write_rated`] without rates: `StoreRates` servers get only
+    /// all-GAUGE lists.
     pub fn write(&mut self, vl: &ValueListOut<'_>) -> WriteOutcome {
+        self.write_rated(vl, None)
+    }
+
+    /// Adds a value list to every server's buffer, sending full buffers.
+    /// `rates` are the value cache's rates of this list (`uc_get_rate`), for
+    /// servers with `StoreRates`.
+    pub fn write_rated(&mut self, vl: &ValueListOut<'_>, rates: Option<&[f64]>) -> WriteOutcome {
         let has_absolute = vl.values.iter().any(|v| v.type_code() == DS_ABSOLUTE);
+        let cumulative = vl.values.iter().any(|v| !matches!(v, Value::Gauge(_)));
+        let rated = if cumulative && self.needs_rates() {
+            as_rates(vl.values, rates, &mut self.rated)
+        } else {
+            Ok(())
+        };
+        let rated_vl = ValueListOut {
+            values: &self.rated,
+            ..*vl
+        };
         let mut accepted = false;
         let mut absolute_dropped = false;
+        let mut rate_skipped = None;
         for s in &mut self.servers {
-            if has_absolute {
+            let vl = if cumulative && s.conf.store_rates {
+                if let Err(why) = rated {
+                    rate_skipped = Some(why);
+                    continue;
+                }
+                // Every value is a GAUGE now: AbsoluteValues has nothing to do.
+                &rated_vl
+            } else {
+                vl
+            };
+            if has_absolute && !s.conf.store_rates {
                 match s.conf.absolute {
                     AbsoluteMode::Send => {}
                     AbsoluteMode::Drop => {
@@ -281,6 +353,11 @@ impl Sender {
         }
         if absolute_dropped {
             Stats::add(&self.stats.absolute_dropped, 1);
+        }
+        match rate_skipped {
+            Some(RateSkip::Unknown) => Stats::add(&self.stats.rate_unknown, 1),
+            Some(RateSkip::Unavailable) => Stats::add(&self.stats.rate_unavailable, 1),
+            None => {}
         }
         if accepted {
             Stats::add(&self.stats.values_sent, 1);
@@ -462,6 +539,228 @@ mod tests {
         assert_eq!(
             stats.values_sent.load(std::sync::atomic::Ordering::Relaxed),
             200
+        );
+    }
+
+    #[test]
+    fn as_rates_converts_every_cumulative_value() {
+        use Value::*;
+        let nan = f64::NAN;
+        /// Values, the cache's rates, what is sent.
+        type Case = (Vec<Value>, Option<Vec<f64>>, Result<Vec<Value>, RateSkip>);
+        let cases: Vec<Case> = vec![
+            // A COUNTER series: first value (no rate yet), then 12.5/s.
+            (vec![Counter(1000)], Some(vec![nan]), Err(RateSkip::Unknown)),
+            (vec![Counter(1125)], Some(vec![12.5]), Ok(vec![Gauge(12.5)])),
+            // A DERIVE series may fall.
+            (vec![Derive(-5)], Some(vec![nan]), Err(RateSkip::Unknown)),
+            (vec![Derive(-35)], Some(vec![-3.0]), Ok(vec![Gauge(-3.0)])),
+            (
+                vec![Derive(7)],
+                Some(vec![f64::INFINITY]),
+                Err(RateSkip::Unknown),
+            ),
+            // ABSOLUTE: the value per second of the interval.
+            (vec![Absolute(50)], Some(vec![5.0]), Ok(vec![Gauge(5.0)])),
+            // GAUGE values are sent as they are, whatever the cache says
+            // (`write_rated` does not ask for rates of all-GAUGE lists).
+            (vec![Gauge(2.5)], Some(vec![99.0]), Ok(vec![Gauge(2.5)])),
+            // Mixed data set: the gauge stays, the derive becomes its rate.
+            (
+                vec![Gauge(1.5), Derive(100)],
+                Some(vec![1.5, 7.0]),
+                Ok(vec![Gauge(1.5), Gauge(7.0)]),
+            ),
+            (
+                vec![Gauge(nan), Derive(100)],
+                Some(vec![nan, 7.0]),
+                Ok(vec![Gauge(nan), Gauge(7.0)]),
+            ),
+            // if_octets (rx, tx): one unknown rate holds back the whole list.
+            (
+                vec![Derive(10), Derive(20)],
+                Some(vec![nan, 2.0]),
+                Err(RateSkip::Unknown),
+            ),
+            (
+                vec![Derive(10), Derive(20)],
+                Some(vec![1.0]),
+                Err(RateSkip::Unavailable),
+            ),
+            (vec![Derive(10)], None, Err(RateSkip::Unavailable)),
+        ];
+        for (values, rates, want) in cases {
+            let mut out = vec![Counter(1)];
+            let got = as_rates(&values, rates.as_deref(), &mut out).map(|()| out.clone());
+            // NaN != NaN: compare the wire bytes.
+            let wire = |r: &Result<Vec<Value>, RateSkip>| {
+                r.clone().map(|v| {
+                    v.iter()
+                        .map(|x| (x.type_code(), x.to_wire()))
+                        .collect::<Vec<_>>()
+                })
+            };
+            assert_eq!(wire(&got), wire(&want), "{values:?} with {rates:?}");
+        }
+    }
+
+    /// Every value list a packet holds: (type instance, type codes, values).
+    #[derive(Default)]
+    struct Lists(Vec<(String, Vec<u8>, Vec<Value>)>);
+    impl crate::codec::Sink for Lists {
+        fn value_list(
+            &mut self,
+            vl: &crate::codec::ValueListRef<'_>,
+            _o: &crate::codec::Origin<'_>,
+        ) {
+            self.0.push((
+                String::from_utf8_lossy(vl.type_instance).into_owned(),
+                vl.type_codes().to_vec(),
+                vl.values().collect(),
+            ));
+        }
+        fn notification(
+            &mut self,
+            _n: &crate::codec::NotificationRef<'_>,
+            _o: &crate::codec::Origin<'_>,
+        ) {
+        }
+    }
+
+    fn lists(sock: &UdpSocket) -> Vec<(String, Vec<u8>, Vec<Value>)> {
+        let mut l = Lists::default();
+        for mut p in recv_all(sock) {
+            decode(
+                &mut p,
+                SecurityLevel::None,
+                None,
+                &mut l,
+                &mut DecodeSummary::default(),
+            )
+            .unwrap();
+        }
+        l.0
+    }
+
+    #[test]
+    fn store_rates_servers_get_gauge_rates_and_others_raw_values() {
+        use crate::codec::{DS_DERIVE, DS_GAUGE};
+        use std::sync::atomic::Ordering::Relaxed;
+        let rx_rates = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let rx_raw = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let kid = |k: &str, v: ConfValue| Item {
+            key: k.into(),
+            values: vec![v],
+            children: vec![],
+        };
+        let block = Item {
+            key: "Plugin".into(),
+            values: vec![],
+            children: vec![
+                server_item(
+                    rx_rates.local_addr().unwrap().port(),
+                    vec![
+                        kid("StoreRates", ConfValue::Boolean(true)),
+                        // Does not apply: no ABSOLUTE value is left.
+                        kid("AbsoluteValues", ConfValue::String("Drop".into())),
+                    ],
+                ),
+                server_item(rx_raw.local_addr().unwrap().port(), vec![]),
+            ],
+        };
+        let (cfg, errs) = parse(&block);
+        assert!(errs.is_empty(), "{errs:?}");
+        let stats = Arc::new(Stats::default());
+        let mut s = Sender::new(&cfg, stats.clone());
+        assert!(s.needs_rates());
+        let nan = f64::NAN;
+        /// Type instance, values, the cache's rates.
+        type Write = (&'static str, Vec<Value>, Option<Vec<f64>>);
+        let writes: Vec<Write> = vec![
+            ("derive-first", vec![Value::Derive(0)], Some(vec![nan])),
+            ("derive", vec![Value::Derive(105)], Some(vec![10.5])),
+            ("absolute", vec![Value::Absolute(50)], Some(vec![5.0])),
+            ("gauge", vec![Value::Gauge(0.25)], None),
+            (
+                "mixed",
+                vec![Value::Gauge(3.0), Value::Counter(7)],
+                Some(vec![3.0, 0.5]),
+            ),
+            ("no-cache", vec![Value::Derive(1)], None),
+        ];
+        for (ti, values, rates) in &writes {
+            let vl = ValueListOut {
+                host: b"h",
+                plugin: b"p",
+                plugin_instance: b"",
+                type_: b"derive",
+                type_instance: ti.as_bytes(),
+                time: 1 << 30,
+                interval: 10 << 30,
+                values,
+            };
+            assert_eq!(
+                s.write_rated(&vl, rates.as_deref()),
+                WriteOutcome::Accepted,
+                "the raw server takes every list"
+            );
+        }
+        s.flush(Duration::ZERO);
+        let got = lists(&rx_rates);
+        let want: Vec<(String, Vec<u8>, Vec<Value>)> = vec![
+            ("derive".into(), vec![DS_GAUGE], vec![Value::Gauge(10.5)]),
+            ("absolute".into(), vec![DS_GAUGE], vec![Value::Gauge(5.0)]),
+            ("gauge".into(), vec![DS_GAUGE], vec![Value::Gauge(0.25)]),
+            (
+                "mixed".into(),
+                vec![DS_GAUGE, DS_GAUGE],
+                vec![Value::Gauge(3.0), Value::Gauge(0.5)],
+            ),
+        ];
+        assert_eq!(got, want);
+        let raw = lists(&rx_raw);
+        assert_eq!(raw.len(), writes.len());
+        assert_eq!(raw[1].1, vec![DS_DERIVE]);
+        assert_eq!(raw[1].2, vec![Value::Derive(105)]);
+        assert_eq!(raw[2].2, vec![Value::Absolute(50)]);
+        assert_eq!(stats.rate_unknown.load(Relaxed), 1);
+        assert_eq!(stats.rate_unavailable.load(Relaxed), 1);
+        assert_eq!(stats.absolute_dropped.load(Relaxed), 0);
+        assert_eq!(stats.values_sent.load(Relaxed), 6);
+    }
+
+    #[test]
+    fn without_store_rates_no_rates_are_asked_for() {
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let block = Item {
+            key: "Plugin".into(),
+            values: vec![],
+            children: vec![server_item(rx.local_addr().unwrap().port(), vec![])],
+        };
+        let (cfg, _) = parse(&block);
+        let stats = Arc::new(Stats::default());
+        let mut s = Sender::new(&cfg, stats.clone());
+        assert!(!s.needs_rates());
+        let vl = ValueListOut {
+            host: b"h",
+            plugin: b"p",
+            plugin_instance: b"",
+            type_: b"derive",
+            type_instance: b"",
+            time: 1 << 30,
+            interval: 10 << 30,
+            values: &[Value::Derive(42)],
+        };
+        assert_eq!(s.write(&vl), WriteOutcome::Accepted);
+        s.flush(Duration::ZERO);
+        let got = lists(&rx);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].2, vec![Value::Derive(42)]);
+        assert_eq!(
+            stats
+                .rate_unavailable
+                .load(std::sync::atomic::Ordering::Relaxed),
+            0
         );
     }
 }

@@ -33,6 +33,12 @@ pub struct Stats {
     pub insecure_dropped: AtomicU64,
     /// ABSOLUTE value lists not sent (`AbsoluteValues Drop`).
     pub absolute_dropped: AtomicU64,
+    /// Value lists not sent to a `StoreRates` server because a rate was not
+    /// known yet (NaN: the first value of a COUNTER/DERIVE series).
+    pub rate_unknown: AtomicU64,
+    /// Value lists not sent to a `StoreRates` server because the value cache
+    /// returned no rates (`uc_get_rate` failed).
+    pub rate_unavailable: AtomicU64,
 }
 
 /// One reported value: (type, type_instance, values, is_gauge).
@@ -48,6 +54,9 @@ impl Stats {
     /// under (plugin `network`): `(type, type_instance, values, count, gauge)`.
     pub fn report(&self) -> Vec<Report> {
         let g = |c: &AtomicU64| c.load(Relaxed);
+        // One DERIVE value: the total_values counters and the drop counters.
+        let one = |type_, type_instance, c: &AtomicU64| (type_, type_instance, [g(c), 0], 1, false);
+        let total = |type_instance, c| one("total_values", type_instance, c);
         vec![
             (
                 "if_octets",
@@ -63,63 +72,17 @@ impl Stats {
                 2,
                 false,
             ),
-            (
-                "total_values",
-                "dispatch-accepted",
-                [g(&self.values_dispatched), 0],
-                1,
-                false,
-            ),
-            (
-                "total_values",
-                "dispatch-rejected",
-                [g(&self.values_not_dispatched), 0],
-                1,
-                false,
-            ),
-            (
-                "total_values",
-                "send-accepted",
-                [g(&self.values_sent), 0],
-                1,
-                false,
-            ),
-            (
-                "total_values",
-                "send-rejected",
-                [g(&self.values_not_sent), 0],
-                1,
-                false,
-            ),
+            total("dispatch-accepted", &self.values_dispatched),
+            total("dispatch-rejected", &self.values_not_dispatched),
+            total("send-accepted", &self.values_sent),
+            total("send-rejected", &self.values_not_sent),
             ("queue_length", "", [g(&self.queue_length), 0], 1, true),
-            (
-                "if_rx_dropped",
-                "kernel",
-                [g(&self.kernel_drops), 0],
-                1,
-                false,
-            ),
-            (
-                "if_rx_errors",
-                "decode",
-                [g(&self.decode_errors), 0],
-                1,
-                false,
-            ),
-            (
-                "total_values",
-                "receive-insecure",
-                [g(&self.insecure_dropped), 0],
-                1,
-                false,
-            ),
-            (
-                "total_values",
-                "send-absolute-dropped",
-                [g(&self.absolute_dropped), 0],
-                1,
-                false,
-            ),
+            one("if_rx_dropped", "kernel", &self.kernel_drops),
+            one("if_rx_errors", "decode", &self.decode_errors),
+            total("receive-insecure", &self.insecure_dropped),
+            total("send-absolute-dropped", &self.absolute_dropped),
+            total("send-rate-unknown", &self.rate_unknown),
+            total("send-rate-unavailable", &self.rate_unavailable),
         ]
     }
 }
