@@ -314,6 +314,7 @@ impl Walker {
             }
             _ => match self.globals.apply(item) {
                 Ok(true) => {
+                    crate::isolate::note_global(item);
                     self.sync_globals();
                     if self.globals.types_db.len() > self.types_loaded {
                         let new: Vec<PathBuf> = self.globals.types_db[self.types_loaded..].to_vec();
@@ -355,6 +356,11 @@ impl Walker {
             .map(secs_to_cdtime)
             .filter(|&t| t > 0)
             .unwrap_or_else(|| secs_to_cdtime(self.globals.interval));
+        if self.isolates(&lp, &name) {
+            crate::isolate::register(&name, item, interval);
+            log::info!("plugin_load: plugin \"{name}\" will run isolated in a process of its own.");
+            return;
+        }
         let c = ctx::make(
             &name,
             interval,
@@ -365,6 +371,19 @@ impl Walker {
             self.errors
                 .push(DaemonError::at(&item.location, e.to_string()));
         }
+    }
+
+    /// Whether `name` runs in a process of its own: `Isolate true`, or
+    /// `IsolatePlugins true` and it is not one of rcollectd's SDK plugins.
+    /// `-t` loads it here all the same (to test it), and a host process
+    /// never isolates again.
+    fn isolates(&self, lp: &crate::config::globals::LoadPlugin, name: &str) -> bool {
+        if self.strict || crate::isolate::child::is_host() {
+            return false;
+        }
+        lp.isolate
+            || (self.globals.isolate_plugins
+                && loader::locate(name).is_some_and(|f| !loader::is_sdk_plugin(&f)))
     }
 
     fn plugin_block(&mut self, item: &Item) {
@@ -390,6 +409,10 @@ impl Walker {
         } else {
             name
         };
+        if crate::isolate::is_isolated(&name) {
+            crate::isolate::add_block(&name, item);
+            return;
+        }
         if !loader::is_loaded(&name) && self.globals.auto_load_plugin {
             let c = ctx::make(&name, secs_to_cdtime(self.globals.interval), 0, 0);
             if let Err(e) = loader::load(&name, false, c) {
@@ -662,6 +685,7 @@ fn init_all_with(start_readers: bool) -> bool {
     if start_readers {
         register_housekeeping();
         scheduler().start(rt.read_threads);
+        crate::isolate::start_all(rt.max_read_interval);
     }
     ok
 }
@@ -737,6 +761,25 @@ fn dispatch_internal_stats() {
             gauge: cache_size() as f64,
         },
     );
+    for (name, restarts, lost) in crate::isolate::stats() {
+        let pi = format!("isolation-{name}");
+        send(
+            &pi,
+            "derive",
+            "restarts",
+            value_t {
+                derive: restarts as i64,
+            },
+        );
+        send(
+            &pi,
+            "derive",
+            "lost",
+            value_t {
+                derive: lost as i64,
+            },
+        );
+    }
     for o in dispatch::outputs::current().iter() {
         let pi = format!("output-{}", o.name());
         let st = o.stats();
@@ -761,6 +804,9 @@ pub fn housekeeping() {
 /// callback failed.
 pub fn shutdown_all() -> bool {
     registry().init.clear();
+    // Isolated plugins first: what their processes send while shutting
+    // down still reaches the writers.
+    crate::isolate::stop_all();
     scheduler().stop();
     scheduler().clear();
     let late = dispatch::stop_writers_and_drain();

@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod dispatch;
 pub mod filter;
 pub mod ident;
+pub mod isolate;
 pub mod meta;
 pub mod plugins;
 pub mod reload;

@@ -98,7 +98,14 @@ fn run(inv: &Invocation) -> Result<(), String> {
     if let Some(n) = reload::restore_cache() {
         log::info!("reload: restored the rate state of {n} series");
     }
+    let isolated_host = rcollectd::isolate::child::is_host();
+    if isolated_host {
+        rcollectd::isolate::child::install()?;
+    }
     daemon.start().map_err(|e| e.to_string())?;
+    if isolated_host {
+        rcollectd::isolate::child::hello();
+    }
     if reexec {
         reload::close_untaken_fds();
         if let Some(n) = reload::dispatch_late() {

@@ -274,7 +274,7 @@ pub fn reexec(origin: &Origin) -> String {
 }
 
 /// A memfd (inherited across exec) holding what `fill` writes, rewound.
-fn write_memfd(
+pub(crate) fn write_memfd(
     name: &str,
     fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> std::io::Result<RawFd> {
@@ -295,7 +295,7 @@ fn write_memfd(
 
 /// One line: `late <fields hex, comma-separated> <time> <interval> <values
 /// hex, comma-separated> [<meta key hex>:<type>:<value hex>...]`.
-fn encode_late(l: &crate::dispatch::LateValueList) -> String {
+fn encode_late(l: &crate::dispatch::PlainValueList) -> String {
     use crate::meta::MetaValue;
     let fields: Vec<String> = l.fields.iter().map(|f| hex(f)).collect();
     let values: Vec<String> = l.values.iter().map(|v| format!("{v:x}")).collect();
@@ -320,7 +320,7 @@ fn encode_late(l: &crate::dispatch::LateValueList) -> String {
     line
 }
 
-fn decode_late(line: &str) -> Option<crate::dispatch::LateValueList> {
+fn decode_late(line: &str) -> Option<crate::dispatch::PlainValueList> {
     use crate::meta::{MetaData, MetaValue};
     let mut w = line.split(' ');
     if w.next()? != "late" {
@@ -353,7 +353,7 @@ fn decode_late(line: &str) -> Option<crate::dispatch::LateValueList> {
         };
         meta.insert(&key, value);
     }
-    Some(crate::dispatch::LateValueList {
+    Some(crate::dispatch::PlainValueList {
         fields,
         time,
         interval,
@@ -376,7 +376,7 @@ pub fn dispatch_late() -> Option<usize> {
         .map_while(Result::ok)
         .filter_map(|l| decode_late(&l))
         .collect();
-    Some(crate::dispatch::dispatch_late(&lists))
+    Some(crate::dispatch::dispatch_plain(&lists))
 }
 
 #[cfg(test)]
@@ -391,7 +391,7 @@ mod tests {
         meta.insert_str("user", MetaValue::String(c"a b:c".into()));
         meta.insert_str("n", MetaValue::SignedInt(-3));
         meta.insert_str("d", MetaValue::Double(0.5));
-        let l = crate::dispatch::LateValueList {
+        let l = crate::dispatch::PlainValueList {
             fields: [
                 b"h".to_vec(),
                 b"p".to_vec(),

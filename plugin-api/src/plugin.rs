@@ -585,6 +585,12 @@ pub fn shutdown<P: Plugin>(state: &State<P>) -> c_int {
 #[macro_export]
 macro_rules! export_plugin {
     ($ty:ty $(, $cap:ident)* $(,)?) => {
+        /// Marks the `.so` as built with this SDK (Rust, panics contained),
+        /// so rcollectd's `IsolatePlugins` leaves it in process.
+        #[no_mangle]
+        #[used]
+        pub static rcollectd_sdk_plugin: [u8; 21] = *b"rcollectd-sdk-plugin\0";
+
         /// Entry point the daemon calls after loading this plugin.
         #[no_mangle]
         pub extern "C" fn module_register() {

@@ -18,6 +18,7 @@
  *   ReportDispatchTime true   record how long a read's dispatching took
  *   FailInit true       the init callback fails (its read must not run)
  *   LogAll true         record every log line, not only this plugin's markers
+ *   CrashOnRead N       the Nth read dereferences NULL (isolation tests)
  */
 #include "collectd.h"
 #include "plugin.h"
@@ -32,6 +33,7 @@
 static FILE *out;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fail_reads;
+static int crash_on_read;
 static int stop_after_reads;
 static bool fail_init;
 static bool report_dispatch_time;
@@ -102,6 +104,8 @@ static int tp_config(oconfig_item_t *ci) {
       }
     } else if (strcasecmp(c->key, "FailReads") == 0 && c->values_num == 1) {
       fail_reads = (int)c->values[0].value.number;
+    } else if (strcasecmp(c->key, "CrashOnRead") == 0 && c->values_num == 1) {
+      crash_on_read = (int)c->values[0].value.number;
     } else if (strcasecmp(c->key, "StopAfterReads") == 0 &&
                c->values_num == 1) {
       stop_after_reads = (int)c->values[0].value.number;
@@ -136,6 +140,10 @@ static int tp_read(user_data_t *ud) {
     emit("read-error user data missing");
   emit("read-attempt %d at %.3f interval=%.3f", n, now_s(),
        CDTIME_T_TO_DOUBLE(plugin_get_interval()));
+  if (crash_on_read > 0 && n == crash_on_read) {
+    volatile int *null = NULL;
+    *null = 1;
+  }
   if (n <= fail_reads) {
     INFO("test_plugin: TESTMARK read %d fails", n);
     return -1;

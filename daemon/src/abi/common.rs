@@ -124,7 +124,7 @@ fn errno() -> c_int {
 ///
 /// # Safety
 /// `s` null or NUL-terminated.
-unsafe fn c_bytes<'a>(s: *const c_char) -> &'a [u8] {
+pub(crate) unsafe fn c_bytes<'a>(s: *const c_char) -> &'a [u8] {
     if s.is_null() {
         b""
     } else {

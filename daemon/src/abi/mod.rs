@@ -11,6 +11,7 @@ pub mod filter;
 pub mod globals;
 pub mod heap;
 pub mod internals;
+pub mod isolation;
 pub mod llist;
 pub mod meta_data;
 pub mod oconfig;

@@ -585,6 +585,12 @@ pub unsafe extern "C" fn plugin_register_data_set(ds: *const data_set_t) -> c_in
         let Some(owned) = (unsafe { OwnedDataSet::copy_from(ds) }) else {
             return -1;
         };
+        if crate::isolate::child::is_host() {
+            // SAFETY: `ds` was just read successfully as a valid data set.
+            if let Ok(plain) = unsafe { crate::types_db::DataSet::from_c(ds) } {
+                crate::isolate::child::note_type(plain);
+            }
+        }
         let name = owned.type_name();
         if registry().add_data_set(owned) {
             plog::notice(&format!("Replacing DS `{name}' with another version."));

@@ -49,6 +49,9 @@ pub struct Globals {
     pub pre_cache_chain: String,
     /// `PostCacheChain`: name of the filter chain run after the cache.
     pub post_cache_chain: String,
+    /// `IsolatePlugins` (rcollectd's own): run every plugin that is not one
+    /// of rcollectd's in a child process of its own, as `Isolate true` does.
+    pub isolate_plugins: bool,
 }
 
 impl Default for Globals {
@@ -71,6 +74,7 @@ impl Default for Globals {
             auto_load_plugin: false,
             pre_cache_chain: "PreCache".into(),
             post_cache_chain: "PostCache".into(),
+            isolate_plugins: false,
         }
     }
 }
@@ -95,6 +99,7 @@ enum Opt {
     MaxReadInterval,
     TypesDb,
     PluginDir,
+    IsolatePlugins,
 }
 
 /// The options of collectd's global option table (reachable through
@@ -127,9 +132,13 @@ fn lookup_table(key: &str) -> Option<(&'static str, Opt)> {
 
 fn lookup_config(key: &str) -> Option<(&'static str, Opt)> {
     lookup_table(key).or_else(|| {
-        [("TypesDB", Opt::TypesDb), ("PluginDir", Opt::PluginDir)]
-            .into_iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+        [
+            ("TypesDB", Opt::TypesDb),
+            ("PluginDir", Opt::PluginDir),
+            ("IsolatePlugins", Opt::IsolatePlugins),
+        ]
+        .into_iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(key))
     })
 }
 
@@ -231,6 +240,7 @@ impl Globals {
                 self.hostname = (!h.is_empty()).then_some(h);
             }
             Opt::FqdnLookup => self.fqdn_lookup = as_bool(name, v)?,
+            Opt::IsolatePlugins => self.isolate_plugins = as_bool(name, v)?,
             Opt::AutoLoadPlugin => self.auto_load_plugin = as_bool(name, v)?,
             Opt::CollectInternalStats => self.collect_internal_stats = as_bool(name, v)?,
             Opt::PreCacheChain => self.pre_cache_chain = as_string(name, v)?,
@@ -299,6 +309,7 @@ impl Globals {
             Opt::MaxReadInterval => self.max_read_interval = d.max_read_interval,
             Opt::TypesDb => self.types_db.clear(),
             Opt::PluginDir => self.plugin_dir = None,
+            Opt::IsolatePlugins => self.isolate_plugins = false,
         }
     }
 
@@ -326,7 +337,7 @@ impl Globals {
             Opt::PreCacheChain => Some(self.pre_cache_chain.clone()),
             Opt::PostCacheChain => Some(self.post_cache_chain.clone()),
             Opt::MaxReadInterval => Some(format!("{:.6}", self.max_read_interval)),
-            Opt::TypesDb | Opt::PluginDir => None,
+            Opt::TypesDb | Opt::PluginDir | Opt::IsolatePlugins => None,
         }
     }
 
@@ -379,6 +390,8 @@ pub struct LoadPlugin {
     pub flush_interval: Option<f64>,
     /// `FlushTimeout`: flush data older than this many seconds.
     pub flush_timeout: Option<f64>,
+    /// `Isolate` (rcollectd's own): run the plugin in a child process.
+    pub isolate: bool,
     /// Where the statement was written.
     pub location: Location,
 }
@@ -400,6 +413,7 @@ pub fn parse_load_plugin(item: &Item) -> Result<LoadPlugin, ConfigError> {
         interval: None,
         flush_interval: None,
         flush_timeout: None,
+        isolate: false,
         location: item.location.clone(),
     };
     for child in &item.children {
@@ -431,9 +445,10 @@ pub fn parse_load_plugin(item: &Item) -> Result<LoadPlugin, ConfigError> {
             "interval" => lp.interval = Some(seconds()?),
             "flushinterval" => lp.flush_interval = Some(seconds()?),
             "flushtimeout" => lp.flush_timeout = Some(seconds()?),
+            "isolate" => lp.isolate = as_bool(&child.key, v).map_err(err)?,
             _ => {
                 return Err(err(format!(
-                    "unknown option `{}` in <LoadPlugin {name}> (expected Globals, Interval, FlushInterval or FlushTimeout)",
+                    "unknown option `{}` in <LoadPlugin {name}> (expected Globals, Interval, FlushInterval, FlushTimeout or Isolate)",
                     child.key
                 )))
             }

@@ -88,6 +88,47 @@ pub fn parse_str_checked(text: &str, name: &Path) -> Result<Parsed, ConfigError>
     })
 }
 
+/// `item` written back as collectd.conf text (an option line, or a block
+/// with its children), which parses to the same tree.
+pub fn render(item: &Item) -> String {
+    fn value(v: &Value, out: &mut String) {
+        match v {
+            Value::String(s) => {
+                out.push('"');
+                for c in s.chars() {
+                    if c == '"' || c == '\\' {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+            Value::Number(n) => out.push_str(&n.to_string()),
+            Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        }
+    }
+    fn go(item: &Item, depth: usize, out: &mut String) {
+        let pad = "  ".repeat(depth);
+        let mut head = item.key.clone();
+        for v in &item.values {
+            head.push(' ');
+            value(v, &mut head);
+        }
+        if item.children.is_empty() {
+            out.push_str(&format!("{pad}{head}\n"));
+        } else {
+            out.push_str(&format!("{pad}<{head}>\n"));
+            for c in &item.children {
+                go(c, depth + 1, out);
+            }
+            out.push_str(&format!("{pad}</{}>\n", item.key));
+        }
+    }
+    let mut out = String::new();
+    go(item, 0, &mut out);
+    out
+}
+
 fn root(path: &Path, children: Vec<Item>) -> Item {
     Item {
         key: String::new(),

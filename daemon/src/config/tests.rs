@@ -548,3 +548,23 @@ fn random_inputs_never_panic() {
     // The generator must reach both outcomes, or it tests nothing.
     assert!(parsed > 100 && parsed < 4000, "parsed {parsed}");
 }
+
+#[test]
+fn rendered_items_parse_to_the_same_tree() {
+    let text = "Hostname \"a \\\"b\\\" c\\\\d\"\nInterval 2.5\n<Plugin \"x\">\n  <Node \"n\" 5>\n    Flag true\n  </Node>\n  Name \"v\" 1 false\n</Plugin>\n";
+    let root = parse(text).expect("parses");
+    let rendered: String = root.children.iter().map(render).collect();
+    let again = parse(&rendered).expect("rendered text parses");
+    let strip = |i: &Item| -> Vec<(String, Vec<Value>)> {
+        fn walk(i: &Item, out: &mut Vec<(String, Vec<Value>)>) {
+            out.push((i.key.clone(), i.values.clone()));
+            for c in &i.children {
+                walk(c, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(i, &mut out);
+        out
+    };
+    assert_eq!(strip(&root), strip(&again), "{rendered}");
+}

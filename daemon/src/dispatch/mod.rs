@@ -585,9 +585,10 @@ fn capture(msg: Msg) {
     }
 }
 
-/// A value list dispatched after the writers stopped, as plain data.
+/// A value list as plain data: what a reload hands to the next process,
+/// and what crosses an isolated plugin's channel.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LateValueList {
+pub struct PlainValueList {
     /// host, plugin, plugin instance, type, type instance.
     pub fields: [Vec<u8>; 5],
     /// `vl.time`.
@@ -602,64 +603,71 @@ pub struct LateValueList {
 
 /// Takes the value lists dispatched after the writers stopped (see
 /// [`CAPTURING`]).
-pub fn take_late() -> Vec<LateValueList> {
+pub fn take_late() -> Vec<PlainValueList> {
     let items = std::mem::take(&mut *LATE.lock().unwrap_or_else(|e| e.into_inner()));
     items
         .iter()
-        .map(|item| {
-            let vl = item.view();
-            let fields = vl_fields(&vl).map(<[u8]>::to_vec);
-            let values = (0..vl.values_len)
-                // SAFETY: `view` points at the item's `values_len` values;
-                // every value_t variant is 8 plain bytes.
-                .map(|i| unsafe { (*vl.values.add(i)).counter })
-                .collect();
-            LateValueList {
-                fields,
-                time: vl.time,
-                interval: vl.interval,
-                values,
-                // SAFETY: the item owns live meta data or null.
-                meta: unsafe { crate::meta::to_owned(vl.meta) },
-            }
-        })
+        // SAFETY: `view` points into the live item: its values and meta data.
+        .map(|item| unsafe { PlainValueList::of(&item.view()) })
         .collect()
 }
 
-/// Dispatches value lists a previous process handed over at a reload.
-pub fn dispatch_late(lists: &[LateValueList]) -> usize {
-    let _batch = batch_scope();
-    let mut n = 0;
-    for l in lists {
+impl PlainValueList {
+    /// A copy of `vl`.
+    ///
+    /// # Safety
+    /// `vl.values` points at `vl.values_len` values; `vl.meta` is null or
+    /// live meta data.
+    pub unsafe fn of(vl: &value_list_t) -> PlainValueList {
+        let values = (0..vl.values_len)
+            // SAFETY: per the contract; every value_t variant is 8 plain bytes.
+            .map(|i| unsafe { (*vl.values.add(i)).counter })
+            .collect();
+        PlainValueList {
+            fields: vl_fields(vl).map(<[u8]>::to_vec),
+            time: vl.time,
+            interval: vl.interval,
+            values,
+            // SAFETY: per the contract.
+            meta: unsafe { crate::meta::to_owned(vl.meta) },
+        }
+    }
+
+    /// Calls `f` with a `value_list_t` view of this value list (and C meta
+    /// data made for the call).
+    pub fn with_vl<R>(&self, f: impl FnOnce(&value_list_t) -> R) -> R {
         let mut vl = value_list_t::default();
-        crate::cache::write_fields(
-            &mut vl,
-            [
-                &l.fields[0],
-                &l.fields[1],
-                &l.fields[2],
-                &l.fields[3],
-                &l.fields[4],
-            ]
-            .map(|f| f.as_slice()),
-        );
-        let mut values: Vec<value_t> = l.values.iter().map(|&b| value_t { counter: b }).collect();
+        let [h, p, pi, t, ti] = &self.fields;
+        crate::cache::write_fields(&mut vl, [h, p, pi, t, ti].map(|f| f.as_slice()));
+        let mut values: Vec<value_t> = self
+            .values
+            .iter()
+            .map(|&b| value_t { counter: b })
+            .collect();
         vl.values = values.as_mut_ptr();
         vl.values_len = values.len();
-        vl.time = l.time;
-        vl.interval = l.interval;
-        vl.meta = l
+        vl.time = self.time;
+        vl.interval = self.interval;
+        vl.meta = self
             .meta
             .clone()
             .map_or(std::ptr::null_mut(), crate::meta::into_raw);
-        // SAFETY: `vl` and its values and meta data are valid for the call.
-        if unsafe { dispatch_values(&vl) } == 0 {
-            n += 1;
-        }
-        // SAFETY: the meta data made above; dispatch took its own copy.
+        let r = f(&vl);
+        // SAFETY: the meta data made above, no longer referenced.
         unsafe { crate::meta::destroy_raw(vl.meta) };
+        r
     }
-    n
+}
+
+/// Dispatches plain value lists (from a previous process at a reload, or
+/// from an isolated plugin) in one batch; returns how many were accepted.
+pub fn dispatch_plain(lists: &[PlainValueList]) -> usize {
+    let _batch = batch_scope();
+    lists
+        .iter()
+        // SAFETY: `with_vl` hands out a value list valid for the call.
+        .filter(|l| l.with_vl(|vl| unsafe { dispatch_values(vl) }) == 0)
+        .count()
 }
 
 /// collectd's warning when value lists have nowhere to go, once.
@@ -1376,11 +1384,34 @@ pub fn flush(plugin: Option<&str>, timeout: cdtime_t, identifier: Option<&str>) 
 /// # Safety
 /// `n` must point to a valid notification.
 pub unsafe fn dispatch_notification(n: *const notification_t) -> c_int {
+    // SAFETY: forwarded contract.
+    unsafe {
+        notify(n, |name| {
+            NOTIFY_ONLY.get().map_or(true, |only| only == name)
+        })
+    }
+}
+
+/// In an isolated plugin's host process, the one notification callback
+/// its notifications go to (the channel to the daemon).
+static NOTIFY_ONLY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes `name` the only callback `plugin_dispatch_notification` calls.
+pub fn notify_only(name: &str) {
+    let _ = NOTIFY_ONLY.set(name.to_owned());
+}
+
+/// Calls the notification callbacks whose names `pick` accepts; -1 when
+/// there are none at all, as collectd.
+///
+/// # Safety
+/// `n` must point to a valid notification.
+pub unsafe fn notify(n: *const notification_t, pick: impl Fn(&str) -> bool) -> c_int {
     let cbs = registry().notification.snapshot();
     if cbs.is_empty() {
         return -1;
     }
-    for cb in cbs.iter() {
+    for cb in cbs.iter().filter(|cb| pick(&cb.name)) {
         let (f, ud) = (cb.func, cb.ud.as_ptr());
         // SAFETY: valid notification and the plugin's own user data; the
         // caller's context is kept, as collectd does.

@@ -232,6 +232,9 @@ impl Output {
         self.stats.written.fetch_add(kept as u64, Ordering::Relaxed);
         STATS.written.fetch_add(kept as u64, Ordering::Relaxed);
         release(payload);
+        if let Some(hook) = AFTER_PAYLOAD.get() {
+            hook(self.name());
+        }
     }
 
     /// Writes what is queued on the calling thread (no writer runs).
@@ -298,6 +301,24 @@ struct Registry {
 }
 
 static OUTPUTS: RwLock<Option<Registry>> = RwLock::new(None);
+
+/// Called with an output's name after it has written a batch (an isolated
+/// plugin's stand-in sends what it gathered then).
+static AFTER_PAYLOAD: std::sync::OnceLock<fn(&str)> = std::sync::OnceLock::new();
+
+/// Installs the hook run after every batch an output writes.
+pub fn set_after_payload(hook: fn(&str)) {
+    let _ = AFTER_PAYLOAD.set(hook);
+}
+
+/// Only this output gets value lists (an isolated plugin's host process
+/// sends everything to the daemon and nowhere else).
+static ONLY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes `name` the one output value lists are delivered to.
+pub fn deliver_only_to(name: &str) {
+    let _ = ONLY.set(name.to_owned());
+}
 static STARTED: AtomicBool = AtomicBool::new(false);
 static MAX_WRITERS: AtomicUsize = AtomicUsize::new(1);
 
@@ -357,8 +378,11 @@ pub(super) fn deliver(payload: Payload) -> bool {
         return false;
     }
     let shared = Arc::new(payload);
+    let only = ONLY.get();
     for o in outputs.iter() {
-        o.offer(&shared);
+        if only.map_or(true, |n| n == o.name()) {
+            o.offer(&shared);
+        }
     }
     release(shared);
     true

@@ -1,0 +1,333 @@
+//! The C side of plugin isolation: the callbacks that stand in for an
+//! isolated plugin in the daemon (its write, flush and notification
+//! callbacks, forwarding to its host process), the callbacks a host process
+//! registers to send everything to the daemon, and the conversions between
+//! `notification_t` and plain data. See `crate::isolate`.
+
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
+
+use rcollectd_plugin::sys::{
+    cdtime_t, data_set_t, notification_meta_t, notification_t, user_data_t, value_list_t,
+};
+
+use crate::abi::common::{c_bytes, field_bytes, write_c_str};
+use crate::abi::plugin as p;
+use crate::dispatch::PlainValueList;
+use crate::isolate::frame::{Frame, NotifValue, PlainNotification};
+use crate::plugins::ctx;
+
+const NM_STRING: u32 = 0;
+const NM_SIGNED: u32 = 1;
+const NM_UNSIGNED: u32 = 2;
+const NM_DOUBLE: u32 = 3;
+const NM_BOOLEAN: u32 = 4;
+
+/// A notification as plain data.
+///
+/// # Safety
+/// `n` points to a valid notification with a valid meta list.
+unsafe fn plain_of(n: *const notification_t) -> PlainNotification {
+    // SAFETY: per the contract.
+    let n = unsafe { &*n };
+    let mut meta = Vec::new();
+    let mut m = n.meta.cast_const();
+    while !m.is_null() {
+        // SAFETY: a valid node of the notification's list.
+        let node: &notification_meta_t = unsafe { &*m };
+        // SAFETY: the union member read is the one `type_` names; a string
+        // member is a NUL-terminated string the node owns.
+        let v = unsafe {
+            match node.type_ {
+                NM_STRING if !node.nm_value.nm_string.is_null() => {
+                    NotifValue::String(CStr::from_ptr(node.nm_value.nm_string).to_bytes().to_vec())
+                }
+                NM_SIGNED => NotifValue::SignedInt(node.nm_value.nm_signed_int),
+                NM_UNSIGNED => NotifValue::UnsignedInt(node.nm_value.nm_unsigned_int),
+                NM_DOUBLE => NotifValue::Double(node.nm_value.nm_double),
+                NM_BOOLEAN => NotifValue::Boolean(node.nm_value.nm_boolean),
+                _ => NotifValue::String(Vec::new()),
+            }
+        };
+        meta.push((field_bytes(&node.name).to_vec(), v));
+        m = node.next;
+    }
+    PlainNotification {
+        severity: n.severity,
+        time: n.time,
+        message: field_bytes(&n.message).to_vec(),
+        fields: [
+            field_bytes(&n.host).to_vec(),
+            field_bytes(&n.plugin).to_vec(),
+            field_bytes(&n.plugin_instance).to_vec(),
+            field_bytes(&n.type_).to_vec(),
+            field_bytes(&n.type_instance).to_vec(),
+        ],
+        meta,
+    }
+}
+
+/// Calls `f` with a `notification_t` built from `n` (its meta list freed after).
+fn with_notification<R>(n: &PlainNotification, f: impl FnOnce(*const notification_t) -> R) -> R {
+    let mut c = notification_t {
+        severity: n.severity,
+        time: n.time as cdtime_t,
+        ..Default::default()
+    };
+    // SAFETY: each destination is a fixed-size field of `c`.
+    unsafe {
+        write_c_str(c.message.as_mut_ptr(), c.message.len(), &n.message);
+        write_c_str(c.host.as_mut_ptr(), c.host.len(), &n.fields[0]);
+        write_c_str(c.plugin.as_mut_ptr(), c.plugin.len(), &n.fields[1]);
+        write_c_str(
+            c.plugin_instance.as_mut_ptr(),
+            c.plugin_instance.len(),
+            &n.fields[2],
+        );
+        write_c_str(c.type_.as_mut_ptr(), c.type_.len(), &n.fields[3]);
+        write_c_str(
+            c.type_instance.as_mut_ptr(),
+            c.type_instance.len(),
+            &n.fields[4],
+        );
+    }
+    for (name, v) in &n.meta {
+        let Ok(name) = CString::new(name.clone()) else {
+            continue;
+        };
+        // SAFETY: `c` is a valid notification; name and value are valid.
+        unsafe {
+            match v {
+                NotifValue::String(s) => {
+                    if let Ok(s) = CString::new(s.clone()) {
+                        p::plugin_notification_meta_add_string(&mut c, name.as_ptr(), s.as_ptr());
+                    }
+                }
+                NotifValue::SignedInt(x) => {
+                    p::plugin_notification_meta_add_signed_int(&mut c, name.as_ptr(), *x);
+                }
+                NotifValue::UnsignedInt(x) => {
+                    p::plugin_notification_meta_add_unsigned_int(&mut c, name.as_ptr(), *x);
+                }
+                NotifValue::Double(x) => {
+                    p::plugin_notification_meta_add_double(&mut c, name.as_ptr(), *x);
+                }
+                NotifValue::Boolean(b) => {
+                    p::plugin_notification_meta_add_boolean(&mut c, name.as_ptr(), *b);
+                }
+            }
+        }
+    }
+    let r = f(&c);
+    // SAFETY: the list built above, freed once.
+    unsafe { p::plugin_notification_meta_free(c.meta) };
+    r
+}
+
+/// Daemon side: dispatches a notification an isolated plugin sent.
+pub fn dispatch_notification(n: &PlainNotification) {
+    // SAFETY: `with_notification` hands out a valid notification.
+    with_notification(n, |c| unsafe { crate::dispatch::dispatch_notification(c) });
+}
+
+/// The isolated plugin's name, stored as a proxy callback's user data.
+fn name_of(ud: *mut user_data_t) -> Option<String> {
+    if ud.is_null() {
+        return None;
+    }
+    // SAFETY: proxies are registered with a leaked NUL-terminated name.
+    let data = unsafe { (*ud).data };
+    (!data.is_null()).then(|| {
+        // SAFETY: as above.
+        unsafe { CStr::from_ptr(data.cast::<c_char>()) }
+            .to_string_lossy()
+            .into_owned()
+    })
+}
+
+unsafe extern "C" fn proxy_write(
+    _ds: *const data_set_t,
+    vl: *const value_list_t,
+    ud: *mut user_data_t,
+) -> c_int {
+    let Some(host) = name_of(ud).and_then(|n| crate::isolate::host(&n)) else {
+        return -1;
+    };
+    // SAFETY: the daemon's write path passes a valid value list.
+    host.queue_write(unsafe { PlainValueList::of(&*vl) });
+    0
+}
+
+unsafe extern "C" fn proxy_flush(
+    timeout: cdtime_t,
+    identifier: *const c_char,
+    ud: *mut user_data_t,
+) -> c_int {
+    let Some(host) = name_of(ud).and_then(|n| crate::isolate::host(&n)) else {
+        return -1;
+    };
+    let identifier = if identifier.is_null() {
+        Vec::new()
+    } else {
+        // SAFETY: a NUL-terminated string from the flush path.
+        unsafe { c_bytes(identifier) }.to_vec()
+    };
+    if host.send(&Frame::Flush {
+        timeout,
+        identifier,
+    }) {
+        0
+    } else {
+        -1
+    }
+}
+
+unsafe extern "C" fn proxy_notification(n: *const notification_t, ud: *mut user_data_t) -> c_int {
+    let Some(host) = name_of(ud).and_then(|n| crate::isolate::host(&n)) else {
+        return -1;
+    };
+    // SAFETY: the dispatch path passes a valid notification.
+    let plain = unsafe { plain_of(n) };
+    if host.send(&Frame::Notification(plain)) {
+        0
+    } else {
+        -1
+    }
+}
+
+/// User data naming `plugin` (leaked: proxies live as long as the daemon).
+fn name_ud(plugin: &str) -> user_data_t {
+    let name = CString::new(plugin).unwrap_or_default().into_raw();
+    user_data_t {
+        data: name.cast::<c_void>(),
+        free_func: None,
+    }
+}
+
+/// Registers, under the plugin's own name, an output (and a flush
+/// callback) that sends what it is given to the isolated plugin.
+pub fn register_write_proxy(plugin: &str) {
+    let Ok(name) = CString::new(plugin) else {
+        return;
+    };
+    let ud = name_ud(plugin);
+    let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
+    // SAFETY: valid name, callbacks of the right types, user data copied.
+    unsafe {
+        p::plugin_register_write(name.as_ptr(), Some(proxy_write), &ud);
+        p::plugin_register_flush(name.as_ptr(), Some(proxy_flush), &name_ud(plugin));
+    }
+}
+
+/// Registers, under the plugin's own name, a notification callback that
+/// sends notifications to the isolated plugin.
+pub fn register_notification_proxy(plugin: &str) {
+    let Ok(name) = CString::new(plugin) else {
+        return;
+    };
+    let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
+    // SAFETY: valid name, callback of the right type, user data copied.
+    unsafe {
+        p::plugin_register_notification(name.as_ptr(), Some(proxy_notification), &name_ud(plugin));
+    }
+}
+
+// ------------------------------------------------------------ host process
+
+unsafe extern "C" fn bridge_write(
+    _ds: *const data_set_t,
+    vl: *const value_list_t,
+    _ud: *mut user_data_t,
+) -> c_int {
+    // SAFETY: the write path passes a valid value list.
+    crate::isolate::child::queue_value(unsafe { PlainValueList::of(&*vl) });
+    0
+}
+
+unsafe extern "C" fn bridge_notification(n: *const notification_t, _ud: *mut user_data_t) -> c_int {
+    // SAFETY: the dispatch path passes a valid notification.
+    let plain = unsafe { plain_of(n) };
+    crate::isolate::child::send(&Frame::Notification(plain));
+    0
+}
+
+unsafe extern "C" fn bridge_log(level: c_int, message: *const c_char, _ud: *mut user_data_t) {
+    if message.is_null() {
+        return;
+    }
+    // SAFETY: a NUL-terminated message from the log path.
+    let message = unsafe { c_bytes(message) }.to_vec();
+    crate::isolate::child::send(&Frame::Log { level, message });
+}
+
+/// Host process: registers the callbacks that send everything to the
+/// daemon, under `name`.
+pub fn register_bridge(name: &str) {
+    let Ok(c) = CString::new(name) else { return };
+    let none = user_data_t::default();
+    let _g = ctx::enter(ctx::make(name, crate::abi::globals::interval(), 0, 0));
+    // SAFETY: valid name, callbacks of the right types, empty user data.
+    unsafe {
+        p::plugin_register_write(c.as_ptr(), Some(bridge_write), &none);
+        p::plugin_register_notification(c.as_ptr(), Some(bridge_notification), &none);
+        p::plugin_register_log(c.as_ptr(), Some(bridge_log), &none);
+    }
+}
+
+/// Host process: writes a value list the daemon sent with the plugin's own
+/// write callbacks (all but the bridge).
+pub fn write_locally(l: &PlainValueList, bridge: &str) {
+    let Ok(ty) = std::str::from_utf8(&l.fields[3]) else {
+        return;
+    };
+    let Some(ds) = crate::plugins::registry::registry().data_set(ty) else {
+        return;
+    };
+    let writers = crate::plugins::registry::registry().write.snapshot();
+    l.with_vl(|vl| {
+        for w in writers.iter().filter(|w| w.name != bridge) {
+            let _g = ctx::enter(w.ctx.0);
+            // SAFETY: valid data set and value list for the call.
+            unsafe { crate::dispatch::write_to(Some(&w.name), ds.as_ptr(), vl) };
+        }
+    });
+}
+
+/// Host process: passes a notification the daemon sent to the plugin's own
+/// notification callbacks (all but the bridge).
+pub fn notify_locally(n: &PlainNotification, bridge: &str) {
+    // SAFETY: `with_notification` hands out a valid notification.
+    with_notification(n, |c| unsafe {
+        crate::dispatch::notify(c, |name| name != bridge)
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notifications_survive_the_conversion() {
+        let n = PlainNotification {
+            severity: 2,
+            time: 1 << 35,
+            message: b"too hot".to_vec(),
+            fields: [
+                b"h".to_vec(),
+                b"p".to_vec(),
+                b"".to_vec(),
+                b"t".to_vec(),
+                b"ti".to_vec(),
+            ],
+            meta: vec![
+                (b"s".to_vec(), NotifValue::String(b"v".to_vec())),
+                (b"i".to_vec(), NotifValue::SignedInt(-4)),
+                (b"u".to_vec(), NotifValue::UnsignedInt(4)),
+                (b"d".to_vec(), NotifValue::Double(0.25)),
+                (b"b".to_vec(), NotifValue::Boolean(true)),
+            ],
+        };
+        // SAFETY: the notification is valid inside the closure.
+        let back = with_notification(&n, |c| unsafe { plain_of(c) });
+        assert_eq!(back, n);
+    }
+}

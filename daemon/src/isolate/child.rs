@@ -1,0 +1,148 @@
+//! The host process of an isolated plugin: everything the plugin dispatches
+//! or logs goes to the daemon over the inherited channel, and what the
+//! daemon sends (value lists and notifications for the plugin's callbacks,
+//! flushes) is handed to the plugin.
+
+use std::io::{Read, Write};
+use std::os::fd::{FromRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::sync::{Mutex, OnceLock};
+
+use super::frame::{self, Frame};
+use crate::dispatch::PlainValueList;
+
+/// The name the host process's own callbacks are registered under.
+pub const BRIDGE: &str = "rcollectd-isolation";
+
+static CONN: OnceLock<Mutex<UnixStream>> = OnceLock::new();
+static PENDING: Mutex<Vec<PlainValueList>> = Mutex::new(Vec::new());
+/// Data sets the plugin registered itself, for the daemon.
+static TYPES: Mutex<Vec<crate::types_db::DataSet>> = Mutex::new(Vec::new());
+
+/// Notes a data set the plugin registered (`plugin_register_data_set`).
+pub fn note_type(ds: crate::types_db::DataSet) {
+    let mut t = TYPES.lock().unwrap_or_else(|e| e.into_inner());
+    t.retain(|d| d.type_name != ds.type_name);
+    t.push(ds);
+}
+
+/// Whether this process hosts an isolated plugin (set by the daemon that
+/// started it).
+pub fn is_host() -> bool {
+    std::env::var_os(super::ENV_FD).is_some()
+}
+
+/// Takes over the channel, registers the bridge callbacks and makes them
+/// the only destination of values and notifications. Call after the
+/// config is read and before plugins start.
+pub fn install() -> Result<(), String> {
+    let fd: RawFd = std::env::var(super::ENV_FD)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or("isolation: no channel descriptor")?;
+    // SAFETY: the daemon that started this process passed this descriptor
+    // for this process's exclusive use.
+    let stream = unsafe { UnixStream::from_raw_fd(fd) };
+    // SAFETY: FD_CLOEXEC so programs the plugin starts do not inherit it.
+    unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    let reader = stream.try_clone().map_err(|e| format!("isolation: {e}"))?;
+    let _ = CONN.set(Mutex::new(stream));
+    crate::abi::isolation::register_bridge(BRIDGE);
+    crate::dispatch::outputs::deliver_only_to(BRIDGE);
+    crate::dispatch::notify_only(BRIDGE);
+    crate::dispatch::outputs::set_after_payload(|output| {
+        if output == BRIDGE {
+            flush();
+        }
+    });
+    std::thread::Builder::new()
+        .name("isolation in".into())
+        .spawn(move || serve(reader))
+        .map_err(|e| format!("isolation: {e}"))?;
+    Ok(())
+}
+
+/// Tells the daemon which of the plugin's callbacks it must stand in for.
+pub fn hello() {
+    let r = crate::plugins::registry::registry();
+    let writes = r.write.snapshot().iter().any(|c| c.name != BRIDGE);
+    let notifications = r.notification.snapshot().iter().any(|c| c.name != BRIDGE);
+    let types = TYPES.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    send(&Frame::Hello {
+        writes,
+        notifications,
+        types,
+    });
+}
+
+/// Sends one frame to the daemon; a daemon that is gone ends this process.
+pub fn send(f: &Frame) {
+    let Some(conn) = CONN.get() else { return };
+    let mut buf = Vec::new();
+    frame::encode(f, &mut buf);
+    let mut c = conn.lock().unwrap_or_else(|e| e.into_inner());
+    if c.write_all(&buf).is_err() {
+        // SAFETY: raise(2) asks for this process's orderly shutdown.
+        unsafe { libc::raise(libc::SIGTERM) };
+    }
+}
+
+/// Queues a value list the plugin dispatched; sent with its batch.
+pub fn queue_value(l: PlainValueList) {
+    let full = {
+        let mut p = PENDING.lock().unwrap_or_else(|e| e.into_inner());
+        p.push(l);
+        p.len() >= 1024
+    };
+    if full {
+        flush();
+    }
+}
+
+/// Sends the queued value lists in one frame.
+pub fn flush() {
+    let lists = std::mem::take(&mut *PENDING.lock().unwrap_or_else(|e| e.into_inner()));
+    if !lists.is_empty() {
+        send(&Frame::Values(lists));
+    }
+}
+
+/// Handles the daemon's frames; when the daemon closes the channel, this
+/// process shuts down in order.
+fn serve(mut stream: UnixStream) {
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 1 << 16];
+    loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        let mut used = 0;
+        while let Ok(Some((f, len))) = frame::decode(&buf[used..]) {
+            used += len;
+            match f {
+                Frame::Write(lists) => {
+                    for l in &lists {
+                        crate::abi::isolation::write_locally(l, BRIDGE);
+                    }
+                }
+                Frame::Notification(n) => crate::abi::isolation::notify_locally(&n, BRIDGE),
+                Frame::Flush {
+                    timeout,
+                    identifier,
+                } => {
+                    let ident = String::from_utf8_lossy(&identifier).into_owned();
+                    let ident = (!ident.is_empty()).then_some(ident);
+                    crate::dispatch::flush(None, timeout, ident.as_deref());
+                }
+                Frame::Values(_) | Frame::Log { .. } | Frame::Hello { .. } => {}
+            }
+        }
+        buf.drain(..used);
+    }
+    // SAFETY: raise(2) asks for this process's orderly shutdown.
+    unsafe { libc::raise(libc::SIGTERM) };
+}

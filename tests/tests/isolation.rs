@@ -1,0 +1,133 @@
+//! `Isolate true`: a C read plugin that dereferences NULL on its third read
+//! ends rcollectd (as it ends collectd) unless isolated; isolated, the
+//! daemon logs how its host process ended, restarts it with a doubling
+//! back-off, counts the restarts, and every other plugin runs on.
+
+mod runtime_support;
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use rcollectd_tests::{wait_for, Daemon};
+use runtime_support::{build_test_plugin, lines, Headers};
+
+/// A plugin dir with the C test plugin and Debian's load and csv.
+fn plugin_dir(tmp: &Path) -> String {
+    build_test_plugin(tmp, Headers::Collectd);
+    for p in ["csv", "load"] {
+        fs::copy(
+            format!("/usr/lib/collectd/{p}.so"),
+            tmp.join(format!("{p}.so")),
+        )
+        .expect("copy Debian's plugin");
+    }
+    tmp.display().to_string()
+}
+
+fn config(tmp: &Path, isolate: &str) -> String {
+    format!(
+        r#"
+Hostname "iso"
+FQDNLookup false
+Interval 0.5
+MaxReadInterval 2
+BaseDir "{{dir}}"
+PluginDir "{}"
+TypesDB "{{types_db}}"
+CollectInternalStats true
+LoadPlugin load
+LoadPlugin csv
+<Plugin csv>
+  DataDir "{{dir}}/csv"
+</Plugin>
+<LoadPlugin test_plugin>
+{isolate}
+</LoadPlugin>
+<Plugin test_plugin>
+  OutputFile "{}/events.txt"
+  ReadValues 1
+  CrashOnRead 3
+</Plugin>
+"#,
+        plugin_dir(tmp),
+        tmp.display()
+    )
+}
+
+/// Rows of the csv files below `dir/csv/<ident prefix>`.
+fn rows(dir: &Path, ident: &str) -> Vec<String> {
+    let (sub, stem) = ident.rsplit_once('/').expect("host/plugin/type");
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir.join("csv").join(sub))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if e.file_name().to_string_lossy().starts_with(stem) {
+            let text = fs::read_to_string(e.path()).unwrap_or_default();
+            out.extend(text.lines().skip(1).map(str::to_owned));
+        }
+    }
+    out
+}
+
+#[test]
+fn without_isolate_the_crash_takes_the_daemon_down() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = Daemon::start_rcollectd(&config(tmp.path(), ""));
+    let died = wait_for(Duration::from_secs(15), || !d.is_running());
+    let out = d.stop();
+    assert!(died, "the daemon survived a NULL dereference:\n{}", out.log);
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(out.status.and_then(|s| s.signal()), Some(11), "{}", out.log);
+}
+
+#[test]
+fn an_isolated_plugin_crashes_alone_and_is_restarted_with_backoff() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = Daemon::start_rcollectd(&config(tmp.path(), "  Isolate true"));
+    let started = Instant::now();
+    let restarts = "iso/collectd-isolation-test_plugin/derive-restarts";
+    let enough = wait_for(Duration::from_secs(30), || {
+        d.log().matches("SIGSEGV").count() >= 3
+            && rows(d.dir(), restarts).iter().any(|r| !r.ends_with(",0"))
+    });
+    let log = d.log();
+    assert!(d.is_running(), "the daemon died with its plugin:\n{log}");
+    assert!(
+        enough,
+        "no restarts seen after {:?}:\n{log}",
+        started.elapsed()
+    );
+    assert!(
+        log.contains(
+            "isolation: plugin `test_plugin': its host process was killed by signal 11 (SIGSEGV)"
+        ),
+        "{log}"
+    );
+    // Back-off doubles from the plugin's interval up to MaxReadInterval.
+    let waits: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.split("starting it again in ").nth(1))
+        .collect();
+    assert!(
+        waits.starts_with(&["0.5 s", "1.0 s", "2.0 s"]),
+        "back-off: {waits:?}"
+    );
+    // The other plugins ran on; the isolated plugin's values arrived while
+    // its processes lived (reads 1 and 2 of each).
+    assert!(rows(d.dir(), "iso/load/load").len() >= 6, "{log}");
+    let values = rows(d.dir(), "iso/test_plugin-inst/test_gauge");
+    assert!(values.len() >= 2, "isolated values: {values:?}\n{log}");
+    // Its write callback got the daemon's values through the channel.
+    let ev = lines(&tmp.path().join("events.txt"));
+    assert!(
+        ev.iter().any(|l| l.starts_with("write iso/load/load")),
+        "the isolated writer got nothing: {ev:#?}"
+    );
+    let stopping = Instant::now();
+    let out = d.stop();
+    assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
+    assert!(stopping.elapsed() < Duration::from_secs(10));
+}
