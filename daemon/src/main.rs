@@ -105,6 +105,12 @@ fn run(inv: &Invocation) -> Result<(), String> {
     daemon.start().map_err(|e| e.to_string())?;
     if isolated_host {
         rcollectd::isolate::child::hello();
+        // A callback that has not returned after Timeout intervals (at
+        // least 2 s) counts as hung, as a value would count as missing.
+        let limit = rcollectd::abi::globals::interval()
+            .saturating_mul(rcollectd::abi::globals::timeout().max(1) as u64)
+            .max(2 << 30);
+        rcollectd::isolate::child::watch_for_hangs(limit);
     }
     if reexec {
         reload::close_untaken_fds();

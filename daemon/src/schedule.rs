@@ -170,6 +170,8 @@ struct State {
     busy: usize,
     /// When a worker last started a read (the busy workers' progress).
     last_start: cdtime_t,
+    /// When each read now running started, oldest first.
+    running_since: Vec<cdtime_t>,
     /// collectd's `read_list` exists: from the first registration until
     /// shutdown clears it. Unregistering without it fails silently.
     has_list: bool,
@@ -213,6 +215,7 @@ impl Scheduler {
                 leader_deadline: None,
                 busy: 0,
                 last_start: 0,
+                running_since: Vec::new(),
                 has_list: false,
             }),
             leader_cv: Condvar::new(),
@@ -407,6 +410,14 @@ impl Scheduler {
         st.has_list = false;
     }
 
+    /// How long the longest-running read callback has been running, `None`
+    /// when none runs (a hang watch compares it with a limit).
+    pub fn running_for(&self) -> Option<cdtime_t> {
+        let st = self.lock();
+        let oldest = st.running_since.iter().min()?;
+        Some(crate::time::now().saturating_sub(*oldest))
+    }
+
     /// Whether any read callback was registered since the last [`clear`]
     /// (collectd's `read_list != NULL`).
     ///
@@ -462,6 +473,7 @@ impl Scheduler {
             running_due = true;
             st.busy += 1;
             st.last_start = t;
+            st.running_since.push(t);
             let more_due = st.heap.peek().is_some_and(|top| top.next_read <= t);
             if more_due && !st.leader {
                 // Someone must watch over the rest while this read runs.
@@ -519,6 +531,9 @@ impl Scheduler {
 
             st = self.lock();
             st.busy -= 1;
+            if let Some(i) = st.running_since.iter().position(|&s| s == t) {
+                st.running_since.remove(i);
+            }
             let still_registered = !entry.rf.removed.load(Ordering::SeqCst);
             if still_registered {
                 let next = entry.next_read;

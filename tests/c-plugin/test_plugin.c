@@ -19,6 +19,7 @@
  *   FailInit true       the init callback fails (its read must not run)
  *   LogAll true         record every log line, not only this plugin's markers
  *   CrashOnRead N       the Nth read dereferences NULL (isolation tests)
+ *   HangOnRead N        the Nth read sleeps for an hour (isolation tests)
  */
 #include "collectd.h"
 #include "plugin.h"
@@ -34,6 +35,7 @@ static FILE *out;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fail_reads;
 static int crash_on_read;
+static int hang_on_read;
 static int stop_after_reads;
 static bool fail_init;
 static bool report_dispatch_time;
@@ -106,6 +108,8 @@ static int tp_config(oconfig_item_t *ci) {
       fail_reads = (int)c->values[0].value.number;
     } else if (strcasecmp(c->key, "CrashOnRead") == 0 && c->values_num == 1) {
       crash_on_read = (int)c->values[0].value.number;
+    } else if (strcasecmp(c->key, "HangOnRead") == 0 && c->values_num == 1) {
+      hang_on_read = (int)c->values[0].value.number;
     } else if (strcasecmp(c->key, "StopAfterReads") == 0 &&
                c->values_num == 1) {
       stop_after_reads = (int)c->values[0].value.number;
@@ -144,6 +148,8 @@ static int tp_read(user_data_t *ud) {
     volatile int *null = NULL;
     *null = 1;
   }
+  if (hang_on_read > 0 && n == hang_on_read)
+    sleep(3600);
   if (n <= fail_reads) {
     INFO("test_plugin: TESTMARK read %d fails", n);
     return -1;

@@ -26,6 +26,10 @@ fn plugin_dir(tmp: &Path) -> String {
 }
 
 fn config(tmp: &Path, isolate: &str) -> String {
+    config_with(tmp, isolate, "CrashOnRead 3")
+}
+
+fn config_with(tmp: &Path, isolate: &str, fault: &str) -> String {
     format!(
         r#"
 Hostname "iso"
@@ -47,7 +51,7 @@ LoadPlugin csv
 <Plugin test_plugin>
   OutputFile "{}/events.txt"
   ReadValues 1
-  CrashOnRead 3
+  {fault}
 </Plugin>
 "#,
         plugin_dir(tmp),
@@ -130,4 +134,30 @@ fn an_isolated_plugin_crashes_alone_and_is_restarted_with_backoff() {
     let out = d.stop();
     assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
     assert!(stopping.elapsed() < Duration::from_secs(10));
+}
+
+/// A read callback that never returns is a hang: after Timeout intervals
+/// (here 2 x 0.5 s, raised to the 2 s minimum) the host process says so and
+/// ends, and the daemon restarts it as after a crash.
+#[test]
+fn an_isolated_plugin_that_hangs_is_restarted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = Daemon::start_rcollectd(&config_with(tmp.path(), "  Isolate true", "HangOnRead 2"));
+    let seen = wait_for(Duration::from_secs(30), || {
+        d.log().matches("starting it again in").count() >= 2
+    });
+    let log = d.log();
+    assert!(d.is_running(), "{log}");
+    assert!(seen, "no restart after a hang:\n{log}");
+    assert!(
+        log.contains("isolation: a callback of plugin `test_plugin' has not returned for"),
+        "{log}"
+    );
+    assert!(
+        log.contains("its host process was killed by signal 9 (SIGKILL)"),
+        "{log}"
+    );
+    assert!(rows(d.dir(), "iso/load/load").len() >= 4, "{log}");
+    let out = d.stop();
+    assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
 }

@@ -257,15 +257,38 @@ fn datagrams_sent_during_a_reload_are_not_lost() {
         d.log()
     );
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").expect("sender");
-    let total: u64 = 600;
-    for i in 0..total {
-        if i == total / 3 {
+    // Keep sending from before the SIGHUP until well after the new process
+    // is up (bounded by count and time), so datagrams cross the reload.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut total: u64 = 0;
+    let mut after_reload: Option<u64> = None;
+    while total < 20_000 && Instant::now() < deadline {
+        if total == 200 {
             hup(&d);
         }
-        sock.send_to(&packet(1_700_000_000 + i, i as f64), ("127.0.0.1", port))
-            .expect("send");
+        sock.send_to(
+            &packet(1_700_000_000 + total, total as f64),
+            ("127.0.0.1", port),
+        )
+        .expect("send");
+        total += 1;
         std::thread::sleep(Duration::from_micros(500));
+        if total.is_multiple_of(50)
+            && after_reload.is_none()
+            && total > 200
+            && d.log().matches("Initialization complete").count() >= 2
+        {
+            after_reload = Some(total);
+        }
+        if after_reload.is_some_and(|t| total >= t + 200) {
+            break;
+        }
     }
+    assert!(
+        after_reload.is_some(),
+        "the reload did not finish:\n{}",
+        d.log()
+    );
     let ident = "sender/flood/gauge";
     let all_in = wait_for(Duration::from_secs(20), || {
         rows(d.dir(), ident).len() as u64 >= total

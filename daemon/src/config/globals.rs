@@ -793,7 +793,7 @@ mod tests {
             msgs,
             vec![
                 "/etc/collectd.conf:1: `LoadPlugin` needs exactly one string argument (the plugin name)",
-                "/etc/collectd.conf:3: unknown option `Bogus` in <LoadPlugin x> (expected Globals, Interval, FlushInterval or FlushTimeout)",
+                "/etc/collectd.conf:3: unknown option `Bogus` in <LoadPlugin x> (expected Globals, Interval, FlushInterval, FlushTimeout or Isolate)",
                 "/etc/collectd.conf:6: `Interval` in <LoadPlugin y> needs a number of seconds (0 or more), not -1",
                 "/etc/collectd.conf:8: `LoadPlugin` needs exactly one string argument (the plugin name)",
             ]

@@ -6,6 +6,7 @@
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::frame::{self, Frame};
@@ -60,6 +61,41 @@ pub fn install() -> Result<(), String> {
         .spawn(move || serve(reader))
         .map_err(|e| format!("isolation: {e}"))?;
     Ok(())
+}
+
+/// When a write or notification the daemon sent started being handled
+/// (cdtime_t; 0 while none is).
+static HANDLING_SINCE: AtomicU64 = AtomicU64::new(0);
+
+/// Watches for a callback of the plugin that does not return within
+/// `limit`: the host process then says so and ends itself (SIGKILL), so the
+/// daemon restarts it as it would after a crash.
+pub fn watch_for_hangs(limit: crate::time::cdtime_t) {
+    let spawned = std::thread::Builder::new()
+        .name("isolation dog".into())
+        .spawn(move || loop {
+            std::thread::sleep(crate::time::to_duration(limit / 4).max(std::time::Duration::from_millis(50)));
+            let since = HANDLING_SINCE.load(Ordering::Relaxed);
+            let writing = (since > 0).then(|| crate::time::now().saturating_sub(since));
+            let reading = crate::schedule::scheduler().running_for();
+            let stuck = [reading, writing].into_iter().flatten().max().unwrap_or(0);
+            if stuck > limit {
+                let name = std::env::var(super::ENV_PLUGIN).unwrap_or_default();
+                send(&Frame::Log {
+                    level: crate::plugins::log::LOG_ERR,
+                    message: format!(
+                        "isolation: a callback of plugin `{name}' has not returned for {:.1} s; ending its host process",
+                        crate::time::to_f64(stuck)
+                    )
+                    .into_bytes(),
+                });
+                // SAFETY: raise(2); the daemon restarts this process.
+                unsafe { libc::raise(libc::SIGKILL) };
+            }
+        });
+    if let Err(e) = spawned {
+        log::error!("isolation: cannot start the hang watch: {e}");
+    }
 }
 
 /// Tells the daemon which of the plugin's callbacks it must stand in for.
@@ -125,11 +161,17 @@ fn serve(mut stream: UnixStream) {
             used += len;
             match f {
                 Frame::Write(lists) => {
+                    HANDLING_SINCE.store(crate::time::now(), Ordering::Relaxed);
                     for l in &lists {
                         crate::abi::isolation::write_locally(l, BRIDGE);
                     }
+                    HANDLING_SINCE.store(0, Ordering::Relaxed);
                 }
-                Frame::Notification(n) => crate::abi::isolation::notify_locally(&n, BRIDGE),
+                Frame::Notification(n) => {
+                    HANDLING_SINCE.store(crate::time::now(), Ordering::Relaxed);
+                    crate::abi::isolation::notify_locally(&n, BRIDGE);
+                    HANDLING_SINCE.store(0, Ordering::Relaxed);
+                }
                 Frame::Flush {
                     timeout,
                     identifier,
