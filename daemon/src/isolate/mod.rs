@@ -14,7 +14,8 @@
 //! own (with its own queue) whose batches go to the child, and the child
 //! calls the plugin's callbacks.
 //!
-//! When the child dies (a signal, an exit), the daemon logs the plugin's
+//! When the child dies (a signal, an exit, or a callback that hangs past
+//! `Timeout` intervals, which makes it end itself), the daemon logs the plugin's
 //! name and how it ended, every other plugin runs on, and the child is
 //! started again after a back-off that doubles from the plugin's interval
 //! up to `MaxReadInterval` (reset once a child has run for ten intervals).
