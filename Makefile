@@ -48,6 +48,7 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	cd fuzz && $(CARGO) +nightly fuzz run config_parser -- -max_total_time=$(FUZZ_SECONDS)
 	cd fuzz && $(CARGO) +nightly fuzz run types_db -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && $(CARGO) +nightly fuzz run unixsock_command -- -max_total_time=$(FUZZ_SECONDS)
 	cd plugins/network/fuzz && $(CARGO) +nightly fuzz run decode -- -max_total_time=$(FUZZ_SECONDS)
 	$(MAKE) fuzz-unixsock
 

@@ -157,6 +157,7 @@ fn run(inv: &Invocation) -> Result<(), String> {
             ));
         }
         rcollectd::dispatch::keep_late_value_lists();
+        reload::set_pending();
         daemon.shutdown();
         // Only returns on failure; the PID file stays, as the PID does.
         let err = reload::reexec(&origin);

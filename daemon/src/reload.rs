@@ -129,6 +129,19 @@ pub fn test_config(origin: &Origin) -> Result<(), String> {
     Err(text.trim_end().to_owned())
 }
 
+/// Set while the daemon shuts down to re-execute itself.
+static PENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Marks the coming shutdown as a reload's (plugins keep what they hand over).
+pub fn set_pending() {
+    PENDING.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether the daemon is shutting down for a reload.
+pub fn pending() -> bool {
+    PENDING.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Duplicates of the descriptors plugins asked to keep, by key.
 static KEPT: Mutex<Vec<(String, RawFd)>> = Mutex::new(Vec::new());
 

@@ -399,6 +399,8 @@ void rcollectd_dispatch_batch_end(void) __attribute__((weak));
  * take: the descriptor (the caller owns it) or -1. */
 int rcollectd_reload_keep_fd(const char *key, int fd) __attribute__((weak));
 int rcollectd_reload_take_fd(const char *key) __attribute__((weak));
+/* 1 while the daemon shuts down for a reload (leave kept sockets' files). */
+int rcollectd_reload_pending(void) __attribute__((weak));
 __attribute__((sentinel)) int plugin_dispatch_multivalue(value_list_t const *vl,
                                                          bool store_percentage,
                                                          int store_type, ...);

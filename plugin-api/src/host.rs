@@ -62,6 +62,7 @@ type LogFn = unsafe extern "C" fn(c_int, *const c_char, ...);
 type BatchFn = unsafe extern "C" fn();
 type KeepFdFn = unsafe extern "C" fn(*const c_char, c_int) -> c_int;
 type TakeFdFn = unsafe extern "C" fn(*const c_char) -> c_int;
+type PendingFn = unsafe extern "C" fn() -> c_int;
 type GetIntervalFn = unsafe extern "C" fn() -> sys::cdtime_t;
 type GetRateFn = unsafe extern "C" fn(*const sys::data_set_t, *const sys::value_list_t) -> *mut f64;
 type GetDsFn = unsafe extern "C" fn(*const c_char) -> *const sys::data_set_t;
@@ -88,6 +89,14 @@ type CacheMetaAddU64Fn =
 type NotifMetaAddBoolFn =
     unsafe extern "C" fn(*mut sys::notification_t, *const c_char, bool) -> c_int;
 type NotifMetaFreeFn = unsafe extern "C" fn(*mut sys::notification_meta_t) -> c_int;
+type NotifMetaAddStringFn =
+    unsafe extern "C" fn(*mut sys::notification_t, *const c_char, *const c_char) -> c_int;
+type GetRateByNameFn = unsafe extern "C" fn(*const c_char, *mut *mut f64, *mut usize) -> c_int;
+type GetNamesFn =
+    unsafe extern "C" fn(*mut *mut *mut c_char, *mut *mut sys::cdtime_t, *mut usize) -> c_int;
+type FlushFn = unsafe extern "C" fn(*const c_char, sys::cdtime_t, *const c_char) -> c_int;
+type SearchThresholdFn =
+    unsafe extern "C" fn(*const sys::value_list_t, *mut sys::threshold_t) -> c_int;
 
 /// Function table of the host daemon; `None` where the symbol is absent.
 #[derive(Default, Clone, Copy)]
@@ -125,10 +134,16 @@ pub(crate) struct Host {
     pub cache_meta_add_unsigned_int: Option<CacheMetaAddU64Fn>,
     pub notification_meta_add_boolean: Option<NotifMetaAddBoolFn>,
     pub notification_meta_free: Option<NotifMetaFreeFn>,
+    pub notification_meta_add_string: Option<NotifMetaAddStringFn>,
+    pub get_rate_by_name: Option<GetRateByNameFn>,
+    pub get_names: Option<GetNamesFn>,
+    pub flush: Option<FlushFn>,
+    pub search_threshold: Option<SearchThresholdFn>,
     pub batch_begin: Option<BatchFn>,
     pub batch_end: Option<BatchFn>,
     pub reload_keep_fd: Option<KeepFdFn>,
     pub reload_take_fd: Option<TakeFdFn>,
+    pub reload_pending: Option<PendingFn>,
 }
 
 // SAFETY: the table holds only function pointers and addresses of the host's
@@ -202,10 +217,19 @@ fn resolve_process() -> Host {
             NotifMetaAddBoolFn
         ),
         notification_meta_free: resolve!(c"plugin_notification_meta_free", NotifMetaFreeFn),
+        notification_meta_add_string: resolve!(
+            c"plugin_notification_meta_add_string",
+            NotifMetaAddStringFn
+        ),
+        get_rate_by_name: resolve!(c"uc_get_rate_by_name", GetRateByNameFn),
+        get_names: resolve!(c"uc_get_names", GetNamesFn),
+        flush: resolve!(c"plugin_flush", FlushFn),
+        search_threshold: resolve!(c"ut_search_threshold", SearchThresholdFn),
         batch_begin: resolve!(c"rcollectd_dispatch_batch_begin", BatchFn),
         batch_end: resolve!(c"rcollectd_dispatch_batch_end", BatchFn),
         reload_keep_fd: resolve!(c"rcollectd_reload_keep_fd", KeepFdFn),
         reload_take_fd: resolve!(c"rcollectd_reload_take_fd", TakeFdFn),
+        reload_pending: resolve!(c"rcollectd_reload_pending", PendingFn),
     }
 }
 

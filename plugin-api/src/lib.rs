@@ -65,7 +65,11 @@
 //! * Notifications: [`Notification`] view and [`NotificationBuilder`];
 //!   [`dispatch_notification_raw`] for a ready `notification_t`.
 //! * The value cache's per-identifier meta data:
-//!   [`cache_meta_unsigned_int`], [`set_cache_meta_unsigned_int`].
+//!   [`cache_meta_unsigned_int`], [`set_cache_meta_unsigned_int`]; the
+//!   cache's contents: [`cache_names`], [`cache_rates_by_name`].
+//! * Requests on a user's behalf (collectd's command interfaces): [`flush`]
+//!   the writers, [`search_threshold`],
+//!   [`dispatch_notification_with_strings`].
 //! * [`plugin_interval`], [`hostname`], [`DataSet::lookup`];
 //!   [`register_read_fn`] adds read callbacks with their own name and
 //!   interval; [`MetaData`] attaches meta data to dispatched values.
@@ -104,6 +108,7 @@ pub mod sys;
 
 mod cache;
 mod config;
+mod control;
 mod de;
 mod host;
 mod logging;
@@ -117,12 +122,16 @@ mod value;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use cache::{cache_meta_unsigned_int, set_cache_meta_unsigned_int};
+pub use cache::{
+    cache_meta_unsigned_int, cache_names, cache_rates_by_name, set_cache_meta_unsigned_int,
+};
 pub use config::{Config, ConfigError, ConfigItem, ConfigValue};
+pub use control::{flush, search_threshold};
 pub use host::HostError;
 pub use logging::{install_logger, plugin_log, LogLevel};
 pub use notification::{
-    dispatch_notification_raw, Notification, NotificationBuilder, NotificationMetaValue, Severity,
+    dispatch_notification_raw, dispatch_notification_with_strings, Notification,
+    NotificationBuilder, NotificationMetaValue, Severity,
 };
 pub use plugin::{guard, register_read_fn, Error, Flush, Log, Notify, Plugin, Read, Result, Write};
 pub use procfile::ProcFile;

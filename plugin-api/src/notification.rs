@@ -4,7 +4,7 @@
 use std::ffi::CStr;
 use std::fmt;
 
-use crate::host::{host, need};
+use crate::host::{host, need, Host, HostError};
 use crate::sys;
 use crate::util::{copy_to_array, str_from_array, str_from_ptr};
 use crate::value::{CdTime, DispatchError};
@@ -317,6 +317,51 @@ pub fn dispatch_notification_raw(
     n: &sys::notification_t,
     flags: &[(&CStr, bool)],
 ) -> Result<(), DispatchError> {
+    dispatch_with_meta(n, |h, n| {
+        if let Some(add) = h.notification_meta_add_boolean {
+            for (key, value) in flags {
+                // SAFETY: `n` is a valid local notification whose meta list
+                // only the host builds; `key` is NUL-terminated and copied.
+                unsafe { add(n, key.as_ptr(), *value) };
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Dispatches a notification the plugin filled in itself with string meta
+/// data attached in this order (`plugin_notification_meta_add_string`, as
+/// collectd's `PUTNOTIF ... s:key=value` does). The meta list of `n` is not
+/// used: the host builds the list from `strings` and it is freed after the
+/// call.
+pub fn dispatch_notification_with_strings(
+    n: &sys::notification_t,
+    strings: &[(&CStr, &CStr)],
+) -> Result<(), DispatchError> {
+    dispatch_with_meta(n, |h, n| {
+        if strings.is_empty() {
+            return Ok(());
+        }
+        let add = need(
+            h.notification_meta_add_string,
+            "plugin_notification_meta_add_string",
+        )?;
+        for (key, value) in strings {
+            // SAFETY: `n` is a valid local notification whose meta list
+            // only the host builds; key and value are NUL-terminated and
+            // copied by the host.
+            unsafe { add(n, key.as_ptr(), value.as_ptr()) };
+        }
+        Ok(())
+    })
+}
+
+/// Dispatches a copy of `n` whose meta list `add_meta` builds with the
+/// host's functions, then frees that list.
+fn dispatch_with_meta(
+    n: &sys::notification_t,
+    add_meta: impl FnOnce(&Host, &mut sys::notification_t) -> Result<(), HostError>,
+) -> Result<(), DispatchError> {
     let mut n = sys::notification_t {
         meta: std::ptr::null_mut(),
         ..*n
@@ -327,16 +372,14 @@ pub fn dispatch_notification_raw(
     }
     let h = host();
     let dispatch = need(h.dispatch_notification, "plugin_dispatch_notification")?;
-    if let Some(add) = h.notification_meta_add_boolean {
-        for (key, value) in flags {
-            // SAFETY: `n` is a valid local notification whose meta list
-            // only the host builds; `key` is NUL-terminated and copied.
-            unsafe { add(&mut n, key.as_ptr(), *value) };
-        }
-    }
-    // SAFETY: `n` is fully initialised and its meta list, if any, is the
-    // host's own; the daemon copies what it keeps.
-    let status = unsafe { dispatch(&n) };
+    let added = add_meta(h, &mut n);
+    let status = if added.is_ok() {
+        // SAFETY: `n` is fully initialised and its meta list, if any, is the
+        // host's own; the daemon copies what it keeps.
+        unsafe { dispatch(&n) }
+    } else {
+        0
+    };
     if !n.meta.is_null() {
         if let Some(free) = h.notification_meta_free {
             // SAFETY: the list was allocated by the host above, is ours and
@@ -344,6 +387,7 @@ pub fn dispatch_notification_raw(
             unsafe { free(n.meta) };
         }
     }
+    added?;
     if status == 0 {
         Ok(())
     } else {

@@ -31,3 +31,11 @@ pub fn take_fd(key: &str) -> Option<OwnedFd> {
     // SAFETY: a non-negative result is an open descriptor now owned here.
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
+
+/// Whether the daemon is shutting down for a reload: a plugin then leaves
+/// what it handed over with [`keep_fd`] in place (a socket's file, say).
+/// Always false under collectd.
+pub fn pending() -> bool {
+    // SAFETY: a function of no arguments exported by the daemon.
+    host().reload_pending.is_some_and(|f| unsafe { f() } == 1)
+}

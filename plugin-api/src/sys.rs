@@ -1031,6 +1031,9 @@ extern "C" {
     pub fn rcollectd_reload_take_fd(key: *const ::std::os::raw::c_char) -> ::std::os::raw::c_int;
 }
 extern "C" {
+    pub fn rcollectd_reload_pending() -> ::std::os::raw::c_int;
+}
+extern "C" {
     pub fn plugin_dispatch_multivalue(
         vl: *const value_list_t,
         store_percentage: bool,

@@ -292,3 +292,4 @@ mod tests {
     }
 }
 pub mod diff;
+pub mod unixsock_cases;

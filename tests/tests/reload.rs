@@ -306,3 +306,67 @@ fn datagrams_sent_during_a_reload_are_not_lost() {
     let out = d.stop();
     assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
 }
+
+/// rcollectd's own unixsock keeps its socket across a reload: every client
+/// that connects meanwhile is answered, and its values are written.
+#[test]
+fn unixsock_clients_are_answered_across_a_reload() {
+    use std::io::{Read, Write};
+    let extra = "LoadPlugin unixsock\n<Plugin unixsock>\n  SocketFile \"{dir}/sock\"\n</Plugin>\n";
+    // Our own unixsock and csv: no PluginDir.
+    let cfg = config(extra).replace("PluginDir \"/usr/lib/collectd\"\n", "");
+    let d = Daemon::start_rcollectd(&cfg);
+    let sock = d.dir().join("sock");
+    assert!(
+        wait_for(Duration::from_secs(10), || sock.exists()),
+        "no socket:\n{}",
+        d.log()
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut sent: u64 = 0;
+    let mut after_reload: Option<u64> = None;
+    while sent < 5_000 && Instant::now() < deadline {
+        if sent == 50 {
+            hup(&d);
+        }
+        let mut c = std::os::unix::net::UnixStream::connect(&sock)
+            .unwrap_or_else(|e| panic!("connect #{sent} refused ({e}):\n{}", d.log()));
+        c.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        writeln!(
+            c,
+            "PUTVAL reload/sock/gauge {}:{sent}",
+            1_700_000_000 + sent
+        )
+        .expect("send");
+        c.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        let mut reply = String::new();
+        c.read_to_string(&mut reply).expect("reply");
+        assert!(
+            reply.starts_with("0 Success"),
+            "#{sent}: {reply:?}\n{}",
+            d.log()
+        );
+        sent += 1;
+        if after_reload.is_none() && d.log().matches("Initialization complete").count() >= 2 {
+            after_reload = Some(sent);
+        }
+        if after_reload.is_some_and(|t| sent >= t + 50) {
+            break;
+        }
+    }
+    let log = d.log();
+    assert!(after_reload.is_some(), "the reload did not finish:\n{log}");
+    assert!(log.contains("taking over the socket"), "{log}");
+    assert!(
+        wait_for(
+            Duration::from_secs(10),
+            || rows(d.dir(), "reload/sock/gauge").len() as u64 >= sent
+        ),
+        "{} of {sent} written:\n{log}",
+        rows(d.dir(), "reload/sock/gauge").len()
+    );
+    let out = d.stop();
+    assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
+    assert!(!sock.exists(), "the socket file is removed at a real exit");
+}

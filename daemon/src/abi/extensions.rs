@@ -65,3 +65,11 @@ pub unsafe extern "C" fn rcollectd_reload_take_fd(key: *const std::ffi::c_char) 
     }))
     .unwrap_or(-1)
 }
+
+/// 1 while the daemon shuts down to re-execute itself for a reload (a
+/// plugin then leaves what it handed over with [`rcollectd_reload_keep_fd`]
+/// in place, e.g. its socket file), else 0.
+#[no_mangle]
+pub extern "C" fn rcollectd_reload_pending() -> i32 {
+    i32::from(crate::reload::pending())
+}
