@@ -51,6 +51,9 @@ fn main() -> ExitCode {
 
 fn run(inv: &Invocation) -> Result<(), String> {
     let origin = reload::Origin::capture();
+    if let Ok(dir) = std::env::current_dir() {
+        rcollectd::isolate::set_start_dir(&dir);
+    }
     let reexec = reload::is_reexec();
     let builtin = !inv.config_given && !inv.config_file.exists();
     if builtin {
@@ -121,11 +124,15 @@ fn run(inv: &Invocation) -> Result<(), String> {
     if let Some(n) = &notify {
         n.send("READY=1\nSTATUS=collecting");
     }
-    // collectd's own line, which operators and scripts wait for.
-    log::info!(
-        "Initialization complete, entering read-loop. (rcollectd {})",
-        env!("CARGO_PKG_VERSION")
-    );
+    // collectd's own line, which operators and scripts wait for (a host
+    // process of an isolated plugin keeps quiet: its lines reach the
+    // daemon's log).
+    if !isolated_host {
+        log::info!(
+            "Initialization complete, entering read-loop. (rcollectd {})",
+            env!("CARGO_PKG_VERSION")
+        );
+    }
     // The main thread only waits for signals: housekeeping runs with the
     // reads of each interval (see `Daemon::start`).
     let reloading = loop {

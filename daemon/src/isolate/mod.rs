@@ -164,6 +164,16 @@ pub(crate) struct Host {
 }
 
 static HOSTS: Mutex<Vec<(Arc<Host>, JoinHandle<()>)>> = Mutex::new(Vec::new());
+
+/// The directory the daemon was started in: host processes start there, so
+/// relative paths in the config (BaseDir, TypesDB, PluginDir) mean what
+/// they meant to the daemon.
+static START_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// Records the directory the daemon was started in (before BaseDir).
+pub fn set_start_dir(dir: &std::path::Path) {
+    let _ = START_DIR.set(dir.to_path_buf());
+}
 static MAX_BACKOFF: AtomicU64 = AtomicU64::new(0);
 
 /// Starts a host process for every isolated plugin.
@@ -360,6 +370,9 @@ impl Host {
             .env_remove(crate::reload::ENV_LATE_FD)
             .env_remove(crate::reload::ENV_FDS)
             .stdin(Stdio::null());
+        if let Some(dir) = START_DIR.get() {
+            cmd.current_dir(dir);
+        }
         // SAFETY: only async-signal-safe calls between fork and exec: the
         // child keeps its channel end and config, and dies with the daemon.
         unsafe {
