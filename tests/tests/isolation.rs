@@ -161,3 +161,28 @@ fn an_isolated_plugin_that_hangs_is_restarted() {
     let out = d.stop();
     assert_eq!(out.status.map(|s| s.success()), Some(true), "{}", out.log);
 }
+
+/// Values an isolated plugin stops sending go missing in the daemon, which
+/// hands them to the plugin's own missing callback in its host process.
+#[test]
+fn missing_values_reach_an_isolated_plugins_callback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = Daemon::start_rcollectd(&config_with(
+        tmp.path(),
+        "  Isolate true",
+        "StopAfterReads 2",
+    ));
+    let events = tmp.path().join("events.txt");
+    let seen = wait_for(Duration::from_secs(20), || {
+        lines(&events)
+            .iter()
+            .any(|l| l.starts_with("missing iso/test_plugin-inst/"))
+    });
+    let out = d.stop();
+    assert!(
+        seen,
+        "no missing callback in the host process: {:#?}\n{}",
+        lines(&events),
+        out.log
+    );
+}

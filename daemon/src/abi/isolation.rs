@@ -218,6 +218,34 @@ pub fn register_write_proxy(plugin: &str) {
     }
 }
 
+unsafe extern "C" fn proxy_missing(vl: *const value_list_t, ud: *mut user_data_t) -> c_int {
+    if let Some(host) = name_of(ud).and_then(|n| crate::isolate::host(&n)) {
+        // SAFETY: the missing path passes a valid value list.
+        host.send(&Frame::Missing(unsafe { PlainValueList::of(&*vl) }));
+    }
+    0
+}
+
+/// Registers, under the plugin's own name, a missing-value callback that
+/// tells the isolated plugin.
+pub fn register_missing_proxy(plugin: &str) {
+    let Ok(name) = CString::new(plugin) else {
+        return;
+    };
+    let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
+    // SAFETY: valid name, callback of the right type, user data copied.
+    unsafe {
+        p::plugin_register_missing(name.as_ptr(), Some(proxy_missing), &name_ud(plugin));
+    }
+}
+
+/// Host process: hands a missing value list the daemon reported to the
+/// plugin's missing callbacks.
+pub fn missing_locally(l: &PlainValueList) {
+    // SAFETY: `with_vl` hands out a valid value list.
+    l.with_vl(|vl| unsafe { crate::dispatch::call_missing(vl) });
+}
+
 /// Registers, under the plugin's own name, a notification callback that
 /// sends notifications to the isolated plugin.
 pub fn register_notification_proxy(plugin: &str) {

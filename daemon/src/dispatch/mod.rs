@@ -1432,6 +1432,28 @@ pub unsafe fn notify(n: *const notification_t, pick: impl Fn(&str) -> bool) -> c
 /// # Safety
 /// `vl` must be valid.
 pub unsafe fn dispatch_missing(vl: *const value_list_t) -> c_int {
+    if MISSING_FROM_DAEMON.load(Ordering::Relaxed) {
+        // An isolated plugin's host: the daemon, which sees every value,
+        // decides what is missing.
+        return 0;
+    }
+    // SAFETY: forwarded contract.
+    unsafe { call_missing(vl) }
+}
+
+static MISSING_FROM_DAEMON: AtomicBool = AtomicBool::new(false);
+
+/// In an isolated plugin's host process: missing values are only those
+/// the daemon reports.
+pub fn missing_from_daemon_only() {
+    MISSING_FROM_DAEMON.store(true, Ordering::Relaxed);
+}
+
+/// Calls the missing callbacks as `plugin_dispatch_missing` does.
+///
+/// # Safety
+/// `vl` must be valid.
+pub unsafe fn call_missing(vl: *const value_list_t) -> c_int {
     for cb in registry().missing.snapshot().iter() {
         let _g = ctx::enter(cb.ctx.0);
         let (f, ud) = (cb.func, cb.ud.as_ptr());

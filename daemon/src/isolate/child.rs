@@ -51,6 +51,7 @@ pub fn install() -> Result<(), String> {
     crate::abi::isolation::register_bridge(BRIDGE);
     crate::dispatch::outputs::deliver_only_to(BRIDGE);
     crate::dispatch::notify_only(BRIDGE);
+    crate::dispatch::missing_from_daemon_only();
     crate::dispatch::outputs::set_after_payload(|output| {
         if output == BRIDGE {
             flush();
@@ -103,10 +104,12 @@ pub fn hello() {
     let r = crate::plugins::registry::registry();
     let writes = r.write.snapshot().iter().any(|c| c.name != BRIDGE);
     let notifications = r.notification.snapshot().iter().any(|c| c.name != BRIDGE);
+    let missing = !r.missing.is_empty();
     let types = TYPES.lock().unwrap_or_else(|e| e.into_inner()).clone();
     send(&Frame::Hello {
         writes,
         notifications,
+        missing,
         types,
     });
 }
@@ -157,7 +160,17 @@ fn serve(mut stream: UnixStream) {
         };
         buf.extend_from_slice(&chunk[..n]);
         let mut used = 0;
-        while let Ok(Some((f, len))) = frame::decode(&buf[used..]) {
+        loop {
+            let (f, len) = match frame::decode(&buf[used..]) {
+                Ok(Some(x)) => x,
+                Ok(None) => break,
+                Err(e) => {
+                    log::error!("isolation: the daemon sent a broken frame ({e}); shutting down");
+                    // SAFETY: raise(2) asks for this process's orderly shutdown.
+                    unsafe { libc::raise(libc::SIGTERM) };
+                    return;
+                }
+            };
             used += len;
             match f {
                 Frame::Write(lists) => {
@@ -170,6 +183,11 @@ fn serve(mut stream: UnixStream) {
                 Frame::Notification(n) => {
                     HANDLING_SINCE.store(crate::time::now(), Ordering::Relaxed);
                     crate::abi::isolation::notify_locally(&n, BRIDGE);
+                    HANDLING_SINCE.store(0, Ordering::Relaxed);
+                }
+                Frame::Missing(l) => {
+                    HANDLING_SINCE.store(crate::time::now(), Ordering::Relaxed);
+                    crate::abi::isolation::missing_locally(&l);
                     HANDLING_SINCE.store(0, Ordering::Relaxed);
                 }
                 Frame::Flush {

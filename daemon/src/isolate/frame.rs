@@ -60,8 +60,13 @@ pub enum Frame {
     Hello {
         writes: bool,
         notifications: bool,
+        /// It registered a missing-value callback.
+        missing: bool,
         types: Vec<DataSet>,
     },
+    /// Daemon -> host: a value list that went missing, for the plugin's
+    /// missing callbacks.
+    Missing(PlainValueList),
     /// Daemon -> host: flush the plugin's writers.
     Flush { timeout: u64, identifier: Vec<u8> },
 }
@@ -72,6 +77,7 @@ const NOTIFICATION: u8 = 3;
 const LOG: u8 = 4;
 const HELLO: u8 = 5;
 const FLUSH: u8 = 6;
+const MISSING: u8 = 7;
 
 /// Appends `frame` to `out`.
 pub fn encode(frame: &Frame, out: &mut Vec<u8>) {
@@ -132,10 +138,11 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) {
         Frame::Hello {
             writes,
             notifications,
+            missing,
             types,
         } => {
             out.push(HELLO);
-            out.push(u8::from(*writes) | u8::from(*notifications) << 1);
+            out.push(u8::from(*writes) | u8::from(*notifications) << 1 | u8::from(*missing) << 2);
             put_u32(out, types.len() as u32);
             for t in types {
                 put_bytes(out, t.type_name.as_bytes());
@@ -155,6 +162,10 @@ pub fn encode(frame: &Frame, out: &mut Vec<u8>) {
             out.push(FLUSH);
             put_u64(out, *timeout);
             put_bytes(out, identifier);
+        }
+        Frame::Missing(l) => {
+            out.push(MISSING);
+            put_vl(out, l);
         }
     }
     let len = (out.len() - start - 4) as u32;
@@ -245,9 +256,11 @@ pub fn decode(buf: &[u8]) -> Result<Option<(Frame, usize)>, String> {
             Frame::Hello {
                 writes: b & 1 != 0,
                 notifications: b & 2 != 0,
+                missing: b & 4 != 0,
                 types,
             }
         }
+        MISSING => Frame::Missing(r.vl()?),
         FLUSH => Frame::Flush {
             timeout: r.u64()?,
             identifier: r.bytes()?,
@@ -362,8 +375,9 @@ impl Reader<'_> {
         }
         let time = self.u64()?;
         let interval = self.u64()?;
+        // A missing value list (`plugin_dispatch_missing`) carries no values.
         let n = self.u32()? as usize;
-        if n == 0 || n > 1024 {
+        if n > 1024 {
             return Err(format!("bad value count {n}"));
         }
         let values = (0..n).map(|_| self.u64()).collect::<Result<_, _>>()?;
@@ -440,9 +454,11 @@ mod tests {
                 level: 3,
                 message: b"oops".to_vec(),
             },
+            Frame::Missing(vl(3)),
             Frame::Hello {
                 writes: true,
                 notifications: false,
+                missing: true,
                 types: vec![DataSet {
                     type_name: "test_gauge".into(),
                     sources: vec![DataSource {

@@ -22,9 +22,11 @@
 //! Restarts, and value lists sent to a child that died before taking them,
 //! are counted (`collectd-isolation-<name>/derive-restarts`, `.../derive-lost`).
 //!
-//! What an isolated plugin sees differently: `uc_*` answers from the child's
-//! own value cache (its own values only); cache-event and missing callbacks
-//! are not bridged; a log plugin isolated sees only the child's lines.
+//! Missing-value callbacks are stood in for too: the values the daemon finds
+//! missing reach the plugin. What an isolated plugin sees differently: `uc_*`
+//! answers from the child's own value cache (its own values only);
+//! cache-event callbacks are not bridged; a log plugin isolated sees only
+//! its own process's lines (the daemon keeps logging where it did).
 
 pub mod child;
 pub mod frame;
@@ -161,6 +163,7 @@ pub(crate) struct Host {
     lost: AtomicU64,
     write_proxy: AtomicBool,
     notification_proxy: AtomicBool,
+    missing_proxy: AtomicBool,
 }
 
 static HOSTS: Mutex<Vec<(Arc<Host>, JoinHandle<()>)>> = Mutex::new(Vec::new());
@@ -194,6 +197,7 @@ pub fn start_all(max_read_interval: cdtime_t) {
             lost: AtomicU64::new(0),
             write_proxy: AtomicBool::new(false),
             notification_proxy: AtomicBool::new(false),
+            missing_proxy: AtomicBool::new(false),
         });
         let h = host.clone();
         let name: String = format!("iso:{}", host.spec.name).chars().take(15).collect();
@@ -459,6 +463,7 @@ impl Host {
             Frame::Hello {
                 writes,
                 notifications,
+                missing,
                 types,
             } => {
                 for t in types {
@@ -476,8 +481,11 @@ impl Host {
                 if notifications && !self.notification_proxy.swap(true, Ordering::SeqCst) {
                     crate::abi::isolation::register_notification_proxy(&self.spec.name);
                 }
+                if missing && !self.missing_proxy.swap(true, Ordering::SeqCst) {
+                    crate::abi::isolation::register_missing_proxy(&self.spec.name);
+                }
             }
-            Frame::Write(_) | Frame::Flush { .. } => {
+            Frame::Write(_) | Frame::Flush { .. } | Frame::Missing(_) => {
                 log::warn!(
                     "isolation: plugin `{}' sent a frame only the daemon sends",
                     self.spec.name
