@@ -13,6 +13,7 @@
 
 mod ignorelist;
 mod metric;
+pub mod regex_groups;
 mod text;
 
 pub use ignorelist::{IgnoreList, PosixRegex};
