@@ -1520,13 +1520,13 @@ impl Saved {
     }
 }
 
-/// Bytes as lowercase hex (the text forms of saved reload state).
-pub(crate) fn hex(bytes: &[u8]) -> String {
+/// Bytes as lowercase hex (the text form of saved rate state).
+fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The bytes [`hex`] wrote; `None` for anything else.
-pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
+fn unhex(s: &str) -> Option<Vec<u8>> {
     if s.len() % 2 != 0 {
         return None;
     }

@@ -26,8 +26,6 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::cache::{hex, unhex};
-
 /// Set in the re-executed process: it is the same daemon, already detached.
 pub const ENV_REEXEC: &str = "RCOLLECTD_REEXEC";
 /// The descriptor holding the saved value cache state.
@@ -236,12 +234,7 @@ pub fn reexec(origin: &Origin) -> String {
         Err(e) => return format!("cannot save the value cache: {e}"),
     };
     let late = crate::dispatch::take_late();
-    let late_fd = match write_memfd("rcollectd-late", |f| {
-        for l in &late {
-            f.write_all(encode_late(l).as_bytes())?;
-        }
-        Ok(())
-    }) {
+    let late_fd = match write_memfd("rcollectd-late", |f| f.write_all(&encode_late(&late))) {
         Ok(fd) => fd,
         Err(e) => return format!("cannot save late value lists: {e}"),
     };
@@ -306,90 +299,45 @@ pub(crate) fn write_memfd(
     Ok(fd)
 }
 
-/// One line: `late <fields hex, comma-separated> <time> <interval> <values
-/// hex, comma-separated> [<meta key hex>:<type>:<value hex>...]`.
-fn encode_late(l: &crate::dispatch::PlainValueList) -> String {
-    use crate::meta::MetaValue;
-    let fields: Vec<String> = l.fields.iter().map(|f| hex(f)).collect();
-    let values: Vec<String> = l.values.iter().map(|v| format!("{v:x}")).collect();
-    let mut line = format!(
-        "late {} {} {} {}",
-        fields.join(","),
-        l.time,
-        l.interval,
-        values.join(",")
-    );
-    for (k, v) in l.meta.iter().flat_map(|m| m.iter()) {
-        let (t, bits) = match v {
-            MetaValue::String(s) => ('s', hex(s.as_bytes())),
-            MetaValue::SignedInt(x) => ('i', format!("{:x}", *x as u64)),
-            MetaValue::UnsignedInt(x) => ('u', format!("{x:x}")),
-            MetaValue::Double(x) => ('d', format!("{:x}", x.to_bits())),
-            MetaValue::Boolean(b) => ('b', u8::from(*b).to_string()),
-        };
-        line.push_str(&format!(" {}:{t}:{bits}", hex(k.to_bytes())));
+/// Late value lists in the isolation channel's frame format (one
+/// `Values` frame per 4096, so no frame nears its size limit).
+fn encode_late(lists: &[crate::dispatch::PlainValueList]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for chunk in lists.chunks(4096) {
+        crate::isolate::frame::encode(
+            &crate::isolate::frame::Frame::Values(chunk.to_vec()),
+            &mut out,
+        );
     }
-    line.push('\n');
-    line
+    out
 }
 
-fn decode_late(line: &str) -> Option<crate::dispatch::PlainValueList> {
-    use crate::meta::{MetaData, MetaValue};
-    let mut w = line.split(' ');
-    if w.next()? != "late" {
-        return None;
+/// The value lists [`encode_late`] wrote; decoding stops at the first
+/// broken frame.
+fn decode_late(mut bytes: &[u8]) -> Vec<crate::dispatch::PlainValueList> {
+    use crate::isolate::frame::{decode, Frame};
+    let mut out = Vec::new();
+    while let Ok(Some((frame, used))) = decode(bytes) {
+        if let Frame::Values(lists) = frame {
+            out.extend(lists);
+        }
+        bytes = &bytes[used..];
     }
-    let fields: Vec<Vec<u8>> = w.next()?.split(',').map(unhex).collect::<Option<_>>()?;
-    let fields: [Vec<u8>; 5] = fields.try_into().ok()?;
-    if fields.iter().any(|f| f.len() >= 128 || f.contains(&0)) {
-        return None;
-    }
-    let time = w.next()?.parse().ok()?;
-    let interval = w.next()?.parse().ok()?;
-    let values: Vec<u64> = w
-        .next()?
-        .split(',')
-        .map(|v| u64::from_str_radix(v, 16).ok())
-        .collect::<Option<_>>()?;
-    let mut meta = MetaData::new();
-    for entry in w {
-        let mut p = entry.splitn(3, ':');
-        let key = CString::new(unhex(p.next()?)?).ok()?;
-        let (t, v) = (p.next()?, p.next()?);
-        let value = match t {
-            "s" => MetaValue::String(CString::new(unhex(v)?).ok()?),
-            "i" => MetaValue::SignedInt(u64::from_str_radix(v, 16).ok()? as i64),
-            "u" => MetaValue::UnsignedInt(u64::from_str_radix(v, 16).ok()?),
-            "d" => MetaValue::Double(f64::from_bits(u64::from_str_radix(v, 16).ok()?)),
-            "b" => MetaValue::Boolean(v == "1"),
-            _ => return None,
-        };
-        meta.insert(&key, value);
-    }
-    Some(crate::dispatch::PlainValueList {
-        fields,
-        time,
-        interval,
-        values,
-        meta: (!meta.is_empty()).then_some(meta),
-    })
+    out
 }
 
 /// Dispatches the value lists the previous process received after its
 /// writers stopped; `None` when this process was not started by a reload.
 pub fn dispatch_late() -> Option<usize> {
-    use std::io::BufRead;
+    use std::io::Read;
     let fd: RawFd = std::env::var(ENV_LATE_FD).ok()?.parse().ok()?;
     std::env::remove_var(ENV_LATE_FD);
     // SAFETY: the previous process opened this memfd for us; nothing else
     // in this process refers to it.
-    let file = unsafe { std::fs::File::from_raw_fd(fd) };
-    let lists: Vec<_> = BufReader::new(file)
-        .lines()
-        .map_while(Result::ok)
-        .filter_map(|l| decode_late(&l))
-        .collect();
-    Some(crate::dispatch::dispatch_plain(&lists))
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let mut bytes = Vec::new();
+    file.read_to_end(&mut bytes).ok()?;
+    Some(crate::dispatch::dispatch_plain(&decode_late(&bytes)))
 }
 
 #[cfg(test)]
@@ -417,10 +365,9 @@ mod tests {
             values: vec![1.5f64.to_bits(), 7],
             meta: Some(meta),
         };
-        let line = super::encode_late(&l);
-        assert_eq!(super::decode_late(line.trim_end()), Some(l));
-        assert_eq!(super::decode_late("late zz 1 2 3"), None);
-        assert_eq!(super::decode_late("nonsense"), None);
+        let bytes = super::encode_late(std::slice::from_ref(&l));
+        assert_eq!(super::decode_late(&bytes), vec![l]);
+        assert!(super::decode_late(b"nonsense").is_empty());
     }
 
     #[test]

@@ -292,4 +292,5 @@ mod tests {
     }
 }
 pub mod diff;
+pub mod netrecv;
 pub mod unixsock_cases;

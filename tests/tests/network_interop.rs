@@ -7,15 +7,13 @@
 //! collectd 5.12 instead (same ABI), which isolates the plugin from the
 //! daemon.
 
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
-use rcollectd_tests::{files_below, free_udp_port, target_dir, wait_for, workspace_root, Daemon};
+use rcollectd_tests::netrecv::Netrecv;
+use rcollectd_tests::{files_below, free_udp_port, wait_for, workspace_root, Daemon};
 
 const LEVELS: [&str; 3] = ["None", "Sign", "Encrypt"];
 const WAIT: Duration = Duration::from_secs(15);
@@ -276,56 +274,17 @@ fn collectd_to_ours_wrong_password_or_lower_level_is_counted() {
     }
 }
 
-struct GoReceiver {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
-
-impl Drop for GoReceiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn go_receiver(tmp: &Path, port: u16, level: &str, auth: &Path) -> GoReceiver {
-    let bin = tmp.join("netrecv");
-    if !bin.exists() {
-        let st = Command::new("go")
-            .args(["build", "-o"])
-            .arg(&bin)
-            .arg(".")
-            .current_dir(workspace_root().join("tests/go/netrecv"))
-            .env("GO111MODULE", "off")
-            .env(
-                "GOPATH",
-                format!("/usr/share/gocode:{}", tmp.join("gopath").display()),
-            )
-            .env("GOCACHE", target_dir().join("go-cache"))
-            .status()
-            .expect("run go build");
-        assert!(st.success(), "go build of tests/go/netrecv failed");
-    }
-    let mut child = Command::new(&bin)
-        .arg("-listen")
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-level", &level.to_lowercase(), "-authfile"])
-        .arg(auth)
-        .arg("-typesdb")
-        .arg("/usr/share/collectd/types.db")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start netrecv");
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let out = child.stdout.take().expect("stdout");
-    let l2 = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            l2.lock().unwrap().push(line);
-        }
-    });
-    GoReceiver { child, lines }
+fn go_receiver(tmp: &Path, port: u16, level: &str, auth: &Path) -> Netrecv {
+    let level = level.to_lowercase();
+    let args: [&std::ffi::OsStr; 6] = [
+        "-level".as_ref(),
+        level.as_ref(),
+        "-authfile".as_ref(),
+        auth.as_os_str(),
+        "-typesdb".as_ref(),
+        "/usr/share/collectd/types.db".as_ref(),
+    ];
+    Netrecv::start(tmp, port, &args)
 }
 
 #[test]

@@ -14,15 +14,16 @@
 //!   DERIVE/COUNTER types lose their fraction and ABSOLUTE types are dropped;
 //! * no StoreRates: the raw DERIVE values, unchanged (collectd's behaviour).
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rcollectd_tests::diff::skip_unless_runnable;
-use rcollectd_tests::{free_udp_port, target_dir, wait_for, workspace_root, Daemon};
+use rcollectd_tests::netrecv::Netrecv;
+use rcollectd_tests::{free_udp_port, wait_for, Daemon};
 
 const WAIT: Duration = Duration::from_secs(15);
 const STOCK_TYPES_DB: &str = "/usr/share/collectd/types.db";
@@ -30,63 +31,23 @@ const STOCK_TYPES_DB: &str = "/usr/share/collectd/types.db";
 /// The command docs/cloudwatch.md gives for the agent's types.db.
 const GAUGE_SED: &str = "s/:(COUNTER|DERIVE|ABSOLUTE):/:GAUGE:/g";
 
-/// go-collectd's receiver, printing one JSON line per value list.
-struct Netrecv {
-    child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
-}
+/// A go-collectd receiver with the helpers this test reads it through.
+struct Receiver(Netrecv);
 
-impl Drop for Netrecv {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Netrecv {
-    /// Builds tests/go/netrecv once into `tmp` and listens on `port` with
-    /// `types_db` ("" for none) at SecurityLevel None.
-    fn start(tmp: &Path, port: u16, types_db: &Path) -> Netrecv {
-        let bin = tmp.join("netrecv");
-        if !bin.exists() {
-            let built = Command::new("go")
-                .args(["build", "-o"])
-                .arg(&bin)
-                .arg(".")
-                .current_dir(workspace_root().join("tests/go/netrecv"))
-                .env("GO111MODULE", "off")
-                .env(
-                    "GOPATH",
-                    format!("/usr/share/gocode:{}", tmp.join("gopath").display()),
-                )
-                .env("GOCACHE", target_dir().join("go-cache"))
-                .status()
-                .expect("run go build");
-            assert!(built.success(), "go build of tests/go/netrecv failed");
-        }
-        let mut child = Command::new(&bin)
-            .arg("-listen")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("-typesdb")
-            .arg(types_db)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start netrecv");
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let out = child.stdout.take().expect("netrecv stdout");
-        let sink = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Netrecv { child, lines }
+impl Receiver {
+    /// Listens on `port` with `types_db` ("" for none) at SecurityLevel None.
+    fn start(tmp: &Path, port: u16, types_db: &Path) -> Receiver {
+        Receiver(Netrecv::start(
+            tmp,
+            port,
+            &[OsStr::new("-typesdb"), types_db.as_os_str()],
+        ))
     }
 
     /// The values of every received list `plugin/type-type_instance`, in arrival order.
     fn values(&self, plugin: &str, type_: &str, type_instance: &str) -> Vec<Vec<f64>> {
-        self.lines
+        self.0
+            .lines
             .lock()
             .unwrap()
             .iter()
@@ -100,7 +61,7 @@ impl Netrecv {
     }
 
     fn lines(&self) -> String {
-        self.lines.lock().unwrap().join("\n")
+        self.0.lines.lock().unwrap().join("\n")
     }
 }
 
@@ -156,7 +117,7 @@ fn gauge_types_db(tmp: &Path) -> PathBuf {
 }
 
 /// (receiver's name, receiver, type, type instance, expected value lists).
-type Case<'a> = (&'a str, &'a Netrecv, &'a str, &'a str, Vec<Vec<f64>>);
+type Case<'a> = (&'a str, &'a Receiver, &'a str, &'a str, Vec<Vec<f64>>);
 
 fn close(a: &[f64], b: &[f64]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-9)
@@ -170,10 +131,10 @@ fn store_rates_sends_gauge_rates_that_go_collectd_parses() {
     let tmp = tempfile::tempdir().unwrap();
     let gauge_db = gauge_types_db(tmp.path());
     let ports: Vec<u16> = (0..4).map(|_| free_udp_port()).collect();
-    let as_sent = Netrecv::start(tmp.path(), ports[0], Path::new(""));
-    let agent_rates = Netrecv::start(tmp.path(), ports[1], &gauge_db);
-    let agent_stock = Netrecv::start(tmp.path(), ports[2], Path::new(STOCK_TYPES_DB));
-    let raw = Netrecv::start(tmp.path(), ports[3], Path::new(STOCK_TYPES_DB));
+    let as_sent = Receiver::start(tmp.path(), ports[0], Path::new(""));
+    let agent_rates = Receiver::start(tmp.path(), ports[1], &gauge_db);
+    let agent_stock = Receiver::start(tmp.path(), ports[2], Path::new(STOCK_TYPES_DB));
+    let raw = Receiver::start(tmp.path(), ports[3], Path::new(STOCK_TYPES_DB));
     std::thread::sleep(Duration::from_millis(300));
     let rates = "    StoreRates true\n    AbsoluteValues Drop\n";
     let server =
@@ -216,7 +177,7 @@ fn store_rates_sends_gauge_rates_that_go_collectd_parses() {
             assert!(reply.starts_with("0 "), "PUTVAL {id}: {reply}");
         }
     }
-    let complete = |r: &Netrecv, n: usize| r.values("app", "if_octets", "x").len() >= n;
+    let complete = |r: &Receiver, n: usize| r.values("app", "if_octets", "x").len() >= n;
     let arrived = wait_for(WAIT, || {
         complete(&as_sent, 1)
             && complete(&agent_rates, 1)

@@ -16,11 +16,7 @@ use crate::dispatch::PlainValueList;
 use crate::isolate::frame::{Frame, NotifValue, PlainNotification};
 use crate::plugins::ctx;
 
-const NM_STRING: u32 = 0;
-const NM_SIGNED: u32 = 1;
-const NM_UNSIGNED: u32 = 2;
-const NM_DOUBLE: u32 = 3;
-const NM_BOOLEAN: u32 = 4;
+use crate::abi::plugin::{NM_BOOLEAN, NM_DOUBLE, NM_SIGNED, NM_STRING, NM_UNSIGNED};
 
 /// A notification as plain data.
 ///
@@ -144,12 +140,17 @@ fn name_of(ud: *mut user_data_t) -> Option<String> {
     })
 }
 
+/// The host of the isolated plugin a proxy callback stands in for.
+fn host_of(ud: *mut user_data_t) -> Option<std::sync::Arc<crate::isolate::Host>> {
+    name_of(ud).and_then(|n| crate::isolate::host(&n))
+}
+
 unsafe extern "C" fn proxy_write(
     _ds: *const data_set_t,
     vl: *const value_list_t,
     ud: *mut user_data_t,
 ) -> c_int {
-    let Some(host) = name_of(ud).and_then(|n| crate::isolate::host(&n)) else {
+    let Some(host) = host_of(ud) else {
         return -1;
     };
     // SAFETY: the daemon's write path passes a valid value list.
@@ -162,7 +163,7 @@ unsafe extern "C" fn proxy_flush(
     identifier: *const c_char,
     ud: *mut user_data_t,
 ) -> c_int {
-    let Some(host) = name_of(ud).and_then(|n| crate::isolate::host(&n)) else {
+    let Some(host) = host_of(ud) else {
         return -1;
     };
     let identifier = if identifier.is_null() {
@@ -182,7 +183,7 @@ unsafe extern "C" fn proxy_flush(
 }
 
 unsafe extern "C" fn proxy_notification(n: *const notification_t, ud: *mut user_data_t) -> c_int {
-    let Some(host) = name_of(ud).and_then(|n| crate::isolate::host(&n)) else {
+    let Some(host) = host_of(ud) else {
         return -1;
     };
     // SAFETY: the dispatch path passes a valid notification.
@@ -219,7 +220,7 @@ pub fn register_write_proxy(plugin: &str) {
 }
 
 unsafe extern "C" fn proxy_missing(vl: *const value_list_t, ud: *mut user_data_t) -> c_int {
-    if let Some(host) = name_of(ud).and_then(|n| crate::isolate::host(&n)) {
+    if let Some(host) = host_of(ud) {
         // SAFETY: the missing path passes a valid value list.
         host.send(&Frame::Missing(unsafe { PlainValueList::of(&*vl) }));
     }

@@ -918,11 +918,11 @@ pub unsafe extern "C" fn plugin_get_ds(name: *const c_char) -> *const data_set_t
     })
 }
 
-const NM_STRING: u32 = 0;
-const NM_SIGNED: u32 = 1;
-const NM_UNSIGNED: u32 = 2;
-const NM_DOUBLE: u32 = 3;
-const NM_BOOLEAN: u32 = 4;
+pub(crate) const NM_STRING: u32 = 0;
+pub(crate) const NM_SIGNED: u32 = 1;
+pub(crate) const NM_UNSIGNED: u32 = 2;
+pub(crate) const NM_DOUBLE: u32 = 3;
+pub(crate) const NM_BOOLEAN: u32 = 4;
 
 /// Appends one meta entry (allocated with the C allocator, freed by
 /// `plugin_notification_meta_free`).

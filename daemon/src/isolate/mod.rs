@@ -182,8 +182,12 @@ static MAX_BACKOFF: AtomicU64 = AtomicU64::new(0);
 /// Starts a host process for every isolated plugin.
 pub fn start_all(max_read_interval: cdtime_t) {
     MAX_BACKOFF.store(max_read_interval, Ordering::Relaxed);
-    crate::dispatch::outputs::set_after_payload(after_payload);
     let specs = registry().specs.clone();
+    if specs.is_empty() {
+        return;
+    }
+    // Only with isolated plugins does every output batch look for a host.
+    crate::dispatch::outputs::set_after_payload(after_payload);
     let mut hosts = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
     for spec in specs {
         let host = Arc::new(Host {
