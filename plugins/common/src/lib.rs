@@ -5,12 +5,14 @@
 //! * [`atoll`], [`split_fields`], [`is_true`]: collectd's way of reading
 //!   `/proc` files and option values;
 //! * [`IgnoreList`] and [`PosixRegex`]: collectd's "ignorelist" selection;
-//! * [`apply_simple`]: collectd's "simple config" (`Key Value` strings).
+//! * [`apply_simple`]: collectd's "simple config" (`Key Value` strings);
+//! * [`cmds`]: collectd's PUTVAL and PUTNOTIF commands (unixsock, exec).
 //!
 //! An rlib: every plugin `.so` links its own copy and stays self-contained.
 //! It lives beside the SDK rather than under `plugins/`, where every crate
 //! is built and installed as a plugin.
 
+pub mod cmds;
 mod ignorelist;
 mod metric;
 pub mod regex_groups;

@@ -33,7 +33,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use rcollectd_plugin::log::{error, info, warn};
-use rcollectd_plugin::{export_plugin, sys, CdTime, Config, DataSet, MetaData, Plugin, Result};
+use rcollectd_plugin::{export_plugin, CdTime, Config, Plugin, Result};
+use rcollectd_plugin_common::cmds::{self, c_string, value_list_for};
 use rcollectd_plugin_common::{is_true, legacy_value};
 
 use crate::core::{Env, Flow, Identifier, Level, PutNotif, PutValue, Source, Threshold};
@@ -517,15 +518,6 @@ fn handle_client(stream: &UnixStream, shared: &Shared) {
     }
 }
 
-/// Copies bytes into a C string field, cut as `sstrncpy` cuts.
-fn fill(dst: &mut [libc::c_char], src: &[u8]) {
-    let n = src.len().min(dst.len() - 1);
-    for (d, s) in dst.iter_mut().zip(&src[..n]) {
-        *d = *s as libc::c_char;
-    }
-    dst[n] = 0;
-}
-
 /// The bytes of a NUL-terminated C string field.
 fn field_bytes(src: &[libc::c_char]) -> Vec<u8> {
     src.iter()
@@ -534,95 +526,24 @@ fn field_bytes(src: &[libc::c_char]) -> Vec<u8> {
         .collect()
 }
 
-/// A C string from bytes that contain no NUL (cut at one if they do).
-fn c_string(b: &[u8]) -> CString {
-    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
-    CString::new(&b[..end]).unwrap_or_default()
-}
-
-/// A value list with this identifier and nothing else.
-fn value_list_for(id: &Identifier) -> sys::value_list_t {
-    let mut vl = sys::value_list_t::default();
-    fill(&mut vl.host, &id.host);
-    fill(&mut vl.plugin, &id.plugin);
-    fill(
-        &mut vl.plugin_instance,
-        id.plugin_instance.as_deref().unwrap_or(b""),
-    );
-    fill(&mut vl.type_, &id.type_);
-    fill(
-        &mut vl.type_instance,
-        id.type_instance.as_deref().unwrap_or(b""),
-    );
-    vl
-}
-
 /// [`Env`] backed by the host daemon.
 struct HostEnv;
 
 impl Env for HostEnv {
     fn data_set(&mut self, type_: &[u8]) -> Option<Vec<Source>> {
-        let ds = DataSet::lookup(std::str::from_utf8(type_).ok()?)?;
-        Some(
-            ds.sources()
-                .map(|s| Source {
-                    name: s.name().to_owned(),
-                    kind: s.ds_type(),
-                })
-                .collect(),
-        )
+        cmds::host::data_set(type_)
     }
 
     fn now(&mut self) -> u64 {
-        CdTime::now().0
+        cmds::host::now()
     }
 
     fn dispatch_values(&mut self, v: &PutValue) {
-        let mut vl = value_list_for(&v.identifier);
-        let mut values: Vec<sys::value_t> = v.values.iter().map(|x| x.to_raw()).collect();
-        vl.values = values.as_mut_ptr();
-        vl.values_len = values.len();
-        vl.time = v.time;
-        vl.interval = v.interval;
-        let meta = match &v.meta {
-            None => None,
-            Some(entries) => match MetaData::new() {
-                Ok(mut md) => {
-                    for (k, val) in entries {
-                        let _ = md.add_string(&String::from_utf8_lossy(k), val);
-                    }
-                    Some(md)
-                }
-                Err(_) => None,
-            },
-        };
-        vl.meta = meta.as_ref().map_or(std::ptr::null_mut(), MetaData::as_ptr);
-        // collectd ignores the status too; the daemon logs its own errors.
-        let _ = rcollectd_plugin::dispatch_raw(&vl);
+        cmds::host::dispatch_values(v);
     }
 
     fn dispatch_notification(&mut self, n: &PutNotif) {
-        let mut raw = sys::notification_t {
-            severity: n.severity,
-            time: n.time,
-            ..Default::default()
-        };
-        fill(&mut raw.message, &n.message);
-        fill(&mut raw.host, &n.host);
-        fill(&mut raw.plugin, &n.plugin);
-        fill(&mut raw.plugin_instance, &n.plugin_instance);
-        fill(&mut raw.type_, &n.type_);
-        fill(&mut raw.type_instance, &n.type_instance);
-        let meta: Vec<(CString, CString)> = n
-            .meta
-            .iter()
-            .map(|(k, v)| (c_string(k), c_string(v)))
-            .collect();
-        let refs: Vec<(&CStr, &CStr)> = meta
-            .iter()
-            .map(|(k, v)| (k.as_c_str(), v.as_c_str()))
-            .collect();
-        let _ = rcollectd_plugin::dispatch_notification_with_strings(&raw, &refs);
+        cmds::host::dispatch_notification(n);
     }
 
     fn rates(&mut self, identifier: &[u8]) -> Option<Vec<f64>> {
