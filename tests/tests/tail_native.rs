@@ -250,3 +250,126 @@ fn rotation_counts_every_line_once() {
     let out = d.stop();
     assert!(out.status.is_some_and(|s| s.success()), "{}", out.log);
 }
+
+/// A `Distribution` match: percentiles of the latencies, bucket rates.
+const DISTRIBUTION: &str = r#"LoadPlugin tail
+<Plugin tail>
+  <File "{log}">
+    Instance "app"
+    <Match>
+      Regex "took ([0-9.]+) s"
+      <DSType "Distribution">
+        Percentile 50
+        Percentile 95
+        Bucket 0 0.1
+        Bucket 0.1 0
+        BucketType "bucket"
+      </DSType>
+      Type "latency"
+      Instance "req"
+    </Match>
+  </File>
+</Plugin>
+"#;
+
+/// Latencies in seconds: 8 up to 0.1 s, 2 above.
+const LATENCIES: &[&str] = &[
+    "0.010", "0.020", "0.030", "0.040", "0.050", "0.060", "0.070", "0.080", "0.200", "0.500",
+];
+
+/// Starts `bin` on [`DISTRIBUTION`], appends [`LATENCIES`] at once when
+/// the first (empty) interval was written, and returns the CSV (times
+/// stripped) once the read that took them in was written too.
+fn drive_distribution(bin: &Path, preamble: &str) -> BTreeMap<String, Vec<String>> {
+    let logs = tempfile::tempdir().expect("temp dir");
+    let log = logs.path().join("app.log");
+    std::fs::write(&log, "").expect("create log");
+    let config = DISTRIBUTION.replace("{log}", &log.display().to_string());
+    let d = Daemon::start(bin, &format!("{preamble}{config}{CSV}"), &[]);
+    let p50 = "difftest/tail-app/latency-req-50";
+    assert!(
+        wait_for(WAIT, || csv_rows(&d).get(p50).is_some_and(|r| r.len() > 1)),
+        "{} wrote no CSV:\n{}",
+        bin.display(),
+        d.log()
+    );
+    let text: String = LATENCIES
+        .iter()
+        .map(|l| format!("req took {l} s\n"))
+        .collect();
+    append(&log, &text);
+    let seen = wait_for(WAIT, || {
+        csv_rows(&d)
+            .get(p50)
+            .is_some_and(|rows| rows.iter().skip(1).any(|r| !r.ends_with("nan")))
+    });
+    assert!(
+        seen,
+        "{} did not count the lines:\n{}",
+        bin.display(),
+        d.log()
+    );
+    let csv = strip_csv_time(csv_rows(&d));
+    let out = d.stop();
+    assert!(out.status.is_some_and(|s| s.success()), "{}", out.log);
+    csv
+}
+
+/// The values that are numbers, in order.
+fn numbers(rows: &[String]) -> Vec<f64> {
+    rows.iter()
+        .skip(1)
+        .filter_map(|r| r.rsplit(',').next()?.parse::<f64>().ok())
+        .filter(|v| !v.is_nan())
+        .collect()
+}
+
+#[test]
+fn distribution_matches_collectds() {
+    let _ = plugin_dir();
+    let ours = drive_distribution(&rcollectd_bin(), NATIVE);
+    let idents: Vec<&str> = ours.keys().map(String::as_str).collect();
+    assert_eq!(
+        idents,
+        [
+            "difftest/tail-app/bucket-latency-req-0.1_inf",
+            "difftest/tail-app/bucket-latency-req-0_0.1",
+            "difftest/tail-app/latency-req-50",
+            "difftest/tail-app/latency-req-95",
+        ]
+    );
+    let p50 = numbers(&ours["difftest/tail-app/latency-req-50"]);
+    assert_eq!(p50.len(), 1, "{ours:#?}");
+    assert!((p50[0] - 0.05).abs() < 0.002, "{p50:?}");
+    let below = numbers(&ours["difftest/tail-app/bucket-latency-req-0_0.1"]);
+    let above = numbers(&ours["difftest/tail-app/bucket-latency-req-0.1_inf"]);
+    // Rates per second over about one interval: 8 and 2 values.
+    assert!(
+        (below[0] / above[0] - 4.0).abs() < 0.01,
+        "{below:?} {above:?}"
+    );
+    if skip_unless_runnable(&["tail", "csv"]) {
+        return;
+    }
+    let preamble = PREAMBLE
+        .replace("{interval}", "1")
+        .replace("{out}", "{dir}");
+    let theirs = drive_distribution(&collectd_bin(), &preamble);
+    let keys = |m: &BTreeMap<String, Vec<String>>| m.keys().cloned().collect::<Vec<_>>();
+    assert_same("Distribution identifiers", &keys(&theirs), &keys(&ours));
+    for ident in [
+        "difftest/tail-app/latency-req-50",
+        "difftest/tail-app/latency-req-95",
+    ] {
+        assert_same(ident, &numbers(&theirs[ident]), &numbers(&ours[ident]));
+    }
+    // Bucket rates divide by the time since the last read, which differs
+    // between two daemons by scheduling: compared within 25 %.
+    for ident in keys(&theirs).iter().filter(|k| k.contains("/bucket-")) {
+        let (c, r) = (numbers(&theirs[ident]), numbers(&ours[ident]));
+        assert_eq!(c.len(), r.len(), "{ident}: {c:?} {r:?}");
+        for (c, r) in c.iter().zip(&r) {
+            assert!((c - r).abs() <= 0.25 * c.abs(), "{ident}: {c} vs {r}");
+        }
+    }
+}

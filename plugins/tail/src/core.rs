@@ -6,7 +6,8 @@
 use std::ffi::{c_char, CString};
 use std::io;
 
-use rcollectd_plugin::Value;
+use rcollectd_plugin::{CdTime, Value};
+use rcollectd_plugin_common::cmds::{c_format, double_to_cdtime};
 use rcollectd_plugin_common::regex_groups::GroupRegex;
 
 /// The longest line processed: collectd reads lines with `fgets` into a
@@ -55,11 +56,15 @@ pub enum DsType {
     Derive(IntCf),
     /// `AbsoluteSet`, the only absolute kind collectd 5.12 accepts.
     AbsoluteSet,
+    /// `Distribution`: values in a latency histogram, dispatched as
+    /// percentiles and bucket rates ([`Distribution`]), reset at every read.
+    Distribution,
 }
 
 impl DsType {
     /// Parses a `DSType` value as collectd 5.12 does (case-insensitive);
-    /// `Distribution` and unknown names are errors.
+    /// unknown names are errors. `Distribution` needs its block's options
+    /// ([`LatencyConfig`]) besides.
     pub fn parse(s: &str) -> Result<DsType, String> {
         let l = s.to_ascii_lowercase();
         let int_cf = |rest: &str| match rest {
@@ -81,7 +86,7 @@ impl DsType {
             };
             Some(DsType::Gauge(cf))
         } else if l == "distribution" {
-            return Err("`Distribution' is not supported by this tail plugin.".into());
+            Some(DsType::Distribution)
         } else if let Some(rest) = l.strip_prefix("counter") {
             int_cf(rest).map(DsType::Counter)
         } else if let Some(rest) = l.strip_prefix("derive") {
@@ -142,6 +147,8 @@ pub struct Aggregate {
     unsigned: u64,
     signed: i64,
     count: u64,
+    /// The histogram of a `Distribution`.
+    latency: Option<Box<LatencyCounter>>,
 }
 
 impl Aggregate {
@@ -153,6 +160,8 @@ impl Aggregate {
             unsigned: 0,
             signed: 0,
             count: 0,
+            latency: (ds == DsType::Distribution)
+                .then(|| Box::new(LatencyCounter::new(CdTime::now().0))),
         }
     }
 
@@ -166,6 +175,12 @@ impl Aggregate {
                 } else {
                     self.gauge + 1.0
                 };
+            }
+            DsType::Distribution => {
+                let v = need(capture, strtod)?;
+                if let Some(l) = self.latency.as_mut() {
+                    l.add(double_to_cdtime(v));
+                }
             }
             DsType::Gauge(cf) => {
                 let v = need(capture, strtod)?;
@@ -226,7 +241,323 @@ impl Aggregate {
             DsType::Counter(_) => Value::Counter(self.unsigned),
             DsType::Derive(_) => Value::Derive(self.signed),
             DsType::AbsoluteSet => Value::Absolute(self.unsigned),
+            DsType::Distribution => Value::Gauge(f64::NAN),
         }
+    }
+
+    /// A `Distribution`'s values at a read (`now`): one gauge per
+    /// percentile (NaN without matches), one bucket rate per bucket, as
+    /// (type, type instance, value); then the histogram starts over.
+    pub fn take_distribution(
+        &mut self,
+        config: &LatencyConfig,
+        type_: &str,
+        type_instance: &str,
+        now: u64,
+    ) -> Vec<(String, String, f64)> {
+        let Some(lc) = self.latency.as_mut() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        let cut50 = |s: &str| cut_bytes(s, 50);
+        for &p in &config.percentiles {
+            let pct = c_format(c"%.5g", p);
+            let ti = if type_instance.is_empty() {
+                pct
+            } else {
+                format!("{}-{pct}", cut50(type_instance))
+            };
+            let v = if self.count == 0 {
+                f64::NAN
+            } else {
+                cdtime_to_double(lc.percentile(p))
+            };
+            out.push((type_.to_owned(), cut_bytes(&ti, 127), v));
+        }
+        let bucket_type = config.bucket_type.as_deref().unwrap_or("bucket");
+        for &(lower, upper) in &config.buckets {
+            let lo = c_format(c"%g", cdtime_to_double(lower));
+            let hi = if upper == 0 {
+                c_format(c"%g", f64::INFINITY)
+            } else {
+                c_format(c"%g", cdtime_to_double(upper))
+            };
+            let ti = if type_instance.is_empty() {
+                format!("{}-{lo}_{hi}", cut50(type_))
+            } else {
+                format!("{}-{}-{lo}_{hi}", cut50(type_), cut50(type_instance))
+            };
+            let v = lc.rate(lower, upper, now);
+            out.push((cut_bytes(bucket_type, 127), cut_bytes(&ti, 127), v));
+        }
+        self.gauge = f64::NAN;
+        self.count = 0;
+        lc.reset(now);
+        out
+    }
+}
+
+/// At most `max` bytes of `s` (at a character boundary), as `%.50s` and
+/// `sstrncpy` cut.
+fn cut_bytes(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_owned()
+}
+
+/// `CDTIME_T_TO_DOUBLE`.
+fn cdtime_to_double(t: u64) -> f64 {
+    t as f64 / 1_073_741_824.0
+}
+
+/// The options of a `<DSType "Distribution">` block (collectd's
+/// `latency_config`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LatencyConfig {
+    /// `Percentile` values, in order.
+    pub percentiles: Vec<f64>,
+    /// `Bucket` bounds as `cdtime_t` (upper 0: no upper bound).
+    pub buckets: Vec<(u64, u64)>,
+    /// `BucketType` (default `bucket`).
+    pub bucket_type: Option<String>,
+}
+
+impl LatencyConfig {
+    /// Reads the block's options with collectd's checks; an error is the
+    /// message collectd logs (the `Match` is then skipped), `warnings` get
+    /// the options it ignores.
+    pub fn parse(
+        block: &rcollectd_plugin::ConfigItem,
+        warnings: &mut Vec<String>,
+    ) -> Result<LatencyConfig, String> {
+        use rcollectd_plugin::ConfigValue;
+        let mut c = LatencyConfig::default();
+        for child in &block.children {
+            let key = child.key.as_str();
+            if key.eq_ignore_ascii_case("Percentile") {
+                let [ConfigValue::Number(p)] = child.values.as_slice() else {
+                    return Err(format!(
+                        "The \"{key}\" option requires exactly one numeric argument."
+                    ));
+                };
+                if *p <= 0.0 || *p >= 100.0 {
+                    return Err(format!(
+                        "The value for \"{key}\" must be between 0 and 100, exclusively."
+                    ));
+                }
+                c.percentiles.push(*p);
+            } else if key.eq_ignore_ascii_case("Bucket") {
+                let [ConfigValue::Number(lo), ConfigValue::Number(hi)] = child.values.as_slice()
+                else {
+                    return Err(format!("\"{key}\" requires exactly two numeric arguments."));
+                };
+                if *hi != 0.0 && hi <= lo {
+                    return Err(format!("MIN must be less than MAX in \"{key}\"."));
+                }
+                if *lo < 0.0 {
+                    return Err(format!(
+                        "MIN must be greater then or equal to zero in \"{key}\"."
+                    ));
+                }
+                c.buckets
+                    .push((double_to_cdtime(*lo), double_to_cdtime(*hi)));
+            } else if key.eq_ignore_ascii_case("BucketType") {
+                let [ConfigValue::String(t)] = child.values.as_slice() else {
+                    return Err(format!(
+                        "The \"{key}\" option requires exactly one string argument."
+                    ));
+                };
+                c.bucket_type = Some(t.clone());
+            } else {
+                warnings.push(format!(
+                    "\"{key}\" is not a valid option within a \"{}\" block.",
+                    block.key
+                ));
+            }
+        }
+        if c.percentiles.is_empty() && c.buckets.is_empty() {
+            return Err(format!(
+                "The \"{}\" block must contain at least one \"Percentile\" or \"Bucket\" option.",
+                block.key
+            ));
+        }
+        Ok(c)
+    }
+}
+
+/// Bins of a [`LatencyCounter`] (`HISTOGRAM_NUM_BINS`).
+const BINS: usize = 1000;
+/// The first bin width: 2^20 cdtime_t, about 1 ms.
+const DEFAULT_BIN_WIDTH: u64 = 1 << 20;
+
+/// collectd's latency counter (`utils/latency/latency.c`): a histogram of
+/// 1000 bins whose width doubles to hold the largest value and halves
+/// again at a reset when the values got small.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatencyCounter {
+    start_time: u64,
+    sum: u64,
+    num: u64,
+    min: u64,
+    max: u64,
+    bin_width: u64,
+    histogram: Vec<i32>,
+}
+
+impl LatencyCounter {
+    /// An empty counter started at `now`.
+    pub fn new(now: u64) -> Self {
+        let mut lc = LatencyCounter {
+            start_time: 0,
+            sum: 0,
+            num: 0,
+            min: 0,
+            max: 0,
+            bin_width: DEFAULT_BIN_WIDTH,
+            histogram: vec![0; BINS],
+        };
+        lc.reset(now);
+        lc
+    }
+
+    /// Adds one latency (`cdtime_t`; 0 and values above `i64::MAX` are
+    /// ignored).
+    pub fn add(&mut self, latency: u64) {
+        if latency == 0 || latency > i64::MAX as u64 {
+            return;
+        }
+        self.sum = self.sum.wrapping_add(latency);
+        self.num += 1;
+        if self.min == 0 && self.max == 0 {
+            self.min = latency;
+            self.max = latency;
+        }
+        self.min = self.min.min(latency);
+        self.max = self.max.max(latency);
+        let mut bin = (latency - 1) / self.bin_width;
+        if bin >= BINS as u64 {
+            self.change_bin_width(latency);
+            bin = (latency - 1) / self.bin_width;
+            if bin >= BINS as u64 {
+                return;
+            }
+        }
+        self.histogram[bin as usize] = self.histogram[bin as usize].wrapping_add(1);
+    }
+
+    /// Widens the bins (to the next power of two) so `latency` fits.
+    fn change_bin_width(&mut self, latency: u64) {
+        let required = (latency + 1) as f64 / BINS as f64;
+        let new_width = (2f64.powf((required.ln() / 2f64.ln()).ceil()) + 0.5) as u64;
+        let old_width = self.bin_width;
+        self.bin_width = new_width.max(1);
+        if self.num > 0 {
+            let ratio = old_width as f64 / self.bin_width as f64;
+            for i in 0..BINS {
+                let new_bin = (i as f64 * ratio) as usize;
+                if new_bin == i || new_bin >= BINS {
+                    continue;
+                }
+                self.histogram[new_bin] = self.histogram[new_bin].wrapping_add(self.histogram[i]);
+                self.histogram[i] = 0;
+            }
+        }
+    }
+
+    /// Empties the counter (halving the bin width when the largest value
+    /// used less than a quarter of the bins) and restarts it at `now`.
+    pub fn reset(&mut self, now: u64) {
+        let mut width = self.bin_width;
+        let max_bin = self.max.wrapping_sub(1) / self.bin_width;
+        if self.num > 0 && width >= DEFAULT_BIN_WIDTH * 2 && max_bin < (BINS / 4) as u64 {
+            width /= 2;
+        }
+        self.sum = 0;
+        self.num = 0;
+        self.min = 0;
+        self.max = 0;
+        self.histogram.iter_mut().for_each(|b| *b = 0);
+        self.bin_width = width;
+        self.start_time = now;
+    }
+
+    /// The `percent` percentile, interpolated within its bin (`cdtime_t`;
+    /// 0 when empty).
+    pub fn percentile(&self, percent: f64) -> u64 {
+        if self.num == 0 || !(percent > 0.0 && percent < 100.0) {
+            return 0;
+        }
+        let (mut upper, mut lower, mut sum) = (0.0f64, 0.0f64, 0i64);
+        let mut i = 0;
+        while i < BINS {
+            lower = upper;
+            sum += i64::from(self.histogram[i]);
+            upper = if sum == 0 {
+                0.0
+            } else {
+                100.0 * sum as f64 / self.num as f64
+            };
+            if upper >= percent {
+                break;
+            }
+            i += 1;
+        }
+        if i >= BINS {
+            return 0;
+        }
+        if i == 0 {
+            return self.bin_width;
+        }
+        let latency_lower = i as u64 * self.bin_width;
+        let p = (percent - lower) / (upper - lower);
+        latency_lower.wrapping_add(double_to_cdtime(p * cdtime_to_double(self.bin_width)))
+    }
+
+    /// The current bin width (for tests).
+    #[cfg(test)]
+    pub fn bin_width_for_test(&self) -> u64 {
+        self.bin_width
+    }
+
+    /// Values per second in the bucket (`lower`, `upper`] (`upper` 0: no
+    /// bound) since the last reset; NaN when empty.
+    pub fn rate(&self, lower: u64, upper: u64, now: u64) -> f64 {
+        if self.num == 0 || (upper != 0 && upper < lower) {
+            return f64::NAN;
+        }
+        if lower == upper {
+            return 0.0;
+        }
+        let lower_bin = lower / self.bin_width;
+        if lower_bin >= BINS as u64 {
+            return 0.0;
+        }
+        let mut upper = upper;
+        let mut upper_bin = if upper != 0 {
+            (upper - 1) / self.bin_width
+        } else {
+            BINS as u64 - 1
+        };
+        if upper_bin >= BINS as u64 {
+            upper_bin = BINS as u64 - 1;
+            upper = 0;
+        }
+        let mut sum: f64 = (lower_bin..=upper_bin)
+            .map(|i| f64::from(self.histogram[i as usize]))
+            .sum();
+        if lower != 0 {
+            let boundary = lower_bin * self.bin_width;
+            let ratio = (lower - boundary) as f64 / self.bin_width as f64;
+            sum -= ratio * f64::from(self.histogram[lower_bin as usize]);
+        }
+        if upper != 0 {
+            let boundary = (upper_bin + 1) * self.bin_width;
+            let ratio = boundary.saturating_sub(upper) as f64 / self.bin_width as f64;
+            sum -= ratio * f64::from(self.histogram[upper_bin as usize]);
+        }
+        sum / cdtime_to_double(now.wrapping_sub(self.start_time))
     }
 }
 

@@ -31,10 +31,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::core::{DsType, FileId, FileView, Follower, Matcher};
+use crate::core::{DsType, FileId, FileView, Follower, LatencyConfig, Matcher};
 use rcollectd_plugin::{
-    export_plugin, log, register_read_fn, Config, ConfigItem, ConfigValue, Plugin, Result,
-    ValueListBuilder,
+    export_plugin, log, register_read_fn, CdTime, Config, ConfigItem, ConfigValue, Plugin, Result,
+    Value, ValueListBuilder,
 };
 
 /// One `Match` with the identifier its value is dispatched under.
@@ -50,6 +50,8 @@ pub struct MatchTarget {
     pub type_instance: String,
     /// The regexes and the value.
     pub matcher: Matcher,
+    /// The options of a `Distribution`.
+    pub latency: Option<LatencyConfig>,
 }
 
 /// One configured `File`: the path, its interval and its matches.
@@ -124,6 +126,22 @@ impl Followed {
         }
         *failing = false;
         for m in &mut file.matches {
+            if let Some(config) = &m.latency {
+                let now = CdTime::now();
+                let values =
+                    m.matcher
+                        .value
+                        .take_distribution(config, &m.type_, &m.type_instance, now.0);
+                for (type_, type_instance, v) in values {
+                    ValueListBuilder::new(&m.plugin, &type_)
+                        .plugin_instance(&m.plugin_instance)
+                        .type_instance(&type_instance)
+                        .time(now)
+                        .values(&[Value::Gauge(v)])
+                        .dispatch()?;
+                }
+                continue;
+            }
             let v = [m.matcher.value.take()];
             ValueListBuilder::new(&m.plugin, &m.type_)
                 .plugin_instance(&m.plugin_instance)
@@ -157,6 +175,7 @@ fn parse_match(
         log::warn!("Ignoring arguments for the `Match' block.");
     }
     let (mut regex, mut exclude, mut ds, mut type_, mut instance) = (None, None, None, None, None);
+    let mut latency = None;
     for opt in &item.children {
         let k = opt.key.to_ascii_lowercase();
         let slot = match k.as_str() {
@@ -165,7 +184,16 @@ fn parse_match(
             "type" => &mut type_,
             "instance" => &mut instance,
             "dstype" => {
-                ds = Some(DsType::parse(&string(opt)?)?);
+                let parsed = DsType::parse(&string(opt)?)?;
+                if parsed == DsType::Distribution {
+                    let mut warnings = Vec::new();
+                    let config = LatencyConfig::parse(opt, &mut warnings);
+                    for w in warnings {
+                        log::warn!("{w}");
+                    }
+                    latency = Some(config?);
+                }
+                ds = Some(parsed);
                 continue;
             }
             _ => return Err(format!("Option `{}' not allowed here.", opt.key)),
@@ -181,6 +209,7 @@ fn parse_match(
         type_,
         type_instance: instance.unwrap_or_default(),
         matcher: Matcher::new(&regex, exclude.as_deref(), ds)?,
+        latency,
     })
 }
 

@@ -123,6 +123,7 @@ fn ds_type_names_are_collectds() {
     );
     assert_eq!(DsType::parse("COUNTERINC"), Ok(DsType::Counter(IntCf::Inc)));
     assert_eq!(DsType::parse("DeriveSet"), Ok(DsType::Derive(IntCf::Set)));
+    assert_eq!(DsType::parse("distribution"), Ok(DsType::Distribution));
     for bad in [
         "Gauge",
         "GaugeFoo",
@@ -130,7 +131,7 @@ fn ds_type_names_are_collectds() {
         "AbsoluteInc",
         "Counter",
         "",
-        "Distribution",
+        "Distributions",
     ] {
         assert!(DsType::parse(bad).is_err(), "{bad}");
     }
@@ -398,4 +399,137 @@ fn long_lines_are_cut_at_the_limit() {
     });
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0].len(), LINE_MAX);
+}
+
+fn block(children: Vec<rcollectd_plugin::ConfigItem>) -> rcollectd_plugin::ConfigItem {
+    use rcollectd_plugin::{ConfigItem, ConfigValue};
+    ConfigItem::block(
+        "DSType",
+        vec![ConfigValue::String("Distribution".into())],
+        children,
+    )
+}
+
+fn num(key: &str, v: &[f64]) -> rcollectd_plugin::ConfigItem {
+    rcollectd_plugin::ConfigItem::new(
+        key,
+        v.iter()
+            .map(|n| rcollectd_plugin::ConfigValue::Number(*n))
+            .collect(),
+    )
+}
+
+#[test]
+fn distribution_options_as_latency_config_checks_them() {
+    let mut w = Vec::new();
+    let c = LatencyConfig::parse(
+        &block(vec![
+            num("Percentile", &[50.0]),
+            num("Bucket", &[0.0, 0.1]),
+            num("Bucket", &[0.1, 0.0]),
+            num("Nope", &[1.0]),
+        ]),
+        &mut w,
+    )
+    .unwrap();
+    assert_eq!(c.percentiles, [50.0]);
+    assert_eq!(c.buckets, [(0, 107_374_182), (107_374_182, 0)]);
+    assert_eq!(
+        w,
+        ["\"Nope\" is not a valid option within a \"DSType\" block."]
+    );
+    let cases: &[(Vec<rcollectd_plugin::ConfigItem>, &str)] = &[
+        (
+            vec![],
+            "The \"DSType\" block must contain at least one \"Percentile\" or \"Bucket\" option.",
+        ),
+        (
+            vec![num("Percentile", &[100.0])],
+            "The value for \"Percentile\" must be between 0 and 100, exclusively.",
+        ),
+        (
+            vec![num("Bucket", &[2.0, 1.0])],
+            "MIN must be less than MAX in \"Bucket\".",
+        ),
+        (
+            vec![num("Bucket", &[-1.0, 0.0])],
+            "MIN must be greater then or equal to zero in \"Bucket\".",
+        ),
+        (
+            vec![num("Bucket", &[1.0])],
+            "\"Bucket\" requires exactly two numeric arguments.",
+        ),
+    ];
+    for (children, want) in cases {
+        assert_eq!(
+            LatencyConfig::parse(&block(children.clone()), &mut Vec::new()).unwrap_err(),
+            *want
+        );
+    }
+}
+
+#[test]
+fn latency_counter_percentiles_and_rates() {
+    const S: u64 = 1 << 30;
+    let ms = |m: u64| m * S / 1000;
+    let mut lc = LatencyCounter::new(0);
+    // (percent, expected cdtime) on 1..=100 ms, one value each.
+    for m in 1..=100 {
+        lc.add(ms(m));
+    }
+    for (p, want_ms) in [(50.0, 50.0), (90.0, 90.0), (99.0, 99.0), (1.0, 1.0)] {
+        let got = lc.percentile(p) as f64 / S as f64 * 1000.0;
+        assert!((got - want_ms).abs() < 1.1, "{p}: {got}");
+    }
+    // Per second over 2 s: 100 values, 10 of them in (0, 10 ms].
+    let r = lc.rate(0, ms(10), 2 * S);
+    assert!((r - 5.0).abs() < 0.6, "{r}");
+    assert_eq!(lc.rate(0, 0, 2 * S), 0.0, "collectd's Bucket 0 0 quirk");
+    assert!((lc.rate(0, 0, S) - 0.0).abs() < f64::EPSILON);
+    assert!((lc.rate(ms(50), 0, S) - 50.0).abs() < 1.1);
+    // A value past the bins widens them; a reset with small values halves.
+    lc.add(5 * S);
+    assert_eq!(lc.bin_width_for_test(), 1 << 23);
+    lc.reset(S);
+    lc.add(ms(1));
+    lc.reset(2 * S);
+    assert_eq!(lc.bin_width_for_test(), 1 << 22);
+    assert!(lc.rate(0, 0, 3 * S).is_nan() && lc.percentile(50.0) == 0);
+    // Zero and "negative" latencies are not counted.
+    lc.add(0);
+    lc.add(u64::MAX);
+    assert_eq!(lc.percentile(50.0), 0);
+}
+
+#[test]
+fn distribution_values_per_read() {
+    let config = LatencyConfig {
+        percentiles: vec![50.0, 99.5],
+        buckets: vec![(0, 1 << 30), (1 << 30, 0)],
+        bucket_type: None,
+    };
+    let mut a = Aggregate::new(DsType::Distribution);
+    let none = a.take_distribution(&config, "latency", "", 1 << 30);
+    let names: Vec<(&str, &str)> = none
+        .iter()
+        .map(|(t, i, _)| (t.as_str(), i.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("latency", "50"),
+            ("latency", "99.5"),
+            ("bucket", "latency-0_1"),
+            ("bucket", "latency-1_inf")
+        ]
+    );
+    assert!(none.iter().all(|(_, _, v)| v.is_nan()));
+    a.add(Some(b"0.5")).unwrap();
+    a.add(Some(b"0")).unwrap();
+    let got = a.take_distribution(&config, "latency", "req", 3 << 30);
+    assert_eq!(got[0].1, "req-50");
+    assert_eq!(got[2].1, "latency-req-0_1");
+    assert!((got[0].2 - 0.5).abs() < 0.01, "{got:?}");
+    assert!((got[2].2 - 0.5).abs() < 1e-9, "one value in 2 s: {got:?}");
+    assert_eq!(got[3].2, 0.0);
 }
