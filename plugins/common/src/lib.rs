@@ -6,7 +6,8 @@
 //!   `/proc` files and option values;
 //! * [`IgnoreList`] and [`PosixRegex`]: collectd's "ignorelist" selection;
 //! * [`apply_simple`]: collectd's "simple config" (`Key Value` strings);
-//! * [`cmds`]: collectd's PUTVAL and PUTNOTIF commands (unixsock, exec).
+//! * [`cmds`]: collectd's PUTVAL and PUTNOTIF commands (unixsock, exec);
+//! * [`latency`]: collectd's latency histogram (tail's `Distribution`).
 //!
 //! An rlib: every plugin `.so` links its own copy and stays self-contained.
 //! It lives beside the SDK rather than under `plugins/`, where every crate
@@ -14,6 +15,7 @@
 
 pub mod cmds;
 mod ignorelist;
+pub mod latency;
 mod metric;
 pub mod regex_groups;
 mod text;

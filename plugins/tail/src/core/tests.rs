@@ -469,39 +469,6 @@ fn distribution_options_as_latency_config_checks_them() {
 }
 
 #[test]
-fn latency_counter_percentiles_and_rates() {
-    const S: u64 = 1 << 30;
-    let ms = |m: u64| m * S / 1000;
-    let mut lc = LatencyCounter::new(0);
-    // (percent, expected cdtime) on 1..=100 ms, one value each.
-    for m in 1..=100 {
-        lc.add(ms(m));
-    }
-    for (p, want_ms) in [(50.0, 50.0), (90.0, 90.0), (99.0, 99.0), (1.0, 1.0)] {
-        let got = lc.percentile(p) as f64 / S as f64 * 1000.0;
-        assert!((got - want_ms).abs() < 1.1, "{p}: {got}");
-    }
-    // Per second over 2 s: 100 values, 10 of them in (0, 10 ms].
-    let r = lc.rate(0, ms(10), 2 * S);
-    assert!((r - 5.0).abs() < 0.6, "{r}");
-    assert_eq!(lc.rate(0, 0, 2 * S), 0.0, "collectd's Bucket 0 0 quirk");
-    assert!((lc.rate(0, 0, S) - 0.0).abs() < f64::EPSILON);
-    assert!((lc.rate(ms(50), 0, S) - 50.0).abs() < 1.1);
-    // A value past the bins widens them; a reset with small values halves.
-    lc.add(5 * S);
-    assert_eq!(lc.bin_width_for_test(), 1 << 23);
-    lc.reset(S);
-    lc.add(ms(1));
-    lc.reset(2 * S);
-    assert_eq!(lc.bin_width_for_test(), 1 << 22);
-    assert!(lc.rate(0, 0, 3 * S).is_nan() && lc.percentile(50.0) == 0);
-    // Zero and "negative" latencies are not counted.
-    lc.add(0);
-    lc.add(u64::MAX);
-    assert_eq!(lc.percentile(50.0), 0);
-}
-
-#[test]
 fn distribution_values_per_read() {
     let config = LatencyConfig {
         percentiles: vec![50.0, 99.5],
