@@ -49,6 +49,8 @@ type RegisterWriteFn =
     unsafe extern "C" fn(*const c_char, sys::plugin_write_cb, *const sys::user_data_t) -> c_int;
 type RegisterFlushFn =
     unsafe extern "C" fn(*const c_char, sys::plugin_flush_cb, *const sys::user_data_t) -> c_int;
+type RegisterMissingFn =
+    unsafe extern "C" fn(*const c_char, sys::plugin_missing_cb, *const sys::user_data_t) -> c_int;
 type RegisterLogFn =
     unsafe extern "C" fn(*const c_char, sys::plugin_log_cb, *const sys::user_data_t) -> c_int;
 type RegisterNotificationFn = unsafe extern "C" fn(
@@ -107,6 +109,7 @@ pub(crate) struct Host {
     pub register_complex_read: Option<ComplexReadFn>,
     pub register_write: Option<RegisterWriteFn>,
     pub register_flush: Option<RegisterFlushFn>,
+    pub register_missing: Option<RegisterMissingFn>,
     pub register_log: Option<RegisterLogFn>,
     pub register_notification: Option<RegisterNotificationFn>,
     pub dispatch_values: Option<DispatchValuesFn>,
@@ -184,6 +187,7 @@ fn resolve_process() -> Host {
         register_complex_read: resolve!(c"plugin_register_complex_read", ComplexReadFn),
         register_write: resolve!(c"plugin_register_write", RegisterWriteFn),
         register_flush: resolve!(c"plugin_register_flush", RegisterFlushFn),
+        register_missing: resolve!(c"plugin_register_missing", RegisterMissingFn),
         register_log: resolve!(c"plugin_register_log", RegisterLogFn),
         register_notification: resolve!(c"plugin_register_notification", RegisterNotificationFn),
         dispatch_values: resolve!(c"plugin_dispatch_values", DispatchValuesFn),

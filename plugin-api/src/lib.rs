@@ -133,7 +133,9 @@ pub use notification::{
     dispatch_notification_raw, dispatch_notification_with_strings, Notification,
     NotificationBuilder, NotificationMetaValue, Severity,
 };
-pub use plugin::{guard, register_read_fn, Error, Flush, Log, Notify, Plugin, Read, Result, Write};
+pub use plugin::{
+    guard, register_read_fn, Error, Flush, Log, Missing, Notify, Plugin, Read, Result, Write,
+};
 pub use procfile::ProcFile;
 pub use util::NameError;
 pub use value::{
@@ -152,6 +154,7 @@ pub use serde;
 pub mod __private {
     pub use crate::plugin::{
         config, early_log, init, module_register, register_flush, register_log, register_log_done,
-        register_notify, register_read, register_write, shutdown, CapabilityFn, State,
+        register_missing, register_notify, register_read, register_write, shutdown, CapabilityFn,
+        State,
     };
 }

@@ -15,7 +15,7 @@ use crate::logging::LogLevel;
 use crate::notification::Notification;
 use crate::sys;
 use crate::util::{str_from_ptr, to_cstring_lossy};
-use crate::value::{CdTime, ValueList};
+use crate::value::{CdTime, DataSet, ValueList};
 
 /// The error type callbacks return: anything that implements `Error`.
 pub type Error = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -58,6 +58,14 @@ pub trait Flush: Plugin {
     /// Flushes data older than `timeout` (`None`: everything), for
     /// `identifier` only if given.
     fn flush(&self, timeout: Option<Duration>, identifier: Option<&str>) -> Result;
+}
+
+/// A plugin that forgets series the daemon declared missing (no value for
+/// `Timeout` intervals), as write_prometheus does.
+pub trait Missing: Plugin {
+    /// Handles one missing series; `values` carries its identifier, time
+    /// and interval but no values.
+    fn missing(&self, values: &ValueList<'_>) -> Result;
 }
 
 /// A plugin that receives log messages (logfile, syslog).
@@ -358,6 +366,36 @@ pub fn register_flush<P: Flush>(p: &Arc<P>) -> std::result::Result<(), HostError
     status(r, "flush", P::NAME)
 }
 
+/// Registers the missing callback.
+pub fn register_missing<P: Missing>(p: &Arc<P>) -> std::result::Result<(), HostError> {
+    unsafe extern "C" fn cb<P: Missing>(
+        vl: *const sys::value_list_t,
+        ud: *mut sys::user_data_t,
+    ) -> c_int {
+        // SAFETY: registered below with user_data::<P>.
+        let Some(p) = (unsafe { plugin_of::<P>(ud) }) else {
+            return -1;
+        };
+        // SAFETY: the daemon passes a valid value list for the call.
+        let Some(vl) = (unsafe { vl.as_ref() }) else {
+            return -1;
+        };
+        let Some(ds) = DataSet::lookup(crate::util::str_from_array(&vl.type_)) else {
+            return libc::ENOENT;
+        };
+        // SAFETY: `ds` is the type's data set; `values()` yields nothing
+        // for the value-less list a missing callback gets.
+        let view = unsafe { ValueList::from_raw(ds.as_raw(), vl) };
+        guard(P::NAME, "missing", || p.missing(&view))
+    }
+    let f = need(host().register_missing, "plugin_register_missing")?;
+    let ud = user_data(p);
+    let name = name_c::<P>();
+    // SAFETY: valid name and callback; the daemon copies `ud`.
+    let r = unsafe { f(name.as_ptr(), Some(cb::<P>), &ud) };
+    status(r, "missing", P::NAME)
+}
+
 /// Registers the log callback.
 pub fn register_log<P: Log>(p: &Arc<P>) -> std::result::Result<(), HostError> {
     unsafe extern "C" fn cb<P: Log>(
@@ -573,7 +611,8 @@ pub fn shutdown<P: Plugin>(state: &State<P>) -> c_int {
 }
 
 /// Writes the `module_register` entry point for a plugin type and registers
-/// the listed capabilities (`read`, `write`, `flush`, `log`, `notify`):
+/// the listed capabilities (`read`, `write`, `flush`, `log`, `notify`,
+/// `missing`):
 ///
 /// ```ignore
 /// rcollectd_plugin::export_plugin!(MyPlugin, read);
@@ -643,11 +682,14 @@ macro_rules! __export_capability {
     (notify, $ty:ty) => {
         $crate::__private::register_notify::<$ty> as $crate::__private::CapabilityFn<$ty>
     };
+    (missing, $ty:ty) => {
+        $crate::__private::register_missing::<$ty> as $crate::__private::CapabilityFn<$ty>
+    };
     ($other:ident, $ty:ty) => {
         compile_error!(concat!(
             "unknown capability `",
             stringify!($other),
-            "`: expected read, write, flush, log or notify"
+            "`: expected read, write, flush, log, notify or missing"
         ))
     };
 }

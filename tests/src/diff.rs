@@ -194,10 +194,35 @@ where
     T: Send,
     F: Fn(&mut Run) -> T + Sync,
 {
+    run_pair(interval, body, false, drive)
+}
+
+/// [`run_both_at`], but rcollectd's config has no `PluginDir`: every
+/// plugin it loads is rcollectd's own (from target/plugins), compared with
+/// Debian's under collectd 5.12.
+pub fn run_native_at<T, F>(interval: u32, body: &str, drive: F) -> Both<T>
+where
+    T: Send,
+    F: Fn(&mut Run) -> T + Sync,
+{
+    run_pair(interval, body, true, drive)
+}
+
+fn run_pair<T, F>(interval: u32, body: &str, native: bool, drive: F) -> Both<T>
+where
+    T: Send,
+    F: Fn(&mut Run) -> T + Sync,
+{
     let config = format!("{PREAMBLE}{body}").replace("{interval}", &interval.to_string());
+    let ours = if native {
+        crate::plugin_dir();
+        config.replace("PluginDir \"/usr/lib/collectd\"\n", "")
+    } else {
+        config.clone()
+    };
     let (collectd, rcollectd) = std::thread::scope(|s| {
         let c = s.spawn(|| run_one(Side::Collectd, &config, &drive));
-        let r = s.spawn(|| run_one(Side::Rcollectd, &config, &drive));
+        let r = s.spawn(|| run_one(Side::Rcollectd, &ours, &drive));
         (
             c.join().expect("collectd driver panicked"),
             r.join().expect("rcollectd driver panicked"),
@@ -667,6 +692,34 @@ pub fn http_get(port: u16, path: &str) -> std::io::Result<String> {
         Some((_, body)) => body.to_owned(),
         None => text,
     })
+}
+
+/// A GET against 127.0.0.1:`port` with extra header lines; returns the
+/// status line, the headers and the body bytes.
+pub fn http_get_raw(
+    port: u16,
+    path: &str,
+    headers: &[&str],
+) -> std::io::Result<(String, Vec<String>, Vec<u8>)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(WAIT))?;
+    let mut request = format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n");
+    for h in headers {
+        request += h;
+        request += "\r\n";
+    }
+    request += "\r\n";
+    stream.write_all(request.as_bytes())?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no end of headers"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n").map(str::to_owned);
+    let status = lines.next().unwrap_or_default();
+    Ok((status, lines.collect(), raw[split + 4..].to_vec()))
 }
 
 /// An ephemeral TCP port on 127.0.0.1 that was free a moment ago.

@@ -293,4 +293,6 @@ mod tests {
 }
 pub mod diff;
 pub mod netrecv;
+pub mod servers;
 pub mod unixsock_cases;
+pub mod writers;

@@ -2,43 +2,14 @@
 //! numbers go through the C library's `snprintf` with collectd's format
 //! strings, so rounding, `nan`/`-nan`/`inf` and huge values match exactly.
 
-use std::borrow::Cow;
-use std::ffi::CStr;
 use std::fmt::Write as _;
 
 use rcollectd_plugin::{CdTime, DsType, Value};
-
-/// Appends `v` formatted with the C format `fmt` (one double conversion).
-fn push_c_double(out: &mut String, fmt: &CStr, v: f64) {
-    let mut buf = [0u8; 128];
-    // SAFETY: `fmt` contains exactly one `%f`-style conversion consuming one
-    // double; snprintf writes at most `buf.len()` bytes including the NUL.
-    let n = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), fmt.as_ptr(), v) };
-    if n < 0 {
-        return;
-    }
-    let n = n as usize;
-    if n < buf.len() {
-        out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or(""));
-        return;
-    }
-    // Huge values (`%f` of 1e300 has 300+ digits): size the buffer exactly.
-    let mut big = vec![0u8; n + 1];
-    // SAFETY: as above, with a buffer of the length snprintf asked for.
-    let m = unsafe { libc::snprintf(big.as_mut_ptr().cast(), big.len(), fmt.as_ptr(), v) };
-    if m >= 0 && (m as usize) < big.len() {
-        out.push_str(std::str::from_utf8(&big[..m as usize]).unwrap_or(""));
-    }
-}
+pub use rcollectd_plugin_common::format::{escape_string, identifier, push_3f, push_c};
 
 /// collectd's `%lf`.
 pub fn push_lf(out: &mut String, v: f64) {
-    push_c_double(out, c"%lf", v);
-}
-
-/// collectd's `%.3f` (times and intervals).
-pub fn push_3f(out: &mut String, v: f64) {
-    push_c_double(out, c"%.3f", v);
+    push_c(out, c"%lf", v);
 }
 
 /// The header line of a new file: `epoch,<ds names>` (without newline).
@@ -87,44 +58,6 @@ pub fn push_line(
     Ok(())
 }
 
-/// `host/plugin[-pi]/type[-ti]` (collectd's `format_name`).
-pub fn identifier(host: &str, plugin: &str, pi: &str, type_: &str, ti: &str) -> String {
-    let mut s =
-        String::with_capacity(host.len() + plugin.len() + pi.len() + type_.len() + ti.len() + 4);
-    s.push_str(host);
-    s.push('/');
-    s.push_str(plugin);
-    if !pi.is_empty() {
-        s.push('-');
-        s.push_str(pi);
-    }
-    s.push('/');
-    s.push_str(type_);
-    if !ti.is_empty() {
-        s.push('-');
-        s.push_str(ti);
-    }
-    s
-}
-
-/// collectd's `escape_string`: quotes the string, escaping `"` and `\`,
-/// when it contains a blank, tab, quote or backslash.
-pub fn escape_string(s: &str) -> Cow<'_, str> {
-    if !s.contains([' ', '\t', '"', '\\']) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 4);
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
-    Cow::Owned(out)
-}
-
 /// The DataDir stdout/stderr form: `PUTVAL <id> interval=%.3f <values>`
 /// with the line's commas turned into colons (with newline).
 pub fn putval_line(id: &str, interval: CdTime, line: &str) -> String {
@@ -158,14 +91,6 @@ mod tests {
         push_lf(&mut big, 1e300);
         assert_eq!(big.len(), 301 + 7);
         assert!(big.starts_with("1000000000000000052504760255204420248704468581108159154915854115511802457988908195786371375080447864043704443832883878176942523235360430575644792184786706982848387200926575803737830233794788090059368953234970799945081119038967640880074652742780142494579258788820056842838115669472196386865459400540160.000000"));
-    }
-
-    #[test]
-    fn escaping_and_identifiers() {
-        assert_eq!(escape_string("a/b-c"), "a/b-c");
-        assert_eq!(escape_string("a b\"c\\"), "\"a b\\\"c\\\\\"");
-        assert_eq!(identifier("h", "p", "", "t", ""), "h/p/t");
-        assert_eq!(identifier("h", "p", "0", "t", "idle"), "h/p-0/t-idle");
     }
 
     #[test]

@@ -1,0 +1,310 @@
+//! The latest value of every series, kept as collectd 5.12's
+//! write_prometheus keeps it, and its two expositions.
+//!
+//! Families are named `collectd[_<plugin>]_<type>[_<ds>][_total]` and
+//! iterated in byte order of their names; within a family, metrics are
+//! ordered by label count, then by label values in byte order. Labels are
+//! `<plugin>="<plugin instance>"`, `type="<type instance>"` (named after the
+//! plugin when there is no plugin instance) and `instance="<host>"`, the
+//! empty ones left out. A metric is identified by its label *values* only,
+//! as in collectd.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use prost::Message as _;
+use rcollectd_plugin::{DsType, Value};
+use rcollectd_plugin_common::prometheus;
+
+use crate::proto;
+
+/// The identifier fields of one value list.
+#[derive(Debug, Clone, Copy)]
+pub struct Ident<'a> {
+    /// Host.
+    pub host: &'a str,
+    /// Plugin.
+    pub plugin: &'a str,
+    /// Plugin instance (may be empty).
+    pub plugin_instance: &'a str,
+    /// Type.
+    pub type_: &'a str,
+    /// Type instance (may be empty).
+    pub type_instance: &'a str,
+}
+
+/// One data source of a value list with its value.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample<'a> {
+    /// Data source name.
+    pub name: &'a str,
+    /// Its type.
+    pub kind: DsType,
+    /// The value (`None` for a missing series).
+    pub value: Option<Value>,
+}
+
+/// Label values, ordered as collectd's `metric_cmp`: count first, then
+/// each value in byte order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct LabelValues(Vec<Box<str>>);
+
+impl Ord for LabelValues {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0
+            .len()
+            .cmp(&other.0.len())
+            .then_with(|| self.0.iter().cmp(other.0.iter()))
+    }
+}
+
+impl PartialOrd for LabelValues {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// One series: the plugin name its first label is named after, its value
+/// and timestamp.
+#[derive(Debug, Clone)]
+struct Series {
+    plugin: Box<str>,
+    value: f64,
+    timestamp_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+struct Family {
+    help: String,
+    gauge: bool,
+    metrics: BTreeMap<LabelValues, Series>,
+}
+
+/// What [`Store::update`] noticed that the plugin logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Updated {
+    /// A value list's interval exceeds `StalenessDelta`: sent without timestamp.
+    pub beyond_staleness: bool,
+}
+
+/// Every family with its series.
+#[derive(Debug, Clone, Default)]
+pub struct Store {
+    families: BTreeMap<String, Family>,
+    series: usize,
+}
+
+fn family_name(id: &Ident<'_>, ds: &Sample<'_>) -> String {
+    prometheus::family_name(id.plugin, id.type_, ds.name, ds.kind)
+}
+
+/// The label values of a value list, in collectd's order.
+fn label_values(id: &Ident<'_>) -> LabelValues {
+    LabelValues(
+        prometheus::labels(id.host, id.plugin, id.plugin_instance, id.type_instance)
+            .map(|(_, v)| v.into())
+            .collect(),
+    )
+}
+
+/// The names of a series' labels (collectd's `METRIC_ADD_LABELS`).
+fn label_names(plugin: &str, count: usize) -> [&str; 3] {
+    match count {
+        3 => [plugin, "type", "instance"],
+        2 => [plugin, "instance", ""],
+        _ => ["instance", "", ""],
+    }
+}
+
+/// Appends a label value with `\`, `"` and newline escaped.
+fn push_escaped(out: &mut Vec<u8>, value: &str) {
+    for b in value.bytes() {
+        match b {
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'"' | b'\\' => {
+                out.push(b'\\');
+                out.push(b);
+            }
+            _ => out.push(b),
+        }
+    }
+}
+
+impl Store {
+    /// An empty store.
+    pub fn new() -> Store {
+        Store::default()
+    }
+
+    /// Number of series held.
+    pub fn len(&self) -> usize {
+        self.series
+    }
+
+    /// True when no series is held.
+    pub fn is_empty(&self) -> bool {
+        self.series == 0
+    }
+
+    /// Stores the latest values of one value list. Series whose interval
+    /// exceeds `staleness` (cdtime_t) carry no timestamp, as collectd's.
+    pub fn update(
+        &mut self,
+        id: &Ident<'_>,
+        samples: &[Sample<'_>],
+        plugin_of: &str,
+        time: u64,
+        interval: u64,
+        staleness: u64,
+    ) -> Updated {
+        let mut updated = Updated::default();
+        let timestamp_ms = if interval <= staleness {
+            Some(prometheus::cdtime_to_ms(time))
+        } else {
+            updated.beyond_staleness = true;
+            None
+        };
+        for ds in samples {
+            let Some(value) = ds.value else { continue };
+            let value = prometheus::sample_value(value);
+            let name = family_name(id, ds);
+            let family = self.families.entry(name).or_insert_with(|| Family {
+                help: format!(
+                    "write_prometheus plugin: '{}' Type: '{}', Dstype: '{}', Dsname: '{}'",
+                    id.plugin,
+                    id.type_,
+                    prometheus::ds_type_name(ds.kind),
+                    ds.name
+                ),
+                gauge: ds.kind == DsType::Gauge,
+                metrics: BTreeMap::new(),
+            });
+            let series = family.metrics.entry(label_values(id)).or_insert_with(|| {
+                self.series += 1;
+                Series {
+                    plugin: plugin_of.into(),
+                    value,
+                    timestamp_ms,
+                }
+            });
+            series.value = value;
+            series.timestamp_ms = timestamp_ms;
+        }
+        updated
+    }
+
+    /// Forgets the series of one value list. Returns the families that had
+    /// no such series (collectd logs each).
+    pub fn remove(&mut self, id: &Ident<'_>, samples: &[Sample<'_>]) -> Vec<String> {
+        let mut not_found = Vec::new();
+        let key = label_values(id);
+        for ds in samples {
+            let name = family_name(id, ds);
+            let Some(family) = self.families.get_mut(&name) else {
+                continue;
+            };
+            if family.metrics.remove(&key).is_none() {
+                not_found.push(name);
+                continue;
+            }
+            self.series -= 1;
+            if family.metrics.is_empty() {
+                self.families.remove(&name);
+            }
+        }
+        not_found
+    }
+
+    /// The text exposition (`text/plain; version=0.0.4`), ending with
+    /// collectd's comment line naming the host.
+    pub fn text(&self, out: &mut Vec<u8>, hostname: &str) {
+        use std::io::Write as _;
+        for (name, family) in &self.families {
+            let _ = write!(out, "# HELP {name} {}\n# TYPE {name} ", family.help);
+            out.extend_from_slice(if family.gauge {
+                b"gauge\n"
+            } else {
+                b"counter\n"
+            });
+            for (labels, series) in &family.metrics {
+                out.extend_from_slice(name.as_bytes());
+                out.push(b'{');
+                let names = label_names(&series.plugin, labels.0.len());
+                for (i, value) in labels.0.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(names[i].as_bytes());
+                    out.extend_from_slice(b"=\"");
+                    push_escaped(out, value);
+                    out.push(b'"');
+                }
+                out.extend_from_slice(b"} ");
+                if family.gauge {
+                    push_gauge(out, series.value);
+                } else {
+                    let _ = write!(out, "{:.0}", series.value);
+                }
+                if let Some(ts) = series.timestamp_ms {
+                    let _ = write!(out, " {ts}");
+                }
+                out.push(b'\n');
+            }
+        }
+        let _ = write!(
+            out,
+            "\n# collectd/write_prometheus {} at {hostname}\n",
+            crate::COLLECTD_VERSION
+        );
+    }
+
+    /// The protobuf exposition: each `MetricFamily` prefixed by its length.
+    pub fn protobuf(&self, out: &mut Vec<u8>) {
+        for (name, family) in &self.families {
+            let msg = proto::MetricFamily {
+                name: Some(name.clone()),
+                help: Some(family.help.clone()),
+                r#type: Some(if family.gauge {
+                    proto::GAUGE
+                } else {
+                    proto::COUNTER
+                }),
+                metric: family
+                    .metrics
+                    .iter()
+                    .map(|(labels, series)| {
+                        let names = label_names(&series.plugin, labels.0.len());
+                        proto::Metric {
+                            label: labels
+                                .0
+                                .iter()
+                                .enumerate()
+                                .map(|(i, v)| proto::LabelPair {
+                                    name: Some(names[i].to_owned()),
+                                    value: Some(v.to_string()),
+                                })
+                                .collect(),
+                            gauge: family.gauge.then_some(proto::Gauge {
+                                value: Some(series.value),
+                            }),
+                            counter: (!family.gauge).then_some(proto::Counter {
+                                value: Some(series.value),
+                            }),
+                            timestamp_ms: series.timestamp_ms,
+                        }
+                    })
+                    .collect(),
+            };
+            // Writing into a Vec cannot run out of space.
+            let _ = msg.encode_length_delimited(out);
+        }
+    }
+}
+
+/// Appends a gauge as collectd's `GAUGE_FORMAT` (`%.15g`) prints it.
+fn push_gauge(out: &mut Vec<u8>, v: f64) {
+    out.extend_from_slice(rcollectd_plugin_common::cmds::c_format(c"%.15g", v).as_bytes());
+}
+
+#[cfg(test)]
+mod tests;
