@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real peers the tests run against, when they are missing:
 # collectd 5.12 (daemon, plugins, headers, collectdctl), Go + go-collectd (the
-# CloudWatch Agent's parser) and clang (bindgen). Debian/Ubuntu only.
+# CloudWatch Agent's parser), Prometheus and InfluxDB (the output tests) and
+# clang (bindgen). Debian/Ubuntu only.
 set -euo pipefail
 
 need=()
@@ -20,6 +21,10 @@ for lib in libpython3.11:libpython3\.11\.so\.1 libperl5.36:libperl\.so\.5\.36 \
   libmicrohttpd12:libmicrohttpd\.so\.12 libprotobuf-c1:libprotobuf-c\.so\.1; do
   ldconfig -p 2>/dev/null | grep "${lib#*:}" >/dev/null || need+=("${lib%%:*}")
 done
+# The output tests run real servers: Prometheus 2.42 (scrapes write_prometheus,
+# receives remote_write) and InfluxDB 1.6 (write_http's InfluxDB format).
+[ -x /usr/bin/prometheus ] || need+=(prometheus)
+[ -x /usr/bin/influxd ] || need+=(influxdb)
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/collectd.org/network ] || need+=(golang-collectd-dev)
 # bindgen needs libclang itself (libclang-cpp, which other packages bring, is not it).

@@ -1362,8 +1362,11 @@ pub fn queue_length() -> i64 {
     STATS.queue_length.load(Ordering::Relaxed) + outputs::queued()
 }
 
+/// How long a flush waits for an output to write what was queued for it.
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `plugin_flush`: calls the flush callback of `plugin` (exact name; all if
-/// `None`) with its own context.
+/// `None`) with its own context, once its output wrote what was queued.
 pub fn flush(plugin: Option<&str>, timeout: cdtime_t, identifier: Option<&str>) -> c_int {
     let ident_c = identifier.and_then(|s| CString::new(s).ok());
     let ident_ptr = ident_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
@@ -1371,6 +1374,7 @@ pub fn flush(plugin: Option<&str>, timeout: cdtime_t, identifier: Option<&str>) 
         if plugin.is_some_and(|p| p != cb.name) {
             continue;
         }
+        outputs::wait_written(&cb.name, FLUSH_WAIT);
         let _g = ctx::enter(cb.ctx.0);
         let (f, ud) = (cb.func, cb.ud.as_ptr());
         // SAFETY: the plugin's flush callback with valid arguments.

@@ -322,6 +322,29 @@ pub fn deliver_only_to(name: &str) {
 static STARTED: AtomicBool = AtomicBool::new(false);
 static MAX_WRITERS: AtomicUsize = AtomicUsize::new(1);
 
+/// Waits until the output `name` has written what was queued for it when
+/// called (at most `timeout`), so a flush that follows a dispatch sees the
+/// value lists dispatched before it, as with collectd's shared queue once
+/// drained. Not from the output's own writer thread (it would wait for itself).
+pub fn wait_written(name: &str, timeout: Duration) {
+    let outputs = current();
+    let Some(out) = outputs.iter().find(|o| o.name() == name) else {
+        return;
+    };
+    let queued = out.stats.queue_length.load(Ordering::Acquire).max(0) as u64;
+    if queued == 0 {
+        return;
+    }
+    let target = out.stats.written.load(Ordering::Acquire) + queued;
+    let deadline = Instant::now() + timeout;
+    while out.stats.written.load(Ordering::Acquire) < target
+        && out.stats.queue_length.load(Ordering::Acquire) > 0
+        && Instant::now() < deadline
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// The outputs, one per registered write callback, in registration order;
 /// follows `plugin_register_write`/`plugin_unregister_write`.
 pub fn current() -> Arc<Vec<Arc<Output>>> {
