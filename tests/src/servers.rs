@@ -126,6 +126,57 @@ impl Server {
         Some(server)
     }
 
+    /// Stops the server (SIGTERM, then SIGKILL after 10 s), keeping its
+    /// port, data and command line for [`Server::start_again`].
+    pub fn stop(&mut self) {
+        let pid = self.child.id();
+        if let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+            std::fs::write(self.dir().join("cmdline"), cmdline).expect("save the command line");
+        }
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+        let child = &mut self.child;
+        if !wait_for(Duration::from_secs(10), || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        }) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+    }
+
+    /// Starts a [`Server::stop`]ped server again with the same command
+    /// line (port, data directory), appending to its output, and waits
+    /// until `ready_path` answers 200.
+    pub fn start_again(&mut self, ready_path: &str) {
+        let cmdline =
+            std::fs::read(self.dir().join("cmdline")).expect("stop() saved the command line");
+        let mut args = cmdline
+            .split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned());
+        let bin = args.next().expect("a command");
+        let out = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(self.dir().join("output"))
+            .expect("server output file");
+        self.child = Command::new(&bin)
+            .args(args)
+            .current_dir(self.dir())
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().expect("dup output"))
+            .stderr(out)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {bin}: {e}"));
+        let port = self.port;
+        let ready = wait_for(START, || {
+            http_get_raw(port, ready_path, &[]).is_ok_and(|(s, _, _)| s.contains(" 200"))
+        });
+        assert!(ready, "{bin} did not start again:\n{}", self.output());
+    }
+
     /// GET `path_and_query` and parse the JSON reply (`Value::Null` when
     /// the server cannot be reached or does not answer JSON).
     pub fn get_json(&self, path_and_query: &str) -> Value {
