@@ -15,7 +15,7 @@ PLUGINS      := $(filter-out common,$(patsubst plugins/%/Cargo.toml,%,$(wildcard
 TEST_PLUGINS := example panicky
 INSTALL_PLUGINS := $(filter-out $(TEST_PLUGINS),$(PLUGINS))
 
-.PHONY: all build deps test run install lint fmt fuzz fuzz-unixsock clean bench bench-footprint bench-network bench-dispatch bench-cache bench-reload soak deb rpm
+.PHONY: all build deps test run install lint fmt fuzz fuzz-unixsock clean bench bench-footprint bench-network bench-dispatch bench-cache bench-reload bench-scrape soak deb rpm
 
 all: build
 
@@ -88,7 +88,7 @@ rpm: build
 # Side-by-side benchmarks against collectd 5.12 (see BENCHMARKS.md). Knobs:
 # BENCH_ROUNDS, BENCH_SECONDS, BENCH_FOOTPRINT_SECONDS, BENCH_FULL_SECONDS,
 # BENCH_DRAIN_CAP, BENCH_RATE, BENCH_DISPATCH_COUNT, BENCH_CACHE_SERIES,
-# BENCH_CACHE_RATE, SOAK_MINUTES, SOAK_DAEMON. Results: $(TARGET)/bench/.
+# BENCH_CACHE_RATE, BENCH_SCRAPE_SERIES, SOAK_MINUTES, SOAK_DAEMON. Results: $(TARGET)/bench/.
 BENCH_RUN = CARGO_TARGET_DIR=$(TARGET) $(CARGO) build --release -p rcollectd-bench && \
 	CARGO_TARGET_DIR=$(TARGET) $(TARGET)/release/rcollectd-bench
 
@@ -109,6 +109,9 @@ bench-cache: build
 
 bench-reload: build
 	$(BENCH_RUN) reload
+
+bench-scrape: build
+	$(BENCH_RUN) scrape
 
 soak: build
 	$(BENCH_RUN) soak

@@ -82,6 +82,7 @@ fn main() -> ExitCode {
         "dispatch",
         "cache",
         "reload",
+        "scrape",
         "soak",
     ];
     if !known.contains(&what.as_str()) {
@@ -143,6 +144,9 @@ fn main() -> ExitCode {
     }
     if what == "all" || what == "reload" {
         workloads::reload(&paths, &settings, &mut report);
+    }
+    if what == "all" || what == "scrape" {
+        workloads::scrape(&paths, &settings, &mut report);
     }
 
     let table = report.render();

@@ -37,6 +37,8 @@ pub struct Settings {
     pub cache_series: u64,
     /// BENCH_CACHE_RATE: dispatch pace while filling the cache (default 200,000/s).
     pub cache_rate: u64,
+    /// BENCH_SCRAPE_SERIES: series write_prometheus serves in `scrape`.
+    pub scrape_series: u64,
     /// SOAK_MINUTES (default 10).
     pub soak_minutes: u64,
     /// SOAK_DAEMON: `rcollectd` (default) or `collectd`.
@@ -76,6 +78,7 @@ impl Settings {
             dispatch_count: env_u64("BENCH_DISPATCH_COUNT", 2_000_000)?,
             cache_series: env_u64("BENCH_CACHE_SERIES", 1_000_000)?,
             cache_rate: env_u64("BENCH_CACHE_RATE", 200_000)?,
+            scrape_series: env_u64("BENCH_SCRAPE_SERIES", 100_000)?,
             soak_minutes: env_u64("SOAK_MINUTES", 10)?,
             soak_flavor,
         };
@@ -863,23 +866,33 @@ fn start_flood(
     rate: u64,
     walk: bool,
 ) -> Result<FloodRun, String> {
+    start_flood_with(paths, flavor, globals, count, series, rate, walk, &[], "")
+}
+
+/// [`start_flood`] with more plugins loaded (after the flood and counter).
+#[allow(clippy::too_many_arguments)]
+fn start_flood_with(
+    paths: &Paths,
+    flavor: Flavor,
+    globals: &str,
+    count: u64,
+    series: u64,
+    rate: u64,
+    walk: bool,
+    more: &[&str],
+    more_body: &str,
+) -> Result<FloodRun, String> {
     let scratch = Scratch::new(paths, &format!("flood-{}", flavor.label()))?;
     let dir = &scratch.path;
     let body = format!(
-        "LoadPlugin dispatch_flood\n<Plugin dispatch_flood>\n  File \"{}\"\n  StartFile \"{}\"\n  Count \"{count}\"\n  Series \"{series}\"\n  Rate \"{rate}\"\n</Plugin>\n{}",
+        "LoadPlugin dispatch_flood\n<Plugin dispatch_flood>\n  File \"{}\"\n  StartFile \"{}\"\n  Count \"{count}\"\n  Series \"{series}\"\n  Rate \"{rate}\"\n</Plugin>\n{}{more_body}",
         dir.join("flood").display(),
         dir.join("start").display(),
         count_writer_block(dir, "flood", walk)
     );
-    let daemon = Running::start(
-        paths,
-        flavor,
-        dir,
-        &["count_writer", "dispatch_flood"],
-        globals,
-        &body,
-        count_ready,
-    )?;
+    let mut plugins = vec!["count_writer", "dispatch_flood"];
+    plugins.extend_from_slice(more);
+    let daemon = Running::start(paths, flavor, dir, &plugins, globals, &body, count_ready)?;
     Ok(FloodRun {
         daemon,
         count_file: dir.join("count"),
@@ -1132,6 +1145,137 @@ pub fn cache(paths: &Paths, s: &Settings, report: &mut Report) {
         &w,
         &WALK,
         "count_writer's flush callback lists the whole cache with uc_get_names()".into(),
+    );
+    acc.into_report(report);
+}
+
+// ------------------------------------------------------------------- scrape
+
+/// One GET of `path` on 127.0.0.1:`port` with `accept`; the body's length.
+fn http_get_len(port: u16, accept: &str) -> Result<usize, String> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\nAccept: {accept}\r\n\r\n"
+    )
+    .map_err(|e| e.to_string())?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).map_err(|e| e.to_string())?;
+    let head = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or("no HTTP header in the reply")?;
+    if !raw.starts_with(b"HTTP/1.1 200") && !raw.starts_with(b"HTTP/1.0 200") {
+        return Err(String::from_utf8_lossy(&raw[..head]).into_owned());
+    }
+    Ok(raw.len() - head - 4)
+}
+
+/// write_prometheus serving many series: how long a scrape takes (text and
+/// protobuf), its size, and the daemon's RSS growth for them. Side by side
+/// at 10,000 series; rcollectd alone at BENCH_SCRAPE_SERIES (default
+/// 100,000), where collectd's plugin cannot keep up: it sorts a family's
+/// whole metric array (qsort) for every new series, O(n² log n) to fill.
+pub fn scrape(paths: &Paths, s: &Settings, report: &mut Report) {
+    scrape_at(paths, s, 10_000, true, report);
+    let n = s.scrape_series.max(1);
+    if n != 10_000 {
+        scrape_at(paths, s, n, false, report);
+    }
+}
+
+fn scrape_at(paths: &Paths, s: &Settings, n: u64, compare: bool, report: &mut Report) {
+    let goal = |ratio: f64, abs: f64| {
+        Some(if compare {
+            Goal::RatioAtMost(ratio)
+        } else {
+            Goal::AbsBelow(abs)
+        })
+    };
+    let text: Metric = ("scrape_text", "ms", goal(1.0, 250.0));
+    let proto: Metric = ("scrape_protobuf", "ms", goal(1.0, 250.0));
+    let bytes: Metric = ("scrape_text_size", "KiB", None);
+    let rss: Metric = ("rss_growth", "MiB", None);
+    let metrics = [text.clone(), proto, bytes, rss];
+    let w = format!("write_prometheus-{n}series");
+    let mut acc = Acc::default();
+    acc.declare(&w, &metrics);
+    for r in 0..s.rounds {
+        for (flavor, who) in order(r) {
+            if !compare && flavor == Flavor::Collectd {
+                continue;
+            }
+            eprintln!("{w} round {}/{}: {}", r + 1, s.rounds, flavor.label());
+            let result = (|| -> Result<Vec<f64>, String> {
+                let port = std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .map_err(|e| e.to_string())?
+                    .port();
+                let body = format!(
+                    "LoadPlugin write_prometheus\n<Plugin write_prometheus>\n  Host \"127.0.0.1\"\n  Port \"{port}\"\n</Plugin>\n"
+                );
+                let mut run = start_flood_with(
+                    paths,
+                    flavor,
+                    "Interval 10\nTimeout 1000",
+                    n,
+                    n,
+                    s.cache_rate,
+                    false,
+                    &["write_prometheus"],
+                    &body,
+                )?;
+                let before = run.daemon.status()?.vm_rss_kib;
+                let (_, c, capped) = run.run(n, Duration::from_secs(180))?;
+                if capped || c.count < n {
+                    return Err(format!("only {} of {n} series were written", c.count));
+                }
+                let time = |accept: &str| -> Result<(f64, usize), String> {
+                    let mut best = f64::MAX;
+                    let mut size = 0;
+                    for _ in 0..5 {
+                        let t = Instant::now();
+                        size = http_get_len(port, accept)?;
+                        best = best.min(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    Ok((best, size))
+                };
+                let (text_ms, text_size) = time("text/plain")?;
+                let (proto_ms, _) = time(
+                    "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+                )?;
+                let after = run.daemon.status()?.vm_rss_kib;
+                Ok(vec![
+                    text_ms,
+                    proto_ms,
+                    text_size as f64 / 1024.0,
+                    after.saturating_sub(before) as f64 / MIB,
+                ])
+            })();
+            match result {
+                Ok(v) => {
+                    for (m, x) in metrics.iter().zip(v) {
+                        acc.add(&w, m, who, x);
+                    }
+                }
+                Err(e) => acc.fail(&w, &metrics, who, &e),
+            }
+        }
+    }
+    let who = if compare {
+        "rcollectd: its own write_prometheus; collectd: Debian's write_prometheus.so"
+    } else {
+        "rcollectd alone: collectd's write_prometheus needs minutes to take this many series"
+    };
+    acc.note(
+        &w,
+        &text,
+        format!(
+            "{n} distinct gauges dispatched by dispatch_flood, then the best of 5 GETs of /metrics ({who})"
+        ),
     );
     acc.into_report(report);
 }

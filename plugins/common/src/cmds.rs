@@ -493,12 +493,9 @@ pub fn cut(s: &[u8], size: usize) -> Vec<u8> {
 /// Formats one `f64` with a C format (`%12e`, `%g`, `%.3f`) exactly as
 /// collectd's `fprintf` does.
 pub fn c_format(fmt: &std::ffi::CStr, v: f64) -> String {
-    let mut buf = [0u8; 512];
-    // SAFETY: the buffer is writable for its length; `fmt` is a
-    // NUL-terminated format with exactly one double conversion.
-    let n = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), fmt.as_ptr(), v) };
-    let n = usize::try_from(n).unwrap_or(0).min(buf.len() - 1);
-    String::from_utf8_lossy(&buf[..n]).into_owned()
+    let mut out = String::new();
+    crate::format::push_c(&mut out, fmt, v);
+    out
 }
 
 /// PUTVAL `<identifier> [interval=<s>] [meta:<key>="<string>"] <values>...`

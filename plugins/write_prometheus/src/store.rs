@@ -12,7 +12,6 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use prost::Message as _;
 use rcollectd_plugin::{DsType, Value};
 use rcollectd_plugin_common::prometheus;
 
@@ -219,6 +218,7 @@ impl Store {
     /// collectd's comment line naming the host.
     pub fn text(&self, out: &mut Vec<u8>, hostname: &str) {
         use std::io::Write as _;
+        let mut num = String::new();
         for (name, family) in &self.families {
             let _ = write!(out, "# HELP {name} {}\n# TYPE {name} ", family.help);
             out.extend_from_slice(if family.gauge {
@@ -241,7 +241,7 @@ impl Store {
                 }
                 out.extend_from_slice(b"} ");
                 if family.gauge {
-                    push_gauge(out, series.value);
+                    push_gauge(out, &mut num, series.value);
                 } else {
                     let _ = write!(out, "{:.0}", series.value);
                 }
@@ -260,50 +260,64 @@ impl Store {
 
     /// The protobuf exposition: each `MetricFamily` prefixed by its length.
     pub fn protobuf(&self, out: &mut Vec<u8>) {
+        // Encoded field by field with prost's wire primitives into two
+        // reused buffers, instead of building owned messages: a scrape of
+        // 100,000 series would otherwise copy every label string.
+        use prost::encoding::{encode_key, encode_varint, WireType};
+        let mut family_buf = Vec::new();
+        let mut metric_buf = Vec::new();
+        let mut label_buf = Vec::new();
         for (name, family) in &self.families {
-            let msg = proto::MetricFamily {
-                name: Some(name.clone()),
-                help: Some(family.help.clone()),
-                r#type: Some(if family.gauge {
-                    proto::GAUGE
-                } else {
-                    proto::COUNTER
-                }),
-                metric: family
-                    .metrics
-                    .iter()
-                    .map(|(labels, series)| {
-                        let names = label_names(&series.plugin, labels.0.len());
-                        proto::Metric {
-                            label: labels
-                                .0
-                                .iter()
-                                .enumerate()
-                                .map(|(i, v)| proto::LabelPair {
-                                    name: Some(names[i].to_owned()),
-                                    value: Some(v.to_string()),
-                                })
-                                .collect(),
-                            gauge: family.gauge.then_some(proto::Gauge {
-                                value: Some(series.value),
-                            }),
-                            counter: (!family.gauge).then_some(proto::Counter {
-                                value: Some(series.value),
-                            }),
-                            timestamp_ms: series.timestamp_ms,
-                        }
-                    })
-                    .collect(),
+            family_buf.clear();
+            put_str(1, name, &mut family_buf);
+            put_str(2, &family.help, &mut family_buf);
+            let kind = if family.gauge {
+                proto::GAUGE
+            } else {
+                proto::COUNTER
             };
-            // Writing into a Vec cannot run out of space.
-            let _ = msg.encode_length_delimited(out);
+            prost::encoding::int32::encode(3, &kind, &mut family_buf);
+            for (labels, series) in &family.metrics {
+                metric_buf.clear();
+                let names = label_names(&series.plugin, labels.0.len());
+                for (i, value) in labels.0.iter().enumerate() {
+                    label_buf.clear();
+                    put_str(1, names[i], &mut label_buf);
+                    put_str(2, value, &mut label_buf);
+                    prost::encoding::bytes::encode(1, &label_buf, &mut metric_buf);
+                }
+                // Gauge (2) or Counter (3): a message with the double in field 1.
+                encode_key(
+                    if family.gauge { 2 } else { 3 },
+                    WireType::LengthDelimited,
+                    &mut metric_buf,
+                );
+                encode_varint(9, &mut metric_buf);
+                prost::encoding::double::encode(1, &series.value, &mut metric_buf);
+                if let Some(ts) = series.timestamp_ms {
+                    prost::encoding::int64::encode(6, &ts, &mut metric_buf);
+                }
+                prost::encoding::bytes::encode(4, &metric_buf, &mut family_buf);
+            }
+            encode_varint(family_buf.len() as u64, out);
+            out.extend_from_slice(&family_buf);
         }
     }
 }
 
-/// Appends a gauge as collectd's `GAUGE_FORMAT` (`%.15g`) prints it.
-fn push_gauge(out: &mut Vec<u8>, v: f64) {
-    out.extend_from_slice(rcollectd_plugin_common::cmds::c_format(c"%.15g", v).as_bytes());
+/// A string field (`tag`, length-delimited) without copying the string.
+fn put_str(tag: u32, value: &str, buf: &mut Vec<u8>) {
+    prost::encoding::encode_key(tag, prost::encoding::WireType::LengthDelimited, buf);
+    prost::encoding::encode_varint(value.len() as u64, buf);
+    buf.extend_from_slice(value.as_bytes());
+}
+
+/// Appends a gauge as collectd's `GAUGE_FORMAT` (`%.15g`) prints it,
+/// through `num`, a buffer reused across values.
+fn push_gauge(out: &mut Vec<u8>, num: &mut String, v: f64) {
+    num.clear();
+    rcollectd_plugin_common::format::push_c(num, c"%.15g", v);
+    out.extend_from_slice(num.as_bytes());
 }
 
 #[cfg(test)]

@@ -1,3 +1,5 @@
+use prost::Message as _;
+
 use super::*;
 
 const STALE: u64 = 300 << 30;
