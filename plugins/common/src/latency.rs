@@ -144,6 +144,35 @@ impl LatencyCounter {
         self.bin_width
     }
 
+    /// How many values were added since the last reset.
+    pub fn count(&self) -> u64 {
+        self.num
+    }
+
+    /// The sum of the values since the last reset (`cdtime_t`, wrapping).
+    pub fn sum(&self) -> u64 {
+        self.sum
+    }
+
+    /// The smallest value since the last reset (`cdtime_t`; 0 when empty).
+    pub fn min(&self) -> u64 {
+        self.min
+    }
+
+    /// The largest value since the last reset (`cdtime_t`; 0 when empty).
+    pub fn max(&self) -> u64 {
+        self.max
+    }
+
+    /// The mean of the values since the last reset (`cdtime_t`, as
+    /// collectd's `latency_counter_get_average`; 0 when empty).
+    pub fn average(&self) -> u64 {
+        if self.num == 0 {
+            return 0;
+        }
+        double_to_cdtime(cdtime_to_double(self.sum) / self.num as f64)
+    }
+
     /// Values per second in the bucket (`lower`, `upper`] (`upper` 0: no
     /// bound) since the last reset; NaN when empty.
     pub fn rate(&self, lower: u64, upper: u64, now: u64) -> f64 {
@@ -219,5 +248,20 @@ mod tests {
         lc.add(0);
         lc.add(u64::MAX);
         assert_eq!(lc.percentile(50.0), 0);
+    }
+
+    #[test]
+    fn latency_counter_sum_count_extremes_and_average() {
+        let mut lc = LatencyCounter::new(0);
+        assert_eq!((lc.count(), lc.sum(), lc.min(), lc.max()), (0, 0, 0, 0));
+        assert_eq!(lc.average(), 0);
+        for v in [30, 10, 0, 20, 5] {
+            lc.add(v);
+        }
+        assert_eq!((lc.count(), lc.sum(), lc.min(), lc.max()), (4, 65, 5, 30));
+        // 65 / 4 = 16.25 cdtime, cut as collectd's cast cuts it.
+        assert_eq!(lc.average(), 16);
+        lc.reset(1);
+        assert_eq!((lc.count(), lc.sum(), lc.min(), lc.max()), (0, 0, 0, 0));
     }
 }

@@ -8,6 +8,7 @@
 //! * [`apply_simple`]: collectd's "simple config" (`Key Value` strings);
 //! * [`cmds`]: collectd's PUTVAL and PUTNOTIF commands (unixsock, exec);
 //! * [`latency`]: collectd's latency histogram (tail's `Distribution`);
+//! * [`lines`]: bounded line assembly from a byte stream (exec, tail);
 //! * [`format`]: collectd's identifiers, `escape_string` and `format_values`;
 //! * [`prometheus`]: collectd's metric names and labels for Prometheus;
 //! * [`outbox`]: a bounded, retrying queue of batches for outputs that
@@ -23,6 +24,7 @@ pub mod format;
 pub mod http;
 mod ignorelist;
 pub mod latency;
+pub mod lines;
 mod metric;
 pub mod outbox;
 pub mod prometheus;

@@ -102,6 +102,23 @@ impl Stats {
             ),
         ]
     }
+
+    /// Items that were not delivered: dropped full, rejected or at shutdown.
+    pub fn lost(&self) -> u64 {
+        self.dropped_full + self.dropped_rejected + self.dropped_shutdown
+    }
+
+    /// The shutdown warning's text when items were lost (`items` names
+    /// them, e.g. `samples`); `None` when all were delivered.
+    pub fn loss_summary(&self, items: &str) -> Option<String> {
+        let lost = self.lost();
+        (lost > 0).then(|| {
+            format!(
+                "{} {items} sent, {lost} dropped ({} buffer full, {} refused, {} at shutdown)",
+                self.sent, self.dropped_full, self.dropped_rejected, self.dropped_shutdown
+            )
+        })
+    }
 }
 
 #[derive(Default)]
@@ -426,6 +443,23 @@ mod tests {
             min_backoff: Duration::from_millis(5),
             max_backoff: Duration::from_millis(20),
         }
+    }
+
+    #[test]
+    fn loss_summary_counts_every_drop() {
+        let mut s = Stats {
+            sent: 7,
+            ..Stats::default()
+        };
+        assert_eq!((s.lost(), s.loss_summary("samples")), (0, None));
+        s.dropped_full = 3;
+        s.dropped_rejected = 2;
+        s.dropped_shutdown = 1;
+        assert_eq!(s.lost(), 6);
+        assert_eq!(
+            s.loss_summary("value lists").as_deref(),
+            Some("7 value lists sent, 6 dropped (3 buffer full, 2 refused, 1 at shutdown)")
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use rcollectd_plugin::{Config, ConfigItem, ConfigValue, NotificationMetaValue};
 use rcollectd_plugin_common::cmds::{self, c_format, CmdEnv, Level};
+use rcollectd_plugin_common::lines::Lines;
 
 /// The longest stdout line handled: collectd reads into a 1200-byte buffer,
 /// so a line of 1198 bytes plus its newline fits. A longer line is dropped
@@ -130,61 +131,11 @@ pub fn child_env(interval: u64, hostname: &str) -> [(String, String); 2] {
     ]
 }
 
-/// Cuts a stream into lines of at most `max` bytes, without `\n` and a
-/// `\r` before it. A longer line is handed over cut, flagged, and the rest
-/// up to its newline is skipped; memory stays bounded by `max`.
-#[derive(Debug)]
-pub struct Lines {
-    max: usize,
-    partial: Vec<u8>,
-    skipping: bool,
-}
-
-impl Lines {
-    /// A splitter for lines of at most `max` bytes.
-    pub fn new(max: usize) -> Lines {
-        Lines {
-            max,
-            partial: Vec::with_capacity(max),
-            skipping: false,
-        }
-    }
-
-    /// Takes in a chunk; `line(text, cut)` gets every line it completes
-    /// (`cut`: the line was longer than `max`).
-    pub fn feed(&mut self, chunk: &[u8], line: &mut dyn FnMut(&[u8], bool)) {
-        let mut rest = chunk;
-        while !rest.is_empty() {
-            let nl = rest.iter().position(|&b| b == b'\n');
-            let (piece, ended) = match nl {
-                Some(i) => (&rest[..i], true),
-                None => (rest, false),
-            };
-            rest = nl.map_or(&[][..], |i| &rest[i + 1..]);
-            if self.skipping {
-                self.skipping = !ended;
-                continue;
-            }
-            let room = self.max - self.partial.len();
-            if piece.len() > room {
-                self.partial.extend_from_slice(&piece[..room]);
-                line(strip_cr(&self.partial), true);
-                self.partial.clear();
-                self.skipping = !ended;
-                continue;
-            }
-            self.partial.extend_from_slice(piece);
-            if ended {
-                line(strip_cr(&self.partial), false);
-                self.partial.clear();
-            }
-        }
-    }
-}
-
-/// The line without one trailing `\r`.
-fn strip_cr(line: &[u8]) -> &[u8] {
-    line.strip_suffix(b"\r").unwrap_or(line)
+/// A splitter for a program's output: lines of at most `max` bytes,
+/// without `\n` and a `\r` before it. A longer line is handed over cut,
+/// flagged, and the rest up to its newline is skipped.
+pub fn lines(max: usize) -> Lines {
+    Lines::new(max).strip_cr()
 }
 
 /// Handles one line a program printed, as collectd's `parse_line`:

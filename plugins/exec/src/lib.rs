@@ -40,7 +40,7 @@ use rcollectd_plugin::{
 };
 use rcollectd_plugin_common::cmds::{self, CmdEnv, Level, PutNotif, PutValue, Source};
 
-use crate::core::{Kind, Lines, NotificationText, Program};
+use crate::core::{Kind, NotificationText, Program};
 
 /// How long shutdown waits after SIGTERM before it kills what is left.
 pub const KILL_AFTER: Duration = Duration::from_secs(2);
@@ -553,8 +553,8 @@ fn run_normal(shared: &Shared, p: &Program, interval: u64, hostname: &str) {
     };
     let mut err = Some(err);
     let mut env = HostEnv { interval };
-    let mut out_lines = Lines::new(core::STDOUT_LINE_MAX);
-    let mut err_lines = Lines::new(core::STDERR_LINE_MAX);
+    let mut out_lines = core::lines(core::STDOUT_LINE_MAX);
+    let mut err_lines = core::lines(core::STDERR_LINE_MAX);
     let mut buf = vec![0u8; 4096];
     let mut replies = Vec::new();
     loop {

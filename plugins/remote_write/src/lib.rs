@@ -162,13 +162,8 @@ impl Node {
     fn close(&self, grace: Duration) {
         self.send_older_than(Duration::ZERO, Instant::now());
         self.outbox.close(grace);
-        let s = self.outbox.stats();
-        let dropped = s.dropped_full + s.dropped_rejected + s.dropped_shutdown;
-        if dropped > 0 {
-            warn!(
-                "node \"{}\": {} samples sent, {dropped} dropped ({} buffer full, {} refused, {} at shutdown).",
-                self.name, s.sent, s.dropped_full, s.dropped_rejected, s.dropped_shutdown
-            );
+        if let Some(loss) = self.outbox.stats().loss_summary("samples") {
+            warn!("node \"{}\": {loss}.", self.name);
         }
     }
 }

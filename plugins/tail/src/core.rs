@@ -9,6 +9,7 @@ use std::io;
 use rcollectd_plugin::{CdTime, Value};
 use rcollectd_plugin_common::cmds::{c_format, double_to_cdtime};
 use rcollectd_plugin_common::latency::LatencyCounter;
+use rcollectd_plugin_common::lines::Lines;
 use rcollectd_plugin_common::regex_groups::GroupRegex;
 
 /// The longest line processed: collectd reads lines with `fgets` into a
@@ -477,8 +478,7 @@ const MAX_SWITCHES: usize = 4;
 pub struct Follower<H> {
     open: Option<Open<H>>,
     last_id: Option<FileId>,
-    partial: Vec<u8>,
-    skipping: bool,
+    lines: Lines,
     buf: Vec<u8>,
 }
 
@@ -487,8 +487,7 @@ impl<H> Default for Follower<H> {
         Follower {
             open: None,
             last_id: None,
-            partial: Vec::new(),
-            skipping: false,
+            lines: lines(),
             buf: vec![0; 64 * 1024],
         }
     }
@@ -525,16 +524,11 @@ impl<H> Follower<H> {
                     }
                     // Truncated: what is left of a partial line is gone.
                     cur.pos = 0;
-                    self.partial.clear();
-                    self.skipping = false;
+                    self.lines.clear();
                 }
                 Ok(_) => {
                     // The old file is finished: its last line ends here.
-                    if !self.partial.is_empty() {
-                        line(&self.partial);
-                    }
-                    self.partial.clear();
-                    self.skipping = false;
+                    self.lines.finish(line);
                     self.open_path(view)?;
                 }
             }
@@ -576,43 +570,16 @@ impl<H> Follower<H> {
                 }
             };
             cur.pos += n as u64;
-            split_lines(&self.buf[..n], &mut self.partial, &mut self.skipping, line);
+            self.lines.feed(&self.buf[..n], &mut |l, _| line(l));
         }
     }
 }
 
-/// Splits `chunk` into lines, continuing `partial` (at most [`LINE_MAX`]
-/// bytes: a longer line is handed over cut, its rest skipped).
-fn split_lines(
-    chunk: &[u8],
-    partial: &mut Vec<u8>,
-    skipping: &mut bool,
-    line: &mut dyn FnMut(&[u8]),
-) {
-    let mut rest = chunk;
-    while !rest.is_empty() {
-        let nl = rest.iter().position(|&b| b == b'\n');
-        let (piece, ended) = match nl {
-            Some(i) => (&rest[..i], true),
-            None => (rest, false),
-        };
-        rest = nl.map_or(&[][..], |i| &rest[i + 1..]);
-        if *skipping {
-            *skipping = !ended;
-            continue;
-        }
-        if partial.is_empty() && ended && piece.len() <= LINE_MAX {
-            line(piece);
-            continue;
-        }
-        let room = LINE_MAX - partial.len();
-        partial.extend_from_slice(&piece[..piece.len().min(room)]);
-        if ended || partial.len() == LINE_MAX {
-            line(partial);
-            partial.clear();
-            *skipping = !ended;
-        }
-    }
+/// The splitter of a followed file: lines of at most [`LINE_MAX`] bytes,
+/// handed over as soon as they are that long (collectd's `fgets`), the rest
+/// up to the newline skipped.
+fn lines() -> Lines {
+    Lines::new(LINE_MAX).eager()
 }
 
 #[cfg(test)]

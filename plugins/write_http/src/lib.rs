@@ -517,13 +517,8 @@ impl Plugin for WriteHttp {
         for node in &self.nodes {
             node.flush(None);
             node.outbox.close(SHUTDOWN_GRACE);
-            let s = node.outbox.stats();
-            let lost = s.dropped_full + s.dropped_rejected + s.dropped_shutdown;
-            if lost > 0 {
-                warn!(
-                    "node \"{}\": {lost} value lists were not delivered ({} queue full, {} refused, {} at shutdown).",
-                    node.settings.name, s.dropped_full, s.dropped_rejected, s.dropped_shutdown
-                );
+            if let Some(loss) = node.outbox.stats().loss_summary("value lists") {
+                warn!("node \"{}\": {loss}.", node.settings.name);
             }
         }
         Ok(())

@@ -92,7 +92,7 @@ fn lines_are_cut_and_bounded() {
         (3, &["ab", "cd", "ef\ny\n"], &[("abc", true), ("y", false)]),
     ];
     for (max, chunks, want) in cases {
-        let mut lines = Lines::new(*max);
+        let mut lines = lines(*max);
         let mut got: Vec<(String, bool)> = Vec::new();
         for c in *chunks {
             lines.feed(c.as_bytes(), &mut |l, cut| {

@@ -381,12 +381,10 @@ fn long_lines_are_cut_at_the_limit() {
     let long = "x".repeat(LINE_MAX + 10);
     let exact = "y".repeat(LINE_MAX);
     let mut lines = Vec::new();
-    let (mut partial, mut skipping) = (Vec::new(), false);
+    let mut splitter = super::lines();
     let text = format!("{long}\n{exact}\nshort\n");
     for chunk in text.as_bytes().chunks(1000) {
-        split_lines(chunk, &mut partial, &mut skipping, &mut |l| {
-            lines.push(l.to_vec())
-        });
+        splitter.feed(chunk, &mut |l, _| lines.push(l.to_vec()));
     }
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0], long.as_bytes()[..LINE_MAX]);
@@ -394,9 +392,7 @@ fn long_lines_are_cut_at_the_limit() {
     assert_eq!(lines[2], b"short");
     // In one piece, too.
     lines.clear();
-    split_lines(text.as_bytes(), &mut partial, &mut skipping, &mut |l| {
-        lines.push(l.to_vec())
-    });
+    splitter.feed(text.as_bytes(), &mut |l, _| lines.push(l.to_vec()));
     assert_eq!(lines.len(), 3);
     assert_eq!(lines[0].len(), LINE_MAX);
 }
