@@ -1,6 +1,7 @@
 # rcollectd: build, test, run, install.
-# `make build` leaves the daemon at $(TARGET)/release/rcollectd and every plugin
-# of ours at $(TARGET)/plugins/<name>.so (regular files: collectd refuses a
+# `make build` leaves the daemon at $(TARGET)/release/rcollectd, with every
+# plugin of ours built in, and each plugin also as $(TARGET)/plugins/<name>.so
+# (each crate's `<name>_so` cdylib target; regular files: collectd refuses a
 # plugin that is a symlink).
 
 CARGO   ?= cargo
@@ -20,10 +21,10 @@ INSTALL_PLUGINS := $(filter-out $(TEST_PLUGINS),$(PLUGINS))
 all: build
 
 build:
-	$(CARGO) build --release --workspace
+	$(CARGO) build --release --workspace --lib --bins --examples
 	mkdir -p $(TARGET)/plugins
 	for p in $(PLUGINS); do \
-	  install -m 0755 $(TARGET)/release/lib$$p.so $(TARGET)/plugins/$$p.so || exit 1; \
+	  install -m 0755 $(TARGET)/release/examples/lib$${p}_so.so $(TARGET)/plugins/$$p.so || exit 1; \
 	done
 
 # The real peers the tests run against (collectd 5.12, Go, go-collectd, clang).

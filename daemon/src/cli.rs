@@ -15,6 +15,8 @@ pub enum Command {
     TestRead,
     Help,
     Version,
+    /// `--plugins`: list the built-in plugins.
+    Plugins,
 }
 
 /// The parsed command line.
@@ -32,6 +34,11 @@ pub struct Invocation {
 
 /// The `-h` text.
 pub fn usage() -> String {
+    let builtins = wrap(
+        &rcollectd::plugins::builtin::names().collect::<Vec<_>>(),
+        76,
+        "  ",
+    );
     format!(
         "Usage: rcollectd [OPTIONS]\n\
          \n\
@@ -44,10 +51,31 @@ pub fn usage() -> String {
          \x20 -B          Do not create the BaseDir.\n\
          \x20 -h          Print this help and exit.\n\
          \x20 --version   Print the version and exit.\n\
+         \x20 --plugins   List the plugins built into this binary and exit.\n\
+         \n\
+         Built-in plugins (a PluginDir holding <name>.so loads that file instead):\n\
+         {builtins}\n\
          \n\
          Under systemd (NOTIFY_SOCKET set) rcollectd stays in the foreground and\n\
          reports readiness with sd_notify, as collectd does."
     )
+}
+
+/// `words` joined by blanks into lines of at most `width` columns.
+fn wrap(words: &[&str], width: usize, indent: &str) -> String {
+    let mut lines = vec![indent.to_owned()];
+    for w in words {
+        let line = lines.last_mut().expect("one line at least");
+        if line.len() > indent.len() && line.len() + 1 + w.len() > width {
+            lines.push(format!("{indent}{w}"));
+        } else {
+            if line.len() > indent.len() {
+                line.push(' ');
+            }
+            line.push_str(w);
+        }
+    }
+    lines.join("\n")
 }
 
 /// Parses the arguments after the program name.
@@ -76,6 +104,10 @@ where
             }
             "--help" => {
                 inv.command = Command::Help;
+                continue;
+            }
+            "--plugins" => {
+                inv.command = Command::Plugins;
                 continue;
             }
             _ => {}
@@ -115,7 +147,10 @@ where
 }
 
 fn set_command(inv: &mut Invocation, cmd: Command) {
-    if !matches!(inv.command, Command::Help | Command::Version) {
+    if !matches!(
+        inv.command,
+        Command::Help | Command::Version | Command::Plugins
+    ) {
         inv.command = cmd;
     }
 }

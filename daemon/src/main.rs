@@ -37,6 +37,12 @@ fn main() -> ExitCode {
             println!("rcollectd {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
+        Command::Plugins => {
+            for name in rcollectd::plugins::builtin::names() {
+                println!("{name}");
+            }
+            return ExitCode::SUCCESS;
+        }
         Command::Run | Command::TestConfig | Command::TestRead => {}
     }
     daemon::init_logging();

@@ -1,7 +1,8 @@
 //! Write collectd 5 plugins in Rust.
 //!
-//! A plugin built with this crate is a `cdylib` that speaks the collectd 5
-//! plugin C ABI, so the same `.so` loads in rcollectd and in collectd 5.12.
+//! A plugin built with this crate speaks the collectd 5 plugin C ABI: its
+//! `.so` loads in rcollectd and in collectd 5.12, and the same code can be
+//! built into the rcollectd binary.
 //! The daemon's functions (`plugin_register_*`, `plugin_dispatch_values`,
 //! `plugin_log`, `uc_get_rate`, ...) are looked up in the host process when
 //! first used, so plugin crates also link into plain test binaries.
@@ -41,8 +42,22 @@
 //! export_plugin!(Example, read);
 //! ```
 //!
-//! The crate has `crate-type = ["cdylib", "rlib"]` and `[lib] name =
-//! "example"`; install `libexample.so` as `<PluginDir>/example.so`.
+//! The crate's lib (`[lib] name = "example"`, an rlib) holds the plugin; a
+//! `cdylib` target holds the `.so`'s entry point, one line in `so.rs`:
+//!
+//! ```text
+//! [[example]]
+//! name = "example_so"
+//! path = "so.rs"
+//! crate-type = ["cdylib"]
+//! ```
+//!
+//! ```ignore
+//! rcollectd_plugin::export_so!(example);
+//! ```
+//!
+//! `cargo build --release --examples` leaves `examples/libexample_so.so`;
+//! install it as `<PluginDir>/example.so`.
 //!
 //! # Shape of the API
 //!
@@ -134,7 +149,8 @@ pub use notification::{
     NotificationBuilder, NotificationMetaValue, Severity,
 };
 pub use plugin::{
-    guard, register_read_fn, Error, Flush, Log, Missing, Notify, Plugin, Read, Result, Write,
+    guard, register_read_fn, set_thread_plugin, thread_plugin, Error, Flush, Log, Missing, Notify,
+    Plugin, Read, Result, Write,
 };
 pub use procfile::ProcFile;
 pub use util::NameError;

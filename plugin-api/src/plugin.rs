@@ -87,6 +87,23 @@ thread_local! {
     /// Set while a log callback runs, so a panic there is not logged
     /// through plugin_log again (which would recurse).
     static IN_LOG: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// The plugin this thread works for, when it is not inside a daemon
+    /// callback: set while `Plugin::new` runs and by [`set_thread_plugin`].
+    static THREAD_PLUGIN: std::cell::Cell<Option<&'static str>> = const { std::cell::Cell::new(None) };
+}
+
+/// Names the plugin a thread works for, so that messages its code logs
+/// through the `log` macros carry `"<name> plugin: "` when the plugin is
+/// built into the daemon (a `.so` prefixes everything it logs anyway).
+/// Threads a plugin starts from [`Plugin::new`] call it with
+/// [`thread_plugin`] read before spawning.
+pub fn set_thread_plugin(name: Option<&'static str>) {
+    THREAD_PLUGIN.with(|c| c.set(name));
+}
+
+/// The plugin this thread works for (see [`set_thread_plugin`]).
+pub fn thread_plugin() -> Option<&'static str> {
+    THREAD_PLUGIN.with(|c| c.get())
 }
 
 fn panic_message(payload: &(dyn Any + Send)) -> String {
@@ -450,15 +467,20 @@ pub fn register_notify<P: Notify>(p: &Arc<P>) -> std::result::Result<(), HostErr
     status(r, "notification", P::NAME)
 }
 
-/// `module_register` body: logger, panic hook, config/init/shutdown.
+/// `module_register` body: logger, panic hook, config/init/shutdown. A
+/// plugin built into the daemon (`builtin`) leaves the process-wide logger
+/// and panic hook to the daemon.
 pub fn module_register<P: Plugin>(
     config: unsafe extern "C" fn(*mut sys::oconfig_item_t) -> c_int,
     init: unsafe extern "C" fn() -> c_int,
     shutdown: unsafe extern "C" fn() -> c_int,
+    builtin: bool,
 ) {
     let _ = catch_unwind(|| {
-        crate::logging::install_logger(P::NAME);
-        install_panic_hook(P::NAME);
+        if !builtin {
+            crate::logging::install_logger(P::NAME);
+            install_panic_hook(P::NAME);
+        }
         let h = host();
         let name = name_c::<P>();
         let (Some(rc), Some(ri), Some(rs)) = (
@@ -585,7 +607,10 @@ pub fn init<P: Plugin>(state: &State<P>, caps: &[CapabilityFn<P>]) -> c_int {
             plugin: P::NAME.to_owned(),
             items,
         };
-        let plugin = Arc::new(P::new(&config).map_err(|e| format!("configuration failed: {e}"))?);
+        let was = THREAD_PLUGIN.with(|c| c.replace(Some(P::NAME)));
+        let built = P::new(&config);
+        THREAD_PLUGIN.with(|c| c.set(was));
+        let plugin = Arc::new(built.map_err(|e| format!("configuration failed: {e}"))?);
         for cap in caps {
             cap(&plugin)?;
         }
@@ -610,9 +635,9 @@ pub fn shutdown<P: Plugin>(state: &State<P>) -> c_int {
     }
 }
 
-/// Writes the `module_register` entry point for a plugin type and registers
-/// the listed capabilities (`read`, `write`, `flush`, `log`, `notify`,
-/// `missing`):
+/// Writes the plugin's registration function, `pub fn module_register(builtin:
+/// bool)`, which registers the listed capabilities (`read`, `write`, `flush`,
+/// `log`, `notify`, `missing`):
 ///
 /// ```ignore
 /// rcollectd_plugin::export_plugin!(MyPlugin, read);
@@ -621,18 +646,15 @@ pub fn shutdown<P: Plugin>(state: &State<P>) -> c_int {
 ///
 /// Listing a capability whose trait the type does not implement is a
 /// compile error. `config`, `init` and `shutdown` are always registered.
+/// The loadable `.so` gets its C entry point from [`export_so!`]; a daemon
+/// with the plugin built in calls `module_register(true)` itself.
 #[macro_export]
 macro_rules! export_plugin {
     ($ty:ty $(, $cap:ident)* $(,)?) => {
-        /// Marks the `.so` as built with this SDK (Rust, panics contained),
-        /// so rcollectd's `IsolatePlugins` leaves it in process.
-        #[no_mangle]
-        #[used]
-        pub static rcollectd_sdk_plugin: [u8; 21] = *b"rcollectd-sdk-plugin\0";
-
-        /// Entry point the daemon calls after loading this plugin.
-        #[no_mangle]
-        pub extern "C" fn module_register() {
+        /// Registers this plugin with the daemon: called by the `.so`'s
+        /// `module_register` (`builtin` false), or by a daemon that has the
+        /// plugin built in (`builtin` true).
+        pub fn module_register(builtin: bool) {
             static STATE: $crate::__private::State<$ty> = $crate::__private::State::new();
             unsafe extern "C" fn config(ci: *mut $crate::sys::oconfig_item_t) -> ::std::ffi::c_int {
                 // SAFETY: the daemon passes a valid tree for the call.
@@ -647,8 +669,29 @@ macro_rules! export_plugin {
             unsafe extern "C" fn shutdown() -> ::std::ffi::c_int {
                 $crate::__private::shutdown::<$ty>(&STATE)
             }
-            $crate::__private::module_register::<$ty>(config, init, shutdown);
+            $crate::__private::module_register::<$ty>(config, init, shutdown, builtin);
             $( $crate::__export_early!($cap, $ty, &STATE); )*
+        }
+    };
+}
+
+/// The C entry point of a plugin's loadable `.so`: the `cdylib` target of a
+/// plugin crate (its `so.rs`) holds `export_so!(crate_name)` (or the path of
+/// the module that has `export_plugin!`), and the `.so` loads in rcollectd
+/// and in collectd 5.12 alike.
+#[macro_export]
+macro_rules! export_so {
+    ($($path:ident)::+) => {
+        /// Marks the `.so` as built with this SDK (Rust, panics contained),
+        /// so rcollectd's `IsolatePlugins` leaves it in process.
+        #[no_mangle]
+        #[used]
+        pub static rcollectd_sdk_plugin: [u8; 21] = *b"rcollectd-sdk-plugin\0";
+
+        /// Entry point the daemon calls after loading this plugin.
+        #[no_mangle]
+        pub extern "C" fn module_register() {
+            $($path)::+::module_register(false)
         }
     };
 }

@@ -1,5 +1,8 @@
-//! Loads plugin shared objects (`<dir>/<name>.so`) and calls their
-//! `module_register` with the plugin context set, as collectd's `plugin_load`.
+//! Loads plugins as collectd's `plugin_load` does: a shared object
+//! (`<dir>/<name>.so`) whose `module_register` is called with the plugin
+//! context set, or one of rcollectd's own plugins built into the binary
+//! (see [`super::builtin`]), which a configured `PluginDir` holding the same
+//! name overrides.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -60,7 +63,8 @@ impl std::error::Error for LoadError {}
 
 struct Loaded {
     name: String,
-    _lib: Library,
+    /// `None` for a built-in plugin.
+    _lib: Option<Library>,
 }
 
 static LOADED: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
@@ -167,8 +171,15 @@ pub fn load(name: &str, global: bool, ctx_for_register: plugin_ctx_t) -> Result<
         return Ok(());
     }
     let global = global || name.eq_ignore_ascii_case("perl") || name.eq_ignore_ascii_case("python");
+    let pinned = PLUGIN_DIR.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let in_plugin_dir = pinned.as_deref().and_then(|d| find_file(d, name));
+    if in_plugin_dir.is_none() {
+        if let Some(b) = super::builtin::find(name) {
+            return load_builtin(name, b, ctx_for_register);
+        }
+    }
     let dirs = search_dirs();
-    let Some(file) = dirs.iter().find_map(|d| find_file(d, name)) else {
+    let Some(file) = in_plugin_dir.or_else(|| dirs.iter().find_map(|d| find_file(d, name))) else {
         return Err(LoadError::NotFound {
             name: name.to_owned(),
             searched: dirs,
@@ -208,7 +219,33 @@ pub fn load(name: &str, global: bool, ctx_for_register: plugin_ctx_t) -> Result<
         .unwrap_or_else(|e| e.into_inner())
         .push(Loaded {
             name: name.to_owned(),
-            _lib: lib,
+            _lib: Some(lib),
+        });
+    log::info!("plugin_load: plugin \"{name}\" successfully loaded.");
+    Ok(())
+}
+
+/// Registers the built-in plugin `b` under `name`, as loading its `.so` would.
+fn load_builtin(
+    name: &str,
+    b: &super::builtin::Builtin,
+    ctx_for_register: plugin_ctx_t,
+) -> Result<(), LoadError> {
+    {
+        let _g = ctx::enter(ctx_for_register);
+        let register = b.register;
+        if std::panic::catch_unwind(|| register(true)).is_err() {
+            return Err(LoadError::Panicked {
+                file: PathBuf::from(format!("<built-in {}>", b.name)),
+            });
+        }
+    }
+    LOADED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(Loaded {
+            name: name.to_owned(),
+            _lib: None,
         });
     log::info!("plugin_load: plugin \"{name}\" successfully loaded.");
     Ok(())
@@ -221,7 +258,9 @@ pub fn load(name: &str, global: bool, ctx_for_register: plugin_ctx_t) -> Result<
 pub fn forget_all() {
     let all = std::mem::take(&mut *LOADED.lock().unwrap_or_else(|e| e.into_inner()));
     for l in all {
-        std::mem::forget(l._lib);
+        if let Some(lib) = l._lib {
+            std::mem::forget(lib);
+        }
     }
 }
 

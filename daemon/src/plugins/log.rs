@@ -201,7 +201,10 @@ impl log::Log for FanOut {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let msg = record.args().to_string();
+        let mut msg = record.args().to_string();
+        if let Some(plugin) = plugin_of(record.target()) {
+            msg = format!("{plugin} plugin: {msg}");
+        }
         let severity = to_severity(record.level());
         // The binary's own fatal errors (target "rcollectd", e.g. a bad
         // config) also reach the terminal, as collectd prints them to stderr
@@ -216,6 +219,22 @@ impl log::Log for FanOut {
     }
 
     fn flush(&self) {}
+}
+
+/// The built-in plugin a record comes from: its crate's, or for the shared
+/// plugin helpers the plugin the thread works for (a plugin thread that said
+/// so, or the callback running). A plugin `.so` prefixes its own lines.
+fn plugin_of(target: &str) -> Option<String> {
+    if let Some(p) = super::builtin::of_log_target(target) {
+        return Some(p.to_owned());
+    }
+    if !(target.starts_with("rcollectd_plugin_common") || target.starts_with("rcollectd_plugin")) {
+        return None;
+    }
+    if let Some(p) = rcollectd_plugin::thread_plugin() {
+        return Some(p.to_owned());
+    }
+    super::ctx::name_of(&super::ctx::get()).filter(|n| !n.is_empty())
 }
 
 static FAN_OUT: FanOut = FanOut;

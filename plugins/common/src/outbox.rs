@@ -175,9 +175,11 @@ impl<B: Send + 'static> Outbox<B> {
         let worker = {
             let inner = inner.clone();
             let name = name.to_owned();
+            let plugin = rcollectd_plugin::thread_plugin();
             std::thread::Builder::new()
                 .name(name.chars().take(15).collect())
                 .spawn(move || {
+                    rcollectd_plugin::set_thread_plugin(plugin);
                     let mut log = FailureLog::new(name);
                     inner.run(&mut send, &mut on_error, &mut log)
                 })?

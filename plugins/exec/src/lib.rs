@@ -258,6 +258,7 @@ fn start_thread(
     let spawned = std::thread::Builder::new()
         .name(name.to_owned())
         .spawn(move || {
+            rcollectd_plugin::set_thread_plugin(Some("exec"));
             let _guard = guard;
             f();
         });

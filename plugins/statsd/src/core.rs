@@ -18,6 +18,8 @@ use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, HashSet};
 use std::hash::BuildHasher;
 
+use rcollectd_plugin_common::latency::LatencyCounter;
+
 /// Most metrics (counters, gauges, timers and sets together) kept at once.
 pub const MAX_METRICS: usize = 100_000;
 /// Most timers kept at once (each holds a 1000-bin histogram).
@@ -33,8 +35,6 @@ const TYPE_INSTANCE_MAX: usize = 127;
 /// Bytes of a bad line quoted in its log message (collectd's `orig[64]`).
 const QUOTE_MAX: usize = 63;
 
-const NUM_BINS: usize = 1000;
-const DEFAULT_BIN_WIDTH: u64 = 1 << 20;
 const CDTIME_PER_SEC: f64 = 1_073_741_824.0;
 
 /// The four statsd metric types, ordered as collectd's key prefixes sort.
@@ -135,134 +135,8 @@ pub enum OutValue {
     Derive(i64),
 }
 
-/// collectd's `latency_counter_t`: sum, count, extremes and a histogram of
-/// 1000 bins whose width doubles to fit large values and halves again after
-/// an interval of small ones.
-#[derive(Debug, Clone)]
-struct Latency {
-    sum: u64,
-    num: u64,
-    min: u64,
-    max: u64,
-    bin_width: u64,
-    hist: Box<[u32; NUM_BINS]>,
-}
-
-impl Latency {
-    fn new() -> Latency {
-        Latency {
-            sum: 0,
-            num: 0,
-            min: 0,
-            max: 0,
-            bin_width: DEFAULT_BIN_WIDTH,
-            hist: Box::new([0; NUM_BINS]),
-        }
-    }
-
-    fn add(&mut self, latency: u64) {
-        if latency == 0 || latency > i64::MAX as u64 {
-            return;
-        }
-        self.sum = self.sum.wrapping_add(latency);
-        self.num += 1;
-        if self.min == 0 && self.max == 0 {
-            self.min = latency;
-            self.max = latency;
-        }
-        self.min = self.min.min(latency);
-        self.max = self.max.max(latency);
-        let mut bin = (latency - 1) / self.bin_width;
-        if bin >= NUM_BINS as u64 {
-            self.change_bin_width(latency);
-            bin = (latency - 1) / self.bin_width;
-            if bin >= NUM_BINS as u64 {
-                return;
-            }
-        }
-        self.hist[bin as usize] = self.hist[bin as usize].wrapping_add(1);
-    }
-
-    fn change_bin_width(&mut self, latency: u64) {
-        let required = (latency + 1) as f64 / NUM_BINS as f64;
-        let log2 = required.ln() / 2f64.ln();
-        let new_width = (2f64.powf(log2.ceil()) + 0.5) as u64;
-        let old_width = self.bin_width;
-        self.bin_width = new_width.max(1);
-        if self.num > 0 {
-            let ratio = old_width as f64 / self.bin_width as f64;
-            for i in 0..NUM_BINS {
-                let new_bin = ((i as f64 * ratio) as usize).min(NUM_BINS - 1);
-                if new_bin != i {
-                    self.hist[new_bin] = self.hist[new_bin].wrapping_add(self.hist[i]);
-                    self.hist[i] = 0;
-                }
-            }
-        }
-    }
-
-    fn reset(&mut self) {
-        let mut width = self.bin_width;
-        let max_bin = self.max.wrapping_sub(1) / self.bin_width;
-        if self.num > 0
-            && self.bin_width >= DEFAULT_BIN_WIDTH * 2
-            && max_bin < (NUM_BINS / 4) as u64
-        {
-            width /= 2;
-        }
-        self.sum = 0;
-        self.num = 0;
-        self.min = 0;
-        self.max = 0;
-        self.bin_width = width;
-        self.hist.fill(0);
-    }
-
-    fn average(&self) -> u64 {
-        if self.num == 0 {
-            return 0;
-        }
-        double_to_cdtime(cdtime_to_double(self.sum) / self.num as f64)
-    }
-
-    fn percentile(&self, percent: f64) -> u64 {
-        if self.num == 0 || !(percent > 0.0 && percent < 100.0) {
-            return 0;
-        }
-        let (mut upper, mut lower) = (0.0, 0.0);
-        let mut sum: u64 = 0;
-        let mut found = None;
-        for (i, &n) in self.hist.iter().enumerate() {
-            lower = upper;
-            sum += u64::from(n);
-            upper = if sum == 0 {
-                0.0
-            } else {
-                100.0 * sum as f64 / self.num as f64
-            };
-            if upper >= percent {
-                found = Some(i);
-                break;
-            }
-        }
-        match found {
-            None => 0,
-            Some(0) => self.bin_width,
-            Some(i) => {
-                let p = (percent - lower) / (upper - lower);
-                (i as u64 * self.bin_width)
-                    .wrapping_add(double_to_cdtime(p * cdtime_to_double(self.bin_width)))
-            }
-        }
-    }
-}
-
 fn cdtime_to_double(t: u64) -> f64 {
     t as f64 / CDTIME_PER_SEC
-}
-
-fn double_to_cdtime(d: f64) -> u64 {
-    c_f64_to_u64(d * CDTIME_PER_SEC)
 }
 
 /// C's `(int64_t)d` as x86-64 computes it (`cvttsd2si`): out of range and
@@ -476,7 +350,7 @@ pub fn parse_line(line: &[u8]) -> Result<Parsed<'_>, BadLine> {
 struct Metric {
     value: f64,
     counter: i64,
-    latency: Option<Latency>,
+    latency: Option<LatencyCounter>,
     set: HashSet<u64>,
     updates: u64,
 }
@@ -613,7 +487,9 @@ impl Aggregator {
             }
             Parsed::Timer { name, latency } => {
                 if let Some(m) = self.lookup(Kind::Timer, name) {
-                    m.latency.get_or_insert_with(Latency::new).add(latency);
+                    m.latency
+                        .get_or_insert_with(|| LatencyCounter::new(0))
+                        .add(latency);
                     m.updates += 1;
                 }
             }
@@ -729,7 +605,7 @@ fn submit(opts: &Options, kind: Kind, name: &[u8], m: &mut Metric, out: &mut Vec
             push("derive", name.to_vec(), OutValue::Derive(m.counter), false);
         }
         Kind::Timer => {
-            let lc = m.latency.get_or_insert_with(Latency::new);
+            let lc = m.latency.get_or_insert_with(|| LatencyCounter::new(0));
             let events = m.updates > 0;
             let secs = |t: u64| {
                 OutValue::Gauge(if events {
@@ -745,13 +621,13 @@ fn submit(opts: &Options, kind: Kind, name: &[u8], m: &mut Metric, out: &mut Vec
                 true,
             );
             if opts.timer_lower {
-                push("latency", instance(name, "-lower"), secs(lc.min), true);
+                push("latency", instance(name, "-lower"), secs(lc.min()), true);
             }
             if opts.timer_upper {
-                push("latency", instance(name, "-upper"), secs(lc.max), true);
+                push("latency", instance(name, "-upper"), secs(lc.max()), true);
             }
             if opts.timer_sum {
-                push("latency", instance(name, "-sum"), secs(lc.sum), true);
+                push("latency", instance(name, "-sum"), secs(lc.sum()), true);
             }
             for &p in &opts.timer_percentiles {
                 let label = percentile_label(p);
@@ -766,11 +642,11 @@ fn submit(opts: &Options, kind: Kind, name: &[u8], m: &mut Metric, out: &mut Vec
                 push(
                     "gauge",
                     instance(name, "-count"),
-                    OutValue::Gauge(lc.num as f64),
+                    OutValue::Gauge(lc.count() as f64),
                     true,
                 );
             }
-            lc.reset();
+            lc.reset(0);
         }
     }
 }

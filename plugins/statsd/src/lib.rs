@@ -311,7 +311,10 @@ impl Plugin for Statsd {
             Some(
                 std::thread::Builder::new()
                     .name("statsd".into())
-                    .spawn(move || receive_loop(socks, s))?,
+                    .spawn(move || {
+                        rcollectd_plugin::set_thread_plugin(Some("statsd"));
+                        receive_loop(socks, s)
+                    })?,
             )
         };
         Ok(Statsd {

@@ -275,7 +275,10 @@ fn start(listener: UnixListener, path: String) -> Option<Server> {
     let thread_shared = Arc::clone(&shared);
     let spawned = std::thread::Builder::new()
         .name("unixsock listen".into())
-        .spawn(move || listen(listener, wake_r, &path, &thread_shared));
+        .spawn(move || {
+            rcollectd_plugin::set_thread_plugin(Some("unixsock"));
+            listen(listener, wake_r, &path, &thread_shared)
+        });
     match spawned {
         Ok(listener) => Some(Server {
             wake: wake_w,
@@ -412,6 +415,7 @@ fn serve(stream: UnixStream, shared: &Arc<Shared>) {
     let spawned = std::thread::Builder::new()
         .name("unixsock conn".into())
         .spawn(move || {
+            rcollectd_plugin::set_thread_plugin(Some("unixsock"));
             let _guard = ConnGuard {
                 id,
                 shared: &thread_shared,

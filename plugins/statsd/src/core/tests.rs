@@ -429,12 +429,12 @@ fn timer_percentile_edges() {
     let out = a.read();
     assert_eq!(out[1].value, OutValue::Gauge(511.5 / 256.0));
     let lc = a.metrics[b"t:t".as_slice()].latency.as_ref().unwrap();
-    assert_eq!(lc.bin_width, 1 << 22);
+    assert_eq!(lc.bin_width(), 1 << 22);
     // A small interval afterwards halves the width at the next reset.
     feed(&mut a, &["t:1|ms"]);
     a.read();
     let lc = a.metrics[b"t:t".as_slice()].latency.as_ref().unwrap();
-    assert_eq!(lc.bin_width, 1 << 21);
+    assert_eq!(lc.bin_width(), 1 << 21);
 }
 
 #[test]

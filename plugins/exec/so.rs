@@ -1,0 +1,3 @@
+//! The loadable `exec.so`: the C entry point of the plugin in this crate.
+
+rcollectd_plugin::export_so!(exec);

@@ -1,0 +1,3 @@
+//! The loadable `fhcount.so`: the C entry point of the plugin in this crate.
+
+rcollectd_plugin::export_so!(fhcount);

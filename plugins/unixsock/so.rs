@@ -1,0 +1,3 @@
+//! The loadable `unixsock.so`: the C entry point of the plugin in this crate.
+
+rcollectd_plugin::export_so!(unixsock);
