@@ -208,6 +208,11 @@ impl Running {
             if fallback {
                 borrowed.push(name.to_string());
             }
+            // rcollectd's own plugins are built into its binary: a copy in
+            // PluginDir would override the built-in.
+            if flavor == Flavor::Rcollectd && src.starts_with(&paths.own_plugins) {
+                continue;
+            }
             fs::copy(&src, plugin_dir.join(format!("{name}.so")))
                 .map_err(|e| format!("copy plugin {}: {e}", src.display()))?;
         }
@@ -304,6 +309,11 @@ impl Running {
                 libc::kill(c.id() as libc::pid_t, sig);
             }
         }
+    }
+
+    /// Private (USS) and proportional (PSS) memory now.
+    pub fn rollup(&self) -> Result<procfs::Rollup, String> {
+        procfs::rollup(self.pid())
     }
 
     /// Memory and threads now.

@@ -345,12 +345,15 @@ impl Drop for Sink {
 /// Footprint of the default plugin set at Interval 1: the three daemons run
 /// side by side for the same window in each round.
 pub fn footprint(paths: &Paths, s: &Settings, report: &mut Report) {
-    const PEAK: Metric = ("peak_rss_vmhwm", "MiB", Some(Goal::RatioAtMost(0.8)));
+    const PEAK: Metric = ("peak_rss_vmhwm", "MiB", None);
+    const RSS: Metric = ("rss_vmrss", "MiB", Some(Goal::RatioAtMost(1.0)));
+    const USS: Metric = ("private_uss", "MiB", Some(Goal::RatioAtMost(0.8)));
+    const PSS: Metric = ("proportional_pss", "MiB", None);
     const CPU: Metric = ("cpu_seconds_in_window", "s", None);
     const CPU_H: Metric = ("cpu_seconds_per_hour", "s/h", Some(Goal::RatioAtMost(0.5)));
     const THREADS: Metric = ("threads", "count", None);
     const SENT: Metric = ("network_packets_to_sink", "packets", None);
-    let metrics = [PEAK, CPU, CPU_H, THREADS, SENT];
+    let metrics = [PEAK, RSS, USS, PSS, CPU, CPU_H, THREADS, SENT];
     let no_goal: Vec<Metric> = metrics.iter().map(|m| (m.0, m.1, None)).collect();
     let mut acc = Acc::default();
     acc.declare("footprint", &metrics);
@@ -406,6 +409,7 @@ pub fn footprint(paths: &Paths, s: &Settings, report: &mut Report) {
                 let t1 = run.daemon.cpu_seconds()?;
                 let ns1 = run.daemon.thread_cpu_ns()?;
                 let st = run.daemon.status()?;
+                let mem = run.daemon.rollup()?;
                 let cpu = match procfs::thread_cpu_delta(&ns0, &ns1) {
                     Some(s) => s,
                     None => {
@@ -415,6 +419,9 @@ pub fn footprint(paths: &Paths, s: &Settings, report: &mut Report) {
                 };
                 Ok(vec![
                     st.vm_hwm_kib as f64 / MIB,
+                    st.vm_rss_kib as f64 / MIB,
+                    mem.uss_kib as f64 / MIB,
+                    mem.pss_kib as f64 / MIB,
                     cpu,
                     cpu / window.as_secs_f64() * 3600.0,
                     st.threads as f64,
@@ -443,10 +450,10 @@ pub fn footprint(paths: &Paths, s: &Settings, report: &mut Report) {
                                     ),
                                 );
                             }
-                            if values[4] == 0.0 {
+                            if values[7] == 0.0 {
                                 acc.note(
                                     w,
-                                    &ms[4],
+                                    &ms[7],
                                     format!("{} sent nothing to the network sink", flavor.label()),
                                 );
                             }

@@ -16,5 +16,6 @@ pub mod plugins;
 pub mod reload;
 pub mod schedule;
 pub mod time;
+pub mod trim;
 pub mod types_db;
 pub mod work_queue;

@@ -139,6 +139,8 @@ fn run(inv: &Invocation) -> Result<(), String> {
             env!("CARGO_PKG_VERSION")
         );
     }
+    let trimmed = rcollectd::trim::executable_pages();
+    log::debug!("gave {trimmed} bytes of startup-only executable pages back");
     // The main thread only waits for signals: housekeeping runs with the
     // reads of each interval (see `Daemon::start`).
     let reloading = loop {

@@ -13,8 +13,8 @@
 //!   probability, at High always; drops are counted per output and summed
 //!   into collectd's `write_queue` statistics.
 //! - An output starts with one writer thread, so its value lists stay in
-//!   order; while its queue holds more than one batch it may grow to
-//!   `WriteThreads` threads.
+//!   order; while more than 16 batches wait for it (its writer fell behind,
+//!   not just an interval's burst) it may grow to `WriteThreads` threads.
 //! - Shutdown drains every output into its writer, giving a writer that never
 //!   returns `Timeout` × `Interval` before its queue is counted as lost.
 
@@ -166,7 +166,7 @@ impl Output {
             skip,
             kept,
         });
-        if waiting > 1 && STARTED.load(Ordering::Acquire) {
+        if waiting > GROW_AT && STARTED.load(Ordering::Acquire) {
             self.grow();
         }
     }
@@ -202,7 +202,7 @@ impl Output {
                     skip,
                     kept,
                 } => {
-                    if self.msgs.load(Ordering::Relaxed) > 0 {
+                    if self.msgs.load(Ordering::Relaxed) > GROW_AT {
                         self.grow();
                     }
                     self.write(payload, skip.as_deref(), kept);
@@ -320,6 +320,11 @@ pub fn deliver_only_to(name: &str) {
     let _ = ONLY.set(name.to_owned());
 }
 static STARTED: AtomicBool = AtomicBool::new(false);
+
+/// Batches waiting for an output before it gets another writer thread: the
+/// burst of an interval's first reads is written by one thread, a writer
+/// that falls behind gets help.
+const GROW_AT: usize = 16;
 static MAX_WRITERS: AtomicUsize = AtomicUsize::new(1);
 
 /// Waits until the output `name` has written what was queued for it when
