@@ -60,7 +60,7 @@ mod tests {
     fn finds_the_text_mapping_and_survives_paging_out() {
         let maps = super::executable_mappings();
         assert!(!maps.is_empty());
-        let here = finds_the_text_mapping_and_survives_paging_out as usize;
+        let here = finds_the_text_mapping_and_survives_paging_out as fn() as usize;
         assert!(maps.iter().any(|(s, l)| (*s..s + l).contains(&here)));
         super::executable_pages();
         // The code still runs after its pages were given back.
