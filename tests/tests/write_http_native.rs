@@ -36,6 +36,11 @@ fn bodies_equal_collectds() {
         node("smallcmd", "Command", true, 1024),
         node("smalljson", "JSON", false, 1024),
     );
+    let config = config.replacen(
+        "    Notifications true\n  </Node>\n</Plugin>",
+        "    Notifications true\n  </Node>\n  <Node \"kairos\">\n    URL \"http://127.0.0.1:{tcp_port}/kairos\"\n    Format \"KAIROSDB\"\n    Prefix \"sys\"\n    TTL 30\n    Attribute \"dc\" \"eu\"\n    BufferSize 65536\n  </Node>\n  <Node \"kairosrates\">\n    URL \"http://127.0.0.1:{tcp_port}/kairosrates\"\n    Format \"KAIROSDB\"\n    StoreRates true\n    BufferSize 65536\n  </Node>\n</Plugin>",
+        1,
+    );
     let both = run_native_at(10, &config, |run| {
         let capture = Capture::start(run.tcp_port, CaptureMode::Http);
         feed(run);
@@ -46,9 +51,15 @@ fn bodies_equal_collectds() {
         // cmd and json: one body each; the small ones several; one alert.
         wait_for(WAIT, || {
             let got = capture.received();
-            ["/cmd\n", "/json\n", "/alerts\n"]
-                .iter()
-                .all(|p| got.iter().any(|b| b.contains(p)))
+            [
+                "/cmd\n",
+                "/json\n",
+                "/alerts\n",
+                "/kairos\n",
+                "/kairosrates\n",
+            ]
+            .iter()
+            .all(|p| got.iter().any(|b| b.contains(p)))
                 && got.iter().filter(|b| b.starts_with("POST /small")).count() >= 4
         });
         std::thread::sleep(Duration::from_millis(300));
@@ -59,7 +70,12 @@ fn bodies_equal_collectds() {
     both.assert_clean_exit();
     let (c, r) = (&both.collectd.value, &both.rcollectd.value);
     assert_same("write_http requests", c, r);
-    assert!(c.len() >= 7, "collectd posted {c:#?}");
+    assert!(c.len() >= 9, "collectd posted {c:#?}");
+    assert!(
+        c.iter()
+            .any(|b| b.contains("\"name\":\"sys.app\"") && b.contains("\"dc\": \"eu\"")),
+        "{c:#?}"
+    );
     assert!(
         c.iter().any(|b| b.contains(r#""meta":{"tag":"blue"}"#)),
         "{c:#?}"

@@ -302,8 +302,11 @@ impl Server {
         let _ = self.listener.join();
         let deadline = Instant::now() + SHUTDOWN_WAIT;
         let mut conns = self.shared.conns.lock().unwrap_or_else(|e| e.into_inner());
+        // Only the read side: a command already received (a client that
+        // connected just before the stop) is still answered; a connection
+        // waiting for its next command reads EOF and ends.
         for stream in conns.values() {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
+            let _ = stream.shutdown(std::net::Shutdown::Read);
         }
         while !conns.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());

@@ -166,6 +166,107 @@ pub fn json(r: &Record<'_>) -> Option<String> {
     Some(out)
 }
 
+/// KAIROSDB options of a node: `Prefix` (collectd's default `collectd`;
+/// `Prefix ""` none), `TTL` (0: none) and the `Attribute` tags, which
+/// collectd shares among all nodes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Kairos {
+    /// Metric name prefix.
+    pub prefix: Option<String>,
+    /// Data TTL in seconds (0: not sent).
+    pub ttl: i64,
+    /// Extra tags, in configuration order.
+    pub attributes: Vec<(String, String)>,
+}
+
+/// collectd's `kairosdb_escape_string`: quoted, only ASCII letters and
+/// digits (lowercased), `-`, `.` and `_` kept.
+fn push_kairos_escaped(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_') {
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out.push('"');
+}
+
+/// Why a value list has no KAIROSDB form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KairosSkip {
+    /// A gauge that is NaN or infinite (collectd skips it silently).
+    NotFinite,
+    /// A rate that is NaN or infinite (collectd warns).
+    RateNotFinite(String),
+}
+
+/// One value list as collectd's KAIROSDB format appends it: one
+/// `,{"name":...}` object per data source (the first comma becomes `[`).
+pub fn kairosdb(r: &Record<'_>, k: &Kairos) -> Result<String, KairosSkip> {
+    let mut out = String::with_capacity(256);
+    for (i, (name, _, v)) in r.values.iter().enumerate() {
+        out.push_str(",{\"name\":\"");
+        if let Some(p) = &k.prefix {
+            out.push_str(p);
+            out.push('.');
+        }
+        out.push_str(r.plugin);
+        let _ = write!(
+            out,
+            "\", \"datapoints\": [[{},",
+            rcollectd_plugin_common::prometheus::cdtime_to_ms(r.time.0)
+        );
+        match (v, &r.rates) {
+            (Value::Gauge(g), _) => {
+                if !g.is_finite() {
+                    return Err(KairosSkip::NotFinite);
+                }
+                push_c(&mut out, c"%.15g", *g);
+            }
+            (_, Some(rates)) => {
+                let rate = rates.get(i).copied().unwrap_or(f64::NAN);
+                if !rate.is_finite() {
+                    return Err(KairosSkip::RateNotFinite(format!(
+                        "{}|{}|{}|{}|{name}",
+                        r.plugin, r.plugin_instance, r.type_, r.type_instance
+                    )));
+                }
+                push_c(&mut out, c"%.15g", rate);
+            }
+            (Value::Counter(c) | Value::Absolute(c), None) => {
+                let _ = write!(out, "{c}");
+            }
+            (Value::Derive(d), None) => {
+                let _ = write!(out, "{d}");
+            }
+        }
+        out.push_str("]]");
+        if k.ttl != 0 {
+            let _ = write!(out, ", \"ttl\": {}", k.ttl);
+        }
+        let _ = write!(out, ", \"tags\":{{\"host\": \"{}\"", r.host);
+        for (key, value) in &k.attributes {
+            let _ = write!(out, ", \"{key}\": \"{value}\"");
+        }
+        let mut tag = |key: &str, value: &str| {
+            let _ = write!(out, ",\"{key}\": ");
+            push_kairos_escaped(&mut out, value);
+        };
+        if !r.plugin_instance.is_empty() {
+            tag("plugin_instance", r.plugin_instance);
+        }
+        tag("type", r.type_);
+        if !r.type_instance.is_empty() {
+            tag("type_instance", r.type_instance);
+        }
+        if r.values.len() != 1 {
+            tag("ds", name);
+        }
+        out.push_str("}}");
+    }
+    Ok(out)
+}
+
 /// Escapes what line protocol treats specially in measurements (`,` and
 /// space) or in tag keys, tag values and field keys (also `=`).
 fn push_influx_escaped(out: &mut String, s: &str, equals: bool) {

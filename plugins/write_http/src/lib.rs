@@ -5,7 +5,7 @@
 //! <Plugin write_http>
 //!   <Node "influx">
 //!     URL "http://127.0.0.1:8086/write?db=collectd"
-//!     Format "InfluxDB"        # Command (default), JSON or InfluxDB
+//!     Format "InfluxDB"        # Command (default), JSON, KAIROSDB or InfluxDB
 //!     StoreRates false
 //!     BufferSize 4096          # bytes per request
 //!     Timeout 10000            # ms per request
@@ -29,8 +29,10 @@
 //! down, holds at most `QueueLimit` value lists (dropping the oldest,
 //! counted), and never blocks the write callback or other outputs.
 //!
-//! Not supported, with a warning: `Format "KAIROSDB"` (its `Attribute`,
-//! `TTL`, `Prefix`), `Statistics`, `CAPath`, `ClientKeyPass`, and
+//! `Format "KAIROSDB"` is collectd's, with `Prefix`, `TTL` and `Attribute`
+//! (whose tags collectd gives every KAIROSDB node, whichever node names
+//! them). Not supported, with a warning: `Statistics`, `CAPath`,
+//! `ClientKeyPass`, and
 //! `SSLVersion` other than `default`/`TLSv1_2` (rustls speaks TLS 1.2 and
 //! 1.3). `LowSpeedLimit` aborts a request that stalls for one interval.
 
@@ -64,12 +66,14 @@ pub enum Format {
     Json,
     /// InfluxDB line protocol.
     Influx,
+    /// KairosDB's JSON.
+    Kairos,
 }
 
 impl Format {
     fn content_type(self) -> &'static str {
         match self {
-            Format::Json => "application/json",
+            Format::Json | Format::Kairos => "application/json",
             Format::Command | Format::Influx => "text/plain",
         }
     }
@@ -110,6 +114,8 @@ pub struct NodeSettings {
     pub queue_limit: usize,
     /// `ReportStats`.
     pub report_stats: bool,
+    /// `Prefix`, `TTL` and this node's `Attribute`s (KAIROSDB).
+    pub kairos: format::Kairos,
 }
 
 fn node_defaults(name: &str) -> NodeSettings {
@@ -130,6 +136,10 @@ fn node_defaults(name: &str) -> NodeSettings {
         headers: Vec::new(),
         queue_limit: Limits::default().max_items,
         report_stats: false,
+        kairos: format::Kairos {
+            prefix: Some("collectd".to_owned()),
+            ..Default::default()
+        },
     }
 }
 
@@ -162,7 +172,19 @@ pub fn parse_node(block: &ConfigItem) -> std::result::Result<NodeSettings, Strin
                 "cacert" => s.tls.ca_cert = Some(string()?.into()),
                 "clientkey" => s.tls.client_key = Some(string()?.into()),
                 "clientcert" => s.tls.client_cert = Some(string()?.into()),
-                "capath" | "clientkeypass" | "statistics" | "attribute" | "ttl" | "prefix" => {
+                "attribute" => match child.values.as_slice() {
+                    [rcollectd_plugin::ConfigValue::String(k), rcollectd_plugin::ConfigValue::String(v)] => {
+                        s.kairos.attributes.push((k.clone(), v.clone()))
+                    }
+                    [_, _] => warn!("Attribute needs string arguments."),
+                    _ => warn!("Attribute need both a key and a value."),
+                },
+                "ttl" => s.kairos.ttl = int()?,
+                "prefix" => {
+                    let p = string()?;
+                    s.kairos.prefix = (!p.is_empty()).then_some(p);
+                }
+                "capath" | "clientkeypass" | "statistics" => {
                     warn!("The \"{}\" option is not supported; ignored.", child.key)
                 }
                 "sslversion" => {
@@ -185,17 +207,13 @@ pub fn parse_node(block: &ConfigItem) -> std::result::Result<NodeSettings, Strin
                             ))
                         }
                     };
-                    s.format =
-                        match v.to_ascii_lowercase().as_str() {
-                            "command" => Format::Command,
-                            "json" => Format::Json,
-                            "influxdb" => Format::Influx,
-                            "kairosdb" => return Err(
-                                "Format \"KAIROSDB\" is not supported by rcollectd's write_http."
-                                    .into(),
-                            ),
-                            _ => return Err(format!("Invalid format string: {v}")),
-                        };
+                    s.format = match v.to_ascii_lowercase().as_str() {
+                        "command" => Format::Command,
+                        "json" => Format::Json,
+                        "influxdb" => Format::Influx,
+                        "kairosdb" => Format::Kairos,
+                        _ => return Err(format!("Invalid format string: {v}")),
+                    };
                 }
                 "metrics" => s.metrics = boolean()?,
                 "notifications" => s.notifications = boolean()?,
@@ -311,7 +329,7 @@ impl Node {
     /// `wh_flush_nolock` with timeout 0).
     fn flush_locked(&self, b: &mut Buffer) {
         let empty = match self.settings.format {
-            Format::Json => b.text.len() <= 2,
+            Format::Json | Format::Kairos => b.text.len() <= 2,
             Format::Command | Format::Influx => b.text.is_empty(),
         };
         if empty {
@@ -319,7 +337,7 @@ impl Node {
             return;
         }
         let bytes = match self.settings.format {
-            Format::Json => format!("[{}]", &b.text[1..]).into_bytes(),
+            Format::Json | Format::Kairos => format!("[{}]", &b.text[1..]).into_bytes(),
             Format::Command | Format::Influx => std::mem::take(&mut b.text).into_bytes(),
         };
         self.outbox.push(
@@ -338,7 +356,7 @@ impl Node {
     fn fits(&self, b: &Buffer, entry: &str) -> bool {
         let free = self.settings.buffer_size.saturating_sub(b.text.len());
         match self.settings.format {
-            Format::Json => free >= 3 && entry.len() < free - 2,
+            Format::Json | Format::Kairos => free >= 3 && entry.len() < free - 2,
             Format::Command | Format::Influx => entry.len() < free,
         }
     }
@@ -430,6 +448,18 @@ impl Node {
                 // Nothing representable (every value NaN): nothing to send.
                 None => return Ok(()),
             },
+            Format::Kairos => match format::kairosdb(&record, &self.settings.kairos) {
+                Ok(entry) => entry,
+                // collectd leaves such a value list out, silently.
+                Err(format::KairosSkip::NotFinite) => return Ok(()),
+                Err(format::KairosSkip::RateNotFinite(what)) => {
+                    rcollectd_plugin::plugin_log(
+                        rcollectd_plugin::LogLevel::Warning,
+                        &format!("utils_format_kairosdb: invalid rates[ds_idx] for {what}"),
+                    );
+                    return Ok(());
+                }
+            },
         };
         self.append(entry)
     }
@@ -479,6 +509,7 @@ impl Plugin for WriteHttp {
     const NAME: &'static str = "write_http";
 
     fn new(config: &Config) -> Result<Self> {
+        let mut parsed = Vec::new();
         let mut nodes = Vec::new();
         for item in &config.items {
             let legacy = item.key.eq_ignore_ascii_case("URL");
@@ -489,7 +520,20 @@ impl Plugin for WriteHttp {
             if legacy {
                 warn!("Legacy <URL> block found. Please use <Node> instead.");
             }
-            match parse_node(item).and_then(Node::start) {
+            match parse_node(item) {
+                Ok(settings) => parsed.push(settings),
+                Err(e) => error!("{e}"),
+            }
+        }
+        // collectd keeps `Attribute`s in one list for the whole plugin:
+        // every KAIROSDB node sends them all.
+        let attributes: Vec<(String, String)> = parsed
+            .iter()
+            .flat_map(|n| n.kairos.attributes.iter().cloned())
+            .collect();
+        for mut settings in parsed {
+            settings.kairos.attributes = attributes.clone();
+            match Node::start(settings) {
                 Ok(node) => nodes.push(Arc::new(node)),
                 Err(e) => error!("{e}"),
             }

@@ -142,3 +142,29 @@ fn alerts() {
         "[{\"labels\":{\"alertname\":\"collectd_app_gauge\",\"instance\":\"h\",\"app\":\"idle\","
     ));
 }
+
+#[test]
+fn kairosdb_objects() {
+    let k = Kairos {
+        prefix: Some("collectd".into()),
+        ttl: 60,
+        attributes: vec![("dc".into(), "eu".into())],
+    };
+    let mut r = record(vec![
+        ("rx", DsType::Derive, Value::Derive(1000)),
+        ("tx", DsType::Derive, Value::Derive(2000)),
+    ]);
+    r.plugin_instance = "Eth 0!";
+    assert_eq!(
+        kairosdb(&r, &k).unwrap(),
+        ",{\"name\":\"collectd.app\", \"datapoints\": [[1700000000000,1000]], \"ttl\": 60, \"tags\":{\"host\": \"h\", \"dc\": \"eu\",\"plugin_instance\": \"eth0\",\"type\": \"if_octets\",\"ds\": \"rx\"}}\
+         ,{\"name\":\"collectd.app\", \"datapoints\": [[1700000000000,2000]], \"ttl\": 60, \"tags\":{\"host\": \"h\", \"dc\": \"eu\",\"plugin_instance\": \"eth0\",\"type\": \"if_octets\",\"ds\": \"tx\"}}"
+    );
+    let g = record(vec![("value", DsType::Gauge, Value::Gauge(0.5))]);
+    assert_eq!(
+        kairosdb(&g, &Kairos::default()).unwrap(),
+        ",{\"name\":\"app\", \"datapoints\": [[1700000000000,0.5]], \"tags\":{\"host\": \"h\",\"plugin_instance\": \"x\",\"type\": \"if_octets\"}}"
+    );
+    let nan = record(vec![("value", DsType::Gauge, Value::Gauge(f64::NAN))]);
+    assert_eq!(kairosdb(&nan, &k), Err(KairosSkip::NotFinite));
+}
