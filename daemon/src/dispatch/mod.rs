@@ -485,16 +485,21 @@ thread_local! {
     };
 }
 
+/// Capacity of a new batch vector: an idle daemon's reads fill a few dozen
+/// items, and a vector grows (and is recycled with its capacity) under load,
+/// so an idle daemon does not hold 1024-item vectors (250 KiB each).
+const BATCH_START: usize = 64;
+
 fn spare_batch() -> Vec<QueuedVl> {
     QUEUE
         .spare_rx
         .try_recv()
-        .unwrap_or_else(|_| Vec::with_capacity(BATCH_MAX))
+        .unwrap_or_else(|_| Vec::with_capacity(BATCH_START))
 }
 
 fn recycle(mut batch: Vec<QueuedVl>) {
     batch.clear();
-    if batch.capacity() == BATCH_MAX {
+    if (BATCH_START..=BATCH_MAX).contains(&batch.capacity()) {
         let _ = QUEUE.spare_tx.try_send(batch);
     }
 }

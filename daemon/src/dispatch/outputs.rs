@@ -435,8 +435,12 @@ pub(super) fn deliver_to(name: &str, items: Vec<QueuedVl>) -> bool {
 pub(super) fn start(max_writers: usize) {
     MAX_WRITERS.store(max_writers.max(1), Ordering::Relaxed);
     STARTED.store(true, Ordering::Release);
+    // `current` may build the outputs now, already with their first writer
+    // (STARTED is set): only those without one get it here.
     for o in current().iter() {
-        o.grow();
+        if *o.started.lock().unwrap_or_else(|e| e.into_inner()) == 0 {
+            o.grow();
+        }
     }
 }
 
