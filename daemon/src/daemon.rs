@@ -816,6 +816,7 @@ pub fn shutdown_all() -> bool {
     dispatch::flush(None, 0, None);
     let mut ok = true;
     for cb in registry().shutdown.snapshot().iter() {
+        crate::plugins::log::plugin_shutting_down(&cb.name);
         let status = {
             let _g = ctx::enter(cb.ctx.0);
             let f = cb.func;

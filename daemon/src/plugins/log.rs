@@ -106,7 +106,35 @@ pub fn plugins_started() {
 }
 
 /// Whether this thread's lines are dropped as after-shutdown noise.
+/// Plugins whose shutdown callback has started, and the thread running
+/// them: from then on those plugins' own threads (started with
+/// `plugin_thread_create`, so they carry the plugin's context) may not log.
+/// exec.so frees each program's entry in its shutdown callback while the
+/// program's reader thread, woken by the program's death, may still log its
+/// name; collectd has that race, and a line it loses is one rcollectd drops.
+static SHUTTING_DOWN: Mutex<Option<(std::thread::ThreadId, Vec<String>)>> = Mutex::new(None);
+static ANY_SHUTTING_DOWN: AtomicBool = AtomicBool::new(false);
+
+/// Called by the shutdown thread right before `plugin`'s shutdown callback.
+pub fn plugin_shutting_down(plugin: &str) {
+    let mut g = SHUTTING_DOWN.lock().unwrap_or_else(|e| e.into_inner());
+    let (_, names) = g.get_or_insert_with(|| (std::thread::current().id(), Vec::new()));
+    names.push(plugin.to_owned());
+    ANY_SHUTTING_DOWN.store(true, Ordering::Release);
+}
+
 fn silenced() -> bool {
+    if ANY_SHUTTING_DOWN.load(Ordering::Acquire) {
+        let g = SHUTTING_DOWN.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((owner, names)) = g.as_ref() {
+            if *owner != std::thread::current().id() {
+                let me = super::ctx::name_of(&super::ctx::get());
+                if me.is_some_and(|n| names.iter().any(|p| p.eq_ignore_ascii_case(&n))) {
+                    return true;
+                }
+            }
+        }
+    }
     if !SHUT_DOWN.load(Ordering::Acquire) {
         return false;
     }
