@@ -558,9 +558,17 @@ impl Plugin for WriteHttp {
     }
 
     fn shutdown(&self) -> Result {
+        // Every node gets the same grace at once: shutting down takes at
+        // most SHUTDOWN_GRACE however many endpoints are down.
+        std::thread::scope(|s| {
+            for node in &self.nodes {
+                s.spawn(move || {
+                    node.flush(None);
+                    node.outbox.close(SHUTDOWN_GRACE);
+                });
+            }
+        });
         for node in &self.nodes {
-            node.flush(None);
-            node.outbox.close(SHUTDOWN_GRACE);
             if let Some(loss) = node.outbox.stats().loss_summary("value lists") {
                 warn!("node \"{}\": {loss}.", node.settings.name);
             }
