@@ -84,10 +84,11 @@ LoadPlugin write_prometheus
     assert!(c.1 .2 == r.1 .2, "protobuf bodies differ");
 }
 
-/// rcollectd alone, with our plugins, unixsock and write_prometheus on `port`.
-fn start(port: u16, extra: &str) -> Daemon {
+/// rcollectd alone, with our plugins, unixsock and write_prometheus on
+/// `port`, once its socket is there.
+fn start(port: u16) -> Daemon {
     rcollectd_tests::plugin_dir();
-    Daemon::start_rcollectd(&format!(
+    let d = Daemon::start_rcollectd(&format!(
         r#"Hostname "promtest"
 FQDNLookup false
 Interval 1
@@ -103,8 +104,14 @@ LoadPlugin write_prometheus
   Host "127.0.0.1"
   Port {port}
 </Plugin>
-{extra}"#
-    ))
+"#
+    ));
+    assert!(
+        wait_for(WAIT, || d.dir().join("sock").exists()),
+        "{}",
+        d.log()
+    );
+    d
 }
 
 fn putval(d: &Daemon, line: &str) {
@@ -115,12 +122,7 @@ fn putval(d: &Daemon, line: &str) {
 #[test]
 fn prometheus_scrapes_it() {
     let port = free_tcp_port();
-    let d = start(port, "");
-    assert!(
-        wait_for(WAIT, || d.dir().join("sock").exists()),
-        "{}",
-        d.log()
-    );
+    let d = start(port);
     let Some(prom) = Server::prometheus(&[format!("127.0.0.1:{port}")]) else {
         return;
     };
@@ -152,12 +154,7 @@ fn prometheus_scrapes_it() {
 #[test]
 fn missing_series_leave_the_exposition() {
     let port = free_tcp_port();
-    let d = start(port, "");
-    assert!(
-        wait_for(WAIT, || d.dir().join("sock").exists()),
-        "{}",
-        d.log()
-    );
+    let d = start(port);
     putval(&d, "PUTVAL promtest/app/gauge-once interval=1 N:1");
     let body = |p| String::from_utf8_lossy(&scrape(p, &[]).2).into_owned();
     assert!(wait_for(WAIT, || body(port)

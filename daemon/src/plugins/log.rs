@@ -256,7 +256,8 @@ fn plugin_of(target: &str) -> Option<String> {
     if let Some(p) = super::builtin::of_log_target(target) {
         return Some(p.to_owned());
     }
-    if !(target.starts_with("rcollectd_plugin_common") || target.starts_with("rcollectd_plugin")) {
+    // The SDK and the shared helpers (`rcollectd_plugin`, `rcollectd_plugin_common`).
+    if !target.starts_with("rcollectd_plugin") {
         return None;
     }
     if let Some(p) = rcollectd_plugin::thread_plugin() {

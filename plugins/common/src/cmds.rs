@@ -67,7 +67,8 @@ pub struct PutValue {
     pub meta: Option<Vec<(Vec<u8>, Vec<u8>)>>,
 }
 
-/// A notification PUTNOTIF dispatches.
+/// A notification as plain data: what PUTNOTIF dispatches, and what
+/// exec's `NotificationExec` programs read on stdin.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PutNotif {
     /// `NOTIF_FAILURE` (1), `NOTIF_WARNING` (2) or `NOTIF_OKAY` (4).

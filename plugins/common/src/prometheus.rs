@@ -9,21 +9,32 @@ use rcollectd_plugin::{DsType, Value};
 /// derives end in `_total`.
 pub fn family_name(plugin: &str, type_: &str, ds_name: &str, ds_type: DsType) -> String {
     let mut name = String::with_capacity(9 + plugin.len() + type_.len() + ds_name.len() + 6);
-    name.push_str("collectd");
+    push_family_name(&mut name, plugin, type_, ds_name, ds_type);
+    name
+}
+
+/// [`family_name`] appended to `out` (a buffer reused across value lists).
+pub fn push_family_name(
+    out: &mut String,
+    plugin: &str,
+    type_: &str,
+    ds_name: &str,
+    ds_type: DsType,
+) {
+    out.push_str("collectd");
     if plugin != type_ {
-        name.push('_');
-        name.push_str(plugin);
+        out.push('_');
+        out.push_str(plugin);
     }
-    name.push('_');
-    name.push_str(type_);
+    out.push('_');
+    out.push_str(type_);
     if ds_name != "value" {
-        name.push('_');
-        name.push_str(ds_name);
+        out.push('_');
+        out.push_str(ds_name);
     }
     if matches!(ds_type, DsType::Counter | DsType::Derive) {
-        name.push_str("_total");
+        out.push_str("_total");
     }
-    name
 }
 
 /// The labels of a value list, in collectd's order:

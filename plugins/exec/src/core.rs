@@ -4,8 +4,8 @@
 //! shared parser of [`rcollectd_plugin_common::cmds`], the same the
 //! unixsock plugin runs), and the text a `NotificationExec` program reads.
 
-use rcollectd_plugin::{Config, ConfigItem, ConfigValue, NotificationMetaValue};
-use rcollectd_plugin_common::cmds::{self, c_format, CmdEnv, Level};
+use rcollectd_plugin::{CdTime, Config, ConfigItem, ConfigValue, NotificationMetaValue};
+use rcollectd_plugin_common::cmds::{self, c_format, CmdEnv, Level, PutNotif};
 use rcollectd_plugin_common::lines::Lines;
 
 /// The longest stdout line handled: collectd reads into a 1200-byte buffer,
@@ -163,29 +163,6 @@ pub fn handle_line(line: &[u8], env: &mut dyn CmdEnv, out: &mut Vec<u8>) {
     }
 }
 
-/// A notification as a `NotificationExec` program reads it.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct NotificationText {
-    /// `NOTIF_*` severity.
-    pub severity: i32,
-    /// `cdtime_t`.
-    pub time: u64,
-    /// Host.
-    pub host: Vec<u8>,
-    /// Plugin.
-    pub plugin: Vec<u8>,
-    /// Plugin instance.
-    pub plugin_instance: Vec<u8>,
-    /// Type.
-    pub type_: Vec<u8>,
-    /// Type instance.
-    pub type_instance: Vec<u8>,
-    /// Meta data: name and value as collectd prints it.
-    pub meta: Vec<(Vec<u8>, Vec<u8>)>,
-    /// The message.
-    pub message: Vec<u8>,
-}
-
 /// A notification meta value as collectd's `exec_notification_one` prints
 /// it (`%e` for doubles).
 pub fn meta_text(v: &NotificationMetaValue<'_>) -> Vec<u8> {
@@ -198,45 +175,35 @@ pub fn meta_text(v: &NotificationMetaValue<'_>) -> Vec<u8> {
     }
 }
 
-impl NotificationText {
-    /// The text on the program's stdin: `Severity:`, `Time:`, the
-    /// non-empty fields, the meta data, a blank line, the message.
-    pub fn render(&self) -> Vec<u8> {
-        let severity = match self.severity {
-            2 => "WARNING",
-            4 => "OKAY",
-            _ => "FAILURE",
-        };
-        let mut out = format!(
-            "Severity: {severity}\nTime: {}\n",
-            c_format(c"%.3f", self.time as f64 / 1_073_741_824.0)
-        )
-        .into_bytes();
-        for (label, value) in [
-            ("Host", &self.host),
-            ("Plugin", &self.plugin),
-            ("PluginInstance", &self.plugin_instance),
-            ("Type", &self.type_),
-            ("TypeInstance", &self.type_instance),
-        ] {
-            if !value.is_empty() {
-                out.extend_from_slice(label.as_bytes());
-                out.extend_from_slice(b": ");
-                out.extend_from_slice(value);
-                out.push(b'\n');
-            }
-        }
-        for (name, value) in &self.meta {
-            out.extend_from_slice(name);
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value);
-            out.push(b'\n');
-        }
+/// The text on a `NotificationExec` program's stdin: `Severity:`, `Time:`,
+/// the non-empty fields, the meta data (values as [`meta_text`] prints
+/// them), a blank line, the message.
+pub fn render_notification(n: &PutNotif) -> Vec<u8> {
+    let severity = match n.severity {
+        2 => "WARNING",
+        4 => "OKAY",
+        _ => "FAILURE",
+    };
+    let time = CdTime(n.time).as_secs_f64();
+    let mut out = format!("Severity: {severity}\nTime: {}\n", c_format(c"%.3f", time)).into_bytes();
+    let fields = [
+        (&b"Host"[..], &n.host),
+        (b"Plugin", &n.plugin),
+        (b"PluginInstance", &n.plugin_instance),
+        (b"Type", &n.type_),
+        (b"TypeInstance", &n.type_instance),
+    ];
+    let present = fields.into_iter().filter(|(_, v)| !v.is_empty());
+    for (name, value) in present.chain(n.meta.iter().map(|(k, v)| (&k[..], v))) {
+        out.extend_from_slice(name);
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
         out.push(b'\n');
-        out.extend_from_slice(&self.message);
-        out.push(b'\n');
-        out
     }
+    out.push(b'\n');
+    out.extend_from_slice(&n.message);
+    out.push(b'\n');
+    out
 }
 
 #[cfg(test)]

@@ -40,7 +40,7 @@ use rcollectd_plugin::{
 };
 use rcollectd_plugin_common::cmds::{self, CmdEnv, Level, PutNotif, PutValue, Source};
 
-use crate::core::{Kind, NotificationText, Program};
+use crate::core::{Kind, Program};
 
 /// How long shutdown waits after SIGTERM before it kills what is left.
 pub const KILL_AFTER: Duration = Duration::from_secs(2);
@@ -167,7 +167,7 @@ impl Notify for Exec {
     /// Starts every `NotificationExec` program with the notification on its
     /// stdin, each on a thread of its own.
     fn notify(&self, n: &Notification<'_>) -> Result {
-        let text = notification_text(n).render();
+        let text = core::render_notification(&notification_text(n));
         let interval = interval_now();
         let hostname = rcollectd_plugin::hostname().unwrap_or_default();
         for prog in &self.programs {
@@ -198,7 +198,7 @@ fn interval_now() -> u64 {
 }
 
 /// A notification's fields as bytes.
-fn notification_text(n: &Notification<'_>) -> NotificationText {
+fn notification_text(n: &Notification<'_>) -> PutNotif {
     let raw = n.as_raw();
     let bytes = |field: &[libc::c_char]| -> Vec<u8> {
         field
@@ -207,7 +207,7 @@ fn notification_text(n: &Notification<'_>) -> NotificationText {
             .map(|&c| c as u8)
             .collect()
     };
-    NotificationText {
+    PutNotif {
         severity: raw.severity,
         time: raw.time,
         host: bytes(&raw.host),

@@ -395,31 +395,23 @@ fn push_yajl_string(out: &mut String, s: &str) {
 /// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (collectd's `rfc3339nano`, UTC).
 pub fn rfc3339nano(t: CdTime) -> String {
     let ns = cdtime_to_ns(t);
-    let secs = (ns / 1_000_000_000) as i64;
-    let nsec = ns % 1_000_000_000;
-    let days = secs.div_euclid(86400);
-    let rem = secs.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
+    let secs = (ns / 1_000_000_000) as libc::time_t;
+    // SAFETY: an all-zero `tm` is a valid value to overwrite.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid locals; gmtime_r is thread-safe.
+    if unsafe { libc::gmtime_r(&secs, &mut tm) }.is_null() {
+        return String::new();
+    }
     format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nsec:09}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z",
+        tm.tm_year + 1900,
+        tm.tm_mon + 1,
+        tm.tm_mday,
+        tm.tm_hour,
+        tm.tm_min,
+        tm.tm_sec,
+        ns % 1_000_000_000
     )
-}
-
-/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// A notification as collectd's JSON format posts it (a one-element array

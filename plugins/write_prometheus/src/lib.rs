@@ -190,21 +190,22 @@ fn respond(shared: &Shared, request: tiny_http::Request) {
     let _ = request.respond(Response::from_data(body).with_header(header));
 }
 
-fn samples<'a>(vl: &ValueList<'a>, with_values: bool) -> Vec<Sample<'a>> {
-    let values: Vec<_> = vl.values().map(|(_, v)| v).collect();
-    vl.data_set()
-        .sources()
-        .enumerate()
-        .map(|(i, ds)| Sample {
-            name: ds.name(),
-            kind: ds.ds_type(),
-            value: if with_values {
-                values.get(i).copied()
-            } else {
-                None
-            },
-        })
-        .collect()
+/// The data sources of a value list with their values.
+fn samples<'a>(vl: &ValueList<'a>) -> impl Iterator<Item = Sample<'a>> + 'a {
+    vl.values().map(|(ds, v)| Sample {
+        name: ds.name(),
+        kind: ds.ds_type(),
+        value: Some(v),
+    })
+}
+
+/// The data sources of a missing value list (it carries no values).
+fn sources<'a>(vl: &ValueList<'a>) -> impl Iterator<Item = Sample<'a>> + 'a {
+    vl.data_set().sources().map(|ds| Sample {
+        name: ds.name(),
+        kind: ds.ds_type(),
+        value: None,
+    })
 }
 
 fn ident<'a>(vl: &ValueList<'a>) -> Ident<'a> {
@@ -279,7 +280,6 @@ impl Plugin for WritePrometheus {
 
 impl Write for WritePrometheus {
     fn write(&self, vl: &ValueList<'_>) -> Result {
-        let samples = samples(vl, true);
         let updated = self
             .shared
             .store
@@ -287,7 +287,7 @@ impl Write for WritePrometheus {
             .unwrap_or_else(|e| e.into_inner())
             .update(
                 &ident(vl),
-                &samples,
+                samples(vl),
                 vl.plugin(),
                 vl.time().0,
                 vl.interval().0,
@@ -321,7 +321,7 @@ impl Missing for WritePrometheus {
             .store
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&ident(vl), &samples(vl, false));
+            .remove(&ident(vl), sources(vl));
         for family in not_found {
             error!(
                 "Deleting a metric in family \"{family}\" failed with status {}",

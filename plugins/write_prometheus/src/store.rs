@@ -9,7 +9,6 @@
 //! empty ones left out. A metric is identified by its label *values* only,
 //! as in collectd.
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
 use rcollectd_plugin::{DsType, Value};
@@ -43,24 +42,28 @@ pub struct Sample<'a> {
     pub value: Option<Value>,
 }
 
-/// Label values, ordered as collectd's `metric_cmp`: count first, then
-/// each value in byte order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct LabelValues(Vec<Box<str>>);
-
-impl Ord for LabelValues {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.0
-            .len()
-            .cmp(&other.0.len())
-            .then_with(|| self.0.iter().cmp(other.0.iter()))
+/// A series' label values as one key: the label count as a byte, then the
+/// values, each ended by NUL. Byte order of such keys is collectd's
+/// `metric_cmp` order (count first, then each value as `strcmp` orders
+/// it: NUL sorts before any other byte), and lookups need no allocation.
+fn push_label_key(out: &mut String, id: &Ident<'_>) {
+    let labels = || prometheus::labels(id.host, id.plugin, id.plugin_instance, id.type_instance);
+    // At most three labels: the count is one ASCII byte.
+    out.push(char::from(labels().count() as u8));
+    for (_, v) in labels() {
+        out.push_str(v);
+        out.push('\0');
     }
 }
 
-impl PartialOrd for LabelValues {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
+/// The label values of a key made by [`push_label_key`].
+fn key_values(key: &str) -> impl Iterator<Item = &str> {
+    key[1..].split_terminator('\0')
+}
+
+/// The number of labels of a key made by [`push_label_key`].
+fn key_count(key: &str) -> usize {
+    usize::from(key.as_bytes()[0])
 }
 
 /// One series: the plugin name its first label is named after, its value
@@ -76,7 +79,7 @@ struct Series {
 struct Family {
     help: String,
     gauge: bool,
-    metrics: BTreeMap<LabelValues, Series>,
+    metrics: BTreeMap<String, Series>,
 }
 
 /// What [`Store::update`] noticed that the plugin logs.
@@ -91,19 +94,15 @@ pub struct Updated {
 pub struct Store {
     families: BTreeMap<String, Family>,
     series: usize,
+    /// Reused for the family name and label key of each value list, so an
+    /// update of known series allocates nothing.
+    name: String,
+    key: String,
 }
 
-fn family_name(id: &Ident<'_>, ds: &Sample<'_>) -> String {
-    prometheus::family_name(id.plugin, id.type_, ds.name, ds.kind)
-}
-
-/// The label values of a value list, in collectd's order.
-fn label_values(id: &Ident<'_>) -> LabelValues {
-    LabelValues(
-        prometheus::labels(id.host, id.plugin, id.plugin_instance, id.type_instance)
-            .map(|(_, v)| v.into())
-            .collect(),
-    )
+fn push_family_name(out: &mut String, id: &Ident<'_>, ds: &Sample<'_>) {
+    out.clear();
+    prometheus::push_family_name(out, id.plugin, id.type_, ds.name, ds.kind);
 }
 
 /// The names of a series' labels (collectd's `METRIC_ADD_LABELS`).
@@ -147,10 +146,10 @@ impl Store {
 
     /// Stores the latest values of one value list. Series whose interval
     /// exceeds `staleness` (cdtime_t) carry no timestamp, as collectd's.
-    pub fn update(
+    pub fn update<'a>(
         &mut self,
         id: &Ident<'_>,
-        samples: &[Sample<'_>],
+        samples: impl IntoIterator<Item = Sample<'a>>,
         plugin_of: &str,
         time: u64,
         interval: u64,
@@ -163,52 +162,81 @@ impl Store {
             updated.beyond_staleness = true;
             None
         };
+        let Store {
+            families,
+            series: count,
+            name,
+            key,
+        } = self;
+        key.clear();
+        push_label_key(key, id);
         for ds in samples {
             let Some(value) = ds.value else { continue };
             let value = prometheus::sample_value(value);
-            let name = family_name(id, ds);
-            let family = self.families.entry(name).or_insert_with(|| Family {
-                help: format!(
-                    "write_prometheus plugin: '{}' Type: '{}', Dstype: '{}', Dsname: '{}'",
-                    id.plugin,
-                    id.type_,
-                    prometheus::ds_type_name(ds.kind),
-                    ds.name
-                ),
-                gauge: ds.kind == DsType::Gauge,
-                metrics: BTreeMap::new(),
-            });
-            let series = family.metrics.entry(label_values(id)).or_insert_with(|| {
-                self.series += 1;
-                Series {
-                    plugin: plugin_of.into(),
-                    value,
-                    timestamp_ms,
+            push_family_name(name, id, &ds);
+            let family = match families.get_mut(name.as_str()) {
+                Some(f) => f,
+                None => families.entry(name.clone()).or_insert_with(|| Family {
+                    help: format!(
+                        "write_prometheus plugin: '{}' Type: '{}', Dstype: '{}', Dsname: '{}'",
+                        id.plugin,
+                        id.type_,
+                        prometheus::ds_type_name(ds.kind),
+                        ds.name
+                    ),
+                    gauge: ds.kind == DsType::Gauge,
+                    metrics: BTreeMap::new(),
+                }),
+            };
+            match family.metrics.get_mut(key.as_str()) {
+                Some(series) => {
+                    series.value = value;
+                    series.timestamp_ms = timestamp_ms;
                 }
-            });
-            series.value = value;
-            series.timestamp_ms = timestamp_ms;
+                None => {
+                    *count += 1;
+                    family.metrics.insert(
+                        key.clone(),
+                        Series {
+                            plugin: plugin_of.into(),
+                            value,
+                            timestamp_ms,
+                        },
+                    );
+                }
+            }
         }
         updated
     }
 
     /// Forgets the series of one value list. Returns the families that had
     /// no such series (collectd logs each).
-    pub fn remove(&mut self, id: &Ident<'_>, samples: &[Sample<'_>]) -> Vec<String> {
+    pub fn remove<'a>(
+        &mut self,
+        id: &Ident<'_>,
+        samples: impl IntoIterator<Item = Sample<'a>>,
+    ) -> Vec<String> {
         let mut not_found = Vec::new();
-        let key = label_values(id);
+        let Store {
+            families,
+            series: count,
+            name,
+            key,
+        } = self;
+        key.clear();
+        push_label_key(key, id);
         for ds in samples {
-            let name = family_name(id, ds);
-            let Some(family) = self.families.get_mut(&name) else {
+            push_family_name(name, id, &ds);
+            let Some(family) = families.get_mut(name.as_str()) else {
                 continue;
             };
-            if family.metrics.remove(&key).is_none() {
-                not_found.push(name);
+            if family.metrics.remove(key.as_str()).is_none() {
+                not_found.push(name.clone());
                 continue;
             }
-            self.series -= 1;
+            *count -= 1;
             if family.metrics.is_empty() {
-                self.families.remove(&name);
+                families.remove(name.as_str());
             }
         }
         not_found
@@ -229,8 +257,8 @@ impl Store {
             for (labels, series) in &family.metrics {
                 out.extend_from_slice(name.as_bytes());
                 out.push(b'{');
-                let names = label_names(&series.plugin, labels.0.len());
-                for (i, value) in labels.0.iter().enumerate() {
+                let names = label_names(&series.plugin, key_count(labels));
+                for (i, value) in key_values(labels).enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
@@ -279,8 +307,8 @@ impl Store {
             prost::encoding::int32::encode(3, &kind, &mut family_buf);
             for (labels, series) in &family.metrics {
                 metric_buf.clear();
-                let names = label_names(&series.plugin, labels.0.len());
-                for (i, value) in labels.0.iter().enumerate() {
+                let names = label_names(&series.plugin, key_count(labels));
+                for (i, value) in key_values(labels).enumerate() {
                     label_buf.clear();
                     put_str(1, names[i], &mut label_buf);
                     put_str(2, value, &mut label_buf);

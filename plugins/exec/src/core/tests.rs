@@ -1,6 +1,6 @@
 use super::*;
 use rcollectd_plugin::{DsType, Value};
-use rcollectd_plugin_common::cmds::{PutNotif, PutValue, Source};
+use rcollectd_plugin_common::cmds::{PutValue, Source};
 
 fn s(v: &str) -> ConfigValue {
     ConfigValue::String(v.into())
@@ -215,7 +215,7 @@ fn lines_a_program_prints() {
 
 #[test]
 fn notification_text_as_collectd_writes_it() {
-    let n = NotificationText {
+    let n = PutNotif {
         severity: 2,
         time: (1_700_000_000 << 30) + (1 << 29),
         host: b"h".to_vec(),
@@ -243,17 +243,17 @@ fn notification_text_as_collectd_writes_it() {
         ..Default::default()
     };
     assert_eq!(
-        String::from_utf8(n.render()).unwrap(),
+        String::from_utf8(render_notification(&n)).unwrap(),
         "Severity: WARNING\nTime: 1700000000.500\nHost: h\nPlugin: p\nType: t\n\
          k: v\nd: 1.500000e+00\ni: -3\nb: false\n\nhello world\n"
     );
     for (severity, word) in [(1, "FAILURE"), (4, "OKAY"), (0, "FAILURE")] {
-        let n = NotificationText {
+        let n = PutNotif {
             severity,
             ..Default::default()
         };
         assert_eq!(
-            String::from_utf8(n.render()).unwrap(),
+            String::from_utf8(render_notification(&n)).unwrap(),
             format!("Severity: {word}\nTime: 0.000\n\n\n")
         );
     }

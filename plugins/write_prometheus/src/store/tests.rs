@@ -40,7 +40,7 @@ fn labels_and_order_match_collectd() {
     ] {
         s.update(
             &id("h", "cpu", pi, "percent", ti),
-            &[gauge("value", v)],
+            [gauge("value", v)],
             "cpu",
             t,
             10 << 30,
@@ -66,7 +66,7 @@ fn values_escapes_and_timestamps() {
     let t = (1_700_000_000u64 << 30) + (1 << 29); // .5 s
     s.update(
         &id("h", "app", "", "derive", "q\"\\\n"),
-        &[Sample {
+        [Sample {
             name: "value",
             kind: DsType::Derive,
             value: Some(Value::Derive(-12)),
@@ -78,7 +78,7 @@ fn values_escapes_and_timestamps() {
     );
     let u = s.update(
         &id("h", "app", "", "gauge", "g"),
-        &[gauge("value", 0.1)],
+        [gauge("value", 0.1)],
         "app",
         t,
         301 << 30,
@@ -107,23 +107,23 @@ fn missing_series_are_forgotten() {
     let mut s = Store::new();
     let i = id("h", "load", "", "load", "");
     let ds = [gauge("shortterm", 1.0), gauge("midterm", 2.0)];
-    s.update(&i, &ds, "load", 1 << 30, 1 << 30, STALE);
+    s.update(&i, ds, "load", 1 << 30, 1 << 30, STALE);
     s.update(
         &id("h2", "load", "", "load", ""),
-        &ds,
+        ds,
         "load",
         1 << 30,
         1 << 30,
         STALE,
     );
     assert_eq!(s.len(), 4);
-    assert!(s.remove(&i, &ds).is_empty());
+    assert!(s.remove(&i, ds).is_empty());
     assert_eq!(s.len(), 2);
     assert_eq!(
-        s.remove(&i, &ds),
+        s.remove(&i, ds),
         vec!["collectd_load_shortterm", "collectd_load_midterm"]
     );
-    s.remove(&id("h2", "load", "", "load", ""), &ds);
+    s.remove(&id("h2", "load", "", "load", ""), ds);
     assert!(s.is_empty());
     assert_eq!(text(&s), "\n# collectd/write_prometheus 5.12.0.git at h\n");
 }
@@ -133,7 +133,7 @@ fn protobuf_is_length_delimited_families() {
     let mut s = Store::new();
     s.update(
         &id("h", "cpu", "0", "cpu", "idle"),
-        &[Sample {
+        [Sample {
             name: "value",
             kind: DsType::Derive,
             value: Some(Value::Derive(7)),
@@ -145,7 +145,7 @@ fn protobuf_is_length_delimited_families() {
     );
     s.update(
         &id("h", "memory", "", "memory", "used"),
-        &[gauge("value", 1.5)],
+        [gauge("value", 1.5)],
         "memory",
         2 << 30,
         1 << 30,
