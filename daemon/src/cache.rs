@@ -815,7 +815,7 @@ fn next_rate(ds_type: c_int, old: value_t, new: value_t, dt: f64) -> Result<f64,
         DS_COUNTER => {
             // SAFETY: see above.
             let (o, n) = unsafe { (old.counter, new.counter) };
-            crate::abi::common::counter_diff_impl(o, n) as f64 / dt
+            rcollectd_core::counter::diff(o, n) as f64 / dt
         }
         // SAFETY: see above.
         DS_GAUGE => unsafe { new.gauge },

@@ -492,7 +492,7 @@ impl Walker {
                 ));
                 return;
             }
-            let value = render_values(&child.values);
+            let value = crate::config::render_values(&child.values);
             let (Ok(k), Ok(v)) = (CString::new(child.key.clone()), CString::new(value)) else {
                 self.errors.push(DaemonError::at(
                     &child.location,
@@ -520,23 +520,9 @@ impl Walker {
     }
 }
 
-/// Renders option values as collectd passes them to simple config callbacks:
-/// strings as is, numbers with `%lf`, booleans as true/false, space-separated.
-fn render_values(values: &[Value]) -> String {
-    let parts: Vec<String> = values
-        .iter()
-        .map(|v| match v {
-            Value::String(s) => s.clone(),
-            Value::Number(n) => format!("{n:.6}"),
-            Value::Boolean(b) => if *b { "true" } else { "false" }.to_owned(),
-        })
-        .collect();
-    parts.join(" ")
-}
-
 fn register_types(db: &crate::types_db::TypesDb) {
     for ds in db.iter() {
-        let c = ds.to_c();
+        let c = crate::types_db::ToC::to_c(ds);
         // SAFETY: `to_c` yields a valid data set for the duration of the copy.
         if let Some(owned) = unsafe { OwnedDataSet::copy_from(c.as_ptr()) } {
             registry().add_data_set(owned);
@@ -857,17 +843,6 @@ pub fn shutdown_all() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn values_render_like_collectd() {
-        let v = vec![
-            Value::String("eth0".into()),
-            Value::Number(1.0),
-            Value::Boolean(true),
-            Value::Number(-2.5),
-        ];
-        assert_eq!(render_values(&v), "eth0 1.000000 true -2.500000");
-    }
 
     #[test]
     fn seconds_convert_to_cdtime() {

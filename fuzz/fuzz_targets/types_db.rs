@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rcollectd::types_db::{DataSet, TypesDb};
+use rcollectd::types_db::{from_c, ToC, TypesDb};
 use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     for ds in db.iter() {
         let c = ds.to_c();
         // SAFETY: `c` is alive and was built by to_c.
-        let back = unsafe { DataSet::from_c(c.as_ptr()) }.expect("round trip");
+        let back = unsafe { from_c(c.as_ptr()) }.expect("round trip");
         assert_eq!(back.sources.len(), ds.sources.len());
     }
 });

@@ -24,25 +24,22 @@ impl CdTime {
 
     /// Seconds as a float, the way collectd prints times (`%.3f`).
     pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / 1_073_741_824.0
+        rcollectd_core::time::to_f64(self.0)
     }
 
     /// Whole seconds, rounded to nearest as collectd's `CDTIME_T_TO_TIME_T`.
     pub fn as_time_t(self) -> i64 {
-        ((self.0 + (1 << 29)) >> 30) as i64
+        rcollectd_core::time::to_time_t(self.0)
     }
 
     /// As a `Duration` (for intervals and timeouts).
     pub fn as_duration(self) -> Duration {
-        let secs = self.0 >> 30;
-        let nanos = ((self.0 & 0x3fff_ffff) * 1_000_000_000 + (1 << 29)) >> 30;
-        Duration::new(secs, 0) + Duration::from_nanos(nanos)
+        rcollectd_core::time::to_duration(self.0)
     }
 
     /// From a `Duration`, rounding to the nearest unit.
     pub fn from_duration(d: Duration) -> CdTime {
-        let ns = d.subsec_nanos() as u64;
-        CdTime((d.as_secs() << 30) | (((ns << 30) + 500_000_000) / 1_000_000_000))
+        CdTime(rcollectd_core::time::from_duration(d))
     }
 
     /// From float seconds (negative and NaN become zero).
@@ -50,7 +47,7 @@ impl CdTime {
         if s.is_nan() || s <= 0.0 {
             CdTime(0)
         } else {
-            CdTime((s * 1_073_741_824.0) as u64)
+            CdTime(rcollectd_core::time::from_f64(s))
         }
     }
 }
@@ -325,21 +322,14 @@ impl<'a> ValueList<'a> {
 
     /// `host/plugin[-pi]/type[-ti]`, collectd's identifier string.
     pub fn identifier(&self) -> String {
-        let mut s = String::with_capacity(64);
-        s.push_str(self.host());
-        s.push('/');
-        s.push_str(self.plugin());
-        if !self.plugin_instance().is_empty() {
-            s.push('-');
-            s.push_str(self.plugin_instance());
-        }
-        s.push('/');
-        s.push_str(self.type_());
-        if !self.type_instance().is_empty() {
-            s.push('-');
-            s.push_str(self.type_instance());
-        }
-        s
+        rcollectd_core::ident::Parts::of(
+            self.host(),
+            self.plugin(),
+            self.plugin_instance(),
+            self.type_(),
+            self.type_instance(),
+        )
+        .to_text()
     }
 
     fn raw_values(&self) -> &'a [sys::value_t] {

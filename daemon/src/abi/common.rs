@@ -58,21 +58,6 @@ pub(crate) fn field_bytes(field: &[c_char]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(field.as_ptr().cast::<u8>(), end) }
 }
 
-/// Difference of two counter readings, assuming a 32-bit or 64-bit wrap when
-/// the new value is smaller (`counter_diff`).
-pub fn counter_diff_impl(old: u64, new: u64) -> u64 {
-    if old > new {
-        let max = if old <= u64::from(u32::MAX) {
-            u64::from(u32::MAX)
-        } else {
-            u64::MAX
-        };
-        (max - old).wrapping_add(new).wrapping_add(1)
-    } else {
-        new - old
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Exports.
 // ---------------------------------------------------------------------------
@@ -686,22 +671,17 @@ pub unsafe extern "C" fn format_name(
             c_bytes(type_instance),
         )
     };
-    let mut parts: Vec<&[u8]> = vec![h, b"/", p];
-    if !pi.is_empty() {
-        parts.extend([b"-" as &[u8], pi]);
+    let parts = rcollectd_core::ident::Parts {
+        host: h,
+        plugin: p,
+        plugin_instance: Some(pi),
+        type_: t,
+        type_instance: Some(ti),
+    };
+    let joined = parts.format();
+    if joined.len() >= cap {
+        return libc::ENOBUFS;
     }
-    parts.extend([b"/" as &[u8], t]);
-    if !ti.is_empty() {
-        parts.extend([b"-" as &[u8], ti]);
-    }
-    let mut left = cap;
-    for part in &parts {
-        if part.len() >= left {
-            return libc::ENOBUFS;
-        }
-        left -= part.len();
-    }
-    let joined = parts.concat();
     // SAFETY: ret has cap > joined.len() bytes.
     unsafe { write_c_str(ret, cap, &joined) };
     0
@@ -751,7 +731,7 @@ pub unsafe extern "C" fn format_values(
             }
         };
         let mut out = String::with_capacity(64);
-        out.push_str(&format_c_double("%.3f", time::to_f64(vl.time)));
+        rcollectd_core::sys::push_double(&mut out, c"%.3f", time::to_f64(vl.time));
         let mut rates: Option<Vec<f64>> = None;
         for (i, (d, v)) in dss.iter().zip(vals).enumerate() {
             out.push(':');
@@ -800,18 +780,6 @@ pub unsafe extern "C" fn format_values(
     })
 }
 
-/// Formats one double with a C format (exact printf rounding).
-fn format_c_double(fmt: &str, v: f64) -> String {
-    let Ok(f) = CString::new(fmt) else {
-        return String::new();
-    };
-    let mut buf = [0u8; 512];
-    // SAFETY: buf is writable; the format consumes exactly one double.
-    let n = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), f.as_ptr(), v) };
-    let n = usize::try_from(n).unwrap_or(0).min(buf.len() - 1);
-    String::from_utf8_lossy(&buf[..n]).into_owned()
-}
-
 /// Splits `host/plugin[-pi]/type[-ti]` in place; without a host part
 /// `default_host` is used (if non-null). 0 or -1.
 ///
@@ -836,42 +804,50 @@ pub unsafe extern "C" fn parse_identifier(
     {
         return -1;
     }
-    // SAFETY: str is a writable C string; strchr results point inside it.
-    unsafe {
-        let mut hostname = str;
-        let mut plugin = libc::strchr(hostname, b'/' as c_int);
-        if plugin.is_null() {
+    // Where each field starts and ends in `str`, by the one parse rule
+    // (`None` for a field that is absent or, for the host, the default).
+    let spans = {
+        // SAFETY: `str` is a C string per the contract; the slice ends before
+        // its NUL and is dropped before `str` is written below.
+        let bytes = unsafe { CStr::from_ptr(str) }.to_bytes();
+        let default = (!default_host.is_null()).then_some(&[][..]);
+        let Some(parts) = rcollectd_core::ident::parse(bytes, default) else {
             return -1;
+        };
+        let base = bytes.as_ptr() as usize;
+        let span = |f: &[u8]| (f.as_ptr() as usize - base, f.len());
+        // The host is the default exactly when `str` has a single `/`.
+        let own_host = bytes.iter().filter(|&&b| b == b'/').take(2).count() == 2;
+        let host = own_host.then(|| span(parts.host));
+        [
+            host,
+            Some(span(parts.plugin)),
+            parts.plugin_instance.map(span),
+            Some(span(parts.type_)),
+            parts.type_instance.map(span),
+        ]
+    };
+    let outs = [
+        ret_host,
+        ret_plugin,
+        ret_plugin_instance,
+        ret_type,
+        ret_type_instance,
+    ];
+    for (i, (span, out)) in spans.iter().zip(outs).enumerate() {
+        // SAFETY: every span lies inside `str`, which is writable; the byte
+        // after a field is its separator or the terminating NUL; `out` is a
+        // writable pointer per the contract.
+        unsafe {
+            *out = match span {
+                Some((start, len)) => {
+                    *str.add(start + len) = 0;
+                    str.add(*start)
+                }
+                None if i == 0 => default_host,
+                None => std::ptr::null_mut(),
+            };
         }
-        *plugin = 0;
-        plugin = plugin.add(1);
-        let mut type_ = libc::strchr(plugin, b'/' as c_int);
-        if type_.is_null() {
-            if default_host.is_null() {
-                return -1;
-            }
-            type_ = plugin;
-            plugin = hostname;
-            hostname = default_host;
-        } else {
-            *type_ = 0;
-            type_ = type_.add(1);
-        }
-        let mut pi = libc::strchr(plugin, b'-' as c_int);
-        if !pi.is_null() {
-            *pi = 0;
-            pi = pi.add(1);
-        }
-        let mut ti = libc::strchr(type_, b'-' as c_int);
-        if !ti.is_null() {
-            *ti = 0;
-            ti = ti.add(1);
-        }
-        *ret_host = hostname;
-        *ret_plugin = plugin;
-        *ret_plugin_instance = pi;
-        *ret_type = type_;
-        *ret_type_instance = ti;
     }
     0
 }
@@ -1250,7 +1226,7 @@ pub unsafe extern "C" fn read_text_file_contents(
 /// Counter difference with 32/64-bit wrap-around.
 #[no_mangle]
 pub extern "C" fn counter_diff(old_value: c_ulonglong, new_value: c_ulonglong) -> c_ulonglong {
-    counter_diff_impl(old_value, new_value)
+    rcollectd_core::counter::diff(old_value, new_value)
 }
 
 /// Turns a rate back into a value of the given DS type, carrying the
@@ -1371,7 +1347,10 @@ pub unsafe extern "C" fn value_to_rate(
         match ds_type {
             DS_DERIVE => value.derive.wrapping_sub(st.last_value.derive) as f64 / interval,
             DS_GAUGE => value.gauge,
-            DS_COUNTER => counter_diff_impl(st.last_value.counter, value.counter) as f64 / interval,
+            DS_COUNTER => {
+                rcollectd_core::counter::diff(st.last_value.counter, value.counter) as f64
+                    / interval
+            }
             DS_ABSOLUTE => value.absolute as f64 / interval,
             _ => return libc::EINVAL,
         }

@@ -587,7 +587,7 @@ pub unsafe extern "C" fn plugin_register_data_set(ds: *const data_set_t) -> c_in
         };
         if crate::isolate::child::is_host() {
             // SAFETY: `ds` was just read successfully as a valid data set.
-            if let Ok(plain) = unsafe { crate::types_db::DataSet::from_c(ds) } {
+            if let Ok(plain) = unsafe { crate::types_db::from_c(ds) } {
                 crate::isolate::child::note_type(plain);
             }
         }

@@ -471,7 +471,7 @@ impl Host {
                 types,
             } => {
                 for t in types {
-                    let c = t.to_c();
+                    let c = crate::types_db::ToC::to_c(&t);
                     let ptr = c.as_ptr();
                     // SAFETY: `to_c` yields a valid data set, alive for the copy.
                     let owned = unsafe { crate::plugins::registry::OwnedDataSet::copy_from(ptr) };

@@ -197,22 +197,13 @@ pub fn split(line: &[u8]) -> Result<Vec<Vec<u8>>, &'static str> {
 /// `parse_identifier` without a default host: `host/plugin[-pi]/type[-ti]`
 /// (the type part keeps any further `/`).
 pub fn parse_identifier(s: &[u8]) -> Option<Identifier> {
-    let slash = s.iter().position(|&b| b == b'/')?;
-    let (host, rest) = (&s[..slash], &s[slash + 1..]);
-    let slash = rest.iter().position(|&b| b == b'/')?;
-    let (plugin, type_) = (&rest[..slash], &rest[slash + 1..]);
-    let dash = |part: &[u8]| match part.iter().position(|&b| b == b'-') {
-        Some(i) => (part[..i].to_vec(), Some(part[i + 1..].to_vec())),
-        None => (part.to_vec(), None),
-    };
-    let (plugin, plugin_instance) = dash(plugin);
-    let (type_, type_instance) = dash(type_);
+    let p = rcollectd_core::ident::parse(s, None)?;
     Some(Identifier {
-        host: host.to_vec(),
-        plugin,
-        plugin_instance,
-        type_,
-        type_instance,
+        host: p.host.to_vec(),
+        plugin: p.plugin.to_vec(),
+        plugin_instance: p.plugin_instance.map(<[u8]>::to_vec),
+        type_: p.type_.to_vec(),
+        type_instance: p.type_instance.map(<[u8]>::to_vec),
     })
 }
 
@@ -581,20 +572,14 @@ pub fn putval(args: &[Vec<u8>], env: &mut dyn CmdEnv, out: &mut Vec<u8>) -> Opti
 
 /// `format_name`: `host/plugin[-pi]/type[-ti]` (empty instances omitted).
 pub fn format_name(id: &Identifier) -> Vec<u8> {
-    let mut s = id.host.clone();
-    s.push(b'/');
-    s.extend_from_slice(&id.plugin);
-    if let Some(pi) = id.plugin_instance.as_deref().filter(|p| !p.is_empty()) {
-        s.push(b'-');
-        s.extend_from_slice(pi);
+    rcollectd_core::ident::Parts {
+        host: &id.host,
+        plugin: &id.plugin,
+        plugin_instance: id.plugin_instance.as_deref(),
+        type_: &id.type_,
+        type_instance: id.type_instance.as_deref(),
     }
-    s.push(b'/');
-    s.extend_from_slice(&id.type_);
-    if let Some(ti) = id.type_instance.as_deref().filter(|t| !t.is_empty()) {
-        s.push(b'-');
-        s.extend_from_slice(ti);
-    }
-    s
+    .format()
 }
 
 /// PUTNOTIF `severity=... time=... message=... [host=...] ... [s:key=...]`

@@ -9,27 +9,10 @@ use std::fmt::Write as _;
 
 use rcollectd_plugin::{CdTime, DsType, Value};
 
-/// Appends `v` formatted with the C format `fmt` (one double conversion).
+/// Appends `v` formatted with the C format `fmt` (one double conversion),
+/// exactly as collectd's `snprintf` prints it.
 pub fn push_c(out: &mut String, fmt: &CStr, v: f64) {
-    let mut buf = [0u8; 128];
-    // SAFETY: `fmt` contains exactly one `%f`-style conversion consuming one
-    // double; snprintf writes at most `buf.len()` bytes including the NUL.
-    let n = unsafe { libc::snprintf(buf.as_mut_ptr().cast(), buf.len(), fmt.as_ptr(), v) };
-    if n < 0 {
-        return;
-    }
-    let n = n as usize;
-    if n < buf.len() {
-        out.push_str(std::str::from_utf8(&buf[..n]).unwrap_or(""));
-        return;
-    }
-    // Huge values (`%f` of 1e300 has 300+ digits): size the buffer exactly.
-    let mut big = vec![0u8; n + 1];
-    // SAFETY: as above, with a buffer of the length snprintf asked for.
-    let m = unsafe { libc::snprintf(big.as_mut_ptr().cast(), big.len(), fmt.as_ptr(), v) };
-    if m >= 0 && (m as usize) < big.len() {
-        out.push_str(std::str::from_utf8(&big[..m as usize]).unwrap_or(""));
-    }
+    rcollectd_core::sys::push_double(out, fmt, v);
 }
 
 /// collectd's `%.3f` (times and intervals).
@@ -39,22 +22,7 @@ pub fn push_3f(out: &mut String, v: f64) {
 
 /// `host/plugin[-pi]/type[-ti]` (collectd's `format_name`).
 pub fn identifier(host: &str, plugin: &str, pi: &str, type_: &str, ti: &str) -> String {
-    let mut s =
-        String::with_capacity(host.len() + plugin.len() + pi.len() + type_.len() + ti.len() + 4);
-    s.push_str(host);
-    s.push('/');
-    s.push_str(plugin);
-    if !pi.is_empty() {
-        s.push('-');
-        s.push_str(pi);
-    }
-    s.push('/');
-    s.push_str(type_);
-    if !ti.is_empty() {
-        s.push('-');
-        s.push_str(ti);
-    }
-    s
+    rcollectd_core::ident::Parts::of(host, plugin, pi, type_, ti).to_text()
 }
 
 /// collectd's `escape_string`: quotes the string, escaping `"` and `\`,
@@ -64,14 +32,7 @@ pub fn escape_string(s: &str) -> Cow<'_, str> {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len() + 4);
-    out.push('"');
-    for c in s.chars() {
-        if c == '"' || c == '\\' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
+    rcollectd_core::config::push_quoted(&mut out, s);
     Cow::Owned(out)
 }
 

@@ -4,7 +4,11 @@
 
 use std::time::Duration;
 
-pub use rcollectd_plugin::sys::cdtime_t;
+/// collectd's `cdtime_t`: 2^-30 seconds since the epoch, in a `uint64_t`.
+#[allow(non_camel_case_types)]
+pub type cdtime_t = u64;
+
+use crate::sys;
 
 /// Sub-second mask of a `cdtime_t` (the low 30 bits).
 const FRAC_MASK: u64 = 0x3fff_ffff;
@@ -13,36 +17,23 @@ const HALF: u64 = 1 << 29;
 
 /// Current wall-clock time as collectd's `cdtime()` reports it (CLOCK_REALTIME).
 pub fn now() -> cdtime_t {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    if status != 0 {
-        log::error!(
-            "cdtime: clock_gettime failed: {}",
-            std::io::Error::last_os_error()
-        );
-        return 0;
+    match sys::clock_gettime(libc::CLOCK_REALTIME) {
+        Ok(ts) => from_timespec(&ts),
+        Err(e) => {
+            log::error!("cdtime: clock_gettime failed: {e}");
+            0
+        }
     }
-    from_timespec(&ts)
 }
 
 /// Current wall-clock time from the coarse clock (CLOCK_REALTIME_COARSE):
 /// a few milliseconds of resolution for a fraction of the cost, for
 /// bookkeeping such as cache expiry that only needs second precision.
 pub fn now_coarse() -> cdtime_t {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
-    let status = unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) };
-    if status != 0 {
-        return now();
+    match sys::clock_gettime(libc::CLOCK_REALTIME_COARSE) {
+        Ok(ts) => from_timespec(&ts),
+        Err(_) => now(),
     }
-    from_timespec(&ts)
 }
 
 /// Whole seconds to `cdtime_t` (`TIME_T_TO_CDTIME_T`).
@@ -177,31 +168,22 @@ pub const RFC3339NANO_SIZE: usize = 36;
 pub fn format_rfc3339(t: cdtime_t, nano: bool, local: bool) -> Result<String, i32> {
     let ts = to_timespec(t);
     let secs: libc::time_t = ts.tv_sec;
-    // SAFETY: `tm` is plain old data; zeroed is a valid value.
-    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-    // SAFETY: both pointers are valid for the call; the *_r variants are
-    // thread-safe and write only into `tm`.
-    let ok = unsafe {
-        if local {
-            !libc::localtime_r(&secs, &mut tm).is_null()
-        } else {
-            !libc::gmtime_r(&secs, &mut tm).is_null()
+    let tm = match sys::broken_down(secs, local) {
+        Ok(tm) => tm,
+        Err(err) => {
+            log::error!(
+                "{}: {} failed: {}",
+                if local {
+                    "get_local_time"
+                } else {
+                    "get_utc_time"
+                },
+                if local { "localtime_r" } else { "gmtime_r" },
+                err
+            );
+            return Err(err.raw_os_error().unwrap_or(libc::EINVAL));
         }
     };
-    if !ok {
-        let err = std::io::Error::last_os_error();
-        log::error!(
-            "{}: {} failed: {}",
-            if local {
-                "get_local_time"
-            } else {
-                "get_utc_time"
-            },
-            if local { "localtime_r" } else { "gmtime_r" },
-            err
-        );
-        return Err(err.raw_os_error().unwrap_or(libc::EINVAL));
-    }
     let mut out = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         i64::from(tm.tm_year) + 1900,

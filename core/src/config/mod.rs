@@ -88,21 +88,51 @@ pub fn parse_str_checked(text: &str, name: &Path) -> Result<Parsed, ConfigError>
     })
 }
 
+/// Appends `s` in double quotes with `"` and `\\` escaped by a backslash:
+/// how collectd.conf quotes a string, and collectd's `escape_string`.
+pub fn push_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+}
+
+/// C's `%lf` for a double: how collectd prints a number option's value
+/// (`global_option_get`, simple config callbacks).
+pub fn format_lf(n: f64) -> String {
+    let mut s = String::new();
+    crate::sys::push_double(&mut s, c"%lf", n);
+    s
+}
+
+/// An option's values as one string, the way collectd hands options to
+/// plugins registered with `plugin_register_config`: strings as they are,
+/// numbers with `%lf`, booleans `true`/`false`, joined by single spaces.
+pub fn render_values(values: &[Value]) -> String {
+    let mut out = String::new();
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        match v {
+            Value::String(s) => out.push_str(s),
+            Value::Number(n) => out.push_str(&format_lf(*n)),
+            Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
+        }
+    }
+    out
+}
+
 /// `item` written back as collectd.conf text (an option line, or a block
 /// with its children), which parses to the same tree.
 pub fn render(item: &Item) -> String {
     fn value(v: &Value, out: &mut String) {
         match v {
-            Value::String(s) => {
-                out.push('"');
-                for c in s.chars() {
-                    if c == '"' || c == '\\' {
-                        out.push('\\');
-                    }
-                    out.push(c);
-                }
-                out.push('"');
-            }
+            Value::String(s) => push_quoted(out, s),
             Value::Number(n) => out.push_str(&n.to_string()),
             Value::Boolean(b) => out.push_str(if *b { "true" } else { "false" }),
         }
@@ -237,4 +267,4 @@ impl Item {
 }
 
 #[cfg(test)]
-pub(crate) mod tests;
+mod tests;

@@ -2,8 +2,6 @@
 //! `LoadPlugin` statement, classification of top-level items, and the
 //! process-wide store behind `global_option_get`/`global_option_set`.
 
-use std::collections::HashMap;
-use std::ffi::CString;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -81,7 +79,7 @@ impl Default for Globals {
 
 /// Every option `Globals` knows, with its collectd spelling.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Opt {
+pub enum Opt {
     BaseDir,
     PidFile,
     Hostname,
@@ -123,7 +121,8 @@ const TABLE: [(&str, Opt); 15] = [
     ("MaxReadInterval", Opt::MaxReadInterval),
 ];
 
-fn lookup_table(key: &str) -> Option<(&'static str, Opt)> {
+/// The option `key` names (case-insensitive) with its collectd spelling.
+pub fn lookup_table(key: &str) -> Option<(&'static str, Opt)> {
     TABLE
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(key))
@@ -143,7 +142,7 @@ fn lookup_config(key: &str) -> Option<(&'static str, Opt)> {
 }
 
 /// collectd's IS_TRUE / IS_FALSE on a string.
-pub(crate) fn parse_bool_str(s: &str) -> Option<bool> {
+pub fn parse_bool_str(s: &str) -> Option<bool> {
     ["true", "yes", "on"]
         .iter()
         .any(|t| t.eq_ignore_ascii_case(s))
@@ -315,14 +314,14 @@ impl Globals {
 
     /// The value `global_option_get` reports for `opt`, as collectd's string
     /// table would hold it (`None` where collectd has no value and no default).
-    fn render(&self, opt: Opt) -> Option<String> {
+    pub fn render(&self, opt: Opt) -> Option<String> {
         let b = |v: bool| Some(if v { "true" } else { "false" }.to_string());
         match opt {
             Opt::BaseDir => Some(self.base_dir.to_string_lossy().into_owned()),
             Opt::PidFile => Some(self.pid_file.to_string_lossy().into_owned()),
             Opt::Hostname => self.hostname.clone(),
             Opt::FqdnLookup => b(self.fqdn_lookup),
-            Opt::Interval => Some(format!("{:.6}", self.interval)),
+            Opt::Interval => Some(super::format_lf(self.interval)),
             Opt::ReadThreads => Some(self.read_threads.to_string()),
             Opt::WriteThreads => Some(self.write_threads.to_string()),
             Opt::WriteQueueLimitHigh => {
@@ -336,7 +335,7 @@ impl Globals {
             Opt::CollectInternalStats => b(self.collect_internal_stats),
             Opt::PreCacheChain => Some(self.pre_cache_chain.clone()),
             Opt::PostCacheChain => Some(self.post_cache_chain.clone()),
-            Opt::MaxReadInterval => Some(format!("{:.6}", self.max_read_interval)),
+            Opt::MaxReadInterval => Some(super::format_lf(self.max_read_interval)),
             Opt::TypesDb | Opt::PluginDir | Opt::IsolatePlugins => None,
         }
     }
@@ -513,20 +512,10 @@ struct Store {
 
 static STORE: RwLock<Option<Store>> = RwLock::new(None);
 
-/// Serialises unit tests that touch the process-wide store.
-#[cfg(test)]
-pub(crate) static TEST_LOCK: Mutex<()> = Mutex::new(());
-
-/// C strings handed out by `global_option_get`, per option. Replaced strings
-/// are retired, never freed, because C callers may still hold them; the
-/// number retired is bounded by the number of option changes.
-static C_STRINGS: Mutex<Option<CStrings>> = Mutex::new(None);
-
-#[derive(Default)]
-struct CStrings {
-    live: HashMap<Opt, CString>,
-    retired: Vec<CString>,
-}
+/// Serialises unit tests (here and in the daemon) that touch the
+/// process-wide store.
+#[doc(hidden)]
+pub static TEST_LOCK: Mutex<()> = Mutex::new(());
 
 /// Installs `g` as the daemon's current settings (options set on the
 /// command line keep their command-line values).
@@ -576,8 +565,8 @@ fn apply_string(g: &mut Globals, opt: Opt, value: Option<&str>) -> bool {
 }
 
 /// Forgets every setting and command-line override (unit tests only).
-#[cfg(test)]
-pub(crate) fn clear_for_tests() {
+#[doc(hidden)]
+pub fn clear_for_tests() {
     *STORE.write().unwrap_or_else(|e| e.into_inner()) = None;
 }
 
@@ -614,33 +603,6 @@ pub fn option_set(key: &str, value: Option<&str>, from_cli: bool) -> i32 {
 pub fn option_get(key: &str) -> Option<String> {
     let (_, opt) = lookup_table(key)?;
     current().render(opt)
-}
-
-/// `global_option_get` for C: a pointer that stays valid for the life of
-/// the process. Null for unknown options (logged) and unset options.
-pub fn option_get_c(key: &str) -> *const libc::c_char {
-    let Some((_, opt)) = lookup_table(key) else {
-        log::error!("configfile: Cannot get unknown global option `{key}'.");
-        return std::ptr::null();
-    };
-    let Some(value) = current().render(opt) else {
-        return std::ptr::null();
-    };
-    let Ok(c) = CString::new(value) else {
-        return std::ptr::null();
-    };
-    let mut guard = C_STRINGS.lock().unwrap_or_else(|e| e.into_inner());
-    let strings = guard.get_or_insert_with(CStrings::default);
-    if let Some(old) = strings.live.get(&opt) {
-        if *old == c {
-            return old.as_ptr();
-        }
-    }
-    let ptr = c.as_ptr();
-    if let Some(old) = strings.live.insert(opt, c) {
-        strings.retired.push(old);
-    }
-    ptr
 }
 
 #[cfg(test)]
@@ -859,10 +821,6 @@ mod tests {
         assert_eq!(option_set("Interval", None, false), 0);
         assert_eq!(current().interval, 10.0);
 
-        let p1 = option_get_c("Interval");
-        let p2 = option_get_c("INTERVAL");
-        assert_eq!(p1, p2, "unchanged values keep their pointer");
-        assert!(option_get_c("Bogus").is_null());
         // Leave no command-line override behind for other tests.
         clear_for_tests();
     }

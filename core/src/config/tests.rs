@@ -456,92 +456,17 @@ fn helpers() {
 }
 
 /// Deterministic xorshift generator for the stable "fuzz" tests.
-pub(crate) struct XorShift(pub u64);
-
-impl XorShift {
-    pub(crate) fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    pub(crate) fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
-/// Pseudo-random inputs from a fixed seed: fragments of the grammar
-/// shuffled, spliced and mutated. Any input must give a tree or an error,
-/// never a panic, and every tree must convert to C and back. (The same
-/// property is fuzzed with libFuzzer by `fuzz/fuzz_targets/config_parser.rs`.)
+/// Pseudo-random inputs from a fixed seed ([`crate::testgen`]): any input
+/// must give a tree or an error with a location, never a panic. (The daemon
+/// checks that every tree converts to C and back; libFuzzer fuzzes the same
+/// property in `fuzz/fuzz_targets/config_parser.rs`.)
 #[test]
 fn random_inputs_never_panic() {
-    const PIECES: &[&str] = &[
-        "<",
-        ">",
-        "</",
-        "/",
-        "\"",
-        "\\",
-        "\\\n",
-        "\n",
-        "\r\n",
-        " ",
-        "\t",
-        "#",
-        "Plugin",
-        "cpu",
-        "true",
-        "off",
-        "1",
-        "-2.5",
-        "0x1f",
-        "1e+3",
-        ".5",
-        "127.0.0.1",
-        "::1",
-        "[::1]:80",
-        "é",
-        ";",
-        "Include",
-        "\"/nonexistent-rcollectd/*.conf\"",
-        "<Plugin x>\n",
-        "</Plugin>\n",
-        "A 1\n",
-        "\"a\\\"b\"",
-        "\"multi \\\n  line\"",
-        "Filter",
-        "<Include \"/nonexistent\">\n",
-        "</Include>\n",
-        "LoadPlugin",
-        "Interval",
-    ];
-    let mut rng = XorShift(0x5eed_c011_ec7d);
-    let name = Path::new("/nonexistent-rcollectd-fuzz/f.conf");
+    let name = Path::new(crate::testgen::CONFIG_PATH);
     let mut parsed = 0;
-    for _ in 0..4000 {
-        let mut text = String::new();
-        for _ in 0..rng.below(40) {
-            text.push_str(PIECES[rng.below(PIECES.len())]);
-        }
-        // Occasionally flip a byte into another ASCII character.
-        if !text.is_empty() && rng.below(4) == 0 {
-            let mut bytes = text.into_bytes();
-            let i = rng.below(bytes.len());
-            if bytes[i].is_ascii() {
-                bytes[i] = (rng.below(128)) as u8;
-            }
-            text = String::from_utf8_lossy(&bytes).into_owned();
-        }
+    for text in crate::testgen::config_texts() {
         match parse_str(&text, name) {
-            Ok(root) => {
-                parsed += 1;
-                let c = crate::abi::oconfig::OconfigTree::new(&root);
-                // SAFETY: valid tree while `c` lives.
-                let back = unsafe { crate::abi::oconfig::from_oconfig(c.as_ptr()) };
-                assert_eq!(back.children.len(), root.children.len());
-            }
+            Ok(_) => parsed += 1,
             Err(e) => assert!(e.location.is_some(), "{e}"),
         }
     }
@@ -567,4 +492,48 @@ fn rendered_items_parse_to_the_same_tree() {
         out
     };
     assert_eq!(strip(&root), strip(&again), "{rendered}");
+}
+
+/// Option values as collectd hands them to simple config callbacks
+/// (`cf_dispatch_option`: `%lf` numbers) and as `global_option_get` reports.
+#[test]
+fn renders_values_like_cf_dispatch_option() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "A \"x y\" 1 -2.5 true off 0x10",
+            "x y 1.000000 -2.500000 true false 16.000000",
+        ),
+        // `1e+3` lexes as the word `1e` and the number +3.
+        ("B 1e+3", "1e 3.000000"),
+        ("C 0.0000001", "0.000000"),
+        ("D eth0 1 true -2.5", "eth0 1.000000 true -2.500000"),
+    ];
+    for (text, want) in cases {
+        let root = parse(text).unwrap();
+        assert_eq!(render_values(&root.children[0].values), *want, "{text}");
+    }
+    let lf: &[(f64, &str)] = &[
+        (f64::INFINITY, "inf"),
+        (f64::NEG_INFINITY, "-inf"),
+        (f64::NAN, "nan"),
+        (-f64::NAN, "-nan"),
+        (10.0, "10.000000"),
+        (1e20, "100000000000000000000.000000"),
+    ];
+    for (n, want) in lf {
+        assert_eq!(format_lf(*n), *want, "{n}");
+    }
+}
+
+#[test]
+fn quoting_escapes_quotes_and_backslashes() {
+    for (s, want) in [
+        ("a", "\"a\""),
+        ("a b", "\"a b\""),
+        ("q\"\\", "\"q\\\"\\\\\""),
+    ] {
+        let mut out = String::new();
+        push_quoted(&mut out, s);
+        assert_eq!(out, want);
+    }
 }
