@@ -1579,6 +1579,28 @@ mod tests {
 
     const ID: [&str; 5] = ["h", "p", "i", "t", "x"];
 
+    /// The cache's hot-path name formatter agrees with the core's
+    /// `format_name`, from the parts and from a value list.
+    #[test]
+    fn names_follow_the_identifier_rule() {
+        let long = "n".repeat(127);
+        let cases: [[&str; 5]; 5] = [
+            ["h", "cpu", "0", "cpu", "idle"],
+            ["h", "load", "", "load", ""],
+            ["host-a.b", "p", "i-j", "t", "k-l"],
+            ["", "p", "", "t", ""],
+            [&long, &long, &long, &long, &long],
+        ];
+        for id in cases {
+            let want = rcollectd_core::ident::Parts::of(id[0], id[1], id[2], id[3], id[4]).format();
+            let [h, p, pi, t, ti] = id.map(str::as_bytes);
+            assert_eq!(NameBuf::from_parts(h, p, pi, t, ti).as_bytes(), want);
+            let mut values = [gauge(1.0)];
+            let vl = value_list(id, 0, 0, &mut values);
+            assert_eq!(NameBuf::from_vl(&vl).as_bytes(), want, "{id:?}");
+        }
+    }
+
     fn secs(s: u64) -> cdtime_t {
         time::from_secs(s)
     }

@@ -11,6 +11,7 @@ use std::sync::Mutex;
 
 use rcollectd_plugin::sys::{cdtime_t, value_list_t, value_t};
 
+use crate::abi::callbacks::InCtx;
 use crate::abi::globals;
 use crate::config::globals::Globals;
 use crate::config::{self, Item, Location, Value};
@@ -18,7 +19,7 @@ use crate::dispatch::{self, QueueLimits};
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::registry::{registry, set_cstr_field, OwnedDataSet};
 use crate::plugins::{loader, log as plog};
-use crate::schedule::{scheduler, ReadFunc, ReadKind};
+use crate::schedule::{scheduler, ReadFunc};
 
 /// Command-line inputs the daemon needs.
 #[derive(Debug, Clone)]
@@ -441,7 +442,7 @@ impl Walker {
         if let Some(cb) = complex {
             let tree = crate::abi::oconfig::to_oconfig(item);
             // SAFETY: `tree` is a freshly built, valid oconfig tree we free below.
-            let status = unsafe { crate::abi::plugin::call_complex_config(&cb, tree) };
+            let status = unsafe { cb.config(tree) };
             // SAFETY: built by to_oconfig, freed once.
             unsafe { crate::abi::oconfig::oconfig_free(tree) };
             if status != 0 {
@@ -500,12 +501,7 @@ impl Walker {
                 ));
                 return;
             };
-            let status = {
-                let _g = ctx::enter(cb.ctx.0);
-                let f = cb.func;
-                // SAFETY: the plugin's simple config callback with two valid strings.
-                std::panic::catch_unwind(|| unsafe { f(k.as_ptr(), v.as_ptr()) }).unwrap_or(-1)
-            };
+            let status = cb.config(&k, &v);
             if status != 0 {
                 self.errors.push(DaemonError::at(
                     &child.location,
@@ -643,6 +639,8 @@ pub fn init_all() -> bool {
 fn init_all_with(start_readers: bool) -> bool {
     crate::plugins::log::plugins_started();
     let rt = runtime();
+    // What a run of reads dispatches reaches the writers in one batch.
+    crate::schedule::set_run_scope(|| Box::new(dispatch::batch_scope()));
     dispatch::install_cache_hooks();
     dispatch::set_limits(rt.limits);
     scheduler().set_max_read_interval(rt.max_read_interval);
@@ -652,12 +650,7 @@ fn init_all_with(start_readers: bool) -> bool {
     INITIALIZED.store(true, Ordering::SeqCst);
     let mut ok = true;
     for cb in registry().init.snapshot().iter() {
-        let status = {
-            let _g = ctx::enter(cb.ctx.0);
-            let f = cb.func;
-            // SAFETY: the plugin's init callback.
-            std::panic::catch_unwind(|| unsafe { f() }).unwrap_or(-1)
-        };
+        let status = cb.call();
         if status != 0 {
             log::error!(
                 "Initialization of plugin `{}' failed with status {status}. Plugin will be unloaded.",
@@ -682,31 +675,37 @@ const HOUSEKEEPING_READ: &str = "rcollectd:housekeeping";
 
 /// Schedules [`housekeeping`] every global interval, with the reads.
 fn register_housekeeping() {
-    let read = ReadKind::Internal(Box::new(|| {
-        housekeeping();
-        0
-    }));
+    let read = InCtx {
+        ctx: Ctx(ctx::EMPTY),
+        read: || {
+            housekeeping();
+            0
+        },
+    };
     let _ = scheduler().register(ReadFunc::new(
         HOUSEKEEPING_READ,
         "",
-        read,
+        "",
+        Box::new(read),
         globals::interval(),
-        Ctx(ctx::EMPTY),
     ));
 }
 
 fn register_internal_stats() {
     let c = ctx::make("collectd", globals::interval(), 0, 0);
-    let read = ReadKind::Internal(Box::new(|| {
-        dispatch_internal_stats();
-        0
-    }));
+    let read = InCtx {
+        ctx: Ctx(c),
+        read: || {
+            dispatch_internal_stats();
+            0
+        },
+    };
     let _ = scheduler().register(ReadFunc::new(
         "collectd",
         "",
-        read,
+        "collectd",
+        Box::new(read),
         globals::interval(),
-        Ctx(c),
     ));
 }
 
@@ -803,12 +802,7 @@ pub fn shutdown_all() -> bool {
     let mut ok = true;
     for cb in registry().shutdown.snapshot().iter() {
         crate::plugins::log::plugin_shutting_down(&cb.name);
-        let status = {
-            let _g = ctx::enter(cb.ctx.0);
-            let f = cb.func;
-            // SAFETY: the plugin's shutdown callback.
-            std::panic::catch_unwind(|| unsafe { f() }).unwrap_or(-1)
-        };
+        let status = cb.call();
         if status != 0 {
             ok = false;
         }

@@ -13,6 +13,7 @@ use rcollectd_plugin::sys::{
     data_set_t, match_proc_t, oconfig_item_t, target_proc_t, value_list_t,
 };
 
+use crate::abi::callbacks::{CMatch, CTarget};
 use crate::abi::oconfig::OconfigTree;
 use crate::config::{ConfigError, Item, Value};
 
@@ -29,21 +30,6 @@ pub const TARGET_RETURN: c_int = 2;
 /// and would overflow its stack).
 const MAX_JUMP_DEPTH: usize = 32;
 
-/// A plugin's opaque per-instance state, handed back on every call.
-struct UserData(*mut c_void);
-
-// SAFETY: collectd calls a match's or target's callbacks from any write
-// thread with the same `user_data`; plugins written for it are built for that.
-unsafe impl Send for UserData {}
-// SAFETY: as above: shared use across threads is the plugin's contract.
-unsafe impl Sync for UserData {}
-
-/// One configured `<Match>`: a registered match plus its instance state.
-struct MatchInst {
-    proc_: match_proc_t,
-    user_data: UserData,
-}
-
 /// One configured `<Target>`.
 enum Target {
     Return,
@@ -53,13 +39,12 @@ enum Target {
     Jump(String),
     Plugin {
         name: String,
-        proc_: target_proc_t,
-        user_data: UserData,
+        target: CTarget,
     },
 }
 
 struct Rule {
-    matches: Vec<MatchInst>,
+    matches: Vec<CMatch>,
     targets: Vec<Target>,
 }
 
@@ -119,17 +104,14 @@ fn single_string_arg<'a>(item: &'a Item, what: &str) -> Result<&'a str, ConfigEr
     }
 }
 
-/// The config-time `create` callback matches and targets share.
-type CreateFn = unsafe extern "C" fn(*const oconfig_item_t, *mut *mut c_void) -> c_int;
-
 /// Finds a registered match or target by name (case-insensitively) and runs
-/// its `create` callback on the block: (canonical name, procs, state).
-fn instantiate<P: Copy>(
+/// its `create` callback on the block, through `create`.
+fn instantiate<P: Copy, T>(
     item: &Item,
     kind: &str,
     registered: impl Fn(&Registry) -> Option<(String, P)>,
-    create: impl Fn(&P) -> Option<CreateFn>,
-) -> Result<(String, P, UserData), ConfigError> {
+    create: impl FnOnce(P, *const oconfig_item_t) -> Result<T, c_int>,
+) -> Result<(String, T), ConfigError> {
     let wanted = single_string_arg(item, kind)?;
     let found = registered(&REGISTRY.lock().unwrap_or_else(|e| e.into_inner()));
     let Some((name, proc_)) = found else {
@@ -142,23 +124,17 @@ fn instantiate<P: Copy>(
             ),
         ));
     };
-    let mut user_data: *mut c_void = ptr::null_mut();
-    if let Some(create) = create(&proc_) {
-        let tree = OconfigTree::new(item);
-        // SAFETY: the plugin's create callback gets a valid config tree that
-        // outlives the call and a place for its state.
-        let status = unsafe { create(tree.as_ptr(), &mut user_data) };
-        if status != 0 {
-            return Err(err(
-                item,
-                format!(
-                    "failed to create a \"{name}\" {}",
-                    kind.to_ascii_lowercase()
-                ),
-            ));
-        }
+    let tree = OconfigTree::new(item);
+    match create(proc_, tree.as_ptr()) {
+        Ok(inst) => Ok((name, inst)),
+        Err(_) => Err(err(
+            item,
+            format!(
+                "failed to create a \"{name}\" {}",
+                kind.to_ascii_lowercase()
+            ),
+        )),
     }
-    Ok((name, proc_, UserData(user_data)))
 }
 
 fn find_named<P: Copy>(list: &[(String, P)], name: &str) -> Option<(String, P)> {
@@ -167,15 +143,16 @@ fn find_named<P: Copy>(list: &[(String, P)], name: &str) -> Option<(String, P)> 
         .map(|(n, p)| (n.clone(), *p))
 }
 
-fn new_match(item: &Item) -> Result<MatchInst, ConfigError> {
+fn new_match(item: &Item) -> Result<CMatch, ConfigError> {
     let wanted = single_string_arg(item, "Match")?;
-    let (_, proc_, user_data) = instantiate(
+    let (_, m) = instantiate(
         item,
         "Match",
         |reg| find_named(&reg.matches, wanted).filter(|(_, p)| p.match_.is_some()),
-        |p| p.create,
+        // SAFETY: the tree is valid while `instantiate` holds it.
+        |p, ci| unsafe { CMatch::create(p, ci) },
     )?;
-    Ok(MatchInst { proc_, user_data })
+    Ok(m)
 }
 
 fn new_target(item: &Item) -> Result<Target, ConfigError> {
@@ -231,17 +208,14 @@ fn new_target(item: &Item) -> Result<Target, ConfigError> {
         }
         _ => {}
     }
-    let (name, proc_, user_data) = instantiate(
+    let (name, target) = instantiate(
         item,
         "Target",
         |reg| find_named(&reg.targets, name).filter(|(_, p)| p.invoke.is_some()),
-        |p| p.create,
+        // SAFETY: the tree is valid while `instantiate` holds it.
+        |p, ci| unsafe { CTarget::create(p, ci) },
     )?;
-    Ok(Target::Plugin {
-        name,
-        proc_,
-        user_data,
-    })
+    Ok(Target::Plugin { name, target })
 }
 
 fn new_rule(item: &Item) -> Result<Rule, ConfigError> {
@@ -371,7 +345,7 @@ pub enum Verdict {
 }
 
 /// Runs the `PreCacheChain`, if one is configured.
-pub fn pre_cache(ds: *const data_set_t, vl: &mut value_list_t) -> Verdict {
+pub fn pre_cache(ds: &data_set_t, vl: &mut value_list_t) -> Verdict {
     if !HAS_PRE.load(Ordering::Acquire) {
         return Verdict::Continue;
     }
@@ -405,7 +379,7 @@ pub fn has_post_cache_chain() -> bool {
 
 /// Runs the `PostCacheChain`; its `write` targets do the writing. Returns
 /// false when no chain is configured, so the caller writes to every writer.
-pub fn post_cache(ds: *const data_set_t, vl: &mut value_list_t) -> bool {
+pub fn post_cache(ds: &data_set_t, vl: &mut value_list_t) -> bool {
     if !HAS_POST.load(Ordering::Acquire) {
         return false;
     }
@@ -427,7 +401,7 @@ pub fn post_cache(ds: *const data_set_t, vl: &mut value_list_t) -> bool {
 fn run_target(
     chain: &Chain,
     target: &Target,
-    ds: *const data_set_t,
+    ds: &data_set_t,
     vl: &mut value_list_t,
     depth: usize,
 ) -> c_int {
@@ -463,22 +437,8 @@ fn run_target(
                 }
             }
         }
-        Target::Plugin {
-            name,
-            proc_,
-            user_data,
-        } => {
-            let Some(invoke) = proc_.invoke else {
-                return -1;
-            };
-            let mut ud = user_data.0;
-            // SAFETY: the target's invoke callback with valid ds/vl; `ud` is the
-            // instance state its create callback returned (collectd passes the
-            // address of its stored pointer the same way).
-            let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
-                invoke(ds, vl, ptr::null_mut(), &mut ud)
-            }))
-            .unwrap_or(-1);
+        Target::Plugin { name, target } => {
+            let status = target.invoke(ds, vl);
             if status > TARGET_RETURN {
                 log::warn!(
                     "fc_process_chain ({}): Unknown return value from target `{name}': {status}",
@@ -491,18 +451,16 @@ fn run_target(
     }
 }
 
-fn write_to_plugins(plugins: &[String], ds: *const data_set_t, vl: &value_list_t) {
+fn write_to_plugins(plugins: &[String], ds: &data_set_t, vl: &value_list_t) {
     if plugins.is_empty() {
-        // SAFETY: valid ds and vl from the dispatch path.
-        let status = unsafe { crate::dispatch::write_to(None, ds, vl) };
+        let status = crate::dispatch::write_to(None, ds, vl);
         if status == libc::ENOENT {
             log::info!("filter chain: built-in target `write': no write plugin is loaded");
         }
         return;
     }
     for p in plugins {
-        // SAFETY: as above.
-        let status = unsafe { crate::dispatch::write_to(Some(p), ds, vl) };
+        let status = crate::dispatch::write_to(Some(p), ds, vl);
         if status != 0 {
             log::info!(
                 "filter chain: built-in target `write': dispatching to the `{p}' plugin \
@@ -512,17 +470,9 @@ fn write_to_plugins(plugins: &[String], ds: *const data_set_t, vl: &value_list_t
     }
 }
 
-fn rule_matches(chain: &Chain, rule: &Rule, ds: *const data_set_t, vl: &value_list_t) -> bool {
+fn rule_matches(chain: &Chain, rule: &Rule, ds: &data_set_t, vl: &value_list_t) -> bool {
     for m in &rule.matches {
-        let Some(f) = m.proc_.match_ else {
-            return false;
-        };
-        let mut ud = m.user_data.0;
-        // SAFETY: the match callback with valid ds/vl and its own state.
-        let status = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe {
-            f(ds, vl, ptr::null_mut(), &mut ud)
-        }))
-        .unwrap_or(-1);
+        let status = m.matches(ds, vl);
         if status < 0 {
             log::warn!("fc_process_chain ({}): A match failed.", chain.name);
             return false;
@@ -536,7 +486,7 @@ fn rule_matches(chain: &Chain, rule: &Rule, ds: *const data_set_t, vl: &value_li
 
 /// `fc_process_chain`: rules in order, then the chain's default targets.
 /// Returns `FC_TARGET_STOP`, `FC_TARGET_RETURN` (from a rule) or `FC_TARGET_CONTINUE`.
-pub fn process(chain: &Chain, ds: *const data_set_t, vl: &mut value_list_t, depth: usize) -> c_int {
+pub fn process(chain: &Chain, ds: &data_set_t, vl: &mut value_list_t, depth: usize) -> c_int {
     for rule in &chain.rules {
         if !rule_matches(chain, rule, ds, vl) {
             continue;
@@ -571,42 +521,11 @@ pub fn shutdown() {
     HAS_PRE.store(false, Ordering::Release);
     HAS_POST.store(false, Ordering::Release);
     *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = (None, None);
-    let chains = std::mem::take(&mut *CHAINS.write().unwrap_or_else(|e| e.into_inner()));
-    for chain in chains {
-        let Ok(chain) = Arc::try_unwrap(chain) else {
-            continue;
-        };
-        let all_targets = chain
-            .rules
-            .into_iter()
-            .flat_map(|r| {
-                for m in r.matches {
-                    destroy_match(m);
-                }
-                r.targets
-            })
-            .chain(chain.targets);
-        for t in all_targets {
-            if let Target::Plugin {
-                proc_, user_data, ..
-            } = t
-            {
-                if let Some(destroy) = proc_.destroy {
-                    let mut ud = user_data.0;
-                    // SAFETY: the target's own destroy callback, called once.
-                    unsafe { destroy(&mut ud) };
-                }
-            }
-        }
-    }
-}
-
-fn destroy_match(m: MatchInst) {
-    if let Some(destroy) = m.proc_.destroy {
-        let mut ud = m.user_data.0;
-        // SAFETY: the match's own destroy callback, called once.
-        unsafe { destroy(&mut ud) };
-    }
+    // The last reference to a chain destroys its matches' and targets'
+    // instances (`CMatch`, `CTarget`), each once.
+    drop(std::mem::take(
+        &mut *CHAINS.write().unwrap_or_else(|e| e.into_inner()),
+    ));
 }
 
 /// The chain behind an `fc_chain_t *` handed out by `fc_chain_get_by_name`.
@@ -649,6 +568,14 @@ mod tests {
         // SAFETY: valid, writable value list from the chain.
         unsafe { (*vl).plugin_instance[0] = b'X' as _ };
         TARGET_CONTINUE
+    }
+
+    fn empty_ds() -> data_set_t {
+        data_set_t {
+            type_: [0; 128],
+            ds_num: 0,
+            ds: ptr::null_mut(),
+        }
     }
 
     fn vl_for(plugin: &str) -> value_list_t {
@@ -750,14 +677,14 @@ mod tests {
         let main = chain_by_name("T_MAIN").expect("case-insensitive lookup");
 
         let mut cpu = vl_for("cpu");
-        assert_eq!(process(&main, ptr::null(), &mut cpu, 0), TARGET_STOP);
+        assert_eq!(process(&main, &empty_ds(), &mut cpu, 0), TARGET_STOP);
         assert_eq!(cpu.plugin_instance[0], b'X' as _, "target ran before stop");
         assert_eq!(SEEN.load(Ordering::Relaxed), 1);
 
         // Not cpu: falls to the default target, jumps to t_sub whose rule
         // returns, so the chain goes on to its end: continue.
         let mut mem = vl_for("memory");
-        assert_eq!(process(&main, ptr::null(), &mut mem, 0), TARGET_CONTINUE);
+        assert_eq!(process(&main, &empty_ds(), &mut mem, 0), TARGET_CONTINUE);
         assert_eq!(SEEN.load(Ordering::Relaxed), 1);
 
         // A `return` in a chain reached by a rule's jump ends that chain
@@ -765,7 +692,7 @@ mod tests {
         let rule_jump = chain_by_name("t_rule_jump").unwrap();
         let mut mem = vl_for("memory");
         assert_eq!(
-            process(&rule_jump, ptr::null(), &mut mem, 0),
+            process(&rule_jump, &empty_ds(), &mut mem, 0),
             TARGET_CONTINUE
         );
         assert_eq!(
@@ -776,7 +703,7 @@ mod tests {
         assert_eq!(mem.plugin_instance[0], b'X' as _);
 
         let looping = chain_by_name("t_loop").unwrap();
-        assert_eq!(process(&looping, ptr::null(), &mut mem, 0), TARGET_CONTINUE);
+        assert_eq!(process(&looping, &empty_ds(), &mut mem, 0), TARGET_CONTINUE);
 
         let err = chain_from("<Chain \"bad\">\n  <Rule>\n    <Match \"nope\">\n    </Match>\n    Target \"stop\"\n  </Rule>\n</Chain>\n")
             .unwrap_err();
@@ -794,7 +721,7 @@ mod tests {
         assert!(activate("t_main", "").is_empty());
         assert!(!has_post_cache_chain());
         let mut cpu = vl_for("cpu");
-        assert_eq!(pre_cache(ptr::null(), &mut cpu), Verdict::Stop);
+        assert_eq!(pre_cache(&empty_ds(), &mut cpu), Verdict::Stop);
         assert_eq!(activate("", "missing").len(), 1);
         assert!(
             activate("PreCache", "PostCache").is_empty(),

@@ -64,6 +64,10 @@ pub unsafe extern "C" fn fc_process_chain(
     // SAFETY: chains handed out stay alive until shutdown (they are never
     // removed while the daemon runs); `vl` is the caller's valid value list.
     let (chain, vl) = unsafe { (&*(chain as *const filter::Chain), &mut *vl) };
+    // SAFETY: NULL or the caller's valid data set.
+    let Some(ds) = (unsafe { ds.as_ref() }) else {
+        return -1;
+    };
     filter::process(chain, ds, vl, 0)
 }
 
@@ -73,11 +77,11 @@ pub unsafe extern "C" fn fc_process_chain(
 /// `ds` and `vl` must be valid.
 #[no_mangle]
 pub unsafe extern "C" fn fc_default_action(ds: *const data_set_t, vl: *mut value_list_t) -> c_int {
-    if vl.is_null() {
+    // SAFETY: each NULL or valid, per the caller's contract.
+    let (Some(ds), Some(vl)) = (unsafe { ds.as_ref() }, unsafe { vl.as_ref() }) else {
         return -1;
-    }
-    // SAFETY: forwarded from the caller.
-    unsafe { crate::dispatch::write_to(None, ds, vl) };
+    };
+    crate::dispatch::write_to(None, ds, vl);
     filter::TARGET_CONTINUE
 }
 

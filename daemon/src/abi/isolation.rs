@@ -315,8 +315,7 @@ pub fn write_locally(l: &PlainValueList, bridge: &str) {
     l.with_vl(|vl| {
         for w in writers.iter().filter(|w| w.name != bridge) {
             let _g = ctx::enter(w.ctx.0);
-            // SAFETY: valid data set and value list for the call.
-            unsafe { crate::dispatch::write_to(Some(&w.name), ds.as_ptr(), vl) };
+            crate::dispatch::write_to(Some(&w.name), ds.raw(), vl);
         }
     });
 }

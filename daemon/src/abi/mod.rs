@@ -4,6 +4,7 @@
 
 pub mod avl;
 pub mod cache;
+pub mod callbacks;
 pub mod cf_util;
 pub mod common;
 pub mod extensions;

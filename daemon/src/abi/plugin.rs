@@ -9,10 +9,11 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use rcollectd_plugin::sys::{
-    cache_event_type_e, cdtime_t, data_set_t, notification_meta_t, notification_t, oconfig_item_t,
-    plugin_ctx_t, user_data_t, value_list_t,
+    cache_event_type_e, cdtime_t, data_set_t, notification_meta_t, notification_t, plugin_ctx_t,
+    user_data_t, value_list_t,
 };
 
+use crate::abi::callbacks::{CComplexRead, CSimpleRead, InCtx};
 use crate::dispatch;
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::loader;
@@ -21,7 +22,7 @@ use crate::plugins::registry::{
     opt_str, registry, CacheEventSlot, Callback, ComplexConfig, ComplexConfigFn, ComplexReadFn,
     ConfigFn, OwnedDataSet, SimpleConfig, UserData, VoidFn,
 };
-use crate::schedule::{scheduler, ReadFunc, ReadKind};
+use crate::schedule::{scheduler, Read, ReadFunc};
 
 /// Runs `f`, turning a panic into `default` (no unwinding into C).
 fn guard<T>(default: T, f: impl FnOnce() -> T) -> T {
@@ -213,8 +214,9 @@ pub unsafe extern "C" fn plugin_write(
             ds
         };
         let target = name_arg(plugin);
-        // SAFETY: valid ds (ours or the caller's) and vl.
-        let status = unsafe { dispatch::write_to(target.as_deref(), ds, vl) };
+        // SAFETY: ds is ours or the caller's valid data set, vl the
+        // caller's valid value list (both checked non-NULL).
+        let status = dispatch::write_to(target.as_deref(), unsafe { &*ds }, unsafe { &*vl });
         drop(owned);
         status
     })
@@ -404,7 +406,14 @@ pub unsafe extern "C" fn plugin_register_init(
     })
 }
 
-fn register_read(name: String, group: String, kind: ReadKind, interval: cdtime_t) -> c_int {
+/// Registers a read under the calling plugin's context, with `interval`
+/// (0: the plugin's) set in that context while it runs.
+fn register_read(
+    name: String,
+    group: String,
+    read: impl Read + 'static,
+    interval: cdtime_t,
+) -> c_int {
     let mut c = ctx::get();
     let interval = if interval != 0 {
         interval
@@ -412,9 +421,16 @@ fn register_read(name: String, group: String, kind: ReadKind, interval: cdtime_t
         dispatch::effective_interval(&c)
     };
     c.interval = interval;
-    match scheduler().register(ReadFunc::new(&name, &group, kind, interval, Ctx(c))) {
+    let plugin = ctx::name_of(&c).unwrap_or_default();
+    let read = Box::new(InCtx { ctx: Ctx(c), read });
+    match scheduler().register(ReadFunc::new(&name, &group, &plugin, read, interval)) {
         Ok(()) => 0,
-        Err(_) => libc::EINVAL,
+        Err(_) => {
+            crate::p_warning!(
+                "The read function \"{name}\" is already registered. Check for duplicates in your configuration!"
+            );
+            libc::EINVAL
+        }
     }
 }
 
@@ -431,7 +447,7 @@ pub unsafe extern "C" fn plugin_register_read(
         let (Some(n), Some(f)) = (name_arg(name), callback) else {
             return libc::EINVAL;
         };
-        register_read(n, String::new(), ReadKind::Simple(f), 0)
+        register_read(n, String::new(), CSimpleRead(f), 0)
     })
 }
 
@@ -454,7 +470,7 @@ pub unsafe extern "C" fn plugin_register_complex_read(
             return libc::EINVAL;
         };
         let g = name_arg(group).unwrap_or_default();
-        register_read(n, g, ReadKind::Complex(f, ud), interval)
+        register_read(n, g, CComplexRead(f, ud), interval)
     })
 }
 
@@ -496,10 +512,8 @@ pub unsafe extern "C" fn plugin_register_flush(
             let Some(n) = name_arg(name) else { return -1 };
             let timeout = c.flush_timeout;
             let target = n.clone();
-            let kind = ReadKind::Internal(Box::new(move || {
-                dispatch::flush(Some(&target), timeout, None)
-            }));
-            return register_read(format!("flush/{n}"), "flush".into(), kind, c.flush_interval);
+            let read = move || dispatch::flush(Some(&target), timeout, None);
+            return register_read(format!("flush/{n}"), "flush".into(), read, c.flush_interval);
         }
         0
     })
@@ -1212,17 +1226,6 @@ pub unsafe extern "C" fn plugin_thread_create(
         }
         0
     })
-}
-
-/// Calls a complex config callback for a block (used by the daemon).
-///
-/// # Safety
-/// `ci` must be a valid config tree.
-pub unsafe fn call_complex_config(cb: &ComplexConfig, ci: *mut oconfig_item_t) -> c_int {
-    let _g = ctx::enter(cb.ctx.0);
-    let f = cb.func;
-    // SAFETY: the plugin's config callback with a valid tree.
-    catch_unwind(AssertUnwindSafe(|| unsafe { f(ci) })).unwrap_or(-1)
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ fn random_unit() -> f64 {
     use std::cell::Cell;
     thread_local! {
         static STATE: Cell<u64> = Cell::new(
-            (std::process::id() as u64) << 32 ^ crate::schedule::now() ^ 0x9E37_79B9_7F4A_7C15,
+            (std::process::id() as u64) << 32 ^ crate::time::now() ^ 0x9E37_79B9_7F4A_7C15,
         );
     }
     STATE.with(|s| {
@@ -145,7 +145,7 @@ fn limits() -> (u64, u64) {
 
 /// collectd's message for dropping at probability `p`, at most once a second.
 fn log_drop(p: f64) {
-    let now = crate::schedule::now();
+    let now = crate::time::now();
     let last = LAST_DROP_MSG.load(Ordering::Relaxed);
     if now.saturating_sub(last) > (1 << 30)
         && LAST_DROP_MSG
@@ -444,7 +444,7 @@ fn trim_after_backlog() {
     if !TRIM_PENDING.load(Ordering::Relaxed) || queue_length() > 0 {
         return;
     }
-    let now = crate::schedule::now();
+    let now = crate::time::now();
     let last = LAST_TRIM.load(Ordering::Relaxed);
     if now.saturating_sub(last) < (1 << 30)
         || LAST_TRIM
@@ -848,11 +848,7 @@ pub fn dispatch_cache_event(
             ret: 0,
         };
         let _g = ctx::enter(s.ctx.0);
-        let (f, ud) = (s.func, s.ud.as_ptr());
-        // SAFETY: the plugin's callback with a valid event and its user data.
-        let status =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| unsafe { f(&mut ev, ud) }))
-                .unwrap_or(-1);
+        let status = s.cache_event(&mut ev);
         if status != 0 {
             log::error!(
                 "plugin_dispatch_cache_event: Callback \"{}\" failed with status {status}.",
@@ -964,7 +960,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     };
     let ctx_now = ctx::get();
     let time = if src.time == 0 {
-        crate::schedule::now()
+        crate::time::now()
     } else {
         src.time
     };
@@ -1005,7 +1001,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         escape_slashes(&mut vl.type_);
         escape_slashes(&mut vl.type_instance);
         vl.values = values.as_mut_ptr();
-        if crate::filter::pre_cache(ds.as_ptr(), &mut vl) == crate::filter::Verdict::Stop {
+        if crate::filter::pre_cache(ds.raw(), &mut vl) == crate::filter::Verdict::Stop {
             if !vl.meta.is_null() {
                 // SAFETY: the clone made above (or what the chain left in its
                 // place) belongs to this call.
@@ -1055,16 +1051,8 @@ pub unsafe fn dispatch_values(vl: *const value_list_t) -> c_int {
 
 /// Calls every write callback (or only `target`, matched case-insensitively)
 /// for one value list; 0 if at least one succeeded or none failed.
-///
-/// # Safety
-/// `ds` and `vl` must be valid.
-pub unsafe fn write_to(
-    target: Option<&str>,
-    ds: *const data_set_t,
-    vl: *const value_list_t,
-) -> c_int {
-    // SAFETY: forwarded contract.
-    if let Some(status) = route(target, unsafe { &*vl }) {
+pub fn write_to(target: Option<&str>, ds: &data_set_t, vl: &value_list_t) -> c_int {
+    if let Some(status) = route(target, vl) {
         return status;
     }
     let writers = registry().write.snapshot();
@@ -1076,35 +1064,22 @@ pub unsafe fn write_to(
             let Some(cb) = writers.iter().find(|c| c.name.eq_ignore_ascii_case(name)) else {
                 return libc::ENOENT;
             };
-            let (f, ud) = (cb.func, cb.ud.as_ptr());
-            // SAFETY: the plugin's write callback with valid arguments; the
-            // caller's context is kept, as collectd does for targeted writes.
-            std::panic::catch_unwind(|| unsafe { f(ds, vl, ud) }).unwrap_or(-1)
+            // The caller's context is kept, as collectd does for targeted writes.
+            cb.write(ds, vl)
         }
-        // SAFETY: forwarded contract.
-        None => unsafe { write_all(&writers, ds, vl) },
+        None => write_all(&writers, ds, vl),
     }
 }
 
 /// Calls each of `writers` for one value list, each under its own plugin
 /// name; 0 if at least one succeeded or none failed.
-///
-/// # Safety
-/// `ds` and `vl` must be valid.
-unsafe fn write_all(
-    writers: &[Arc<Callback<WriteFn>>],
-    ds: *const data_set_t,
-    vl: *const value_list_t,
-) -> c_int {
+fn write_all(writers: &[Arc<Callback<WriteFn>>], ds: &data_set_t, vl: &value_list_t) -> c_int {
     let (mut ok, mut failed) = (0, 0);
     for cb in writers {
         let mut c = ctx::get();
         c.name = cb.ctx.0.name;
         let _g = ctx::enter(c);
-        let (f, ud) = (cb.func, cb.ud.as_ptr());
-        // SAFETY: the plugin's write callback with valid arguments, its
-        // context name switched to the writer's.
-        let status = std::panic::catch_unwind(|| unsafe { f(ds, vl, ud) }).unwrap_or(-1);
+        let status = cb.write(ds, vl);
         if status == 0 {
             ok += 1;
         } else {
@@ -1216,7 +1191,7 @@ fn route_batch(mut batch: Vec<QueuedVl>) -> usize {
         for item in batch.iter_mut() {
             let _g = ctx::enter(item.ctx.0);
             let mut vl = item.to_vl();
-            let ds = item.ds.as_ptr();
+            let ds = item.ds;
             let like = Template {
                 ds: item.ds,
                 ctx: item.ctx.0,
@@ -1227,7 +1202,7 @@ fn route_batch(mut batch: Vec<QueuedVl>) -> usize {
                 let routed = r.take().map(|r| r.routed).unwrap_or_default();
                 *r = Some(Routing { like, routed });
             });
-            crate::filter::post_cache(ds, &mut vl);
+            crate::filter::post_cache(ds.raw(), &mut vl);
             // A chain may have replaced the meta data: own what is there now.
             item.meta = vl.meta;
         }
@@ -1374,16 +1349,13 @@ const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// `None`) with its own context, once its output wrote what was queued.
 pub fn flush(plugin: Option<&str>, timeout: cdtime_t, identifier: Option<&str>) -> c_int {
     let ident_c = identifier.and_then(|s| CString::new(s).ok());
-    let ident_ptr = ident_c.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
     for cb in registry().flush.snapshot().iter() {
         if plugin.is_some_and(|p| p != cb.name) {
             continue;
         }
         outputs::wait_written(&cb.name, FLUSH_WAIT);
         let _g = ctx::enter(cb.ctx.0);
-        let (f, ud) = (cb.func, cb.ud.as_ptr());
-        // SAFETY: the plugin's flush callback with valid arguments.
-        let _ = std::panic::catch_unwind(|| unsafe { f(timeout, ident_ptr, ud) });
+        let _ = cb.flush(timeout, ident_c.as_deref());
     }
     0
 }
@@ -1420,11 +1392,11 @@ pub unsafe fn notify(n: *const notification_t, pick: impl Fn(&str) -> bool) -> c
     if cbs.is_empty() {
         return -1;
     }
+    // SAFETY: valid per the caller's contract.
+    let n = unsafe { &*n };
     for cb in cbs.iter().filter(|cb| pick(&cb.name)) {
-        let (f, ud) = (cb.func, cb.ud.as_ptr());
-        // SAFETY: valid notification and the plugin's own user data; the
-        // caller's context is kept, as collectd does.
-        let status = std::panic::catch_unwind(|| unsafe { f(n, ud) }).unwrap_or(-1);
+        // The caller's context is kept, as collectd does.
+        let status = cb.notify(n);
         if status != 0 {
             log::warn!(
                 "plugin_dispatch_notification: Notification callback {} returned {status}.",
@@ -1463,11 +1435,11 @@ pub fn missing_from_daemon_only() {
 /// # Safety
 /// `vl` must be valid.
 pub unsafe fn call_missing(vl: *const value_list_t) -> c_int {
+    // SAFETY: valid per the caller's contract.
+    let vl = unsafe { &*vl };
     for cb in registry().missing.snapshot().iter() {
         let _g = ctx::enter(cb.ctx.0);
-        let (f, ud) = (cb.func, cb.ud.as_ptr());
-        // SAFETY: valid value list and the plugin's own user data.
-        let status = std::panic::catch_unwind(|| unsafe { f(vl, ud) }).unwrap_or(-1);
+        let status = cb.missing(vl);
         if status != 0 {
             if status < 0 {
                 log::error!(

@@ -288,10 +288,7 @@ impl Output {
 
 /// Calls `cb` for one value list; a panic in a Rust callback is contained.
 fn call(cb: &Callback<WriteFn>, item: &QueuedVl, vl: &value_list_t) {
-    let (f, ud) = (cb.func, cb.ud.as_ptr());
-    // SAFETY: the plugin's write callback with a data set and a value list
-    // that live in `item` for the whole call, and its own user data.
-    let _ = std::panic::catch_unwind(|| unsafe { f(item.ds.as_ptr(), vl, ud) });
+    let _ = cb.write(item.ds.raw(), vl);
 }
 
 struct Registry {

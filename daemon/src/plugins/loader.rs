@@ -207,9 +207,9 @@ pub fn load(name: &str, global: bool, ctx_for_register: plugin_ctx_t) -> Result<
     let register = *register;
     {
         let _g = ctx::enter(ctx_for_register);
-        // SAFETY: calling the plugin's registration entry point, with the
-        // plugin context set as collectd does.
-        let ok = std::panic::catch_unwind(|| unsafe { register() }).is_ok();
+        // SAFETY: the entry point of `lib`, which stays loaded; the plugin
+        // context is set as collectd does.
+        let ok = unsafe { crate::abi::callbacks::module_register(register) };
         if !ok {
             return Err(LoadError::Panicked { file });
         }

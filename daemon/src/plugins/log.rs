@@ -167,11 +167,7 @@ fn emit_with_target(level: c_int, target: &str, msg: &str) {
     let Ok(c) = CString::new(text) else { return };
     IN_LOG.with(|f| f.set(true));
     for cb in callbacks.iter() {
-        let func = cb.func;
-        let ud = cb.ud.as_ptr();
-        // SAFETY: a registered plugin_log_cb called with a valid message and its
-        // own user data; collectd does not switch the context for log callbacks.
-        let _ = std::panic::catch_unwind(|| unsafe { func(level, c.as_ptr(), ud) });
+        cb.log(level, &c);
     }
     IN_LOG.with(|f| f.set(false));
 }
@@ -233,7 +229,11 @@ impl log::Log for FanOut {
         if let Some(plugin) = plugin_of(record.target()) {
             msg = format!("{plugin} plugin: {msg}");
         }
-        let severity = to_severity(record.level());
+        let severity = if record.target() == rcollectd_core::schedule::NOTICE_TARGET {
+            LOG_NOTICE
+        } else {
+            to_severity(record.level())
+        };
         // The binary's own fatal errors (target "rcollectd", e.g. a bad
         // config) also reach the terminal, as collectd prints them to stderr
         // even when a log plugin is loaded.

@@ -7,7 +7,6 @@
 //! without deadlocking, and a callback's `user_data` is freed only when the
 //! last in-flight invocation has finished.
 
-use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -42,58 +41,7 @@ pub type ConfigFn = unsafe extern "C" fn(*const c_char, *const c_char) -> c_int;
 /// Complex config callback `int (*)(oconfig_item_t *)`.
 pub type ComplexConfigFn = unsafe extern "C" fn(*mut oconfig_item_t) -> c_int;
 
-/// A plugin's `user_data_t`, whose `free_func` runs exactly once, when the
-/// owning registration is dropped (unregister or shutdown), as in collectd.
-pub struct UserData(UnsafeCell<user_data_t>);
-
-// SAFETY: collectd hands the same user_data_t pointer to concurrent callbacks
-// (several write threads); plugins are written for that. We never touch the
-// contents ourselves except in Drop, when no other reference exists.
-unsafe impl Send for UserData {}
-// SAFETY: see above.
-unsafe impl Sync for UserData {}
-
-impl UserData {
-    /// Copies the plugin's user data (NULL means none).
-    ///
-    /// # Safety
-    /// `ud` must be NULL or point to a valid `user_data_t`.
-    pub unsafe fn from_ptr(ud: *const user_data_t) -> Self {
-        let value = if ud.is_null() {
-            user_data_t {
-                data: std::ptr::null_mut(),
-                free_func: None,
-            }
-        } else {
-            // SAFETY: caller guarantees `ud` is valid when non-null.
-            unsafe { *ud }
-        };
-        UserData(UnsafeCell::new(value))
-    }
-
-    /// No user data.
-    pub fn none() -> Self {
-        // SAFETY: NULL is allowed.
-        unsafe { Self::from_ptr(std::ptr::null()) }
-    }
-
-    /// The pointer callbacks receive.
-    pub fn as_ptr(&self) -> *mut user_data_t {
-        self.0.get()
-    }
-}
-
-impl Drop for UserData {
-    fn drop(&mut self) {
-        let ud = self.0.get_mut();
-        if let (false, Some(free)) = (ud.data.is_null(), ud.free_func) {
-            let data = std::mem::replace(&mut ud.data, std::ptr::null_mut());
-            // SAFETY: the plugin registered `free` to release `data`; it runs
-            // once because we null the pointer and this is the only owner.
-            unsafe { free(data) };
-        }
-    }
-}
+pub use crate::abi::callbacks::UserData;
 
 /// One registered callback.
 pub struct Callback<F> {
@@ -221,6 +169,11 @@ impl OwnedDataSet {
 
     /// The stable C view.
     pub fn as_ptr(&self) -> *const data_set_t {
+        &self.ds
+    }
+
+    /// The C view as a reference (its `ds` points into this value).
+    pub fn raw(&self) -> &data_set_t {
         &self.ds
     }
 

@@ -6,19 +6,18 @@
 //! else the global one); a failing read doubles its effective interval up to
 //! `MaxReadInterval` and a success restores it; a next run that would lie in
 //! the past is moved to now so a slow plugin does not trail behind forever.
+//!
+//! The scheduler knows reads only as the [`Read`] trait: the daemon's ABI
+//! facade wraps a C plugin's callback (with its plugin context) into one,
+//! and brackets runs of reads with its [`RunScope`] (the dispatch batch).
 
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, LazyLock, Mutex};
+use std::sync::{Arc, Condvar, LazyLock, Mutex, OnceLock};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
-use rcollectd_plugin::sys::cdtime_t;
-
-use crate::plugins::ctx::{self, Ctx};
-use crate::plugins::log::notice;
-use crate::plugins::registry::{ComplexReadFn, UserData, VoidFn};
+use crate::time::{cdtime_t, now, to_duration, to_f64 as secs};
 
 /// 2^30: one second in cdtime_t units.
 const SECOND: cdtime_t = 1 << 30;
@@ -26,30 +25,32 @@ const SECOND: cdtime_t = 1 << 30;
 /// collectd's default `MaxReadInterval`: one day.
 pub const DEFAULT_MAX_READ_INTERVAL: cdtime_t = 86_400 * SECOND;
 
-/// The current time in cdtime_t units.
-pub fn now() -> cdtime_t {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    (d.as_secs() << 30) | ((u64::from(d.subsec_nanos()) << 30) / 1_000_000_000)
+/// A read callback: runs once per interval, 0 on success; any other status
+/// (or a panic) counts as a failure and backs the read off.
+pub trait Read: Send + Sync {
+    /// Reads once.
+    fn read(&self) -> i32;
 }
 
-fn to_duration(t: cdtime_t) -> Duration {
-    Duration::from_secs(t >> 30) + Duration::from_nanos(((t & (SECOND - 1)) * 1_000_000_000) >> 30)
+impl<F: Fn() -> i32 + Send + Sync> Read for F {
+    fn read(&self) -> i32 {
+        self()
+    }
 }
 
-fn secs(t: cdtime_t) -> f64 {
-    t as f64 / SECOND as f64
+/// What brackets a run of reads, alive until the value dropped: the daemon
+/// hands what the reads dispatch to its writers in one batch per run.
+pub type RunScope = fn() -> Box<dyn std::any::Any>;
+
+static RUN_SCOPE: OnceLock<RunScope> = OnceLock::new();
+
+/// Sets the [`RunScope`] every scheduler uses (first call wins).
+pub fn set_run_scope(scope: RunScope) {
+    let _ = RUN_SCOPE.set(scope);
 }
 
-/// The callback a read entry runs.
-pub enum ReadKind {
-    /// `plugin_register_read`: `int (*)(void)`.
-    Simple(VoidFn),
-    /// `plugin_register_complex_read`: `int (*)(user_data_t *)`.
-    Complex(ComplexReadFn, UserData),
-    /// A read implemented by the daemon itself (internal statistics, flush timers).
-    Internal(Box<dyn Fn() -> i32 + Send + Sync>),
+fn run_scope() -> Option<Box<dyn std::any::Any>> {
+    RUN_SCOPE.get().map(|f| f())
 }
 
 /// A registered read callback (immutable part).
@@ -58,43 +59,49 @@ pub struct ReadFunc {
     pub name: String,
     /// Group for `plugin_unregister_read_group`.
     pub group: String,
+    /// The plugin that registered it (for unloading a plugin whose init failed).
+    pub plugin: String,
     /// What to call.
-    pub kind: ReadKind,
+    pub read: Box<dyn Read>,
     /// Configured interval.
     pub interval: cdtime_t,
-    /// Context to set while reading (interval already set to `interval`).
-    pub ctx: Ctx,
     removed: AtomicBool,
 }
 
 impl ReadFunc {
     /// Builds a read entry.
-    pub fn new(name: &str, group: &str, kind: ReadKind, interval: cdtime_t, ctx: Ctx) -> Self {
+    pub fn new(
+        name: &str,
+        group: &str,
+        plugin: &str,
+        read: Box<dyn Read>,
+        interval: cdtime_t,
+    ) -> Self {
         ReadFunc {
             name: name.to_owned(),
             group: group.to_owned(),
-            kind,
+            plugin: plugin.to_owned(),
+            read,
             interval,
-            ctx,
             removed: AtomicBool::new(false),
         }
     }
 
-    /// Runs the callback once with its context set; returns its status.
+    /// Runs the callback once; returns its status (-1 if it panicked).
     pub fn call(&self) -> i32 {
-        let _g = ctx::enter(self.ctx.0);
         // What the callback dispatches reaches the writers in batches, the
         // last one when it returns.
-        let _batch = crate::dispatch::batch_scope();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &self.kind {
-            // SAFETY: a plugin's registered read callback, called as collectd does.
-            ReadKind::Simple(f) => unsafe { f() },
-            // SAFETY: as above, with the user data it registered.
-            ReadKind::Complex(f, ud) => unsafe { f(ud.as_ptr()) },
-            ReadKind::Internal(f) => f(),
-        }));
-        result.unwrap_or(-1)
+        let _scope = run_scope();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read.read())).unwrap_or(-1)
     }
+}
+
+/// collectd's NOTICE severity has no `log` level: the core logs it at Info
+/// with this target, and the daemon's logger gives it severity NOTICE.
+pub const NOTICE_TARGET: &str = "rcollectd_core::notice";
+
+fn notice(msg: &str) {
+    log::info!(target: NOTICE_TARGET, "{msg}");
 }
 
 struct Entry {
@@ -235,16 +242,11 @@ impl Scheduler {
         self.follower_cv.notify_all();
     }
 
-    /// Adds a read callback, due now.
+    /// Adds a read callback, due now; a duplicate name is refused (the
+    /// caller logs it, naming the plugin that tried).
     pub fn register(&self, rf: ReadFunc) -> Result<(), RegisterError> {
         let mut st = self.lock();
         if st.names.contains_key(&rf.name) {
-            // Log without the lock: a log callback may touch the scheduler.
-            drop(st);
-            crate::p_warning!(
-                "The read function \"{}\" is already registered. Check for duplicates in your configuration!",
-                rf.name
-            );
             return Err(RegisterError::Duplicate);
         }
         let rf = Arc::new(rf);
@@ -304,10 +306,8 @@ impl Scheduler {
     /// Removes every read callback registered under the plugin context `plugin`
     /// (used when a plugin's init fails, as collectd unloads its reads).
     pub fn unregister_plugin(&self, plugin: &str) -> usize {
-        self.remove_where(|rf| {
-            rf.name == plugin || ctx::name_of(&rf.ctx.0).as_deref() == Some(plugin)
-        })
-        .len()
+        self.remove_where(|rf| rf.name == plugin || rf.plugin == plugin)
+            .len()
     }
 
     /// Number of registered reads.
@@ -415,7 +415,7 @@ impl Scheduler {
     pub fn running_for(&self) -> Option<cdtime_t> {
         let st = self.lock();
         let oldest = st.running_since.iter().min()?;
-        Some(crate::time::now().saturating_sub(*oldest))
+        Some(now().saturating_sub(*oldest))
     }
 
     /// Whether any read callback was registered since the last [`clear`]
@@ -431,7 +431,7 @@ impl Scheduler {
         // True while this worker runs due reads one after another.
         let mut running_due = false;
         // One batch for a run of reads, so their values wake a writer once.
-        let mut batch: Option<crate::dispatch::BatchScope> = None;
+        let mut batch: Option<Box<dyn std::any::Any>> = None;
         loop {
             if !st.running {
                 drop(st);
@@ -485,7 +485,7 @@ impl Scheduler {
                 // A slow read must not hold back the values read before it.
                 batch = None;
             } else if batch.is_none() {
-                batch = Some(crate::dispatch::batch_scope());
+                batch = run_scope();
             }
             let start = now();
             let status = entry.rf.call();
@@ -583,6 +583,7 @@ impl Scheduler {
 mod tests {
     use super::*;
     use std::sync::atomic::AtomicU64;
+    use std::time::Duration;
 
     const S: cdtime_t = SECOND;
 
@@ -618,15 +619,12 @@ mod tests {
     ) -> (ReadFunc, Arc<AtomicU64>) {
         let runs = Arc::new(AtomicU64::new(0));
         let r = runs.clone();
-        let kind = ReadKind::Internal(Box::new(move || {
+        let read = Box::new(move || {
             r.fetch_add(1, Ordering::SeqCst);
             std::thread::sleep(pause);
             0
-        }));
-        (
-            ReadFunc::new(name, "", kind, interval, Ctx(ctx::EMPTY)),
-            runs,
-        )
+        });
+        (ReadFunc::new(name, "", "", read, interval), runs)
     }
 
     #[test]
@@ -651,12 +649,11 @@ mod tests {
         let threads = Arc::new(Mutex::new(Vec::new()));
         for name in ["a", "b", "c", "d"] {
             let t = threads.clone();
-            let kind = ReadKind::Internal(Box::new(move || {
+            let read = Box::new(move || {
                 t.lock().unwrap().push(std::thread::current().id());
                 0
-            }));
-            s.register(ReadFunc::new(name, "", kind, S, Ctx(ctx::EMPTY)))
-                .unwrap();
+            });
+            s.register(ReadFunc::new(name, "", "", read, S)).unwrap();
         }
         s.start(4);
         std::thread::sleep(Duration::from_millis(300));
@@ -671,15 +668,7 @@ mod tests {
 
     #[test]
     fn heap_orders_earliest_first() {
-        let rf = |n: &str| {
-            Arc::new(ReadFunc::new(
-                n,
-                "",
-                ReadKind::Internal(Box::new(|| 0)),
-                S,
-                Ctx(ctx::EMPTY),
-            ))
-        };
+        let rf = |n: &str| Arc::new(ReadFunc::new(n, "", "", Box::new(|| 0), S));
         let mut heap = BinaryHeap::new();
         for (i, t) in [30u64, 10, 20].iter().enumerate() {
             heap.push(Entry {
@@ -693,11 +682,5 @@ mod tests {
         }
         let order: Vec<_> = std::iter::from_fn(|| heap.pop().map(|e| e.next_read)).collect();
         assert_eq!(order, vec![10, 20, 30]);
-    }
-
-    #[test]
-    fn time_conversions() {
-        assert_eq!(to_duration(S + S / 2), Duration::from_millis(1500));
-        assert!((secs(3 * S) - 3.0).abs() < 1e-9);
     }
 }
