@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod counter;
+pub mod filter;
 pub mod ident;
 pub mod meta;
 pub mod schedule;

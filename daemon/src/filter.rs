@@ -1,60 +1,28 @@
-//! Filter chains, as collectd.conf(5) "FILTER CONFIGURATION" describes them:
-//! `<Chain>` blocks of `<Rule>`s (all `<Match>`es hold → run the `<Target>`s)
-//! plus default targets, the built-in targets `return`, `stop`, `write` and
-//! `jump`, and the matches and targets that plugins (Debian's `match_*.so`,
-//! `target_*.so`) register through `fc_register_match`/`fc_register_target`.
+//! Filter chains for the daemon: the core's [`Chains`] over collectd's C
+//! `data_set_t`/`value_list_t`, the matches and targets plugins (Debian's
+//! `match_*.so`, `target_*.so`) register through
+//! `fc_register_match`/`fc_register_target`, and the dispatch path's
+//! writing behind the built-in `write` target.
 
 use std::ffi::{c_int, c_void};
 use std::ptr;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
-use rcollectd_plugin::sys::{
-    data_set_t, match_proc_t, oconfig_item_t, target_proc_t, value_list_t,
-};
+use rcollectd_core::filter::{Chains, Match, NamedTarget, Plugins, Refused, Target};
+use rcollectd_plugin::sys::{data_set_t, match_proc_t, target_proc_t, value_list_t};
 
 use crate::abi::callbacks::{CMatch, CTarget};
 use crate::abi::oconfig::OconfigTree;
-use crate::config::{ConfigError, Item, Value};
+use crate::config::{ConfigError, Item};
 
-/// collectd's `FC_MATCH_MATCHES`.
-pub const MATCH_MATCHES: c_int = 1;
-/// collectd's `FC_TARGET_CONTINUE`.
-pub const TARGET_CONTINUE: c_int = 0;
-/// collectd's `FC_TARGET_STOP`.
-pub const TARGET_STOP: c_int = 1;
-/// collectd's `FC_TARGET_RETURN`.
-pub const TARGET_RETURN: c_int = 2;
+pub use rcollectd_core::filter::{
+    Verdict, MATCH_MATCHES, MATCH_NO_MATCH, TARGET_CONTINUE, TARGET_RETURN, TARGET_STOP,
+};
 
-/// How deep `jump` may nest before a chain loop is cut (collectd has no guard
-/// and would overflow its stack).
-const MAX_JUMP_DEPTH: usize = 32;
+/// A configured chain over collectd's structs.
+pub type Chain = rcollectd_core::filter::Chain<data_set_t, value_list_t>;
 
-/// One configured `<Target>`.
-enum Target {
-    Return,
-    Stop,
-    /// `write`, to the named plugins or (empty) to every writer.
-    Write(Vec<String>),
-    Jump(String),
-    Plugin {
-        name: String,
-        target: CTarget,
-    },
-}
-
-struct Rule {
-    matches: Vec<CMatch>,
-    targets: Vec<Target>,
-}
-
-/// A configured `<Chain>`.
-pub struct Chain {
-    name: String,
-    rules: Vec<Rule>,
-    targets: Vec<Target>,
-}
-
+/// The matches and targets plugins registered, by name.
 #[derive(Default)]
 struct Registry {
     matches: Vec<(String, match_proc_t)>,
@@ -65,14 +33,9 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     matches: Vec::new(),
     targets: Vec::new(),
 });
-static CHAINS: RwLock<Vec<Arc<Chain>>> = RwLock::new(Vec::new());
-/// The chains named by `PreCacheChain` and `PostCacheChain`.
-type ActiveChains = (Option<Arc<Chain>>, Option<Arc<Chain>>);
-static ACTIVE: RwLock<ActiveChains> = RwLock::new((None, None));
-/// Whether a pre-/post-cache chain is active: lets the dispatch path skip
-/// the lock for every value list when no chain is configured (the usual case).
-static HAS_PRE: AtomicBool = AtomicBool::new(false);
-static HAS_POST: AtomicBool = AtomicBool::new(false);
+
+static CHAINS: LazyLock<Chains<data_set_t, value_list_t>> =
+    LazyLock::new(|| Chains::new(Box::new(CPlugins)));
 
 /// `fc_register_match`: makes a match type available to `<Match "name">`.
 pub fn register_match(name: &str, proc_: match_proc_t) -> c_int {
@@ -90,452 +53,116 @@ pub fn register_target(name: &str, proc_: target_proc_t) -> c_int {
     0
 }
 
-fn err(item: &Item, msg: impl Into<String>) -> ConfigError {
-    ConfigError::at(&item.location, msg)
-}
-
-fn single_string_arg<'a>(item: &'a Item, what: &str) -> Result<&'a str, ConfigError> {
-    match item.values.as_slice() {
-        [Value::String(s)] => Ok(s),
-        _ => Err(err(
-            item,
-            format!("`{what}' blocks require exactly one string argument"),
-        )),
-    }
-}
-
-/// Finds a registered match or target by name (case-insensitively) and runs
-/// its `create` callback on the block, through `create`.
-fn instantiate<P: Copy, T>(
-    item: &Item,
-    kind: &str,
-    registered: impl Fn(&Registry) -> Option<(String, P)>,
-    create: impl FnOnce(P, *const oconfig_item_t) -> Result<T, c_int>,
-) -> Result<(String, T), ConfigError> {
-    let wanted = single_string_arg(item, kind)?;
-    let found = registered(&REGISTRY.lock().unwrap_or_else(|e| e.into_inner()));
-    let Some((name, proc_)) = found else {
-        let kind = kind.to_ascii_lowercase();
-        return Err(err(
-            item,
-            format!(
-                "cannot find a \"{wanted}\" {kind}; load the plugin that provides it \
-                 (LoadPlugin {kind}_{wanted}) before this <Chain>"
-            ),
-        ));
-    };
-    let tree = OconfigTree::new(item);
-    match create(proc_, tree.as_ptr()) {
-        Ok(inst) => Ok((name, inst)),
-        Err(_) => Err(err(
-            item,
-            format!(
-                "failed to create a \"{name}\" {}",
-                kind.to_ascii_lowercase()
-            ),
-        )),
-    }
-}
-
 fn find_named<P: Copy>(list: &[(String, P)], name: &str) -> Option<(String, P)> {
     list.iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(n, p)| (n.clone(), *p))
 }
 
-fn new_match(item: &Item) -> Result<CMatch, ConfigError> {
-    let wanted = single_string_arg(item, "Match")?;
-    let (_, m) = instantiate(
-        item,
-        "Match",
-        |reg| find_named(&reg.matches, wanted).filter(|(_, p)| p.match_.is_some()),
-        // SAFETY: the tree is valid while `instantiate` holds it.
-        |p, ci| unsafe { CMatch::create(p, ci) },
-    )?;
-    Ok(m)
+impl Match<data_set_t, value_list_t> for CMatch {
+    fn matches(&self, ds: &data_set_t, vl: &value_list_t) -> i32 {
+        CMatch::matches(self, ds, vl)
+    }
 }
 
-fn new_target(item: &Item) -> Result<Target, ConfigError> {
-    let name = single_string_arg(item, "Target")?;
-    match name.to_ascii_lowercase().as_str() {
-        "return" | "stop" => {
-            if let Some(child) = item.children.first() {
-                return Err(err(
-                    child,
-                    format!("the built-in target `{name}' takes no options"),
-                ));
-            }
-            return Ok(if name.eq_ignore_ascii_case("stop") {
-                Target::Stop
-            } else {
-                Target::Return
-            });
-        }
-        "write" => {
-            let mut plugins = Vec::new();
-            for child in &item.children {
-                if !child.key.eq_ignore_ascii_case("Plugin") {
-                    return Err(err(
-                        child,
-                        format!(
-                            "the `write' target accepts only the `Plugin' option, not `{}'",
-                            child.key
-                        ),
-                    ));
-                }
-                for v in &child.values {
-                    match v {
-                        Value::String(s) => plugins.push(s.clone()),
-                        _ => return Err(err(child, "`Plugin' expects plugin names as strings")),
-                    }
-                }
-            }
-            return Ok(Target::Write(plugins));
-        }
-        "jump" => {
-            let chain = match item.children.as_slice() {
-                [child] if child.key.eq_ignore_ascii_case("Chain") => {
-                    single_string_arg(child, "Chain")?.to_owned()
-                }
-                _ => {
-                    return Err(err(
-                        item,
-                        "the `jump' target needs exactly one `Chain \"name\"' option",
-                    ))
-                }
-            };
-            return Ok(Target::Jump(chain));
-        }
-        _ => {}
+impl Target<data_set_t, value_list_t> for CTarget {
+    fn invoke(&self, ds: &data_set_t, vl: &mut value_list_t) -> i32 {
+        CTarget::invoke(self, ds, vl)
     }
-    let (name, target) = instantiate(
-        item,
-        "Target",
-        |reg| find_named(&reg.targets, name).filter(|(_, p)| p.invoke.is_some()),
-        // SAFETY: the tree is valid while `instantiate` holds it.
-        |p, ci| unsafe { CTarget::create(p, ci) },
-    )?;
-    Ok(Target::Plugin { name, target })
 }
 
-fn new_rule(item: &Item) -> Result<Rule, ConfigError> {
-    if item.values.len() > 1
-        || matches!(item.values.first(), Some(v) if !matches!(v, Value::String(_)))
-    {
-        return Err(err(item, "`Rule' blocks take at most one string argument"));
+/// The chains' view of the plugins: registered C matches and targets, and
+/// the dispatch path's writers.
+struct CPlugins;
+
+impl Plugins<data_set_t, value_list_t> for CPlugins {
+    fn new_match(
+        &self,
+        name: &str,
+        item: &Item,
+    ) -> Result<Box<dyn Match<data_set_t, value_list_t>>, Refused> {
+        let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        let found = find_named(&reg.matches, name).filter(|(_, p)| p.match_.is_some());
+        drop(reg);
+        let (_, proc_) = found.ok_or(Refused::Unknown)?;
+        let tree = OconfigTree::new(item);
+        // SAFETY: `tree` is a valid config tree that outlives the call.
+        let m = unsafe { CMatch::create(proc_, tree.as_ptr()) }.map_err(Refused::Failed)?;
+        Ok(Box::new(m))
     }
-    let mut rule = Rule {
-        matches: Vec::new(),
-        targets: Vec::new(),
-    };
-    for child in &item.children {
-        if child.key.eq_ignore_ascii_case("Match") {
-            rule.matches.push(new_match(child)?);
-        } else if child.key.eq_ignore_ascii_case("Target") {
-            rule.targets.push(new_target(child)?);
-        } else {
-            return Err(err(
-                child,
-                format!(
-                    "option `{}' is not allowed inside a <Rule> block",
-                    child.key
-                ),
-            ));
-        }
+
+    fn new_target(
+        &self,
+        name: &str,
+        item: &Item,
+    ) -> Result<NamedTarget<data_set_t, value_list_t>, Refused> {
+        let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+        let found = find_named(&reg.targets, name).filter(|(_, p)| p.invoke.is_some());
+        drop(reg);
+        let (name, proc_) = found.ok_or(Refused::Unknown)?;
+        let tree = OconfigTree::new(item);
+        // SAFETY: `tree` is a valid config tree that outlives the call.
+        let t = unsafe { CTarget::create(proc_, tree.as_ptr()) }.map_err(Refused::Failed)?;
+        Ok((name, Box::new(t)))
     }
-    if rule.targets.is_empty() {
-        return Err(err(
-            item,
-            "this <Rule> has no target (add a <Target> block)",
-        ));
+
+    fn write(&self, plugin: Option<&str>, ds: &data_set_t, vl: &value_list_t) -> i32 {
+        crate::dispatch::write_to(plugin, ds, vl)
     }
-    Ok(rule)
 }
 
 /// Reads one `<Chain "name">` block; a second block of the same name adds to it.
 pub fn configure(item: &Item) -> Result<(), ConfigError> {
-    let name = single_string_arg(item, "Chain")?.to_owned();
-    let mut rules = Vec::new();
-    let mut targets = Vec::new();
-    for child in &item.children {
-        if child.key.eq_ignore_ascii_case("Rule") {
-            rules.push(new_rule(child)?);
-        } else if child.key.eq_ignore_ascii_case("Target") {
-            targets.push(new_target(child)?);
-        } else {
-            return Err(err(
-                child,
-                format!(
-                    "option `{}' is not allowed inside a <Chain> block",
-                    child.key
-                ),
-            ));
-        }
-    }
-    let mut chains = CHAINS.write().unwrap_or_else(|e| e.into_inner());
-    match chains
-        .iter()
-        .position(|c| c.name.eq_ignore_ascii_case(&name))
-    {
-        Some(i) => {
-            let old = Arc::get_mut(&mut chains[i]).ok_or_else(|| {
-                err(
-                    item,
-                    format!("chain `{name}' is in use and cannot be extended"),
-                )
-            })?;
-            old.rules.extend(rules);
-            old.targets.extend(targets);
-        }
-        None => chains.push(Arc::new(Chain {
-            name,
-            rules,
-            targets,
-        })),
-    }
-    Ok(())
+    CHAINS.configure(item)
 }
 
 /// Looks a chain up by name, case-insensitively as collectd does.
 pub fn chain_by_name(name: &str) -> Option<Arc<Chain>> {
-    CHAINS
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|c| c.name.eq_ignore_ascii_case(name))
-        .cloned()
+    CHAINS.chain_by_name(name)
 }
 
-/// Selects `PreCacheChain`/`PostCacheChain` (empty = none). A name with no
-/// `<Chain>` behind it is reported (collectd silently runs without it),
-/// except collectd's defaults "PreCache"/"PostCache", which need no chain.
+/// Selects `PreCacheChain`/`PostCacheChain`; see [`Chains::activate`].
 pub fn activate(pre: &str, post: &str) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let mut pick = |what: &str, name: &str| {
-        if name.is_empty() {
-            return None;
-        }
-        let chain = chain_by_name(name);
-        let default = if what == "PreCacheChain" {
-            "PreCache"
-        } else {
-            "PostCache"
-        };
-        if chain.is_none() && name != default {
-            warnings.push(format!(
-                "{what} \"{name}\" names no <Chain> block; values pass as if it were not set"
-            ));
-        }
-        chain
-    };
-    let active = (pick("PreCacheChain", pre), pick("PostCacheChain", post));
-    HAS_PRE.store(active.0.is_some(), Ordering::Release);
-    HAS_POST.store(active.1.is_some(), Ordering::Release);
-    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = active;
-    warnings
-}
-
-/// What the dispatch path does after a chain.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Go on with the value list.
-    Continue,
-    /// A `stop` target ended its processing: nothing more happens to it.
-    Stop,
+    CHAINS.activate(pre, post)
 }
 
 /// Runs the `PreCacheChain`, if one is configured.
 pub fn pre_cache(ds: &data_set_t, vl: &mut value_list_t) -> Verdict {
-    if !HAS_PRE.load(Ordering::Acquire) {
-        return Verdict::Continue;
-    }
-    let chain = ACTIVE.read().unwrap_or_else(|e| e.into_inner()).0.clone();
-    let Some(c) = chain else {
-        return Verdict::Continue;
-    };
-    match process(&c, ds, vl, 0) {
-        TARGET_STOP => Verdict::Stop,
-        status if status < 0 => {
-            log::warn!(
-                "plugin_dispatch_values: Running the pre-cache chain failed with status {status} ({status:#x})."
-            );
-            Verdict::Continue
-        }
-        _ => Verdict::Continue,
-    }
+    CHAINS.pre_cache(ds, vl)
 }
 
 /// Whether a `PreCacheChain` may change or stop value lists before the
 /// cache sees them.
 pub fn has_pre_cache_chain() -> bool {
-    HAS_PRE.load(Ordering::Acquire)
+    CHAINS.has_pre_cache_chain()
 }
 
-/// Whether a `PostCacheChain` decides where values are written (else every
-/// writer gets every value list, collectd's default action).
+/// Whether a `PostCacheChain` decides where values are written.
 pub fn has_post_cache_chain() -> bool {
-    HAS_POST.load(Ordering::Acquire)
+    CHAINS.has_post_cache_chain()
 }
 
-/// Runs the `PostCacheChain`; its `write` targets do the writing. Returns
-/// false when no chain is configured, so the caller writes to every writer.
+/// Runs the `PostCacheChain`; false when none is configured.
 pub fn post_cache(ds: &data_set_t, vl: &mut value_list_t) -> bool {
-    if !HAS_POST.load(Ordering::Acquire) {
-        return false;
-    }
-    let chain = ACTIVE.read().unwrap_or_else(|e| e.into_inner()).1.clone();
-    match chain {
-        Some(c) => {
-            let status = process(&c, ds, vl, 0);
-            if status < 0 {
-                log::warn!(
-                    "plugin_dispatch_values: Running the post-cache chain failed with status {status} ({status:#x})."
-                );
-            }
-            true
-        }
-        None => false,
-    }
+    CHAINS.post_cache(ds, vl)
 }
 
-fn run_target(
-    chain: &Chain,
-    target: &Target,
-    ds: &data_set_t,
-    vl: &mut value_list_t,
-    depth: usize,
-) -> c_int {
-    match target {
-        Target::Return => TARGET_RETURN,
-        Target::Stop => TARGET_STOP,
-        Target::Write(plugins) => {
-            write_to_plugins(plugins, ds, vl);
-            TARGET_CONTINUE
-        }
-        Target::Jump(name) => {
-            if depth >= MAX_JUMP_DEPTH {
-                log::warn!(
-                    "filter chain `{}': jump to `{name}' nested deeper than {MAX_JUMP_DEPTH}; \
-                     is there a jump loop?",
-                    chain.name
-                );
-                return -1;
-            }
-            match chain_by_name(name) {
-                // As collectd's jump target: a `return` in the chain jumped to
-                // ends that chain only, and processing goes on in this one.
-                Some(next) => match process(&next, ds, vl, depth + 1) {
-                    status if status < 0 => status,
-                    TARGET_STOP => TARGET_STOP,
-                    _ => TARGET_CONTINUE,
-                },
-                None => {
-                    log::error!(
-                        "Filter subsystem: Built-in target `jump': There is no chain named `{name}'."
-                    );
-                    -1
-                }
-            }
-        }
-        Target::Plugin { name, target } => {
-            let status = target.invoke(ds, vl);
-            if status > TARGET_RETURN {
-                log::warn!(
-                    "fc_process_chain ({}): Unknown return value from target `{name}': {status}",
-                    chain.name
-                );
-                return TARGET_CONTINUE;
-            }
-            status
-        }
-    }
-}
-
-fn write_to_plugins(plugins: &[String], ds: &data_set_t, vl: &value_list_t) {
-    if plugins.is_empty() {
-        let status = crate::dispatch::write_to(None, ds, vl);
-        if status == libc::ENOENT {
-            log::info!("filter chain: built-in target `write': no write plugin is loaded");
-        }
-        return;
-    }
-    for p in plugins {
-        let status = crate::dispatch::write_to(Some(p), ds, vl);
-        if status != 0 {
-            log::info!(
-                "filter chain: built-in target `write': dispatching to the `{p}' plugin \
-                 failed with status {status}"
-            );
-        }
-    }
-}
-
-fn rule_matches(chain: &Chain, rule: &Rule, ds: &data_set_t, vl: &value_list_t) -> bool {
-    for m in &rule.matches {
-        let status = m.matches(ds, vl);
-        if status < 0 {
-            log::warn!("fc_process_chain ({}): A match failed.", chain.name);
-            return false;
-        }
-        if status != MATCH_MATCHES {
-            return false;
-        }
-    }
-    true
-}
-
-/// `fc_process_chain`: rules in order, then the chain's default targets.
-/// Returns `FC_TARGET_STOP`, `FC_TARGET_RETURN` (from a rule) or `FC_TARGET_CONTINUE`.
+/// `fc_process_chain` on a chain.
 pub fn process(chain: &Chain, ds: &data_set_t, vl: &mut value_list_t, depth: usize) -> c_int {
-    for rule in &chain.rules {
-        if !rule_matches(chain, rule, ds, vl) {
-            continue;
-        }
-        for target in &rule.targets {
-            let status = run_target(chain, target, ds, vl, depth);
-            if status < 0 {
-                log::warn!("fc_process_chain ({}): A target failed.", chain.name);
-            } else if status == TARGET_STOP || status == TARGET_RETURN {
-                return status;
-            }
-        }
-    }
-    for target in &chain.targets {
-        let status = run_target(chain, target, ds, vl, depth);
-        if status < 0 {
-            log::warn!(
-                "fc_process_chain ({}): The default target failed.",
-                chain.name
-            );
-        } else if status == TARGET_STOP {
-            return TARGET_STOP;
-        } else if status == TARGET_RETURN {
-            return TARGET_CONTINUE;
-        }
-    }
-    TARGET_CONTINUE
+    CHAINS.process(chain, ds, vl, depth)
 }
 
-/// Calls every destroy callback and forgets all chains (daemon shutdown).
+/// Forgets every chain (daemon shutdown); each plugin match and target is
+/// destroyed once, when its chain's last reference goes.
 pub fn shutdown() {
-    HAS_PRE.store(false, Ordering::Release);
-    HAS_POST.store(false, Ordering::Release);
-    *ACTIVE.write().unwrap_or_else(|e| e.into_inner()) = (None, None);
-    // The last reference to a chain destroys its matches' and targets'
-    // instances (`CMatch`, `CTarget`), each once.
-    drop(std::mem::take(
-        &mut *CHAINS.write().unwrap_or_else(|e| e.into_inner()),
-    ));
+    CHAINS.shutdown();
 }
 
 /// The chain behind an `fc_chain_t *` handed out by `fc_chain_get_by_name`.
 pub fn chain_ptr(name: &str) -> *mut c_void {
-    let chains = CHAINS.read().unwrap_or_else(|e| e.into_inner());
-    chains
-        .iter()
-        .find(|c| c.name.eq_ignore_ascii_case(name))
-        .map(|c| Arc::as_ptr(c) as *mut c_void)
-        .unwrap_or(ptr::null_mut())
+    CHAINS
+        .chain_addr(name)
+        .map_or(ptr::null_mut(), |p| p.cast_mut().cast())
 }
 
 #[cfg(test)]
