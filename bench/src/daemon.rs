@@ -200,6 +200,18 @@ impl Running {
                 bin.display()
             ));
         }
+        // Two rcollectd flavours run side by side in the footprint workload:
+        // the second runs a copy of the binary (written out to disk) so the
+        // two never share executable pages, which would make each one's
+        // private memory (USS) and PSS look smaller than a lone daemon's.
+        let private_copy;
+        let bin = if flavor == Flavor::RcollectdDebianPlugins {
+            private_copy = dir.join("rcollectd");
+            copy_synced(bin, &private_copy)?;
+            private_copy.as_path()
+        } else {
+            bin
+        };
         let plugin_dir = dir.join("plugins");
         fs::create_dir_all(&plugin_dir).map_err(|e| format!("create plugin dir: {e}"))?;
         let mut borrowed = Vec::new();
@@ -495,4 +507,13 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         assert!(mono_ns() > a);
     }
+}
+
+/// Copies `src` to `dst` (executable) and waits until the copy is on disk,
+/// so its page-cache pages are clean like an installed binary's.
+fn copy_synced(src: &Path, dst: &Path) -> Result<(), String> {
+    fs::copy(src, dst).map_err(|e| format!("copy {}: {e}", src.display()))?;
+    fs::File::open(dst)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("sync {}: {e}", dst.display()))
 }
