@@ -467,6 +467,15 @@ pub fn mono_ns() -> u64 {
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
+/// Copies `src` to `dst` (executable) and waits until the copy is on disk,
+/// so its page-cache pages are clean like an installed binary's.
+fn copy_synced(src: &Path, dst: &Path) -> Result<(), String> {
+    fs::copy(src, dst).map_err(|e| format!("copy {}: {e}", src.display()))?;
+    fs::File::open(dst)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("sync {}: {e}", dst.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -507,13 +516,4 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         assert!(mono_ns() > a);
     }
-}
-
-/// Copies `src` to `dst` (executable) and waits until the copy is on disk,
-/// so its page-cache pages are clean like an installed binary's.
-fn copy_synced(src: &Path, dst: &Path) -> Result<(), String> {
-    fs::copy(src, dst).map_err(|e| format!("copy {}: {e}", src.display()))?;
-    fs::File::open(dst)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| format!("sync {}: {e}", dst.display()))
 }
