@@ -106,8 +106,8 @@ type Active<D, V> = (Option<Arc<Chain<D, V>>>, Option<Arc<Chain<D, V>>>);
 
 /// Every configured chain, the active pre- and post-cache chains, and the
 /// daemon's side of them.
-pub struct Chains<D, V> {
-    plugins: Box<dyn Plugins<D, V>>,
+pub struct Chains<D: 'static, V: 'static> {
+    plugins: &'static dyn Plugins<D, V>,
     chains: RwLock<Vec<Arc<Chain<D, V>>>>,
     active: RwLock<Active<D, V>>,
     /// Whether a pre-/post-cache chain is active: lets the dispatch path
@@ -154,9 +154,11 @@ fn refused(item: &Item, kind: &str, name: &str, why: Refused) -> ConfigError {
     }
 }
 
-impl<D, V> Chains<D, V> {
-    /// No chains yet; `plugins` provides what is not built in.
-    pub fn new(plugins: Box<dyn Plugins<D, V>>) -> Self {
+impl<D: 'static, V: 'static> Chains<D, V> {
+    /// No chains yet; `plugins` provides what is not built in. A `const fn`,
+    /// so the daemon's chains are a plain static that the dispatch path
+    /// reads without a lazy-initialization check.
+    pub const fn new(plugins: &'static dyn Plugins<D, V>) -> Self {
         Chains {
             plugins,
             chains: RwLock::new(Vec::new()),
@@ -648,7 +650,7 @@ mod tests {
     fn chains(text: &str) -> (Chains<(), Vl>, Written) {
         let fake = Fake::default();
         let written = fake.written.clone();
-        let c = Chains::new(Box::new(fake));
+        let c = Chains::new(Box::leak(Box::new(fake)));
         let root = parse_str(text, Path::new("/t/chains.conf")).expect("parses");
         for item in &root.children {
             c.configure(item).expect("configures");
@@ -771,7 +773,7 @@ mod tests {
             ),
         ];
         for (text, want) in cases {
-            let c: Chains<(), Vl> = Chains::new(Box::new(Fake::default()));
+            let c: Chains<(), Vl> = Chains::new(Box::leak(Box::new(Fake::default())));
             let root = parse_str(text, Path::new("/t/c.conf")).unwrap();
             let e = c.configure(&root.children[0]).expect_err(text);
             assert_eq!(e.to_string(), *want);

@@ -11,6 +11,7 @@
 use std::ffi::CStr;
 
 /// `clock_gettime(clock)`, or the OS error.
+#[inline]
 pub fn clock_gettime(clock: libc::clockid_t) -> std::io::Result<libc::timespec> {
     let mut ts = libc::timespec {
         tv_sec: 0,

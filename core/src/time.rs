@@ -16,6 +16,7 @@ const FRAC_MASK: u64 = 0x3fff_ffff;
 const HALF: u64 = 1 << 29;
 
 /// Current wall-clock time as collectd's `cdtime()` reports it (CLOCK_REALTIME).
+#[inline]
 pub fn now() -> cdtime_t {
     match sys::clock_gettime(libc::CLOCK_REALTIME) {
         Ok(ts) => from_timespec(&ts),
@@ -29,6 +30,7 @@ pub fn now() -> cdtime_t {
 /// Current wall-clock time from the coarse clock (CLOCK_REALTIME_COARSE):
 /// a few milliseconds of resolution for a fraction of the cost, for
 /// bookkeeping such as cache expiry that only needs second precision.
+#[inline]
 pub fn now_coarse() -> cdtime_t {
     match sys::clock_gettime(libc::CLOCK_REALTIME_COARSE) {
         Ok(ts) => from_timespec(&ts),
@@ -106,6 +108,7 @@ pub const fn to_ns(t: cdtime_t) -> u64 {
 }
 
 /// `timespec` to `cdtime_t` (`TIMESPEC_TO_CDTIME_T`).
+#[inline]
 pub fn from_timespec(ts: &libc::timespec) -> cdtime_t {
     from_ns(
         1_000_000_000u64

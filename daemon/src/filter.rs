@@ -6,7 +6,7 @@
 
 use std::ffi::{c_int, c_void};
 use std::ptr;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 
 use rcollectd_core::filter::{Chains, Match, NamedTarget, Plugins, Refused, Target};
 use rcollectd_plugin::sys::{data_set_t, match_proc_t, target_proc_t, value_list_t};
@@ -34,8 +34,7 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     targets: Vec::new(),
 });
 
-static CHAINS: LazyLock<Chains<data_set_t, value_list_t>> =
-    LazyLock::new(|| Chains::new(Box::new(CPlugins)));
+static CHAINS: Chains<data_set_t, value_list_t> = Chains::new(&CPlugins);
 
 /// `fc_register_match`: makes a match type available to `<Match "name">`.
 pub fn register_match(name: &str, proc_: match_proc_t) -> c_int {

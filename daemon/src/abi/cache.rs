@@ -92,7 +92,7 @@ pub unsafe extern "C" fn uc_update(ds: *const data_set_t, vl: *const value_list_
             return -1;
         };
         // SAFETY: per the contract.
-        match unsafe { cache::global().update(ds, vl) } {
+        match unsafe { cache::update(cache::global(), ds, vl, None) } {
             Ok(u) => {
                 if let Some(h) = cache::hooks() {
                     let name = NameBuf::from_vl(vl);
@@ -164,7 +164,7 @@ pub unsafe extern "C" fn uc_get_rate(ds: *const data_set_t, vl: *const value_lis
         // From a write callback, the rates of the value list being written.
         let rates = match crate::dispatch::with_written_rates(vl, |r| r.map(<[f64]>::to_vec)) {
             Some(written) => written,
-            None => cache::global().rates(vl),
+            None => cache::global().rates(cache::vl_fields(vl)),
         };
         let Some(rates) = rates else {
             return std::ptr::null_mut();
@@ -203,6 +203,7 @@ pub unsafe extern "C" fn uc_get_value_by_name(
         let Some(values) = cache::global().values_by_name(name) else {
             return -1;
         };
+        let values = cache::to_value_t(&values);
         let p = malloc_slice(&values);
         if p.is_null() && !values.is_empty() {
             return -1;
@@ -232,7 +233,7 @@ pub unsafe extern "C" fn uc_get_value(
         };
         let name = NameBuf::from_vl(vl);
         match cache::global().values_by_name(name.as_bytes()) {
-            Some(v) if v.len() == ds.ds_num => malloc_slice(&v),
+            Some(v) if v.len() == ds.ds_num => malloc_slice(&cache::to_value_t(&v)),
             Some(v) => {
                 log::error!(
                     "utils_cache: uc_get_value: ds[{}] has {} values, but uc_get_value_by_name returned {}.",
@@ -318,7 +319,9 @@ pub unsafe extern "C" fn uc_get_names(
 pub unsafe extern "C" fn uc_get_state(_ds: *const data_set_t, vl: *const value_list_t) -> c_int {
     ffi_guard(cache::STATE_ERROR, || {
         // SAFETY: per the contract.
-        unsafe { vl_arg(vl) }.map_or(cache::STATE_ERROR, |vl| cache::global().state(vl))
+        unsafe { vl_arg(vl) }.map_or(cache::STATE_ERROR, |vl| {
+            cache::global().state(cache::vl_fields(vl))
+        })
     })
 }
 
@@ -334,7 +337,9 @@ pub unsafe extern "C" fn uc_set_state(
 ) -> c_int {
     ffi_guard(-1, || {
         // SAFETY: per the contract.
-        unsafe { vl_arg(vl) }.map_or(-1, |vl| cache::global().set_state(vl, state))
+        unsafe { vl_arg(vl) }.map_or(-1, |vl| {
+            cache::global().set_state(cache::vl_fields(vl), state)
+        })
     })
 }
 
@@ -346,7 +351,9 @@ pub unsafe extern "C" fn uc_set_state(
 pub unsafe extern "C" fn uc_get_hits(_ds: *const data_set_t, vl: *const value_list_t) -> c_int {
     ffi_guard(cache::STATE_ERROR, || {
         // SAFETY: per the contract.
-        unsafe { vl_arg(vl) }.map_or(cache::STATE_ERROR, |vl| cache::global().hits(vl))
+        unsafe { vl_arg(vl) }.map_or(cache::STATE_ERROR, |vl| {
+            cache::global().hits(cache::vl_fields(vl))
+        })
     })
 }
 
@@ -362,7 +369,9 @@ pub unsafe extern "C" fn uc_set_hits(
 ) -> c_int {
     ffi_guard(-1, || {
         // SAFETY: per the contract.
-        unsafe { vl_arg(vl) }.map_or(-1, |vl| cache::global().set_hits(vl, hits))
+        unsafe { vl_arg(vl) }.map_or(-1, |vl| {
+            cache::global().set_hits(cache::vl_fields(vl), hits)
+        })
     })
 }
 
@@ -378,7 +387,9 @@ pub unsafe extern "C" fn uc_inc_hits(
 ) -> c_int {
     ffi_guard(-1, || {
         // SAFETY: per the contract.
-        unsafe { vl_arg(vl) }.map_or(-1, |vl| cache::global().inc_hits(vl, step))
+        unsafe { vl_arg(vl) }.map_or(-1, |vl| {
+            cache::global().inc_hits(cache::vl_fields(vl), step)
+        })
     })
 }
 
@@ -587,7 +598,7 @@ pub unsafe extern "C" fn uc_iterator_get_values(
     // SAFETY: per the contract; out pointers are non-null and writable.
     unsafe {
         with_current(iter, |e| {
-            let v = e.values();
+            let v = cache::to_value_t(&e.values());
             let p = malloc_slice(&v);
             if p.is_null() {
                 return -1;
@@ -652,7 +663,9 @@ unsafe fn on_uc_meta(vl: *const value_list_t, op: impl FnOnce(&mut MetaData) -> 
         let Some(vl) = (unsafe { vl_arg(vl) }) else {
             return -1;
         };
-        cache::global().with_meta(vl, op).unwrap_or(-1)
+        cache::global()
+            .with_meta(cache::vl_fields(vl), op)
+            .unwrap_or(-1)
     })
 }
 

@@ -742,7 +742,7 @@ pub unsafe extern "C" fn format_values(
                 _ if store_rates => {
                     if rates.is_none() {
                         rates = crate::cache::global()
-                            .rates(vl)
+                            .rates(crate::cache::vl_fields(vl))
                             .filter(|r| r.len() == ds.ds_num);
                     }
                     let Some(r) = rates.as_ref() else {
@@ -2021,7 +2021,7 @@ mod tests {
             // store_rates needs a cache entry.
             assert_eq!(format_values(out.as_mut_ptr(), 64, &ds, &vl, true), -1);
             assert_eq!(
-                crate::cache::global().update(&ds, &vl),
+                crate::cache::update(crate::cache::global(), &ds, &vl, None),
                 Ok(crate::cache::Updated {
                     is_new: true,
                     callbacks_mask: 0
@@ -2034,7 +2034,7 @@ mod tests {
                 time::from_secs(10),
                 &mut vals2,
             );
-            crate::cache::global().update(&ds, &vl2).unwrap();
+            crate::cache::update(crate::cache::global(), &ds, &vl2, None).unwrap();
             assert_eq!(format_values(out.as_mut_ptr(), 64, &ds, &vl2, true), 0);
             assert_eq!(buf_str(&out), "1510.250:nan:2");
         }

@@ -25,7 +25,7 @@ use rcollectd_plugin::sys::{
     value_list_t, value_t,
 };
 
-use crate::cache::{vl_fields, Fields, Sample, SampleRates};
+use crate::cache::{vl_fields, CMeta, Fields, Sample, SampleRates};
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::registry::{cstr_field_ref, registry, Callback, OwnedDataSet, WriteFn};
 use crate::work_queue::WorkQueue;
@@ -794,10 +794,7 @@ fn update_cache(
     vl: Option<&value_list_t>,
     rates: &mut SampleRates,
 ) {
-    // SAFETY: `ds` is valid and `sample` agrees with it in its value count
-    // (checked); its meta data is the dispatch's own clone or null.
-    let result =
-        unsafe { crate::cache::global().update_sample(&*ds.as_ptr(), sample, Some(rates)) };
+    let result = crate::cache::global().update_sample(ds.sources(), sample, Some(rates));
     match result {
         Ok(u) => {
             if let (true, Some(vl)) = (registry().has_cache_event_callbacks(), vl) {
@@ -875,7 +872,7 @@ pub fn check_missing() -> usize {
 }
 
 fn on_expired(x: &crate::cache::ExpiredEntry) {
-    let vl = x.to_value_list();
+    let vl = crate::cache::expired_value_list(x);
     // SAFETY: a valid value list on our stack.
     unsafe { dispatch_missing(&vl) };
     if x.callbacks_mask != 0 {
@@ -978,12 +975,13 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     let (time, interval, meta, ident) = if as_sent {
         // The usual case: nothing to fill in, escape or filter, so the
         // plugin's value list is read where it is, never copied whole.
+        let cmeta = CMeta(meta);
         let sample = Sample {
             fields,
             time,
             interval,
-            values: values.as_slice(src.values_len),
-            meta,
+            values: crate::cache::raw_values(values.as_slice(src.values_len)),
+            meta: (!meta.is_null()).then_some(&cmeta as &dyn crate::cache::MetaSource),
         };
         update_cache(ds, &sample, None, &mut rates);
         (time, interval, meta, Ident::of(fields, src))
@@ -1009,8 +1007,9 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
             }
             return 0;
         }
+        let cmeta = CMeta(vl.meta);
         // SAFETY: `vl.values` points to `values`, `values_len` long.
-        let sample = unsafe { Sample::of(&vl) };
+        let sample = unsafe { crate::cache::sample_of(&vl, &cmeta) };
         update_cache(ds, &sample, Some(&vl), &mut rates);
         // A chain may have changed any of these.
         (vl.time, vl.interval, vl.meta, Ident::of(sample.fields, &vl))

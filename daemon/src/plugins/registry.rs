@@ -128,6 +128,8 @@ impl<F> List<F> {
 pub struct OwnedDataSet {
     ds: data_set_t,
     _sources: Box<[data_source_t]>,
+    /// The same sources as the value cache reads them.
+    cache_sources: Box<[rcollectd_core::cache::Source]>,
 }
 
 // SAFETY: immutable after construction; the raw pointer inside points into
@@ -153,6 +155,8 @@ impl OwnedDataSet {
             // SAFETY: caller guarantees `ds_num` entries at `ds`.
             unsafe { std::slice::from_raw_parts(src.ds, src.ds_num) }.into()
         };
+        // SAFETY: `src.ds` holds `ds_num` entries (caller contract).
+        let cache_sources = unsafe { crate::cache::sources_of(src) }.into_boxed_slice();
         let mut copy = src.to_owned();
         let mut owned = Arc::new(OwnedDataSet {
             ds: {
@@ -160,6 +164,7 @@ impl OwnedDataSet {
                 copy
             },
             _sources: sources,
+            cache_sources,
         });
         let inner = Arc::get_mut(&mut owned)?;
         inner.ds.ds = inner._sources.as_ptr().cast_mut();
@@ -175,6 +180,11 @@ impl OwnedDataSet {
     /// The C view as a reference (its `ds` points into this value).
     pub fn raw(&self) -> &data_set_t {
         &self.ds
+    }
+
+    /// The data sources as the value cache reads them.
+    pub fn sources(&self) -> &[rcollectd_core::cache::Source] {
+        &self.cache_sources
     }
 
     /// The type name.
