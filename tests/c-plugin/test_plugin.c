@@ -17,6 +17,7 @@
  *   LogWrites false     do not record each write (big volume tests)
  *   ReportDispatchTime true   record how long a read's dispatching took
  *   FailInit true       the init callback fails (its read must not run)
+ *   InitSleepMs N       the init callback sleeps N ms first (a slow init)
  *   LogAll true         record every log line, not only this plugin's markers
  *   CrashOnRead N       the Nth read dereferences NULL (isolation tests)
  *   HangOnRead N        the Nth read sleeps for an hour (isolation tests)
@@ -38,6 +39,7 @@ static int crash_on_read;
 static int hang_on_read;
 static int stop_after_reads;
 static bool fail_init;
+static int init_sleep_ms;
 static bool report_dispatch_time;
 static int read_values = 2;
 static int write_sleep_ms;
@@ -122,6 +124,8 @@ static int tp_config(oconfig_item_t *ci) {
     } else if (strcasecmp(c->key, "ReportDispatchTime") == 0 &&
                c->values_num == 1) {
       report_dispatch_time = c->values[0].value.boolean != 0;
+    } else if (strcasecmp(c->key, "InitSleepMs") == 0 && c->values_num == 1) {
+      init_sleep_ms = (int)c->values[0].value.number;
     } else if (strcasecmp(c->key, "FailInit") == 0 && c->values_num == 1) {
       fail_init = c->values[0].value.boolean != 0;
     } else if (strcasecmp(c->key, "LogAll") == 0 && c->values_num == 1) {
@@ -133,6 +137,8 @@ static int tp_config(oconfig_item_t *ci) {
 }
 
 static int tp_init(void) {
+  if (init_sleep_ms > 0)
+    usleep((useconds_t)init_sleep_ms * 1000);
   emit("init interval=%.3f", CDTIME_T_TO_DOUBLE(plugin_get_interval()));
   INFO("test_plugin: TESTMARK init");
   return fail_init ? -1 : 0;

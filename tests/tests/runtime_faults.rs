@@ -432,3 +432,74 @@ LoadPlugin test_plugin
         ev.join("\n")
     );
 }
+
+/// Values dispatched while later plugins are still initializing reach the
+/// writers once everything is up, as under collectd (which queues them until
+/// its write threads start after the last init). Our csv, like every plugin
+/// built with the SDK, registers its write callback in its init; a PUTVAL
+/// that arrived through unixsock before that init used to be dropped with
+/// "No write callback has been registered". A slow init between unixsock
+/// and csv holds the window open for 2 s.
+#[test]
+fn values_dispatched_during_startup_are_written() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+Hostname "testhost"
+FQDNLookup false
+Interval 10
+BaseDir "{{dir}}"
+PluginDir "{}"
+TypesDB "{{types_db}}"
+LoadPlugin unixsock
+<Plugin unixsock>
+  SocketFile "{{dir}}/sock"
+</Plugin>
+LoadPlugin test_plugin
+<Plugin test_plugin>
+  OutputFile "{}/events.txt"
+  InitSleepMs 2000
+</Plugin>
+LoadPlugin csv
+<Plugin csv>
+  DataDir "{}/csv"
+</Plugin>
+"#,
+        plugin_dir(tmp.path()),
+        tmp.path().display(),
+        tmp.path().display()
+    );
+    let d = Daemon::start_rcollectd(&config);
+    let sock = d.dir().join("sock");
+    let up = wait_for(Duration::from_secs(10), || {
+        std::os::unix::net::UnixStream::connect(&sock).is_ok()
+    });
+    assert!(up, "no unixsock socket:\n{}", d.log());
+    // The race is only exercised while the slow init still runs.
+    assert!(
+        !d.log().contains("Initialization complete"),
+        "init finished before the PUTVAL:\n{}",
+        d.log()
+    );
+    let reply = rcollectd_tests::diff::unixsock_ask(
+        &sock,
+        "PUTVAL testhost/early/gauge-x 1700000000:42",
+        Duration::from_secs(5),
+    );
+    assert!(reply.starts_with("0 "), "PUTVAL -> {reply}");
+    let written = wait_for(Duration::from_secs(10), || {
+        csv_values(&tmp.path().join("csv"), "testhost/early/gauge-x") == [42.0]
+    });
+    let out = d.stop();
+    assert!(
+        written,
+        "the early value was not written: {:?}\n{}",
+        csv_values(&tmp.path().join("csv"), "testhost/early/gauge-x"),
+        out.log
+    );
+    assert!(
+        !out.log.contains("No write callback has been registered"),
+        "{}",
+        out.log
+    );
+}

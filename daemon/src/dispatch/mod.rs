@@ -537,20 +537,79 @@ fn send(msg: Msg, n: usize) {
         return;
     }
     if !crate::filter::has_post_cache_chain() {
-        let payload = match msg {
-            Msg::Batch(b) => outputs::Payload::Batch(b),
-            Msg::One(item) => outputs::Payload::One(item),
-            Msg::Stop => return,
+        let msg = if OUTPUTS_LIVE.load(Ordering::Acquire) {
+            msg
+        } else {
+            match hold_until_start(msg, n) {
+                Some(msg) => msg,
+                None => return,
+            }
         };
-        if !outputs::deliver(payload) {
-            warn_no_writer();
-        }
+        deliver(msg);
         return;
     }
     let n = n as i64;
     let queued = STATS.queue_length.fetch_add(n, Ordering::Relaxed) + n;
     note_backlog(queued);
     QUEUE.msgs.push(msg);
+}
+
+/// Hands `msg` to every output (the path without a `PostCacheChain`).
+fn deliver(msg: Msg) {
+    let payload = match msg {
+        Msg::Batch(b) => outputs::Payload::Batch(b),
+        Msg::One(item) => outputs::Payload::One(item),
+        Msg::Stop => return,
+    };
+    if !outputs::deliver(payload) {
+        warn_no_writer();
+    }
+}
+
+/// Set by [`start_writers`] once the outputs run, cleared when they stop.
+/// Before that, the write callbacks are not all registered yet: plugins
+/// built with the SDK register theirs in their init callback, which may run
+/// after another plugin (unixsock, network) has already dispatched values.
+/// collectd queues such values until its write threads start after the last
+/// init; rcollectd holds them in [`PRESTART`] and hands them to the outputs
+/// registered by then, in order, before any later value list.
+static OUTPUTS_LIVE: AtomicBool = AtomicBool::new(false);
+
+/// Value lists dispatched before the outputs started (see [`OUTPUTS_LIVE`])
+/// and how many they are; at most [`LATE_MAX`], the rest counted dropped.
+static PRESTART: Mutex<(Vec<Msg>, usize)> = Mutex::new((Vec::new(), 0));
+
+/// Holds `msg` (`n` value lists) until the outputs start; gives it back if
+/// they started meanwhile.
+fn hold_until_start(msg: Msg, n: usize) -> Option<Msg> {
+    let mut held = PRESTART.lock().unwrap_or_else(|e| e.into_inner());
+    if OUTPUTS_LIVE.load(Ordering::Acquire) {
+        return Some(msg);
+    }
+    if held.1 + n > LATE_MAX {
+        STATS
+            .dropped_queue_full
+            .fetch_add(n as u64, Ordering::Relaxed);
+        return None;
+    }
+    held.1 += n;
+    held.0.push(msg);
+    None
+}
+
+/// Hands what was held before the outputs started to them, then lets
+/// dispatching threads deliver directly. Under the lock, so no value list
+/// dispatched meanwhile overtakes the held ones.
+fn release_prestart() {
+    let mut held = PRESTART.lock().unwrap_or_else(|e| e.into_inner());
+    let (msgs, n) = std::mem::take(&mut *held);
+    if n > 0 {
+        log::debug!("plugin: writing {n} value list(s) dispatched before the writers started");
+    }
+    for msg in msgs {
+        deliver(msg);
+    }
+    OUTPUTS_LIVE.store(true, Ordering::Release);
 }
 
 /// Set once the writers have stopped at shutdown: value lists plugin threads
@@ -1248,6 +1307,7 @@ pub fn start_writers(n: usize) {
     CAPTURING.store(false, Ordering::Release);
     KEEP_LATE.store(false, Ordering::Release);
     outputs::start(n);
+    release_prestart();
     if !crate::filter::has_post_cache_chain() {
         return;
     }
@@ -1296,6 +1356,7 @@ pub fn stop_writers_and_drain() -> usize {
     n += here;
     n += drain_here();
     CAPTURING.store(true, Ordering::Release);
+    OUTPUTS_LIVE.store(false, Ordering::Release);
     n
 }
 
