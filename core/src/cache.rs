@@ -48,27 +48,11 @@ pub struct Source {
     pub max: f64,
 }
 
-impl From<&crate::types_db::DataSource> for Source {
-    fn from(d: &crate::types_db::DataSource) -> Source {
-        Source {
-            ds_type: d.ds_type as i32,
-            min: d.min,
-            max: d.max,
-        }
-    }
-}
-
 /// Where a new entry's meta data comes from: read only when an identifier
 /// is first cached, so the dispatch path copies no meta data otherwise.
 pub trait MetaSource {
     /// A copy of the value list's meta data, if it has any.
     fn snapshot(&self) -> Option<MetaData>;
-}
-
-impl<F: Fn() -> Option<MetaData>> MetaSource for F {
-    fn snapshot(&self) -> Option<MetaData> {
-        self()
-    }
 }
 
 /// `STATE_UNKNOWN`: the state of a fresh entry.
@@ -549,11 +533,7 @@ impl Entry {
     }
 
     fn fields(&self) -> Fields<'_> {
-        let mut out: Fields<'_> = [b""; 5];
-        for (slot, part) in out.iter_mut().zip(self.ident.split(|&b| b == 0)) {
-            *slot = part;
-        }
-        out
+        split_ident(&self.ident)
     }
 
     /// Time of the last cached value list.
@@ -1194,12 +1174,18 @@ struct Saved {
 
 impl Saved {
     fn fields(&self) -> Fields<'_> {
-        let mut out: Fields<'_> = [b""; 5];
-        for (slot, part) in out.iter_mut().zip(self.ident.split(|&b| b == 0)) {
-            *slot = part;
-        }
-        out
+        split_ident(&self.ident)
     }
+}
+
+/// The five fields of an identifier stored NUL-separated (as entries and
+/// saved state keep it).
+fn split_ident(ident: &[u8]) -> Fields<'_> {
+    let mut out: Fields<'_> = [b""; 5];
+    for (slot, part) in out.iter_mut().zip(ident.split(|&b| b == 0)) {
+        *slot = part;
+    }
+    out
 }
 
 /// Bytes as lowercase hex (the text form of saved rate state).

@@ -91,13 +91,6 @@ pub struct Chain<D, V> {
     targets: Vec<TargetKind<D, V>>,
 }
 
-impl<D, V> Chain<D, V> {
-    /// The chain's name, as configured.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-}
-
 /// A plugin target with the spelling it was registered under.
 pub type NamedTarget<D, V> = (String, Box<dyn Target<D, V>>);
 

@@ -38,9 +38,16 @@ impl<F: Fn() -> i32 + Send + Sync> Read for F {
     }
 }
 
-/// What brackets a run of reads, alive until the value dropped: the daemon
-/// hands what the reads dispatch to its writers in one batch per run.
-pub type RunScope = fn() -> Box<dyn std::any::Any>;
+/// What brackets a run of reads: the daemon hands what the reads dispatch
+/// to its writers in one batch per run (`begin` opens it on the calling
+/// thread, `end` hands it over; they nest).
+#[derive(Debug, Clone, Copy)]
+pub struct RunScope {
+    /// Opens the scope on the calling thread.
+    pub begin: fn(),
+    /// Closes the innermost scope of the calling thread.
+    pub end: fn(),
+}
 
 static RUN_SCOPE: OnceLock<RunScope> = OnceLock::new();
 
@@ -49,8 +56,22 @@ pub fn set_run_scope(scope: RunScope) {
     let _ = RUN_SCOPE.set(scope);
 }
 
-fn run_scope() -> Option<Box<dyn std::any::Any>> {
-    RUN_SCOPE.get().map(|f| f())
+/// An open [`RunScope`], closed when dropped (nothing when none is set).
+struct InScope(Option<fn()>);
+
+impl Drop for InScope {
+    fn drop(&mut self) {
+        if let Some(end) = self.0 {
+            end();
+        }
+    }
+}
+
+fn run_scope() -> InScope {
+    InScope(RUN_SCOPE.get().map(|s| {
+        (s.begin)();
+        s.end
+    }))
 }
 
 /// A registered read callback (immutable part).
@@ -431,7 +452,7 @@ impl Scheduler {
         // True while this worker runs due reads one after another.
         let mut running_due = false;
         // One batch for a run of reads, so their values wake a writer once.
-        let mut batch: Option<Box<dyn std::any::Any>> = None;
+        let mut batch: Option<InScope> = None;
         loop {
             if !st.running {
                 drop(st);
@@ -485,7 +506,7 @@ impl Scheduler {
                 // A slow read must not hold back the values read before it.
                 batch = None;
             } else if batch.is_none() {
-                batch = run_scope();
+                batch = Some(run_scope());
             }
             let start = now();
             let status = entry.rf.call();

@@ -34,49 +34,6 @@ pub struct NameBuf {
 }
 
 impl NameBuf {
-    /// Appends `bytes`; callers keep the total below `NAME_CAP`.
-    #[inline(always)]
-    fn push(&mut self, bytes: &[u8]) {
-        let end = self.len + bytes.len();
-        assert!(end < NAME_CAP, "identifier longer than five fields");
-        // SAFETY: `end < NAME_CAP`, so the destination range is inside `buf`;
-        // source and destination do not overlap.
-        unsafe {
-            std::ptr::copy_nonoverlapping(
-                bytes.as_ptr(),
-                self.buf.as_mut_ptr().add(self.len).cast::<u8>(),
-                bytes.len(),
-            );
-        }
-        self.len = end;
-    }
-
-    /// Formats `host/plugin[-plugin_instance]/type[-type_instance]`.
-    #[inline(always)]
-    pub fn from_parts(host: &[u8], plugin: &[u8], pi: &[u8], ty: &[u8], ti: &[u8]) -> Self {
-        let mut n = NameBuf {
-            buf: [MaybeUninit::uninit(); NAME_CAP],
-            len: 0,
-        };
-        let clamp = |p: &[u8]| -> usize { p.len().min(FIELD_LEN - 1) };
-        n.push(&host[..clamp(host)]);
-        n.push(b"/");
-        n.push(&plugin[..clamp(plugin)]);
-        if !pi.is_empty() {
-            n.push(b"-");
-            n.push(&pi[..clamp(pi)]);
-        }
-        n.push(b"/");
-        n.push(&ty[..clamp(ty)]);
-        if !ti.is_empty() {
-            n.push(b"-");
-            n.push(&ti[..clamp(ti)]);
-        }
-        // The NUL after the name (room is guaranteed: 5 * 127 + 4 < NAME_CAP).
-        n.buf[n.len] = MaybeUninit::new(0);
-        n
-    }
-
     /// Appends the first `n` bytes of a C name field (`n < FIELD_LEN`) with
     /// whole 16-byte block copies: no call into `memcpy` for short names.
     #[inline(always)]
@@ -111,7 +68,7 @@ impl NameBuf {
         self.len += 1;
     }
 
-    /// The name of a value list (same result as [`NameBuf::from_parts`]).
+    /// The name of a value list, as collectd's `FORMAT_VL` formats it.
     #[inline(always)]
     pub fn from_vl(vl: &value_list_t) -> Self {
         let mut n = NameBuf {
@@ -437,8 +394,6 @@ mod tests {
         ];
         for id in cases {
             let want = rcollectd_core::ident::Parts::of(id[0], id[1], id[2], id[3], id[4]).format();
-            let [h, p, pi, t, ti] = id.map(str::as_bytes);
-            assert_eq!(NameBuf::from_parts(h, p, pi, t, ti).as_bytes(), want);
             let mut values = [gauge(1.0)];
             let vl = value_list(id, 0, 0, &mut values);
             assert_eq!(NameBuf::from_vl(&vl).as_bytes(), want, "{id:?}");
@@ -464,13 +419,15 @@ mod tests {
 
     #[test]
     fn name_format_matches_format_vl() {
-        let n = NameBuf::from_parts(b"h", b"p", b"", b"t", b"");
+        let mut v = [gauge(0.0)];
+        let n = NameBuf::from_vl(&value_list(["h", "p", "", "t", ""], 0, 0, &mut v));
         assert_eq!(n.as_bytes(), b"h/p/t");
         assert_eq!(n.as_c_str(), c"h/p/t");
-        let n = NameBuf::from_parts(b"h", b"p", b"pi", b"t", b"ti");
+        let n = NameBuf::from_vl(&value_list(["h", "p", "pi", "t", "ti"], 0, 0, &mut v));
         assert_eq!(n.to_string(), "h/p-pi/t-ti");
-        let long = [b'a'; 200];
-        let n = NameBuf::from_parts(&long, &long, &long, &long, &long);
+        // Fields longer than DATA_MAX_NAME_LEN - 1 count with 127 bytes.
+        let long = "a".repeat(200);
+        let n = NameBuf::from_vl(&value_list([&long; 5].map(String::as_str), 0, 0, &mut v));
         assert_eq!(n.as_bytes().len(), 5 * 127 + 4);
     }
 

@@ -640,7 +640,10 @@ fn init_all_with(start_readers: bool) -> bool {
     crate::plugins::log::plugins_started();
     let rt = runtime();
     // What a run of reads dispatches reaches the writers in one batch.
-    crate::schedule::set_run_scope(|| Box::new(dispatch::batch_scope()));
+    crate::schedule::set_run_scope(crate::schedule::RunScope {
+        begin: dispatch::batch_begin,
+        end: dispatch::batch_end,
+    });
     dispatch::install_cache_hooks();
     dispatch::set_limits(rt.limits);
     scheduler().set_max_read_interval(rt.max_read_interval);

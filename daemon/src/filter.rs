@@ -52,10 +52,19 @@ pub fn register_target(name: &str, proc_: target_proc_t) -> c_int {
     0
 }
 
-fn find_named<P: Copy>(list: &[(String, P)], name: &str) -> Option<(String, P)> {
-    list.iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+/// The match or target type registered as `name` (case-insensitively)
+/// that has the callback it needs (`usable`), with its registered spelling.
+fn registered<P: Copy>(
+    list: fn(&Registry) -> &[(String, P)],
+    name: &str,
+    usable: fn(&P) -> bool,
+) -> Result<(String, P), Refused> {
+    let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
+    list(&reg)
+        .iter()
+        .find(|(n, p)| n.eq_ignore_ascii_case(name) && usable(p))
         .map(|(n, p)| (n.clone(), *p))
+        .ok_or(Refused::Unknown)
 }
 
 impl Match<data_set_t, value_list_t> for CMatch {
@@ -80,10 +89,7 @@ impl Plugins<data_set_t, value_list_t> for CPlugins {
         name: &str,
         item: &Item,
     ) -> Result<Box<dyn Match<data_set_t, value_list_t>>, Refused> {
-        let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-        let found = find_named(&reg.matches, name).filter(|(_, p)| p.match_.is_some());
-        drop(reg);
-        let (_, proc_) = found.ok_or(Refused::Unknown)?;
+        let (_, proc_) = registered(|r| &r.matches, name, |p| p.match_.is_some())?;
         let tree = OconfigTree::new(item);
         // SAFETY: `tree` is a valid config tree that outlives the call.
         let m = unsafe { CMatch::create(proc_, tree.as_ptr()) }.map_err(Refused::Failed)?;
@@ -95,10 +101,7 @@ impl Plugins<data_set_t, value_list_t> for CPlugins {
         name: &str,
         item: &Item,
     ) -> Result<NamedTarget<data_set_t, value_list_t>, Refused> {
-        let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-        let found = find_named(&reg.targets, name).filter(|(_, p)| p.invoke.is_some());
-        drop(reg);
-        let (name, proc_) = found.ok_or(Refused::Unknown)?;
+        let (name, proc_) = registered(|r| &r.targets, name, |p| p.invoke.is_some())?;
         let tree = OconfigTree::new(item);
         // SAFETY: `tree` is a valid config tree that outlives the call.
         let t = unsafe { CTarget::create(proc_, tree.as_ptr()) }.map_err(Refused::Failed)?;

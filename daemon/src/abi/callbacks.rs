@@ -231,8 +231,12 @@ pub unsafe fn module_register(register: unsafe extern "C" fn()) -> bool {
 }
 
 /// A plugin's opaque per-instance state for a match or target, handed back
-/// on every call.
-pub struct FilterState(*mut c_void);
+/// on every call, and the plugin's `destroy` for it, called once when the
+/// state is dropped.
+pub struct FilterState {
+    ptr: *mut c_void,
+    destroy: Option<DestroyFn>,
+}
 
 // SAFETY: collectd calls a match's or target's callbacks from any write
 // thread with the same state; plugins written for it are built for that.
@@ -242,30 +246,49 @@ unsafe impl Sync for FilterState {}
 
 /// The `create` callback matches and targets share.
 type CreateFn = unsafe extern "C" fn(*const oconfig_item_t, *mut *mut c_void) -> c_int;
+/// The `destroy` callback matches and targets share.
+type DestroyFn = unsafe extern "C" fn(*mut *mut c_void) -> c_int;
 
-/// Runs a match's or target's `create` on its config block; the state, or
-/// the callback's status.
-///
-/// # Safety
-/// `ci` must be a valid config tree for the duration of the call.
-unsafe fn create(
-    create: Option<CreateFn>,
-    ci: *const oconfig_item_t,
-) -> Result<FilterState, c_int> {
-    let mut state: *mut c_void = std::ptr::null_mut();
-    if let Some(create) = create {
-        // SAFETY: the plugin's create callback with a valid tree (caller)
-        // and a place for its state.
-        let status = contained(|| unsafe { create(ci, &mut state) });
-        if status != 0 {
-            return Err(status);
+impl FilterState {
+    /// Runs a match's or target's `create` on its config block; the state
+    /// (destroyed with `destroy`), or the callback's status.
+    ///
+    /// # Safety
+    /// `ci` must be a valid config tree for the duration of the call.
+    unsafe fn create(
+        create: Option<CreateFn>,
+        destroy: Option<DestroyFn>,
+        ci: *const oconfig_item_t,
+    ) -> Result<FilterState, c_int> {
+        let mut ptr: *mut c_void = std::ptr::null_mut();
+        if let Some(create) = create {
+            // SAFETY: the plugin's create callback with a valid tree (caller)
+            // and a place for its state.
+            let status = contained(|| unsafe { create(ci, &mut ptr) });
+            if status != 0 {
+                return Err(status);
+            }
         }
+        Ok(FilterState { ptr, destroy })
     }
-    Ok(FilterState(state))
 }
 
-/// A configured `<Match>` of a plugin: its callbacks and instance state,
-/// destroyed once when dropped.
+impl Drop for FilterState {
+    fn drop(&mut self) {
+        if let Some(destroy) = self.destroy {
+            let mut ptr = self.ptr;
+            let _ = contained(|| {
+                // SAFETY: the plugin's own destroy callback with the state
+                // its create returned, called once (this value drops once).
+                unsafe { destroy(&mut ptr) };
+                0
+            });
+        }
+    }
+}
+
+/// A configured `<Match>` of a plugin: its callbacks and instance state
+/// (destroyed once when dropped).
 pub struct CMatch {
     proc_: match_proc_t,
     state: FilterState,
@@ -278,7 +301,7 @@ impl CMatch {
     /// `ci` must be a valid config tree for the duration of the call.
     pub unsafe fn create(proc_: match_proc_t, ci: *const oconfig_item_t) -> Result<Self, c_int> {
         // SAFETY: forwarded contract.
-        let state = unsafe { create(proc_.create, ci) }?;
+        let state = unsafe { FilterState::create(proc_.create, proc_.destroy, ci) }?;
         Ok(CMatch { proc_, state })
     }
 
@@ -288,25 +311,11 @@ impl CMatch {
         let Some(f) = self.proc_.match_ else {
             return -1;
         };
-        let mut state = self.state.0;
+        let mut state = self.state.ptr;
         // SAFETY: the match callback with a valid data set and value list
         // and the state its create callback returned (collectd passes the
         // address of its stored pointer the same way).
         contained(|| unsafe { f(ds, vl, std::ptr::null_mut(), &mut state) })
-    }
-}
-
-impl Drop for CMatch {
-    fn drop(&mut self) {
-        if let Some(destroy) = self.proc_.destroy {
-            let mut state = self.state.0;
-            let _ = contained(|| {
-                // SAFETY: the match's own destroy callback with the state its
-                // create returned, called once (this value is dropped once).
-                unsafe { destroy(&mut state) };
-                0
-            });
-        }
     }
 }
 
@@ -323,7 +332,7 @@ impl CTarget {
     /// `ci` must be a valid config tree for the duration of the call.
     pub unsafe fn create(proc_: target_proc_t, ci: *const oconfig_item_t) -> Result<Self, c_int> {
         // SAFETY: forwarded contract.
-        let state = unsafe { create(proc_.create, ci) }?;
+        let state = unsafe { FilterState::create(proc_.create, proc_.destroy, ci) }?;
         Ok(CTarget { proc_, state })
     }
 
@@ -333,23 +342,9 @@ impl CTarget {
         let Some(f) = self.proc_.invoke else {
             return -1;
         };
-        let mut state = self.state.0;
+        let mut state = self.state.ptr;
         // SAFETY: the target's invoke callback with a valid data set, a
         // writable value list and its own state.
         contained(|| unsafe { f(ds, vl, std::ptr::null_mut(), &mut state) })
-    }
-}
-
-impl Drop for CTarget {
-    fn drop(&mut self) {
-        if let Some(destroy) = self.proc_.destroy {
-            let mut state = self.state.0;
-            let _ = contained(|| {
-                // SAFETY: the target's own destroy callback with the state its
-                // create returned, called once (this value is dropped once).
-                unsafe { destroy(&mut state) };
-                0
-            });
-        }
     }
 }
