@@ -16,7 +16,7 @@ PLUGINS      := $(filter-out common,$(patsubst plugins/%/Cargo.toml,%,$(wildcard
 TEST_PLUGINS := example panicky
 INSTALL_PLUGINS := $(filter-out $(TEST_PLUGINS),$(PLUGINS))
 
-.PHONY: all build deps test run install lint fmt fuzz fuzz-unixsock clean bench bench-footprint bench-network bench-dispatch bench-cache bench-reload bench-scrape soak deb rpm
+.PHONY: all build deps test run install lint fmt fuzz fuzz-unixsock clean bench hot-symbols bench-footprint bench-network bench-dispatch bench-cache bench-reload bench-scrape soak deb rpm
 
 all: build
 
@@ -95,6 +95,10 @@ BENCH_RUN = CARGO_TARGET_DIR=$(TARGET) $(CARGO) build --release -p rcollectd-ben
 
 bench: build
 	$(BENCH_RUN) all
+
+# Re-profiles the footprint set and rewrites the linker's function order.
+hot-symbols:
+	scripts/hot-symbols.sh
 
 bench-footprint: build
 	$(BENCH_RUN) footprint

@@ -6,7 +6,7 @@
 use std::ffi::{c_int, CStr, CString};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Mutex;
 
 use rcollectd_plugin::sys::{cdtime_t, value_list_t, value_t};
@@ -782,10 +782,22 @@ fn cache_size() -> usize {
     crate::cache::global().len()
 }
 
+/// The housekeeping round after which the executable's pages are given back
+/// a second time: by then every plugin has run its first reads and writes
+/// (files opened, cache entries made, rates started), code that runs once.
+const STEADY_ROUND: u32 = 3;
+
 /// collectd's per-interval housekeeping (`plugin_read_all`): missing-value
-/// detection through the value cache.
+/// detection through the value cache; once the reads are in their steady
+/// state, the pages only the first rounds needed go back (`trim`).
 pub fn housekeeping() {
     dispatch::check_missing();
+    static ROUNDS: AtomicU32 = AtomicU32::new(0);
+    if ROUNDS.fetch_add(1, Ordering::Relaxed) + 1 == STEADY_ROUND {
+        crate::trim::heap();
+        let n = crate::trim::file_pages();
+        log::debug!("gave {n} bytes of first-round pages of the executable and libraries back");
+    }
 }
 
 /// `plugin_shutdown_all` in collectd's order. Returns false if a shutdown

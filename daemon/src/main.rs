@@ -139,8 +139,9 @@ fn run(inv: &Invocation) -> Result<(), String> {
             env!("CARGO_PKG_VERSION")
         );
     }
-    let trimmed = rcollectd::trim::executable_pages();
-    log::debug!("gave {trimmed} bytes of startup-only executable pages back");
+    rcollectd::trim::heap();
+    let trimmed = rcollectd::trim::file_pages();
+    log::debug!("gave {trimmed} bytes of startup-only pages of the executable and libraries back");
     // The main thread only waits for signals: housekeeping runs with the
     // reads of each interval (see `Daemon::start`).
     let reloading = loop {

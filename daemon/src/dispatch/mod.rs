@@ -454,9 +454,7 @@ fn trim_after_backlog() {
         return;
     }
     TRIM_PENDING.store(false, Ordering::Relaxed);
-    // SAFETY: glibc's malloc_trim only releases free pages of its own
-    // arenas and is safe to call from any thread at any time.
-    unsafe { libc::malloc_trim(0) };
+    crate::trim::heap();
 }
 
 static QUEUE: LazyLock<Queue> = LazyLock::new(|| {
