@@ -360,25 +360,32 @@ pub fn footprint(paths: &Paths, s: &Settings, report: &mut Report) {
     acc.declare("footprint-debian-plugins", &no_goal);
     let window = Duration::from_secs(s.footprint_seconds.max(1));
     let mut tick_fallbacks: Vec<&str> = Vec::new();
-    for r in 0..s.rounds {
+    // Daemons that map the same files share those pages, and USS counts
+    // shared pages for neither: rcollectd running Debian's plugins beside
+    // collectd would hide part of both one's and the other's private memory.
+    // So rcollectd with its own plugins runs beside collectd, and rcollectd
+    // with Debian's plugins in a window of its own, compared with the
+    // collectd of the first window.
+    const GROUPS: [&[Flavor]; 2] = [
+        &[Flavor::Rcollectd, Flavor::Collectd],
+        &[Flavor::RcollectdDebianPlugins],
+    ];
+    for (r, flavors) in (0..s.rounds).flat_map(|r| GROUPS.iter().map(move |g| (r, *g))) {
+        let labels: Vec<&str> = flavors.iter().map(|f| f.label()).collect();
         eprintln!(
-            "footprint round {}/{}: three daemons side by side for {} s",
+            "footprint round {}/{}: {} for {} s",
             r + 1,
             s.rounds,
+            labels.join(" beside "),
             window.as_secs()
         );
-        let flavors = [
-            Flavor::Rcollectd,
-            Flavor::RcollectdDebianPlugins,
-            Flavor::Collectd,
-        ];
         let mut runs = Vec::new();
         for i in 0..flavors.len() {
             // Alternate start order between rounds.
             let flavor = flavors[(i + r) % flavors.len()];
             runs.push((flavor, start_footprint(paths, flavor, window)));
         }
-        // Settle, then measure all three over the same window.
+        // Settle, then measure them over the same window.
         std::thread::sleep(Duration::from_secs(2));
         // Both readings: the per-thread nanoseconds resolve what 10 ms ticks
         // cannot (an idle daemon earns a handful of ticks a minute); the

@@ -195,6 +195,11 @@ impl TypesDb {
     pub fn iter(&self) -> impl Iterator<Item = &DataSet> {
         self.sets.values()
     }
+
+    /// The data sets, consumed (a registry keeps them).
+    pub fn into_sets(self) -> impl Iterator<Item = DataSet> {
+        self.sets.into_values()
+    }
 }
 
 /// Parses one line: `Ok(None)` for blank and comment lines.

@@ -6,7 +6,7 @@
 use std::ffi::{c_int, CStr, CString};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use rcollectd_plugin::sys::{cdtime_t, value_list_t, value_t};
@@ -17,7 +17,7 @@ use crate::config::globals::Globals;
 use crate::config::{self, Item, Location, Value};
 use crate::dispatch::{self, QueueLimits};
 use crate::plugins::ctx::{self, Ctx};
-use crate::plugins::registry::{registry, set_cstr_field, OwnedDataSet};
+use crate::plugins::registry::{registry, set_cstr_field};
 use crate::plugins::{loader, log as plog};
 use crate::schedule::{scheduler, ReadFunc};
 
@@ -516,13 +516,9 @@ impl Walker {
     }
 }
 
-fn register_types(db: &crate::types_db::TypesDb) {
-    for ds in db.iter() {
-        let c = crate::types_db::ToC::to_c(ds);
-        // SAFETY: `to_c` yields a valid data set for the duration of the copy.
-        if let Some(owned) = unsafe { OwnedDataSet::copy_from(c.as_ptr()) } {
-            registry().add_data_set(owned);
-        }
+fn register_types(db: crate::types_db::TypesDb) {
+    for ds in db.into_sets() {
+        registry().add_type(ds);
     }
 }
 
@@ -552,7 +548,7 @@ pub(crate) fn apply_config_file(path: &Path) -> Result<(), DaemonError> {
 /// Loads types.db files into the data-set registry (later files win).
 pub(crate) fn load_types_files(files: &[PathBuf]) -> Result<(), DaemonError> {
     let (db, problems) = crate::types_db::TypesDb::load_files(files);
-    register_types(&db);
+    register_types(db);
     let mut fatal = None;
     for p in problems {
         if p.location.is_some() {
@@ -566,7 +562,7 @@ pub(crate) fn load_types_files(files: &[PathBuf]) -> Result<(), DaemonError> {
 }
 
 fn load_builtin_types() {
-    register_types(&crate::types_db::TypesDb::builtin());
+    register_types(crate::types_db::TypesDb::builtin());
 }
 
 fn init_hostname(g: &Globals) -> Result<(), DaemonError> {
@@ -782,22 +778,10 @@ fn cache_size() -> usize {
     crate::cache::global().len()
 }
 
-/// The housekeeping round after which the executable's pages are given back
-/// a second time: by then every plugin has run its first reads and writes
-/// (files opened, cache entries made, rates started), code that runs once.
-const STEADY_ROUND: u32 = 3;
-
 /// collectd's per-interval housekeeping (`plugin_read_all`): missing-value
-/// detection through the value cache; once the reads are in their steady
-/// state, the pages only the first rounds needed go back (`trim`).
+/// detection through the value cache.
 pub fn housekeeping() {
     dispatch::check_missing();
-    static ROUNDS: AtomicU32 = AtomicU32::new(0);
-    if ROUNDS.fetch_add(1, Ordering::Relaxed) + 1 == STEADY_ROUND {
-        crate::trim::heap();
-        let n = crate::trim::file_pages();
-        log::debug!("gave {n} bytes of first-round pages of the executable and libraries back");
-    }
 }
 
 /// `plugin_shutdown_all` in collectd's order. Returns false if a shutdown

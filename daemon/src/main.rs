@@ -143,9 +143,27 @@ fn run(inv: &Invocation) -> Result<(), String> {
     let trimmed = rcollectd::trim::file_pages();
     log::debug!("gave {trimmed} bytes of startup-only pages of the executable and libraries back");
     // The main thread only waits for signals: housekeeping runs with the
-    // reads of each interval (see `Daemon::start`).
+    // reads of each interval (see `Daemon::start`). Once, when every plugin
+    // has run its first reads and writes (files opened, cache entries made,
+    // rates started: code that runs once), the pages only those needed go
+    // back too; half an interval off the rounds, so no read is running.
+    let mut late_trim = Some(
+        std::time::Instant::now()
+            + rcollectd::time::to_duration(rcollectd::abi::globals::interval()).mul_f64(3.5),
+    );
     let reloading = loop {
-        match signals.wait() {
+        let signal = match late_trim {
+            Some(at) => signals.wait_for(at.saturating_duration_since(std::time::Instant::now())),
+            None => Some(signals.wait()),
+        };
+        let Some(signal) = signal else {
+            late_trim = None;
+            rcollectd::trim::heap();
+            let n = rcollectd::trim::file_pages();
+            log::debug!("gave {n} bytes of first-round pages of the executable and libraries back");
+            continue;
+        };
+        match signal {
             service::Signal::Flush => {
                 log::info!("flushing all writers (SIGUSR1)");
                 daemon.flush_all();

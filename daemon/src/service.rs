@@ -208,6 +208,28 @@ impl Signals {
         })
     }
 
+    /// Blocks until the next signal that needs the main loop, or until
+    /// `timeout` has passed (`None`).
+    pub fn wait_for(&self, timeout: std::time::Duration) -> Option<Signal> {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        use std::os::fd::AsFd;
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            let left = end.saturating_duration_since(std::time::Instant::now());
+            let ms = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+            let mut fds = [PollFd::new(self.read_end.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, ms) {
+                Ok(0) if left.is_zero() => return None,
+                Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+                Ok(_) => return Some(self.wait()),
+                Err(e) => {
+                    log::error!("signal pipe failed: {e}; shutting down");
+                    return Some(Signal::Stop);
+                }
+            }
+        }
+    }
+
     /// Blocks until the next signal that needs the main loop.
     pub fn wait(&self) -> Signal {
         let mut byte = [0u8; 1];

@@ -483,10 +483,10 @@ thread_local! {
     };
 }
 
-/// Capacity of a new batch vector: an idle daemon's reads fill a few dozen
+/// Capacity of a new batch vector: one read fills from a few to a few dozen
 /// items, and a vector grows (and is recycled with its capacity) under load,
 /// so an idle daemon does not hold 1024-item vectors (250 KiB each).
-const BATCH_START: usize = 64;
+const BATCH_START: usize = 16;
 
 fn spare_batch() -> Vec<QueuedVl> {
     QUEUE

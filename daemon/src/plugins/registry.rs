@@ -287,7 +287,7 @@ pub struct Registry {
     /// Complex config callbacks.
     pub complex_config: Mutex<Vec<Arc<ComplexConfig>>>,
     /// Data sets by type name.
-    data_sets: RwLock<HashMap<String, Arc<OwnedDataSet>>>,
+    data_sets: RwLock<HashMap<String, TypeSlot>>,
     /// Every data set ever registered, so the dispatch path may hold plain
     /// `&'static` references (no reference counting per value list). Types
     /// are registered at start-up, so this stays as small as types.db.
@@ -297,6 +297,45 @@ pub struct Registry {
 }
 
 static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
+
+/// A registered type. One from types.db keeps its parsed form and is built
+/// into a C `data_set_t` the first time it is looked up: a daemon uses a
+/// few dozen of the ~300 standard types, and the C form (152 bytes per
+/// source, most of it the fixed name field) of all of them is a tenth of an
+/// idle daemon's private memory.
+struct TypeSlot {
+    parsed: Option<rcollectd_core::types_db::DataSet>,
+    built: std::sync::OnceLock<Arc<OwnedDataSet>>,
+}
+
+impl TypeSlot {
+    fn built(ds: Arc<OwnedDataSet>) -> TypeSlot {
+        TypeSlot {
+            parsed: None,
+            built: std::sync::OnceLock::from(ds),
+        }
+    }
+
+    /// The C form, built on first use; `None` only if a parsed type cannot
+    /// be expressed in C (never for what the types.db parser accepts).
+    fn get(&self, retained: &Mutex<Vec<Arc<OwnedDataSet>>>) -> Option<Arc<OwnedDataSet>> {
+        if let Some(ds) = self.built.get() {
+            return Some(ds.clone());
+        }
+        let parsed = self.parsed.as_ref()?;
+        let c = crate::types_db::ToC::to_c(parsed);
+        // SAFETY: `to_c` yields a valid data set that lives for the copy.
+        let owned = unsafe { OwnedDataSet::copy_from(c.as_ptr()) }?;
+        let ds = self.built.get_or_init(|| {
+            retained
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(owned.clone());
+            owned
+        });
+        Some(ds.clone())
+    }
+}
 
 /// The process-wide registry (plugins are process-wide in collectd too).
 pub fn registry() -> &'static Registry {
@@ -309,8 +348,8 @@ impl Registry {
         self.data_sets
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(name)
-            .cloned()
+            .get(name)?
+            .get(&self.retained_data_sets)
     }
 
     /// Looks up a data set for the dispatch path: a per-thread cache in
@@ -359,7 +398,29 @@ impl Registry {
             .data_sets
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(ds.type_name(), ds)
+            .insert(ds.type_name(), TypeSlot::built(ds))
+            .is_some();
+        DATA_SETS_GENERATION.fetch_add(1, Ordering::Release);
+        replaced
+    }
+
+    /// Registers (or replaces) a type of types.db, built into its C form
+    /// when first looked up; returns true if one was replaced.
+    pub fn add_type(&self, ds: rcollectd_core::types_db::DataSet) -> bool {
+        let slot = TypeSlot {
+            parsed: Some(ds),
+            built: std::sync::OnceLock::new(),
+        };
+        let name = slot
+            .parsed
+            .as_ref()
+            .map(|d| d.type_name.clone())
+            .unwrap_or_default();
+        let replaced = self
+            .data_sets
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(name, slot)
             .is_some();
         DATA_SETS_GENERATION.fetch_add(1, Ordering::Release);
         replaced
