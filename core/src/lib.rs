@@ -13,6 +13,7 @@ pub mod counter;
 pub mod filter;
 pub mod ident;
 pub mod meta;
+pub mod outputs;
 pub mod schedule;
 pub mod sys;
 #[doc(hidden)]

@@ -101,37 +101,8 @@ pub fn set_limits(l: QueueLimits) {
     LIMIT_HIGH.store(l.high, Ordering::Relaxed);
 }
 
-/// The probability of dropping a value list with `len` queued (collectd's
-/// rule: 0 below low, 1 at/above high, `(1+len-low)/(1+high-low)` between).
-pub fn drop_probability(len: u64, low: u64, high: u64) -> f64 {
-    if len < low {
-        return 0.0;
-    }
-    if len >= high {
-        return 1.0;
-    }
-    let pos = 1 + len - low;
-    let size = 1 + high - low;
-    pos as f64 / size as f64
-}
-
-fn random_unit() -> f64 {
-    use std::cell::Cell;
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new(
-            (std::process::id() as u64) << 32 ^ crate::time::now() ^ 0x9E37_79B9_7F4A_7C15,
-        );
-    }
-    STATE.with(|s| {
-        // xorshift64*: plenty for a drop decision.
-        let mut x = s.get() | 1;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        s.set(x);
-        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    })
-}
+pub use rcollectd_core::outputs::drop_probability;
+use rcollectd_core::outputs::random_unit;
 
 static LAST_DROP_MSG: AtomicU64 = AtomicU64::new(0);
 
@@ -1517,20 +1488,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn drop_probability_follows_collectd() {
-        assert_eq!(drop_probability(0, 10, 20), 0.0);
-        assert_eq!(drop_probability(9, 10, 20), 0.0);
-        assert!((drop_probability(10, 10, 20) - 1.0 / 11.0).abs() < 1e-12);
-        assert!((drop_probability(15, 10, 20) - 6.0 / 11.0).abs() < 1e-12);
-        assert!((drop_probability(19, 10, 20) - 10.0 / 11.0).abs() < 1e-12);
-        assert_eq!(drop_probability(20, 10, 20), 1.0);
-        assert_eq!(drop_probability(1000, 10, 20), 1.0);
-        // low == high: a hard bound.
-        assert_eq!(drop_probability(99, 100, 100), 0.0);
-        assert_eq!(drop_probability(100, 100, 100), 1.0);
-    }
-
-    #[test]
     fn limits_derive_like_collectd() {
         assert_eq!(
             QueueLimits::from_config(0, 0),
@@ -1554,14 +1511,6 @@ mod tests {
             QueueLimits::from_config(100, 30),
             QueueLimits { low: 30, high: 100 }
         );
-    }
-
-    #[test]
-    fn random_unit_is_in_range_and_varies() {
-        let xs: Vec<f64> = (0..1000).map(|_| random_unit()).collect();
-        assert!(xs.iter().all(|&x| (0.0..1.0).contains(&x)));
-        let mean = xs.iter().sum::<f64>() / xs.len() as f64;
-        assert!((0.4..0.6).contains(&mean), "mean {mean}");
     }
 
     #[test]
