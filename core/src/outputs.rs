@@ -35,11 +35,8 @@ pub trait Write: Send + Sync + 'static {
     fn write(&self, item: &Self::Item);
 }
 
-/// The engine around the queues: their limits, and where their counts and
-/// spent batches go.
+/// The engine around the queues: where their counts and spent batches go.
 pub trait Host<I>: Send + Sync + 'static {
-    /// `(WriteQueueLimitLow, WriteQueueLimitHigh)`, per output.
-    fn limits(&self) -> (u64, u64);
     /// `n` items were dropped for one output, the likeliest drop at
     /// probability `worst`.
     fn dropped(&self, n: u64, worst: f64);
@@ -49,6 +46,43 @@ pub trait Host<I>: Send + Sync + 'static {
     fn written(&self, output: &str, n: u64);
     /// A batch no output holds any more, emptied, for reuse.
     fn recycle(&self, batch: Vec<I>);
+}
+
+/// Each output's queue limit when neither `WriteQueueLimitHigh` nor
+/// `WriteQueueLimitLow` is set (collectd has none: its queue grows without
+/// bound).
+pub const DEFAULT_QUEUE_LIMIT: u64 = 100_000;
+
+/// The write-queue limits in effect, per output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueLimits {
+    /// Below this, never drop.
+    pub low: u64,
+    /// At or above this, always drop.
+    pub high: u64,
+}
+
+impl QueueLimits {
+    /// collectd's derivation from the two options (0 = unset): Low defaults
+    /// to High/2 and may not exceed High; with neither set,
+    /// [`DEFAULT_QUEUE_LIMIT`] is a hard bound with no probabilistic zone.
+    pub fn from_config(high: u64, low: u64) -> QueueLimits {
+        match (high, low) {
+            (0, 0) => QueueLimits {
+                low: DEFAULT_QUEUE_LIMIT,
+                high: DEFAULT_QUEUE_LIMIT,
+            },
+            (0, low) => QueueLimits { low, high: low },
+            (high, 0) => QueueLimits {
+                low: high / 2,
+                high,
+            },
+            (high, low) => QueueLimits {
+                low: low.min(high),
+                high,
+            },
+        }
+    }
 }
 
 /// collectd's drop probability for a queue of `len` between `low` and
@@ -148,8 +182,19 @@ pub const GROW_AT: usize = 16;
 /// What every output of one [`Outputs`] shares.
 struct Shared<H> {
     host: H,
+    low: AtomicU64,
+    high: AtomicU64,
     started: AtomicBool,
     max_writers: AtomicUsize,
+}
+
+impl<H> Shared<H> {
+    fn limits(&self) -> QueueLimits {
+        QueueLimits {
+            low: self.low.load(Ordering::Relaxed),
+            high: self.high.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// One output with its queue and writer threads.
@@ -182,7 +227,7 @@ impl<W: Write, H: Host<W::Item>> Output<W, H> {
     fn offer(self: &Arc<Self>, payload: &Arc<Payload<W::Item>>) {
         let n = payload.len();
         let host = &self.shared.host;
-        let (low, high) = host.limits();
+        let QueueLimits { low, high } = self.shared.limits();
         let queued = self.stats.queue_length.load(Ordering::Relaxed).max(0) as u64;
         let mut skip = None;
         let mut kept = n;
@@ -356,6 +401,8 @@ impl<W: Write, H: Host<W::Item>> Outputs<W, H> {
         Outputs {
             shared: Arc::new(Shared {
                 host,
+                low: AtomicU64::new(DEFAULT_QUEUE_LIMIT),
+                high: AtomicU64::new(DEFAULT_QUEUE_LIMIT),
                 started: AtomicBool::new(false),
                 max_writers: AtomicUsize::new(1),
             }),
@@ -367,6 +414,17 @@ impl<W: Write, H: Host<W::Item>> Outputs<W, H> {
     /// The host the queues report to.
     pub fn host(&self) -> &H {
         &self.shared.host
+    }
+
+    /// Sets the limits of every output's queue (`WriteQueueLimitLow`/`High`).
+    pub fn set_limits(&self, limits: QueueLimits) {
+        self.shared.low.store(limits.low, Ordering::Relaxed);
+        self.shared.high.store(limits.high, Ordering::Relaxed);
+    }
+
+    /// The limits of every output's queue.
+    pub fn limits(&self) -> QueueLimits {
+        self.shared.limits()
     }
 
     /// Makes `name` the one output items are delivered to.
@@ -587,6 +645,26 @@ mod tests {
     }
 
     #[test]
+    fn limits_derive_like_collectd() {
+        // WriteQueueLimitHigh, WriteQueueLimitLow (0 is unset) -> low, high.
+        let d = DEFAULT_QUEUE_LIMIT;
+        let cases: &[[u64; 4]] = &[
+            [0, 0, d, d],
+            [100, 0, 50, 100],
+            [100, 200, 100, 100],
+            [100, 30, 30, 100],
+            [0, 40, 40, 40],
+        ];
+        for &[high, low, l, h] in cases {
+            assert_eq!(
+                QueueLimits::from_config(high, low),
+                QueueLimits { low: l, high: h },
+                "High {high} Low {low}"
+            );
+        }
+    }
+
+    #[test]
     fn random_unit_is_in_range_and_varies() {
         let xs: Vec<f64> = (0..1000).map(|_| random_unit()).collect();
         assert!(xs.iter().all(|&x| (0.0..1.0).contains(&x)));
@@ -623,15 +701,10 @@ mod tests {
     }
 
     struct TestHost {
-        low: u64,
-        high: u64,
         counts: Arc<Counts>,
     }
 
     impl Host<u32> for TestHost {
-        fn limits(&self) -> (u64, u64) {
-            (self.low, self.high)
-        }
         fn dropped(&self, n: u64, _worst: f64) {
             self.counts.dropped.fetch_add(n, Ordering::Relaxed);
         }
@@ -650,12 +723,11 @@ mod tests {
     /// Output queues with limits Low/High and the counts they report.
     fn outputs(low: u64, high: u64) -> (Outputs<Recorder, TestHost>, Arc<Counts>) {
         let counts = Arc::new(Counts::default());
-        let host = TestHost {
-            low,
-            high,
+        let outputs = Outputs::new(TestHost {
             counts: counts.clone(),
-        };
-        (Outputs::new(host), counts)
+        });
+        outputs.set_limits(QueueLimits { low, high });
+        (outputs, counts)
     }
 
     fn recorder(name: &'static str, blocked: bool) -> Arc<Recorder> {

@@ -30,8 +30,8 @@ use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::registry::{cstr_field_ref, registry, Callback, OwnedDataSet, WriteFn};
 use crate::work_queue::WorkQueue;
 
-/// Queue bound used when neither `WriteQueueLimitHigh` nor `...Low` is set.
-pub const DEFAULT_QUEUE_LIMIT: u64 = 100_000;
+/// The write-queue limits, as the core's output queues keep them.
+pub use rcollectd_core::outputs::{QueueLimits, DEFAULT_QUEUE_LIMIT};
 
 /// Counters the daemon reports about itself (`CollectInternalStats`).
 #[derive(Debug, Default)]
@@ -55,50 +55,9 @@ pub fn stats() -> &'static Stats {
     &STATS
 }
 
-/// The write-queue limits in effect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct QueueLimits {
-    /// Below this, never drop.
-    pub low: u64,
-    /// At or above this, always drop.
-    pub high: u64,
-}
-
-impl QueueLimits {
-    /// collectd's derivation from the two options (0 = unset): Low defaults to
-    /// High/2 and may not exceed High; with neither set, [`DEFAULT_QUEUE_LIMIT`]
-    /// is a hard bound with no probabilistic zone.
-    pub fn from_config(high: u64, low: u64) -> QueueLimits {
-        match (high, low) {
-            (0, 0) => QueueLimits {
-                low: DEFAULT_QUEUE_LIMIT,
-                high: DEFAULT_QUEUE_LIMIT,
-            },
-            (0, low) => QueueLimits { low, high: low },
-            (high, 0) => QueueLimits {
-                low: high / 2,
-                high,
-            },
-            (high, low) => QueueLimits {
-                low: low.min(high),
-                high,
-            },
-        }
-    }
-}
-
-static LIMITS: Mutex<QueueLimits> = Mutex::new(QueueLimits {
-    low: DEFAULT_QUEUE_LIMIT,
-    high: DEFAULT_QUEUE_LIMIT,
-});
-static LIMIT_LOW: AtomicU64 = AtomicU64::new(DEFAULT_QUEUE_LIMIT);
-static LIMIT_HIGH: AtomicU64 = AtomicU64::new(DEFAULT_QUEUE_LIMIT);
-
-/// Sets the write-queue limits.
+/// Sets the write-queue limits (each output's, and the routing queue's).
 pub fn set_limits(l: QueueLimits) {
-    *LIMITS.lock().unwrap_or_else(|e| e.into_inner()) = l;
-    LIMIT_LOW.store(l.low, Ordering::Relaxed);
-    LIMIT_HIGH.store(l.high, Ordering::Relaxed);
+    outputs::set_limits(l);
 }
 
 pub use rcollectd_core::outputs::drop_probability;
@@ -108,10 +67,8 @@ static LAST_DROP_MSG: AtomicU64 = AtomicU64::new(0);
 
 /// The (low, high) queue limits, in value lists.
 fn limits() -> (u64, u64) {
-    (
-        LIMIT_LOW.load(Ordering::Relaxed),
-        LIMIT_HIGH.load(Ordering::Relaxed),
-    )
+    let l = outputs::limits();
+    (l.low, l.high)
 }
 
 /// collectd's message for dropping at probability `p`, at most once a second.
@@ -479,7 +436,7 @@ fn recycle(mut batch: Vec<QueuedVl>) {
 /// it, so under tight limits a large batch would make the daemon drop more
 /// than collectd does with the same limits.
 fn batch_cap() -> usize {
-    (LIMIT_LOW.load(Ordering::Relaxed) / 8).clamp(1, BATCH_MAX as u64) as usize
+    (outputs::limits().low / 8).clamp(1, BATCH_MAX as u64) as usize
 }
 
 /// Value lists this thread holds in its open batch (they count towards the
@@ -1486,32 +1443,6 @@ pub unsafe fn call_missing(vl: *const value_list_t) -> c_int {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn limits_derive_like_collectd() {
-        assert_eq!(
-            QueueLimits::from_config(0, 0),
-            QueueLimits {
-                low: DEFAULT_QUEUE_LIMIT,
-                high: DEFAULT_QUEUE_LIMIT
-            }
-        );
-        assert_eq!(
-            QueueLimits::from_config(100, 0),
-            QueueLimits { low: 50, high: 100 }
-        );
-        assert_eq!(
-            QueueLimits::from_config(100, 200),
-            QueueLimits {
-                low: 100,
-                high: 100
-            }
-        );
-        assert_eq!(
-            QueueLimits::from_config(100, 30),
-            QueueLimits { low: 30, high: 100 }
-        );
-    }
 
     #[test]
     fn values_are_inline_when_few_and_copied_exactly() {

@@ -47,10 +47,6 @@ impl outputs::Write for Callback<WriteFn> {
 pub struct DispatchHost;
 
 impl Host<QueuedVl> for DispatchHost {
-    fn limits(&self) -> (u64, u64) {
-        super::limits()
-    }
-
     fn dropped(&self, n: u64, worst: f64) {
         STATS.dropped_queue_full.fetch_add(n, Ordering::Relaxed);
         super::log_drop(worst);
@@ -92,6 +88,17 @@ static AFTER_PAYLOAD: std::sync::OnceLock<fn(&str)> = std::sync::OnceLock::new()
 /// Installs the hook run after every batch an output writes.
 pub fn set_after_payload(hook: fn(&str)) {
     let _ = AFTER_PAYLOAD.set(hook);
+}
+
+/// Sets every output's queue limits.
+pub(super) fn set_limits(l: outputs::QueueLimits) {
+    OUTPUTS.set_limits(l);
+}
+
+/// Every output's queue limits (the routing queue of a `PostCacheChain`
+/// has the same).
+pub(super) fn limits() -> outputs::QueueLimits {
+    OUTPUTS.limits()
 }
 
 /// Makes `name` the one output value lists are delivered to (an isolated
