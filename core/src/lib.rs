@@ -14,6 +14,7 @@ pub mod filter;
 pub mod ident;
 pub mod meta;
 pub mod outputs;
+pub mod registry;
 pub mod schedule;
 pub mod sys;
 #[doc(hidden)]

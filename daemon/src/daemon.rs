@@ -649,7 +649,7 @@ fn init_all_with(start_readers: bool) -> bool {
     INITIALIZED.store(true, Ordering::SeqCst);
     let mut ok = true;
     for cb in registry().init.snapshot().iter() {
-        let status = cb.call();
+        let status = rcollectd_core::registry::Call::call(cb.as_ref());
         if status != 0 {
             log::error!(
                 "Initialization of plugin `{}' failed with status {status}. Plugin will be unloaded.",
@@ -801,7 +801,7 @@ pub fn shutdown_all() -> bool {
     let mut ok = true;
     for cb in registry().shutdown.snapshot().iter() {
         crate::plugins::log::plugin_shutting_down(&cb.name);
-        let status = cb.call();
+        let status = rcollectd_core::registry::Call::call(cb.as_ref());
         if status != 0 {
             ok = false;
         }

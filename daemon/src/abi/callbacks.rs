@@ -19,6 +19,7 @@ use std::cell::UnsafeCell;
 use std::ffi::{c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use rcollectd_core::registry::{Call, Flush, Log, Missing, Notify};
 use rcollectd_core::schedule::Read;
 use rcollectd_plugin::sys::{
     cache_event_t, cdtime_t, data_set_t, match_proc_t, notification_t, oconfig_item_t,
@@ -128,9 +129,9 @@ impl<R: Read> Read for InCtx<R> {
     }
 }
 
-impl Callback<VoidFn> {
+impl Call for Callback<VoidFn> {
     /// An init or shutdown callback, in the plugin's context.
-    pub fn call(&self) -> c_int {
+    fn call(&self) -> c_int {
         let _g = ctx::enter(self.ctx.0);
         // SAFETY: the plugin's `int (*)(void)` callback.
         contained(|| unsafe { (self.func)() })
@@ -170,9 +171,10 @@ impl Callback<WriteFn> {
     }
 }
 
-impl Callback<FlushFn> {
-    /// The flush callback (in the caller's context).
-    pub fn flush(&self, timeout: cdtime_t, identifier: Option<&CStr>) -> c_int {
+impl Flush for Callback<FlushFn> {
+    /// The flush callback, in the plugin's context.
+    fn flush(&self, timeout: cdtime_t, identifier: Option<&CStr>) -> c_int {
+        let _g = ctx::enter(self.ctx.0);
         let ident = identifier.map_or(std::ptr::null(), CStr::as_ptr);
         // SAFETY: the plugin's flush callback with a NULL or valid identifier
         // string and its own user data.
@@ -180,18 +182,19 @@ impl Callback<FlushFn> {
     }
 }
 
-impl Callback<MissingFn> {
-    /// The missing callback for one value list (in the caller's context).
-    pub fn missing(&self, vl: &value_list_t) -> c_int {
+impl Missing<value_list_t> for Callback<MissingFn> {
+    /// The missing callback for one value list, in the plugin's context.
+    fn missing(&self, vl: &value_list_t) -> c_int {
+        let _g = ctx::enter(self.ctx.0);
         // SAFETY: the plugin's missing callback with a valid value list and
         // its own user data.
         contained(|| unsafe { (self.func)(vl, self.ud.as_ptr()) })
     }
 }
 
-impl Callback<NotificationFn> {
+impl Notify<notification_t> for Callback<NotificationFn> {
     /// The notification callback (in the caller's context, as collectd).
-    pub fn notify(&self, n: &notification_t) -> c_int {
+    fn notify(&self, n: &notification_t) -> c_int {
         // SAFETY: the plugin's notification callback with a valid
         // notification and its own user data.
         contained(|| unsafe { (self.func)(n, self.ud.as_ptr()) })
@@ -207,10 +210,10 @@ impl CacheEventSlot {
     }
 }
 
-impl Callback<LogFn> {
+impl Log for Callback<LogFn> {
     /// The log callback for one line (collectd does not switch the context
     /// for log callbacks).
-    pub fn log(&self, level: c_int, msg: &CStr) {
+    fn log(&self, level: c_int, msg: &CStr) {
         let _ = contained(|| {
             // SAFETY: the plugin's log callback with a valid message and its
             // own user data.

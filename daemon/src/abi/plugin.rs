@@ -39,11 +39,14 @@ fn name_arg(name: *const c_char) -> Option<String> {
 /// # Safety
 /// `ud` must be NULL or valid.
 unsafe fn register_in<F>(
-    list: &crate::plugins::registry::List<F>,
+    list: &crate::plugins::registry::List<Callback<F>>,
     name: *const c_char,
     func: Option<F>,
     ud: *const user_data_t,
-) -> c_int {
+) -> c_int
+where
+    Callback<F>: rcollectd_core::registry::Named,
+{
     let (Some(name), Some(func)) = (name_arg(name), func) else {
         return libc::EINVAL;
     };
@@ -62,7 +65,13 @@ unsafe fn register_in<F>(
     0
 }
 
-fn unregister_in<F>(list: &crate::plugins::registry::List<F>, name: *const c_char) -> c_int {
+fn unregister_in<F>(
+    list: &crate::plugins::registry::List<Callback<F>>,
+    name: *const c_char,
+) -> c_int
+where
+    Callback<F>: rcollectd_core::registry::Named,
+{
     match name_arg(name) {
         Some(n) if list.unregister(&n) => 0,
         _ => -1,

@@ -1335,14 +1335,10 @@ const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// `None`) with its own context, once its output wrote what was queued.
 pub fn flush(plugin: Option<&str>, timeout: cdtime_t, identifier: Option<&str>) -> c_int {
     let ident_c = identifier.and_then(|s| CString::new(s).ok());
-    for cb in registry().flush.snapshot().iter() {
-        if plugin.is_some_and(|p| p != cb.name) {
-            continue;
-        }
-        outputs::wait_written(&cb.name, FLUSH_WAIT);
-        let _g = ctx::enter(cb.ctx.0);
-        let _ = cb.flush(timeout, ident_c.as_deref());
-    }
+    let callbacks = registry().flush.snapshot();
+    rcollectd_core::registry::flush(&callbacks, plugin, timeout, ident_c.as_deref(), |cb| {
+        outputs::wait_written(&cb.name, FLUSH_WAIT)
+    });
     0
 }
 
@@ -1374,23 +1370,10 @@ pub fn notify_only(name: &str) {
 /// # Safety
 /// `n` must point to a valid notification.
 pub unsafe fn notify(n: *const notification_t, pick: impl Fn(&str) -> bool) -> c_int {
-    let cbs = registry().notification.snapshot();
-    if cbs.is_empty() {
-        return -1;
-    }
     // SAFETY: valid per the caller's contract.
     let n = unsafe { &*n };
-    for cb in cbs.iter().filter(|cb| pick(&cb.name)) {
-        // The caller's context is kept, as collectd does.
-        let status = cb.notify(n);
-        if status != 0 {
-            log::warn!(
-                "plugin_dispatch_notification: Notification callback {} returned {status}.",
-                cb.name
-            );
-        }
-    }
-    0
+    // The caller's context is kept, as collectd does.
+    rcollectd_core::registry::dispatch_notification(&registry().notification.snapshot(), n, pick)
 }
 
 /// `plugin_dispatch_missing`: stops at the first callback returning
@@ -1423,21 +1406,7 @@ pub fn missing_from_daemon_only() {
 pub unsafe fn call_missing(vl: *const value_list_t) -> c_int {
     // SAFETY: valid per the caller's contract.
     let vl = unsafe { &*vl };
-    for cb in registry().missing.snapshot().iter() {
-        let _g = ctx::enter(cb.ctx.0);
-        let status = cb.missing(vl);
-        if status != 0 {
-            if status < 0 {
-                log::error!(
-                    "plugin_dispatch_missing: Callback function \"{}\" failed with status {status}.",
-                    cb.name
-                );
-                return status;
-            }
-            return 0;
-        }
-    }
-    0
+    rcollectd_core::registry::dispatch_missing(&registry().missing.snapshot(), vl)
 }
 
 #[cfg(test)]

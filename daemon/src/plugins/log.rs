@@ -167,7 +167,7 @@ fn emit_with_target(level: c_int, target: &str, msg: &str) {
     let Ok(c) = CString::new(text) else { return };
     IN_LOG.with(|f| f.set(true));
     for cb in callbacks.iter() {
-        cb.log(level, &c);
+        rcollectd_core::registry::Log::log(cb.as_ref(), level, &c);
     }
     IN_LOG.with(|f| f.set(false));
 }

@@ -1,11 +1,7 @@
-//! Registries of plugin callbacks, one per callback kind, plus data sets and
-//! configuration callbacks.
-//!
-//! Lists are read on every dispatched value and changed rarely, so each is an
-//! `RwLock` around an `Arc<Vec<..>>` snapshot: invoking callbacks clones the
-//! `Arc` and releases the lock, so a callback may (un)register callbacks
-//! without deadlocking, and a callback's `user_data` is freed only when the
-//! last in-flight invocation has finished.
+//! The registry of C plugin callbacks: the core's lists
+//! ([`rcollectd_core::registry::List`]) of `Callback`s (a C function, its
+//! user data, the plugin context at registration), one per callback kind,
+//! plus data sets and configuration callbacks.
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, CStr};
@@ -55,72 +51,14 @@ pub struct Callback<F> {
     pub ctx: Ctx,
 }
 
-/// An ordered, named list of callbacks of one kind.
-pub struct List<F> {
-    inner: RwLock<Arc<Vec<Arc<Callback<F>>>>>,
-}
+pub use rcollectd_core::registry::List;
 
-impl<F> Default for List<F> {
-    fn default() -> Self {
-        List {
-            inner: RwLock::new(Arc::new(Vec::new())),
-        }
-    }
-}
-
-impl<F> List<F> {
-    /// Adds `cb`; a callback with the same name is replaced in place, which
-    /// collectd reports with a warning (returned as `true`).
-    pub fn register(&self, cb: Callback<F>) -> bool {
-        let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
-        let mut list: Vec<_> = guard.iter().cloned().collect();
-        let replaced = if let Some(slot) = list.iter_mut().find(|c| c.name == cb.name) {
-            *slot = Arc::new(cb);
-            true
-        } else {
-            list.push(Arc::new(cb));
-            false
-        };
-        *guard = Arc::new(list);
-        replaced
-    }
-
-    /// Removes the callback named `name`; false if there was none.
-    pub fn unregister(&self, name: &str) -> bool {
-        let removed = {
-            let mut guard = self.inner.write().unwrap_or_else(|e| e.into_inner());
-            let mut list: Vec<_> = guard.iter().cloned().collect();
-            let before = list.len();
-            list.retain(|c| c.name != name);
-            let removed = list.len() != before;
-            *guard = Arc::new(list);
-            removed
-        };
-        removed
-    }
-
-    /// The current callbacks, in registration order.
-    pub fn snapshot(&self) -> Arc<Vec<Arc<Callback<F>>>> {
-        self.inner.read().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// True when nothing is registered.
-    pub fn is_empty(&self) -> bool {
-        self.inner
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_empty()
-    }
-
-    /// Removes everything; user data is freed once no invocation holds it.
-    pub fn clear(&self) {
-        let old = std::mem::take(&mut *self.inner.write().unwrap_or_else(|e| e.into_inner()));
-        drop(old);
-    }
-
-    /// Registered names, in order.
-    pub fn names(&self) -> Vec<String> {
-        self.snapshot().iter().map(|c| c.name.clone()).collect()
+impl<F> rcollectd_core::registry::Named for Callback<F>
+where
+    Callback<F>: Send + Sync,
+{
+    fn name(&self) -> &str {
+        &self.name
     }
 }
 
@@ -266,19 +204,19 @@ pub struct CacheEventSlot {
 #[derive(Default)]
 pub struct Registry {
     /// Init callbacks, in registration order.
-    pub init: List<VoidFn>,
+    pub init: List<Callback<VoidFn>>,
     /// Write callbacks.
-    pub write: List<WriteFn>,
+    pub write: List<Callback<WriteFn>>,
     /// Flush callbacks.
-    pub flush: List<FlushFn>,
+    pub flush: List<Callback<FlushFn>>,
     /// Missing-value callbacks.
-    pub missing: List<MissingFn>,
+    pub missing: List<Callback<MissingFn>>,
     /// Shutdown callbacks.
-    pub shutdown: List<VoidFn>,
+    pub shutdown: List<Callback<VoidFn>>,
     /// Log callbacks.
-    pub log: List<LogFn>,
+    pub log: List<Callback<LogFn>>,
     /// Notification callbacks.
-    pub notification: List<NotificationFn>,
+    pub notification: List<Callback<NotificationFn>>,
     /// Cache-event callbacks (fixed slots); change them through
     /// [`Registry::with_cache_event_slots`].
     pub cache_event: RwLock<Vec<Option<Arc<CacheEventSlot>>>>,
@@ -538,7 +476,7 @@ mod tests {
 
     #[test]
     fn replace_unregister_and_free_user_data_once() {
-        let list: List<VoidFn> = List::default();
+        let list: List<Callback<VoidFn>> = List::default();
         let mk = |name: &str| Callback {
             name: name.to_owned(),
             func: noop as VoidFn,
