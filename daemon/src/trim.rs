@@ -12,26 +12,48 @@
 //! the rest stays on disk. Pages other processes also map stay where they
 //! are.
 
-/// The read-only file mappings of this process: (start, length).
+/// The read-only file mappings of this process that hold no anonymous
+/// pages: (start, length). A read-only mapping with anonymous pages is
+/// relocated data (RELRO); paging it out would only send it to swap.
 fn file_mappings() -> Vec<(usize, usize)> {
-    let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
         return Vec::new();
     };
-    maps.lines()
-        .filter_map(|line| {
-            let mut f = line.split_whitespace();
-            let range = f.next()?;
-            let perms = f.next()?;
-            let path = f.nth(3)?;
-            if !path.starts_with('/') || perms.contains('w') {
-                return None;
+    parse_smaps(&smaps)
+}
+
+/// [`file_mappings`] from the text of an smaps file.
+fn parse_smaps(smaps: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut current: Option<(usize, usize)> = None;
+    for line in smaps.lines() {
+        if let Some(rest) = line.strip_prefix("Anonymous:") {
+            let anon = rest.trim().trim_end_matches("kB").trim();
+            if anon != "0" {
+                current = None;
             }
-            let (a, b) = range.split_once('-')?;
-            let start = usize::from_str_radix(a, 16).ok()?;
-            let end = usize::from_str_radix(b, 16).ok()?;
-            Some((start, end.checked_sub(start)?))
-        })
-        .collect()
+            continue;
+        }
+        let mut f = line.split_whitespace();
+        let (Some(range), Some(perms)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let Some((a, b)) = range.split_once('-') else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16))
+        else {
+            continue;
+        };
+        // A new mapping starts: the previous one qualified if it got here.
+        out.extend(current.take());
+        let path = f.nth(3).unwrap_or("");
+        if path.starts_with('/') && !perms.contains('w') && perms.len() == 4 {
+            current = end.checked_sub(start).map(|len| (start, len));
+        }
+    }
+    out.extend(current);
+    out
 }
 
 /// Pages out the read-only file mappings; returns the bytes advised (0
@@ -40,7 +62,7 @@ pub fn file_pages() -> usize {
     let mut advised = 0;
     for (start, len) in file_mappings() {
         // SAFETY: the range is a whole read-only file mapping of this
-        // process from /proc/self/maps; MADV_RANDOM and MADV_PAGEOUT only
+        // process from /proc/self/smaps; MADV_RANDOM and MADV_PAGEOUT only
         // change paging, never the contents a later access reads.
         let ok = unsafe {
             libc::madvise(start as *mut libc::c_void, len, libc::MADV_RANDOM) == 0
@@ -64,6 +86,35 @@ pub fn heap() {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn smaps_yield_read_only_file_mappings_without_anonymous_pages() {
+        let smaps = "\
+55d1000-55d2000 r--p 00000000 08:01 12 /usr/sbin/rcollectd
+Rss:                   4 kB
+Anonymous:             0 kB
+55d2000-55d4000 r-xp 00001000 08:01 12 /usr/sbin/rcollectd
+Anonymous:             0 kB
+55d4000-55d5000 r--p 00003000 08:01 12 /usr/sbin/rcollectd
+Anonymous:             4 kB
+55d5000-55d6000 rw-p 00004000 08:01 12 /usr/sbin/rcollectd
+Anonymous:             4 kB
+55d6000-55d7000 rw-p 00000000 00:00 0 [heap]
+Anonymous:             4 kB
+7f00000-7f01000 r-xp 00000000 00:00 0 [vdso]
+Anonymous:             0 kB
+7f01000-7f03000 r-xp 00000000 08:01 99 /usr/lib/x86_64-linux-gnu/libc.so.6
+Anonymous:             0 kB
+";
+        assert_eq!(
+            super::parse_smaps(smaps),
+            vec![
+                (0x55d1000, 0x1000),
+                (0x55d2000, 0x2000),
+                (0x7f01000, 0x2000)
+            ]
+        );
+    }
+
     #[test]
     fn finds_the_text_mapping_and_survives_paging_out() {
         let maps = super::file_mappings();
