@@ -496,11 +496,14 @@ impl Scheduler {
             st.last_start = t;
             st.running_since.push(t);
             let more_due = st.heap.peek().is_some_and(|top| top.next_read <= t);
-            if more_due && !st.leader {
-                // Someone must watch over the rest while this read runs.
+            // Someone must watch over the rest while this read runs; woken
+            // after the lock is released, so it does not wake only to wait
+            // for the lock.
+            let want_watcher = more_due && !st.leader;
+            drop(st);
+            if want_watcher {
                 self.follower_cv.notify_one();
             }
-            drop(st);
 
             if entry.last_duration > HELPER_DELAY {
                 // A slow read must not hold back the values read before it.

@@ -297,25 +297,33 @@ impl Plugin for Network {
 /// Sends every buffer whose oldest value list has waited `age`. Sleeps until
 /// the next such deadline, or, while nothing is buffered, until a write
 /// buffers something: an idle round costs it two wake-ups, not a tick
-/// every quarter of a second.
+/// every quarter of a second. A kick means the first value list was just
+/// buffered, so the next deadline is `age` away: the timer does not take
+/// the send lock then, which the writer is likely still holding for the
+/// rest of its batch.
 fn flush_timer(timer: &Timer, send: &Mutex<SendState>, age: Duration) {
     let (lock, cv) = &**timer;
     let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
     while !g.stopped {
-        g.kicked = false;
-        drop(g);
-        let wait = {
-            let mut st = send.lock().unwrap_or_else(|e| e.into_inner());
-            st.sender.flush(age);
-            st.sender.next_flush(age).map(|t| {
-                t.saturating_duration_since(Instant::now())
-                    .max(Duration::from_millis(5))
-            })
+        let wait = if g.kicked {
+            g.kicked = false;
+            Some(age)
+        } else {
+            drop(g);
+            let wait = {
+                let mut st = send.lock().unwrap_or_else(|e| e.into_inner());
+                st.sender.flush(age);
+                st.sender.next_flush(age).map(|t| {
+                    t.saturating_duration_since(Instant::now())
+                        .max(Duration::from_millis(5))
+                })
+            };
+            g = lock.lock().unwrap_or_else(|e| e.into_inner());
+            if g.stopped || g.kicked {
+                continue;
+            }
+            wait
         };
-        g = lock.lock().unwrap_or_else(|e| e.into_inner());
-        if g.stopped || g.kicked {
-            continue;
-        }
         g = match wait {
             None => cv.wait(g).unwrap_or_else(|e| e.into_inner()),
             Some(w) => cv.wait_timeout(g, w).unwrap_or_else(|e| e.into_inner()).0,
