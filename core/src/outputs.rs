@@ -676,6 +676,8 @@ mod tests {
     struct Recorder {
         name: &'static str,
         blocked: AtomicBool,
+        /// Writes begun.
+        entered: AtomicUsize,
         seen: Mutex<Vec<u32>>,
     }
 
@@ -685,6 +687,7 @@ mod tests {
             self.name
         }
         fn write(&self, item: &u32) {
+            self.entered.fetch_add(1, Ordering::AcqRel);
             while self.blocked.load(Ordering::Acquire) {
                 std::thread::sleep(Duration::from_millis(1));
             }
@@ -734,6 +737,7 @@ mod tests {
         Arc::new(Recorder {
             name,
             blocked: AtomicBool::new(blocked),
+            entered: AtomicUsize::new(0),
             seen: Mutex::new(Vec::new()),
         })
     }
@@ -795,6 +799,7 @@ mod tests {
         for i in 0..5u32 {
             outputs.deliver(writers.clone(), Payload::One(i));
         }
+        assert!(wait_for(|| stuck.entered.load(Ordering::Acquire) == 1));
         let started = Instant::now();
         let (written, lost) = outputs.stop_and_drain(writers.clone(), Duration::from_millis(200));
         assert!(started.elapsed() < Duration::from_secs(5));

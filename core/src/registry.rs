@@ -122,7 +122,7 @@ impl<T: Named> List<T> {
 
 /// collectd's `plugin_flush`: the flush callback named `plugin` (exact
 /// name), or every one; `before` runs ahead of each call (to let its output
-/// write what was queued for it, and to enter its context).
+/// write what was queued for it).
 pub fn flush<F: Flush>(
     callbacks: &[Arc<F>],
     plugin: Option<&str>,

@@ -139,9 +139,7 @@ fn run(inv: &Invocation) -> Result<(), String> {
             env!("CARGO_PKG_VERSION")
         );
     }
-    rcollectd::trim::heap();
-    let trimmed = rcollectd::trim::file_pages();
-    log::debug!("gave {trimmed} bytes of startup-only pages of the executable and libraries back");
+    rcollectd::trim::after("startup-only");
     // The main thread only waits for signals: housekeeping runs with the
     // reads of each interval (see `Daemon::start`). Once, when every plugin
     // has run its first reads and writes (files opened, cache entries made,
@@ -158,9 +156,7 @@ fn run(inv: &Invocation) -> Result<(), String> {
         };
         let Some(signal) = signal else {
             late_trim = None;
-            rcollectd::trim::heap();
-            let n = rcollectd::trim::file_pages();
-            log::debug!("gave {n} bytes of first-round pages of the executable and libraries back");
+            rcollectd::trim::after("first-round");
             continue;
         };
         match signal {

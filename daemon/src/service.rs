@@ -216,7 +216,9 @@ impl Signals {
         let end = std::time::Instant::now() + timeout;
         loop {
             let left = end.saturating_duration_since(std::time::Instant::now());
-            let ms = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+            // Rounded up: a timeout cut to 0 ms would spin through the last one.
+            let ms =
+                PollTimeout::try_from(left.as_micros().div_ceil(1000)).unwrap_or(PollTimeout::MAX);
             let mut fds = [PollFd::new(self.read_end.as_fd(), PollFlags::POLLIN)];
             match poll(&mut fds, ms) {
                 Ok(0) if left.is_zero() => return None,

@@ -58,7 +58,7 @@ fn parse_smaps(smaps: &str) -> Vec<(usize, usize)> {
 
 /// Pages out the read-only file mappings; returns the bytes advised (0
 /// where the kernel does not support it).
-pub fn file_pages() -> usize {
+fn file_pages() -> usize {
     let mut advised = 0;
     for (start, len) in file_mappings() {
         // SAFETY: the range is a whole read-only file mapping of this
@@ -73,6 +73,14 @@ pub fn file_pages() -> usize {
         }
     }
     advised
+}
+
+/// Gives back the pages `stage` (startup, the first rounds) used once: the
+/// read-only file mappings' and the free heap's.
+pub fn after(stage: &str) {
+    heap();
+    let n = file_pages();
+    log::debug!("gave {n} bytes of {stage} pages of the executable and libraries back");
 }
 
 /// Returns the free pages of every malloc arena to the system: startup and

@@ -332,28 +332,21 @@ impl Registry {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push(ds.clone());
-        let replaced = self
-            .data_sets
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(ds.type_name(), TypeSlot::built(ds))
-            .is_some();
-        DATA_SETS_GENERATION.fetch_add(1, Ordering::Release);
-        replaced
+        self.insert_type(ds.type_name(), TypeSlot::built(ds))
     }
 
     /// Registers (or replaces) a type of types.db, built into its C form
     /// when first looked up; returns true if one was replaced.
     pub fn add_type(&self, ds: rcollectd_core::types_db::DataSet) -> bool {
+        let name = ds.type_name.clone();
         let slot = TypeSlot {
             parsed: Some(ds),
             built: std::sync::OnceLock::new(),
         };
-        let name = slot
-            .parsed
-            .as_ref()
-            .map(|d| d.type_name.clone())
-            .unwrap_or_default();
+        self.insert_type(name, slot)
+    }
+
+    fn insert_type(&self, name: String, slot: TypeSlot) -> bool {
         let replaced = self
             .data_sets
             .write()
