@@ -22,7 +22,7 @@ const NAME_CAP: usize = 5 * FIELD_LEN + 8 + 16;
 
 /// Clamps a C char array to its first NUL.
 fn field(f: &[c_char]) -> &[u8] {
-    crate::abi::common::field_bytes(f)
+    crate::abi::ffi::field_bytes(f)
 }
 
 /// An identifier formatted as collectd's `FORMAT_VL` does, on the stack.

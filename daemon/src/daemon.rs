@@ -12,12 +12,13 @@ use std::sync::Mutex;
 use rcollectd_plugin::sys::{cdtime_t, value_list_t, value_t};
 
 use crate::abi::callbacks::InCtx;
+use crate::abi::ffi::set_cstr_field;
 use crate::abi::globals;
 use crate::config::globals::Globals;
 use crate::config::{self, Item, Location, Value};
 use crate::dispatch::{self, QueueLimits};
 use crate::plugins::ctx::{self, Ctx};
-use crate::plugins::registry::{registry, set_cstr_field};
+use crate::plugins::registry::registry;
 use crate::plugins::{loader, log as plog};
 use crate::schedule::{scheduler, ReadFunc};
 
@@ -192,7 +193,7 @@ impl Daemon {
         }
         globals::set_timeout(timeout as c_int);
         globals::set_interval(secs_to_cdtime(g.interval));
-        for warning in crate::filter::activate(&g.pre_cache_chain, &g.post_cache_chain) {
+        for warning in crate::dispatch::chains::activate(&g.pre_cache_chain, &g.post_cache_chain) {
             if opts.strict {
                 errors.push(DaemonError::msg(warning));
             } else {
@@ -281,7 +282,7 @@ impl Daemon {
     pub fn shutdown(self) {
         log::info!("Exiting normally.");
         let ok = shutdown_all();
-        crate::filter::shutdown();
+        crate::dispatch::chains::shutdown();
         if !ok {
             log::error!("Error: one or more plugin shutdown callbacks failed.");
         }
@@ -309,7 +310,7 @@ impl Walker {
             "loadplugin" => self.load_plugin(item),
             "plugin" => self.plugin_block(item),
             "chain" => {
-                if let Err(e) = crate::filter::configure(item) {
+                if let Err(e) = crate::dispatch::chains::configure(item) {
                     self.errors.push(e.into());
                 }
             }

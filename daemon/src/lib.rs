@@ -10,7 +10,6 @@ pub mod cache;
 pub mod config;
 pub mod daemon;
 pub mod dispatch;
-pub mod filter;
 pub mod isolate;
 pub mod meta;
 pub mod plugins;

@@ -10,7 +10,7 @@ use std::os::raw::{c_int, c_void};
 
 use rcollectd_plugin::sys::{c_avl_iterator_t, c_avl_tree_t};
 
-use crate::abi::common::ffi_guard;
+use crate::abi::ffi::ffi_guard;
 
 /// The C comparator type: `<0`, `0`, `>0` like `strcmp`.
 type CompareFn = unsafe extern "C" fn(*const c_void, *const c_void) -> c_int;

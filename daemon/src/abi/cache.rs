@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rcollectd_plugin::sys::{data_set_t, meta_data_t, value_list_t, value_t};
 
-use crate::abi::common::{ffi_guard, malloc_c_str};
+use crate::abi::ffi::{ffi_guard, malloc_c_str};
 use crate::abi::meta_data as md;
 use crate::cache::{self, Entry, NameBuf};
 use crate::meta::{self, MetaData, MetaValue};
@@ -172,7 +172,7 @@ pub unsafe extern "C" fn uc_get_rate(ds: *const data_set_t, vl: *const value_lis
         if rates.len() != ds.ds_num {
             log::error!(
                 "utils_cache: uc_get_rate: ds[{}] has {} values, but uc_get_rate_by_name returned {}.",
-                String::from_utf8_lossy(crate::abi::common::field_bytes(&ds.type_)),
+                String::from_utf8_lossy(crate::abi::ffi::field_bytes(&ds.type_)),
                 ds.ds_num,
                 rates.len()
             );
@@ -237,7 +237,7 @@ pub unsafe extern "C" fn uc_get_value(
             Some(v) => {
                 log::error!(
                     "utils_cache: uc_get_value: ds[{}] has {} values, but uc_get_value_by_name returned {}.",
-                    String::from_utf8_lossy(crate::abi::common::field_bytes(&ds.type_)),
+                    String::from_utf8_lossy(crate::abi::ffi::field_bytes(&ds.type_)),
                     ds.ds_num,
                     v.len()
                 );

@@ -16,7 +16,7 @@
 //! reference's lifetime, as the collectd ABI promises plugins.
 
 use std::cell::UnsafeCell;
-use std::ffi::{c_int, c_void, CStr};
+use std::ffi::{c_char, c_int, c_void, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use rcollectd_core::registry::{Call, Flush, Log, Missing, Notify};
@@ -27,10 +27,84 @@ use rcollectd_plugin::sys::{
 };
 
 use crate::plugins::ctx::{self, Ctx};
-use crate::plugins::registry::{
-    CacheEventSlot, Callback, ComplexConfig, ComplexReadFn, FlushFn, LogFn, MissingFn,
-    NotificationFn, SimpleConfig, VoidFn, WriteFn,
-};
+
+/// `int (*)(void)`: init, shutdown and simple read callbacks.
+pub type VoidFn = unsafe extern "C" fn() -> c_int;
+/// `plugin_write_cb` without the `Option`.
+pub type WriteFn =
+    unsafe extern "C" fn(*const data_set_t, *const value_list_t, *mut user_data_t) -> c_int;
+/// `plugin_flush_cb` without the `Option`.
+pub type FlushFn = unsafe extern "C" fn(u64, *const c_char, *mut user_data_t) -> c_int;
+/// `plugin_missing_cb` without the `Option`.
+pub type MissingFn = unsafe extern "C" fn(*const value_list_t, *mut user_data_t) -> c_int;
+/// `plugin_log_cb` without the `Option`.
+pub type LogFn = unsafe extern "C" fn(c_int, *const c_char, *mut user_data_t);
+/// `plugin_notification_cb` without the `Option`.
+pub type NotificationFn = unsafe extern "C" fn(*const notification_t, *mut user_data_t) -> c_int;
+/// `plugin_cache_event_cb` without the `Option`.
+pub type CacheEventFn = unsafe extern "C" fn(*mut cache_event_t, *mut user_data_t) -> c_int;
+/// `plugin_read_cb` without the `Option`.
+pub type ComplexReadFn = unsafe extern "C" fn(*mut user_data_t) -> c_int;
+/// Simple config callback `int (*)(const char *key, const char *value)`.
+pub type ConfigFn = unsafe extern "C" fn(*const c_char, *const c_char) -> c_int;
+/// Complex config callback `int (*)(oconfig_item_t *)`.
+pub type ComplexConfigFn = unsafe extern "C" fn(*mut oconfig_item_t) -> c_int;
+
+/// One registered callback.
+pub struct Callback<F> {
+    /// Registration name (usually the plugin name).
+    pub name: String,
+    /// The C function.
+    pub func: F,
+    /// The plugin's user data.
+    pub ud: UserData,
+    /// The context captured at registration time.
+    pub ctx: Ctx,
+}
+
+impl<F> rcollectd_core::registry::Named for Callback<F>
+where
+    Callback<F>: Send + Sync,
+{
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// A simple (key/value) config callback.
+pub struct SimpleConfig {
+    /// Plugin name (matched case-insensitively, as collectd does).
+    pub plugin: String,
+    /// The callback.
+    pub func: ConfigFn,
+    /// Keys the plugin accepts (case-insensitive).
+    pub keys: Vec<String>,
+    /// Context at registration.
+    pub ctx: Ctx,
+}
+
+/// A complex (oconfig tree) config callback.
+pub struct ComplexConfig {
+    /// Plugin name (matched case-insensitively).
+    pub plugin: String,
+    /// The callback.
+    pub func: ComplexConfigFn,
+    /// Context at registration.
+    pub ctx: Ctx,
+}
+
+/// A cache-event callback; slots keep their index because the value cache
+/// stores subscriptions as a bit mask over them (at most 32, as collectd).
+pub struct CacheEventSlot {
+    /// Registration name.
+    pub name: String,
+    /// The callback.
+    pub func: CacheEventFn,
+    /// The plugin's user data.
+    pub ud: UserData,
+    /// Context at registration.
+    pub ctx: Ctx,
+}
 
 /// A plugin's `user_data_t`, whose `free_func` runs exactly once, when the
 /// owning registration is dropped (unregister or shutdown), as in collectd.

@@ -2,61 +2,9 @@
 //! identifier formatting and parsing, value parsing, rates, files), plus the
 //! small FFI helpers the other ABI modules share.
 
+use crate::abi::ffi::{c_bytes, ffi_guard, field_bytes, malloc_c_str, write_c_str};
+
 use std::os::raw::c_char;
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
-/// Runs `f`, turning a panic into `on_panic` so no unwind crosses `extern "C"`.
-pub(crate) fn ffi_guard<R>(on_panic: R, f: impl FnOnce() -> R) -> R {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r,
-        Err(_) => {
-            log::error!("rcollectd: internal error (panic) in an exported function");
-            on_panic
-        }
-    }
-}
-
-/// Copies `src` into `dest` as `sstrncpy` does: at most `size - 1` bytes,
-/// always NUL-terminated. Nothing is written when `size` is 0.
-///
-/// # Safety
-/// `dest` must be writable for `size` bytes.
-pub(crate) unsafe fn write_c_str(dest: *mut c_char, size: usize, src: &[u8]) {
-    if size == 0 || dest.is_null() {
-        return;
-    }
-    let n = src.len().min(size - 1);
-    // SAFETY: dest has room for size >= n + 1 bytes; src and dest are distinct.
-    unsafe {
-        std::ptr::copy_nonoverlapping(src.as_ptr(), dest.cast::<u8>(), n);
-        *dest.add(n) = 0;
-    }
-}
-
-/// A `malloc`ed NUL-terminated copy of `s` (null if allocation fails), for
-/// strings a C caller releases with `free`.
-pub(crate) fn malloc_c_str(s: &[u8]) -> *mut c_char {
-    // SAFETY: malloc of len + 1 bytes; checked for null before writing.
-    let p = unsafe { libc::malloc(s.len() + 1) }.cast::<u8>();
-    if p.is_null() {
-        return std::ptr::null_mut();
-    }
-    // SAFETY: p has s.len() + 1 writable bytes.
-    unsafe {
-        std::ptr::copy_nonoverlapping(s.as_ptr(), p, s.len());
-        *p.add(s.len()) = 0;
-    }
-    p.cast()
-}
-
-/// The bytes of a fixed-size C char array up to its first NUL (or all of it).
-#[inline]
-pub(crate) fn field_bytes(field: &[c_char]) -> &[u8] {
-    // SAFETY: `field` is readable for its length; strnlen reads no further.
-    let end = unsafe { libc::strnlen(field.as_ptr(), field.len()) };
-    // SAFETY: c_char and u8 have the same size and alignment; end <= len.
-    unsafe { std::slice::from_raw_parts(field.as_ptr().cast::<u8>(), end) }
-}
 
 // ---------------------------------------------------------------------------
 // Exports.
@@ -103,19 +51,6 @@ fn set_errno(e: c_int) {
 fn errno() -> c_int {
     // SAFETY: __errno_location returns the calling thread's errno slot.
     unsafe { *libc::__errno_location() }
-}
-
-/// Bytes of a C string argument (empty for null).
-///
-/// # Safety
-/// `s` null or NUL-terminated.
-pub(crate) unsafe fn c_bytes<'a>(s: *const c_char) -> &'a [u8] {
-    if s.is_null() {
-        b""
-    } else {
-        // SAFETY: per the contract.
-        unsafe { CStr::from_ptr(s) }.to_bytes()
-    }
 }
 
 /// Copies at most `n - 1` bytes of `src` into `dest`, zero-padding like

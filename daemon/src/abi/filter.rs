@@ -1,5 +1,5 @@
 //! Filter chain exports (`filter_chain.h`): what Debian's `match_*` and
-//! `target_*` plugins call, over [`crate::filter`].
+//! `target_*` plugins call, over [`crate::dispatch::chains`].
 
 use std::ffi::{c_char, c_int, CStr};
 
@@ -7,7 +7,7 @@ use rcollectd_plugin::sys::{
     data_set_t, fc_chain_t, match_proc_t, oconfig_item_t, target_proc_t, value_list_t,
 };
 
-use crate::filter;
+use crate::dispatch::chains as filter;
 
 fn name_of(name: *const c_char) -> Option<String> {
     if name.is_null() {

@@ -113,6 +113,6 @@ mod tests {
         assert_eq!(hostname(), "example.org");
         let mut f = [0 as c_char; 5];
         copy_hostname(&mut f);
-        assert_eq!(crate::plugins::registry::cstr_field(&f), "exam");
+        assert_eq!(crate::abi::ffi::cstr_field(&f), "exam");
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use rcollectd_plugin::sys::c_heap_t;
 
-use crate::abi::common::ffi_guard;
+use crate::abi::ffi::ffi_guard;
 
 /// The C comparator type: `<0` when the first argument sorts first.
 type CompareFn = unsafe extern "C" fn(*const c_void, *const c_void) -> c_int;

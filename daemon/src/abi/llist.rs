@@ -7,7 +7,7 @@ use std::os::raw::{c_char, c_int, c_void};
 
 use rcollectd_plugin::sys::{llentry_t, llist_t};
 
-use crate::abi::common::ffi_guard;
+use crate::abi::ffi::ffi_guard;
 
 /// The object behind `llist_t *`.
 struct List {

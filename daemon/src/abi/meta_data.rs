@@ -8,7 +8,7 @@ use std::os::raw::{c_char, c_int};
 
 use rcollectd_plugin::sys::meta_data_t;
 
-use crate::abi::common::{ffi_guard, malloc_c_str};
+use crate::abi::ffi::{ffi_guard, malloc_c_str};
 use crate::meta::{self, MetaRef, MetaTable, MetaValue};
 
 /// Reads a C key; `None` for null.

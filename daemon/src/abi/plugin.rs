@@ -5,78 +5,24 @@
 //! Each export catches panics so none crosses `extern "C"`.
 
 use std::ffi::{c_char, c_int, c_ulong, c_void, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use rcollectd_plugin::sys::{
-    cache_event_type_e, cdtime_t, data_set_t, notification_meta_t, notification_t, plugin_ctx_t,
-    user_data_t, value_list_t,
+    cache_event_type_e, cdtime_t, data_set_t, notification_t, plugin_ctx_t, user_data_t,
+    value_list_t,
 };
 
 use crate::abi::callbacks::{CComplexRead, CSimpleRead, InCtx};
+use crate::abi::ffi::ffi_guard as guard;
 use crate::dispatch;
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::loader;
 use crate::plugins::log as plog;
 use crate::plugins::registry::{
-    opt_str, registry, CacheEventSlot, Callback, ComplexConfig, ComplexConfigFn, ComplexReadFn,
-    ConfigFn, OwnedDataSet, SimpleConfig, UserData, VoidFn,
+    name_arg, register_in, registry, unregister_in, CacheEventSlot, ComplexConfig, ComplexConfigFn,
+    ComplexReadFn, ConfigFn, OwnedDataSet, SimpleConfig, UserData, VoidFn,
 };
 use crate::schedule::{scheduler, Read, ReadFunc};
-
-/// Runs `f`, turning a panic into `default` (no unwinding into C).
-fn guard<T>(default: T, f: impl FnOnce() -> T) -> T {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or(default)
-}
-
-fn name_arg(name: *const c_char) -> Option<String> {
-    // SAFETY: plugin-supplied C string or NULL.
-    unsafe { opt_str(name) }.map(|s| s.into_owned())
-}
-
-/// Registers into one of the generic lists; EINVAL for NULL name/callback.
-///
-/// # Safety
-/// `ud` must be NULL or valid.
-unsafe fn register_in<F>(
-    list: &crate::plugins::registry::List<Callback<F>>,
-    name: *const c_char,
-    func: Option<F>,
-    ud: *const user_data_t,
-) -> c_int
-where
-    Callback<F>: rcollectd_core::registry::Named,
-{
-    let (Some(name), Some(func)) = (name_arg(name), func) else {
-        return libc::EINVAL;
-    };
-    let cb = Callback {
-        name: name.clone(),
-        func,
-        // SAFETY: forwarded contract.
-        ud: unsafe { UserData::from_ptr(ud) },
-        ctx: Ctx(ctx::get()),
-    };
-    if list.register(cb) {
-        crate::p_warning!(
-            "register_callback: a callback named `{name}' already exists - overwriting the old entry!"
-        );
-    }
-    0
-}
-
-fn unregister_in<F>(
-    list: &crate::plugins::registry::List<Callback<F>>,
-    name: *const c_char,
-) -> c_int
-where
-    Callback<F>: rcollectd_core::registry::Named,
-{
-    match name_arg(name) {
-        Some(n) if list.unregister(&n) => 0,
-        _ => -1,
-    }
-}
 
 // ---- log bridge for shim.c ---------------------------------------------
 
@@ -207,7 +153,7 @@ pub unsafe extern "C" fn plugin_write(
         let mut owned: Option<Arc<OwnedDataSet>> = None;
         let ds = if ds.is_null() {
             // SAFETY: `vl` is valid.
-            let t = crate::plugins::registry::cstr_field(unsafe { &(*vl).type_ });
+            let t = crate::abi::ffi::cstr_field(unsafe { &(*vl).type_ });
             match registry().data_set(&t) {
                 Some(d) => {
                     let p = d.as_ptr();
@@ -941,233 +887,6 @@ pub unsafe extern "C" fn plugin_get_ds(name: *const c_char) -> *const data_set_t
     })
 }
 
-pub(crate) const NM_STRING: u32 = 0;
-pub(crate) const NM_SIGNED: u32 = 1;
-pub(crate) const NM_UNSIGNED: u32 = 2;
-pub(crate) const NM_DOUBLE: u32 = 3;
-pub(crate) const NM_BOOLEAN: u32 = 4;
-
-/// Appends one meta entry (allocated with the C allocator, freed by
-/// `plugin_notification_meta_free`).
-///
-/// # Safety
-/// `n` valid, `name` valid C string; `set` fills the value.
-unsafe fn meta_add(
-    n: *mut notification_t,
-    name: *const c_char,
-    type_: u32,
-    set: impl FnOnce(&mut notification_meta_t) -> bool,
-) -> c_int {
-    if n.is_null() || name.is_null() {
-        log::error!("plugin_notification_meta_add: A pointer is NULL!");
-        return -1;
-    }
-    // SAFETY: calloc of a POD struct.
-    let meta = unsafe { libc::calloc(1, std::mem::size_of::<notification_meta_t>()) }
-        .cast::<notification_meta_t>();
-    if meta.is_null() {
-        return -1;
-    }
-    // SAFETY: freshly allocated, zeroed, exclusively ours.
-    let m = unsafe { &mut *meta };
-    // SAFETY: `name` is a valid C string.
-    let bytes = unsafe { CStr::from_ptr(name) }.to_bytes();
-    let len = bytes.len().min(m.name.len() - 1);
-    for (d, s) in m.name.iter_mut().zip(bytes[..len].iter()) {
-        *d = *s as c_char;
-    }
-    m.type_ = type_;
-    if !set(m) {
-        // SAFETY: allocated above.
-        unsafe { libc::free(meta.cast()) };
-        return -1;
-    }
-    // SAFETY: `n` valid; walk to the tail of its list.
-    unsafe {
-        let mut tail = &mut (*n).meta;
-        while !tail.is_null() {
-            tail = &mut (**tail).next;
-        }
-        *tail = meta;
-    }
-    0
-}
-
-/// `plugin_notification_meta_add_string`.
-///
-/// # Safety
-/// Valid notification and C strings.
-#[no_mangle]
-pub unsafe extern "C" fn plugin_notification_meta_add_string(
-    n: *mut notification_t,
-    name: *const c_char,
-    value: *const c_char,
-) -> c_int {
-    guard(-1, || {
-        if value.is_null() {
-            log::error!("plugin_notification_meta_add: A pointer is NULL!");
-            return -1;
-        }
-        // SAFETY: forwarded contract; strdup of a valid string.
-        unsafe {
-            meta_add(n, name, NM_STRING, |m| {
-                let s = libc::strdup(value);
-                m.nm_value.nm_string = s;
-                !s.is_null()
-            })
-        }
-    })
-}
-
-/// `plugin_notification_meta_add_signed_int`.
-///
-/// # Safety
-/// Valid notification and name.
-#[no_mangle]
-pub unsafe extern "C" fn plugin_notification_meta_add_signed_int(
-    n: *mut notification_t,
-    name: *const c_char,
-    value: i64,
-) -> c_int {
-    // SAFETY: forwarded contract.
-    guard(-1, || unsafe {
-        meta_add(n, name, NM_SIGNED, |m| {
-            m.nm_value.nm_signed_int = value;
-            true
-        })
-    })
-}
-
-/// `plugin_notification_meta_add_unsigned_int`.
-///
-/// # Safety
-/// Valid notification and name.
-#[no_mangle]
-pub unsafe extern "C" fn plugin_notification_meta_add_unsigned_int(
-    n: *mut notification_t,
-    name: *const c_char,
-    value: u64,
-) -> c_int {
-    // SAFETY: forwarded contract.
-    guard(-1, || unsafe {
-        meta_add(n, name, NM_UNSIGNED, |m| {
-            m.nm_value.nm_unsigned_int = value;
-            true
-        })
-    })
-}
-
-/// `plugin_notification_meta_add_double`.
-///
-/// # Safety
-/// Valid notification and name.
-#[no_mangle]
-pub unsafe extern "C" fn plugin_notification_meta_add_double(
-    n: *mut notification_t,
-    name: *const c_char,
-    value: f64,
-) -> c_int {
-    // SAFETY: forwarded contract.
-    guard(-1, || unsafe {
-        meta_add(n, name, NM_DOUBLE, |m| {
-            m.nm_value.nm_double = value;
-            true
-        })
-    })
-}
-
-/// `plugin_notification_meta_add_boolean`.
-///
-/// # Safety
-/// Valid notification and name.
-#[no_mangle]
-pub unsafe extern "C" fn plugin_notification_meta_add_boolean(
-    n: *mut notification_t,
-    name: *const c_char,
-    value: bool,
-) -> c_int {
-    // SAFETY: forwarded contract.
-    guard(-1, || unsafe {
-        meta_add(n, name, NM_BOOLEAN, |m| {
-            m.nm_value.nm_boolean = value;
-            true
-        })
-    })
-}
-
-/// `plugin_notification_meta_copy`: appends copies of `src`'s meta to `dst`.
-///
-/// # Safety
-/// Both notifications valid.
-#[no_mangle]
-pub unsafe extern "C" fn plugin_notification_meta_copy(
-    dst: *mut notification_t,
-    src: *const notification_t,
-) -> c_int {
-    guard(-1, || {
-        if dst.is_null() || src.is_null() {
-            return -1;
-        }
-        // SAFETY: walking a valid meta list and copying each entry.
-        unsafe {
-            let mut m = (*src).meta;
-            while !m.is_null() {
-                let e = &*m;
-                let name = e.name.as_ptr();
-                match e.type_ {
-                    NM_STRING => {
-                        plugin_notification_meta_add_string(dst, name, e.nm_value.nm_string)
-                    }
-                    NM_SIGNED => {
-                        plugin_notification_meta_add_signed_int(dst, name, e.nm_value.nm_signed_int)
-                    }
-                    NM_UNSIGNED => plugin_notification_meta_add_unsigned_int(
-                        dst,
-                        name,
-                        e.nm_value.nm_unsigned_int,
-                    ),
-                    NM_DOUBLE => {
-                        plugin_notification_meta_add_double(dst, name, e.nm_value.nm_double)
-                    }
-                    NM_BOOLEAN => {
-                        plugin_notification_meta_add_boolean(dst, name, e.nm_value.nm_boolean)
-                    }
-                    _ => 0,
-                };
-                m = e.next;
-            }
-        }
-        0
-    })
-}
-
-/// `plugin_notification_meta_free`: frees a whole meta list.
-///
-/// # Safety
-/// `n` must be NULL or a list built by the functions above.
-#[no_mangle]
-pub unsafe extern "C" fn plugin_notification_meta_free(n: *mut notification_meta_t) -> c_int {
-    guard(-1, || {
-        if n.is_null() {
-            log::error!("plugin_notification_meta_free: n == NULL!");
-            return -1;
-        }
-        let mut cur = n;
-        while !cur.is_null() {
-            // SAFETY: entries were allocated with calloc/strdup by meta_add.
-            unsafe {
-                let next = (*cur).next;
-                if (*cur).type_ == NM_STRING && !(*cur).nm_value.nm_string.is_null() {
-                    libc::free((*cur).nm_value.nm_string.cast_mut().cast());
-                }
-                libc::free(cur.cast());
-                cur = next;
-            }
-        }
-        0
-    })
-}
-
 /// `plugin_init_ctx`: nothing to do (the context is a Rust thread-local).
 #[no_mangle]
 pub extern "C" fn plugin_init_ctx() {}
@@ -1250,39 +969,6 @@ mod tests {
         assert_eq!(parse_log_severity_str("info"), plog::LOG_INFO);
         assert_eq!(parse_log_severity_str("debug"), -1);
         assert_eq!(parse_log_severity_str("bogus"), -1);
-    }
-
-    #[test]
-    fn notification_meta_list_roundtrip() {
-        let mut n = notification_t::default();
-        let name = c"k1";
-        let val = c"v";
-        // SAFETY: valid notification and strings.
-        unsafe {
-            assert_eq!(
-                plugin_notification_meta_add_string(&mut n, name.as_ptr(), val.as_ptr()),
-                0
-            );
-            assert_eq!(
-                plugin_notification_meta_add_signed_int(&mut n, c"k2".as_ptr(), -5),
-                0
-            );
-            assert_eq!(
-                plugin_notification_meta_add_boolean(&mut n, c"k3".as_ptr(), true),
-                0
-            );
-            let mut copy = notification_t::default();
-            assert_eq!(plugin_notification_meta_copy(&mut copy, &n), 0);
-            let m1 = &*copy.meta;
-            assert_eq!(CStr::from_ptr(m1.nm_value.nm_string).to_str().unwrap(), "v");
-            let m2 = &*m1.next;
-            assert_eq!(m2.nm_value.nm_signed_int, -5);
-            let m3 = &*m2.next;
-            assert!(m3.nm_value.nm_boolean);
-            assert!(m3.next.is_null());
-            assert_eq!(plugin_notification_meta_free(n.meta), 0);
-            assert_eq!(plugin_notification_meta_free(copy.meta), 0);
-        }
     }
 
     #[test]

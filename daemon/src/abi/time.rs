@@ -2,7 +2,7 @@
 
 use std::os::raw::{c_char, c_int};
 
-use crate::abi::common::{ffi_guard, write_c_str};
+use crate::abi::ffi::{ffi_guard, write_c_str};
 use crate::time::{self, cdtime_t, RFC3339NANO_SIZE, RFC3339_SIZE};
 
 /// Current time in `cdtime_t` units; plugins timestamp their values with it.

@@ -11,6 +11,7 @@
 //! [`DEFAULT_QUEUE_LIMIT`] value lists instead of growing without limit like
 //! collectd. Every drop is counted ([`stats`], and per output).
 
+pub mod chains;
 pub mod outputs;
 
 use std::cell::{Cell, RefCell};
@@ -25,9 +26,10 @@ use rcollectd_plugin::sys::{
     value_list_t, value_t,
 };
 
+use crate::abi::ffi::cstr_field_ref;
 use crate::cache::{vl_fields, CMeta, Fields, Sample, SampleRates};
 use crate::plugins::ctx::{self, Ctx};
-use crate::plugins::registry::{cstr_field_ref, registry, Callback, OwnedDataSet, WriteFn};
+use crate::plugins::registry::{registry, Callback, OwnedDataSet, WriteFn};
 use crate::work_queue::WorkQueue;
 
 /// The write-queue limits, as the core's output queues keep them.
@@ -92,7 +94,7 @@ fn log_drop(p: f64) {
 /// here, with what the calling thread holds in its open batch counted as
 /// queued; without a chain each output drops for itself ([`outputs`]).
 pub fn check_drop() -> bool {
-    if !crate::filter::has_post_cache_chain() {
+    if !crate::dispatch::chains::has_post_cache_chain() {
         return false;
     }
     let len = STATS.queue_length.load(Ordering::Relaxed).max(0) as u64 + pending_len() as u64;
@@ -462,7 +464,7 @@ fn send(msg: Msg, n: usize) {
         capture(msg);
         return;
     }
-    if !crate::filter::has_post_cache_chain() {
+    if !crate::dispatch::chains::has_post_cache_chain() {
         let msg = if OUTPUTS_LIVE.load(Ordering::Acquire) {
             msg
         } else {
@@ -889,7 +891,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     }
     // SAFETY: caller guarantees validity.
     let src = unsafe { &*vl };
-    let type_bytes = crate::abi::common::field_bytes(&src.type_);
+    let type_bytes = crate::abi::ffi::field_bytes(&src.type_);
     if type_bytes.is_empty() || src.values.is_null() || src.values_len < 1 {
         log::error!(
             "plugin_dispatch_values: Invalid value list from plugin {}.",
@@ -955,7 +957,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     let mut rates = SampleRates::Unknown;
     let as_sent = src.host[0] != 0
         && !fields.iter().any(|f| f.contains(&b'/'))
-        && !crate::filter::has_pre_cache_chain()
+        && !crate::dispatch::chains::has_pre_cache_chain()
         && !registry().has_cache_event_callbacks();
     let (time, interval, meta, ident) = if as_sent {
         // The usual case: nothing to fill in, escape or filter, so the
@@ -984,7 +986,9 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
         escape_slashes(&mut vl.type_);
         escape_slashes(&mut vl.type_instance);
         vl.values = values.as_mut_ptr();
-        if crate::filter::pre_cache(ds.raw(), &mut vl) == crate::filter::Verdict::Stop {
+        if crate::dispatch::chains::pre_cache(ds.raw(), &mut vl)
+            == crate::dispatch::chains::Verdict::Stop
+        {
             if !vl.meta.is_null() {
                 // SAFETY: the clone made above (or what the chain left in its
                 // place) belongs to this call.
@@ -1171,7 +1175,7 @@ fn route(target: Option<&str>, vl: &value_list_t) -> Option<c_int> {
 /// lists it took off the routing queue.
 fn route_batch(mut batch: Vec<QueuedVl>) -> usize {
     let n = batch.len();
-    if crate::filter::has_post_cache_chain() {
+    if crate::dispatch::chains::has_post_cache_chain() {
         for item in batch.iter_mut() {
             let _g = ctx::enter(item.ctx.0);
             let mut vl = item.to_vl();
@@ -1186,7 +1190,7 @@ fn route_batch(mut batch: Vec<QueuedVl>) -> usize {
                 let routed = r.take().map(|r| r.routed).unwrap_or_default();
                 *r = Some(Routing { like, routed });
             });
-            crate::filter::post_cache(ds.raw(), &mut vl);
+            crate::dispatch::chains::post_cache(ds.raw(), &mut vl);
             // A chain may have replaced the meta data: own what is there now.
             item.meta = vl.meta;
         }
@@ -1234,7 +1238,7 @@ pub fn start_writers(n: usize) {
     KEEP_LATE.store(false, Ordering::Release);
     outputs::start(n);
     release_prestart();
-    if !crate::filter::has_post_cache_chain() {
+    if !crate::dispatch::chains::has_post_cache_chain() {
         return;
     }
     for i in 0..n.max(1) {
@@ -1521,10 +1525,10 @@ mod tests {
                 interval: 10 << 30,
                 ..Default::default()
             };
-            crate::plugins::registry::set_cstr_field(&mut vl.host, "h");
-            crate::plugins::registry::set_cstr_field(&mut vl.plugin, plugin);
-            crate::plugins::registry::set_cstr_field(&mut vl.plugin_instance, pi);
-            crate::plugins::registry::set_cstr_field(&mut vl.type_, "dispatch_ident_test");
+            crate::abi::ffi::set_cstr_field(&mut vl.host, "h");
+            crate::abi::ffi::set_cstr_field(&mut vl.plugin, plugin);
+            crate::abi::ffi::set_cstr_field(&mut vl.plugin_instance, pi);
+            crate::abi::ffi::set_cstr_field(&mut vl.type_, "dispatch_ident_test");
             // SAFETY: a valid value list with one value, on our stack.
             assert_eq!(unsafe { enqueue(&vl) }, 0);
         }
@@ -1569,11 +1573,11 @@ mod tests {
                 interval: 10 << 30,
                 ..Default::default()
             };
-            crate::plugins::registry::set_cstr_field(&mut vl.host, "h");
-            crate::plugins::registry::set_cstr_field(&mut vl.plugin, "long");
-            crate::plugins::registry::set_cstr_field(&mut vl.plugin_instance, pi);
-            crate::plugins::registry::set_cstr_field(&mut vl.type_, "dispatch_long_ident_test");
-            crate::plugins::registry::set_cstr_field(&mut vl.type_instance, "ti");
+            crate::abi::ffi::set_cstr_field(&mut vl.host, "h");
+            crate::abi::ffi::set_cstr_field(&mut vl.plugin, "long");
+            crate::abi::ffi::set_cstr_field(&mut vl.plugin_instance, pi);
+            crate::abi::ffi::set_cstr_field(&mut vl.type_, "dispatch_long_ident_test");
+            crate::abi::ffi::set_cstr_field(&mut vl.type_instance, "ti");
             // SAFETY: a valid value list with one value, on our stack.
             assert_eq!(unsafe { enqueue(&vl) }, 0);
         }
@@ -1604,9 +1608,9 @@ mod tests {
         };
         // No host (the global one is filled in), no time, no interval, and
         // a slash that collectd's escaping turns into an underscore.
-        crate::plugins::registry::set_cstr_field(&mut vl.plugin, "fill");
-        crate::plugins::registry::set_cstr_field(&mut vl.plugin_instance, "a/b");
-        crate::plugins::registry::set_cstr_field(&mut vl.type_, "dispatch_fill_test");
+        crate::abi::ffi::set_cstr_field(&mut vl.plugin, "fill");
+        crate::abi::ffi::set_cstr_field(&mut vl.plugin_instance, "a/b");
+        crate::abi::ffi::set_cstr_field(&mut vl.type_, "dispatch_fill_test");
         // SAFETY: a valid value list with one value, on our stack.
         assert_eq!(unsafe { enqueue(&vl) }, 0);
         PENDING.with(|p| {
@@ -1646,7 +1650,7 @@ mod tests {
 
     fn field(s: &str) -> [c_char; 16] {
         let mut f = [0 as c_char; 16];
-        crate::plugins::registry::set_cstr_field(&mut f, s);
+        crate::abi::ffi::set_cstr_field(&mut f, s);
         f
     }
 

@@ -9,8 +9,16 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use super::frame::{self, Frame};
+use std::ffi::{c_char, c_int, CString};
+
+use rcollectd_plugin::sys::{data_set_t, notification_t, user_data_t, value_list_t};
+
+use super::frame::{self, Frame, PlainNotification};
+use super::proxy::{plain_of, with_notification};
+use crate::abi::ffi::c_bytes;
 use crate::dispatch::PlainValueList;
+use crate::plugins::ctx;
+use crate::plugins::registry::{register_in, registry};
 
 /// The name the host process's own callbacks are registered under.
 pub const BRIDGE: &str = "rcollectd-isolation";
@@ -48,7 +56,7 @@ pub fn install() -> Result<(), String> {
     unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     let reader = stream.try_clone().map_err(|e| format!("isolation: {e}"))?;
     let _ = CONN.set(Mutex::new(stream));
-    crate::abi::isolation::register_bridge(BRIDGE);
+    register_bridge(BRIDGE);
     crate::dispatch::outputs::deliver_only_to(BRIDGE);
     crate::dispatch::notify_only(BRIDGE);
     crate::dispatch::missing_from_daemon_only();
@@ -176,18 +184,18 @@ fn serve(mut stream: UnixStream) {
                 Frame::Write(lists) => {
                     HANDLING_SINCE.store(crate::time::now(), Ordering::Relaxed);
                     for l in &lists {
-                        crate::abi::isolation::write_locally(l, BRIDGE);
+                        write_locally(l, BRIDGE);
                     }
                     HANDLING_SINCE.store(0, Ordering::Relaxed);
                 }
                 Frame::Notification(n) => {
                     HANDLING_SINCE.store(crate::time::now(), Ordering::Relaxed);
-                    crate::abi::isolation::notify_locally(&n, BRIDGE);
+                    notify_locally(&n, BRIDGE);
                     HANDLING_SINCE.store(0, Ordering::Relaxed);
                 }
                 Frame::Missing(l) => {
                     HANDLING_SINCE.store(crate::time::now(), Ordering::Relaxed);
-                    crate::abi::isolation::missing_locally(&l);
+                    crate::isolate::proxy::missing_locally(&l);
                     HANDLING_SINCE.store(0, Ordering::Relaxed);
                 }
                 Frame::Flush {
@@ -205,4 +213,76 @@ fn serve(mut stream: UnixStream) {
     }
     // SAFETY: raise(2) asks for this process's orderly shutdown.
     unsafe { libc::raise(libc::SIGTERM) };
+}
+
+unsafe extern "C" fn bridge_write(
+    _ds: *const data_set_t,
+    vl: *const value_list_t,
+    _ud: *mut user_data_t,
+) -> c_int {
+    // SAFETY: the write path passes a valid value list.
+    queue_value(unsafe { PlainValueList::of(&*vl) });
+    0
+}
+
+unsafe extern "C" fn bridge_notification(n: *const notification_t, _ud: *mut user_data_t) -> c_int {
+    // SAFETY: the dispatch path passes a valid notification.
+    let plain = unsafe { plain_of(n) };
+    send(&Frame::Notification(plain));
+    0
+}
+
+unsafe extern "C" fn bridge_log(level: c_int, message: *const c_char, _ud: *mut user_data_t) {
+    if message.is_null() {
+        return;
+    }
+    // SAFETY: a NUL-terminated message from the log path.
+    let message = unsafe { c_bytes(message) }.to_vec();
+    send(&Frame::Log { level, message });
+}
+
+/// registers the callbacks that send everything to the
+/// daemon, under `name`.
+pub fn register_bridge(name: &str) {
+    let Ok(c) = CString::new(name) else { return };
+    let none = user_data_t::default();
+    let _g = ctx::enter(ctx::make(name, crate::abi::globals::interval(), 0, 0));
+    // SAFETY: valid name, callbacks of the right types, empty user data.
+    unsafe {
+        register_in(&registry().write, c.as_ptr(), Some(bridge_write), &none);
+        register_in(
+            &registry().notification,
+            c.as_ptr(),
+            Some(bridge_notification),
+            &none,
+        );
+        register_in(&registry().log, c.as_ptr(), Some(bridge_log), &none);
+    }
+}
+
+/// writes a value list the daemon sent with the plugin's own
+/// write callbacks (all but the bridge).
+pub fn write_locally(l: &PlainValueList, bridge: &str) {
+    let Ok(ty) = std::str::from_utf8(&l.fields[3]) else {
+        return;
+    };
+    let Some(ds) = crate::plugins::registry::registry().data_set(ty) else {
+        return;
+    };
+    let writers = crate::plugins::registry::registry().write.snapshot();
+    l.with_vl(|vl| {
+        for w in writers.iter().filter(|w| w.name != bridge) {
+            let _g = ctx::enter(w.ctx.0);
+            crate::dispatch::write_to(Some(&w.name), ds.raw(), vl);
+        }
+    });
+}
+
+/// passes a notification the daemon sent to the plugin's own
+/// notification callbacks (all but the bridge).
+pub fn notify_locally(n: &PlainNotification, bridge: &str) {
+    // SAFETY: `with_notification` hands out a valid notification.
+    with_notification(n, |c| unsafe {
+        crate::dispatch::notify(c, |name| name != bridge)
+    });
 }

@@ -30,6 +30,7 @@
 
 pub mod child;
 pub mod frame;
+pub mod proxy;
 
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
@@ -460,7 +461,7 @@ impl Host {
             Frame::Values(lists) => {
                 crate::dispatch::dispatch_plain(&lists);
             }
-            Frame::Notification(n) => crate::abi::isolation::dispatch_notification(&n),
+            Frame::Notification(n) => crate::isolate::proxy::dispatch_notification(&n),
             Frame::Log { level, message } => {
                 crate::plugins::log::emit(level, &String::from_utf8_lossy(&message));
             }
@@ -480,13 +481,13 @@ impl Host {
                     }
                 }
                 if writes && !self.write_proxy.swap(true, Ordering::SeqCst) {
-                    crate::abi::isolation::register_write_proxy(&self.spec.name);
+                    crate::isolate::proxy::register_write_proxy(&self.spec.name);
                 }
                 if notifications && !self.notification_proxy.swap(true, Ordering::SeqCst) {
-                    crate::abi::isolation::register_notification_proxy(&self.spec.name);
+                    crate::isolate::proxy::register_notification_proxy(&self.spec.name);
                 }
                 if missing && !self.missing_proxy.swap(true, Ordering::SeqCst) {
-                    crate::abi::isolation::register_missing_proxy(&self.spec.name);
+                    crate::isolate::proxy::register_missing_proxy(&self.spec.name);
                 }
             }
             Frame::Write(_) | Frame::Flush { .. } | Frame::Missing(_) => {

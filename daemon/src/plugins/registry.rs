@@ -4,63 +4,18 @@
 //! plus data sets and configuration callbacks.
 
 use std::collections::HashMap;
-use std::ffi::{c_char, c_int, CStr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
-use rcollectd_plugin::sys::{
-    cache_event_t, data_set_t, data_source_t, notification_t, oconfig_item_t, user_data_t,
-    value_list_t,
+use std::ffi::{c_char, c_int};
+
+use rcollectd_plugin::sys::{data_set_t, data_source_t, user_data_t};
+
+pub use crate::abi::callbacks::{
+    CacheEventFn, CacheEventSlot, Callback, ComplexConfig, ComplexConfigFn, ComplexReadFn,
+    ConfigFn, FlushFn, LogFn, MissingFn, NotificationFn, SimpleConfig, UserData, VoidFn, WriteFn,
 };
-
-use super::ctx::Ctx;
-
-/// `int (*)(void)`: init, shutdown and simple read callbacks.
-pub type VoidFn = unsafe extern "C" fn() -> c_int;
-/// `plugin_write_cb` without the `Option`.
-pub type WriteFn =
-    unsafe extern "C" fn(*const data_set_t, *const value_list_t, *mut user_data_t) -> c_int;
-/// `plugin_flush_cb` without the `Option`.
-pub type FlushFn = unsafe extern "C" fn(u64, *const c_char, *mut user_data_t) -> c_int;
-/// `plugin_missing_cb` without the `Option`.
-pub type MissingFn = unsafe extern "C" fn(*const value_list_t, *mut user_data_t) -> c_int;
-/// `plugin_log_cb` without the `Option`.
-pub type LogFn = unsafe extern "C" fn(c_int, *const c_char, *mut user_data_t);
-/// `plugin_notification_cb` without the `Option`.
-pub type NotificationFn = unsafe extern "C" fn(*const notification_t, *mut user_data_t) -> c_int;
-/// `plugin_cache_event_cb` without the `Option`.
-pub type CacheEventFn = unsafe extern "C" fn(*mut cache_event_t, *mut user_data_t) -> c_int;
-/// `plugin_read_cb` without the `Option`.
-pub type ComplexReadFn = unsafe extern "C" fn(*mut user_data_t) -> c_int;
-/// Simple config callback `int (*)(const char *key, const char *value)`.
-pub type ConfigFn = unsafe extern "C" fn(*const c_char, *const c_char) -> c_int;
-/// Complex config callback `int (*)(oconfig_item_t *)`.
-pub type ComplexConfigFn = unsafe extern "C" fn(*mut oconfig_item_t) -> c_int;
-
-pub use crate::abi::callbacks::UserData;
-
-/// One registered callback.
-pub struct Callback<F> {
-    /// Registration name (usually the plugin name).
-    pub name: String,
-    /// The C function.
-    pub func: F,
-    /// The plugin's user data.
-    pub ud: UserData,
-    /// The context captured at registration time.
-    pub ctx: Ctx,
-}
-
 pub use rcollectd_core::registry::List;
-
-impl<F> rcollectd_core::registry::Named for Callback<F>
-where
-    Callback<F>: Send + Sync,
-{
-    fn name(&self) -> &str {
-        &self.name
-    }
-}
 
 /// A data set owned by the daemon, with a stable `data_set_t` address.
 pub struct OwnedDataSet {
@@ -127,7 +82,7 @@ impl OwnedDataSet {
 
     /// The type name.
     pub fn type_name(&self) -> String {
-        cstr_field(&self.ds.type_)
+        crate::abi::ffi::cstr_field(&self.ds.type_)
     }
 
     /// Number of data sources.
@@ -136,68 +91,52 @@ impl OwnedDataSet {
     }
 }
 
-/// Reads a fixed-size C string field (always NUL-terminated by truncation).
-pub fn cstr_field(field: &[c_char]) -> String {
-    let bytes: Vec<u8> = field
-        .iter()
-        .take_while(|&&c| c != 0)
-        .map(|&c| c as u8)
-        .collect();
-    String::from_utf8_lossy(&bytes).into_owned()
+/// A plugin's name argument (`None` for NULL).
+pub(crate) fn name_arg(name: *const c_char) -> Option<String> {
+    // SAFETY: plugin-supplied C string or NULL.
+    unsafe { crate::abi::ffi::opt_str(name) }.map(|s| s.into_owned())
 }
 
-/// Like [`cstr_field`] but borrowing when the field is valid UTF-8 (hot path).
-pub fn cstr_field_ref(field: &[c_char]) -> &str {
-    let len = field.iter().position(|&c| c == 0).unwrap_or(field.len());
-    // SAFETY: c_char and u8 have the same layout; `len` is within the slice.
-    let bytes = unsafe { std::slice::from_raw_parts(field.as_ptr().cast::<u8>(), len) };
-    std::str::from_utf8(bytes).unwrap_or("")
-}
-
-/// Writes `value` into a fixed-size C string field, truncating like `sstrncpy`.
-pub fn set_cstr_field(field: &mut [c_char], value: &str) {
-    let n = value.len().min(field.len().saturating_sub(1));
-    for (dst, src) in field.iter_mut().zip(value.as_bytes()[..n].iter()) {
-        *dst = *src as c_char;
+/// Registers into one of the generic lists; EINVAL for NULL name/callback.
+///
+/// # Safety
+/// `ud` must be NULL or valid.
+pub(crate) unsafe fn register_in<F>(
+    list: &List<Callback<F>>,
+    name: *const c_char,
+    func: Option<F>,
+    ud: *const user_data_t,
+) -> c_int
+where
+    Callback<F>: rcollectd_core::registry::Named,
+{
+    let (Some(name), Some(func)) = (name_arg(name), func) else {
+        return libc::EINVAL;
+    };
+    let cb = Callback {
+        name: name.clone(),
+        func,
+        // SAFETY: forwarded contract.
+        ud: unsafe { UserData::from_ptr(ud) },
+        ctx: crate::plugins::ctx::Ctx(crate::plugins::ctx::get()),
+    };
+    if list.register(cb) {
+        crate::p_warning!(
+            "register_callback: a callback named `{name}' already exists - overwriting the old entry!"
+        );
     }
-    if let Some(end) = field.get_mut(n) {
-        *end = 0;
+    0
+}
+
+/// Unregisters by name from one of the generic lists; -1 if there was none.
+pub(crate) fn unregister_in<F>(list: &List<Callback<F>>, name: *const c_char) -> c_int
+where
+    Callback<F>: rcollectd_core::registry::Named,
+{
+    match name_arg(name) {
+        Some(n) if list.unregister(&n) => 0,
+        _ => -1,
     }
-}
-
-/// A simple (key/value) config callback.
-pub struct SimpleConfig {
-    /// Plugin name (matched case-insensitively, as collectd does).
-    pub plugin: String,
-    /// The callback.
-    pub func: ConfigFn,
-    /// Keys the plugin accepts (case-insensitive).
-    pub keys: Vec<String>,
-    /// Context at registration.
-    pub ctx: Ctx,
-}
-
-/// A complex (oconfig tree) config callback.
-pub struct ComplexConfig {
-    /// Plugin name (matched case-insensitively).
-    pub plugin: String,
-    /// The callback.
-    pub func: ComplexConfigFn,
-    /// Context at registration.
-    pub ctx: Ctx,
-}
-
-/// A cache-event callback; slots keep their index because the value cache
-/// stores subscriptions as a bit mask over them (at most 32, as collectd).
-pub struct CacheEventSlot {
-    /// Registration name.
-    pub name: String,
-    /// The callback.
-    pub func: CacheEventFn,
-    /// The plugin's user data.
-    pub ud: UserData,
-    /// Context at registration.
-    pub ctx: Ctx,
 }
 
 /// Every callback kind collectd knows, plus data sets and config callbacks.
@@ -412,22 +351,10 @@ static DATA_SETS_GENERATION: AtomicU64 = AtomicU64::new(0);
 /// Per-thread map from type name to data set (or to "unknown").
 type DataSetCache = HashMap<Box<[u8]>, Option<&'static OwnedDataSet>, rustc_hash::FxBuildHasher>;
 
-/// Converts a C string argument; `None` for NULL.
-///
-/// # Safety
-/// `p` must be NULL or a valid NUL-terminated string.
-pub unsafe fn opt_str<'a>(p: *const c_char) -> Option<std::borrow::Cow<'a, str>> {
-    if p.is_null() {
-        None
-    } else {
-        // SAFETY: caller guarantees a valid C string.
-        Some(unsafe { CStr::from_ptr(p) }.to_string_lossy())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugins::ctx::Ctx;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn owned_ds(name: &str, sources: usize) -> Arc<OwnedDataSet> {
@@ -498,13 +425,5 @@ mod tests {
         list.clear();
         assert_eq!(FREED.load(Ordering::SeqCst) - before, 3);
         assert!(list.is_empty());
-    }
-
-    #[test]
-    fn cstr_fields_roundtrip_and_truncate() {
-        let mut f = [0 as c_char; 8];
-        set_cstr_field(&mut f, "abcdefghij");
-        assert_eq!(cstr_field(&f), "abcdefg");
-        assert_eq!(cstr_field_ref(&f), "abcdefg");
     }
 }

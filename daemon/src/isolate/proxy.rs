@@ -10,19 +10,20 @@ use rcollectd_plugin::sys::{
     cdtime_t, data_set_t, notification_meta_t, notification_t, user_data_t, value_list_t,
 };
 
-use crate::abi::common::{c_bytes, field_bytes, write_c_str};
-use crate::abi::plugin as p;
+use crate::abi::ffi::{c_bytes, field_bytes, write_c_str};
+use crate::abi::notification_meta::{
+    self as nm, NM_BOOLEAN, NM_DOUBLE, NM_SIGNED, NM_STRING, NM_UNSIGNED,
+};
 use crate::dispatch::PlainValueList;
 use crate::isolate::frame::{Frame, NotifValue, PlainNotification};
 use crate::plugins::ctx;
-
-use crate::abi::plugin::{NM_BOOLEAN, NM_DOUBLE, NM_SIGNED, NM_STRING, NM_UNSIGNED};
+use crate::plugins::registry::{register_in, registry};
 
 /// A notification as plain data.
 ///
 /// # Safety
 /// `n` points to a valid notification with a valid meta list.
-unsafe fn plain_of(n: *const notification_t) -> PlainNotification {
+pub(crate) unsafe fn plain_of(n: *const notification_t) -> PlainNotification {
     // SAFETY: per the contract.
     let n = unsafe { &*n };
     let mut meta = Vec::new();
@@ -63,7 +64,10 @@ unsafe fn plain_of(n: *const notification_t) -> PlainNotification {
 }
 
 /// Calls `f` with a `notification_t` built from `n` (its meta list freed after).
-fn with_notification<R>(n: &PlainNotification, f: impl FnOnce(*const notification_t) -> R) -> R {
+pub(crate) fn with_notification<R>(
+    n: &PlainNotification,
+    f: impl FnOnce(*const notification_t) -> R,
+) -> R {
     let mut c = notification_t {
         severity: n.severity,
         time: n.time as cdtime_t,
@@ -95,27 +99,27 @@ fn with_notification<R>(n: &PlainNotification, f: impl FnOnce(*const notificatio
             match v {
                 NotifValue::String(s) => {
                     if let Ok(s) = CString::new(s.clone()) {
-                        p::plugin_notification_meta_add_string(&mut c, name.as_ptr(), s.as_ptr());
+                        nm::plugin_notification_meta_add_string(&mut c, name.as_ptr(), s.as_ptr());
                     }
                 }
                 NotifValue::SignedInt(x) => {
-                    p::plugin_notification_meta_add_signed_int(&mut c, name.as_ptr(), *x);
+                    nm::plugin_notification_meta_add_signed_int(&mut c, name.as_ptr(), *x);
                 }
                 NotifValue::UnsignedInt(x) => {
-                    p::plugin_notification_meta_add_unsigned_int(&mut c, name.as_ptr(), *x);
+                    nm::plugin_notification_meta_add_unsigned_int(&mut c, name.as_ptr(), *x);
                 }
                 NotifValue::Double(x) => {
-                    p::plugin_notification_meta_add_double(&mut c, name.as_ptr(), *x);
+                    nm::plugin_notification_meta_add_double(&mut c, name.as_ptr(), *x);
                 }
                 NotifValue::Boolean(b) => {
-                    p::plugin_notification_meta_add_boolean(&mut c, name.as_ptr(), *b);
+                    nm::plugin_notification_meta_add_boolean(&mut c, name.as_ptr(), *b);
                 }
             }
         }
     }
     let r = f(&c);
     // SAFETY: the list built above, freed once.
-    unsafe { p::plugin_notification_meta_free(c.meta) };
+    unsafe { nm::plugin_notification_meta_free(c.meta) };
     r
 }
 
@@ -214,8 +218,13 @@ pub fn register_write_proxy(plugin: &str) {
     let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
     // SAFETY: valid name, callbacks of the right types, user data copied.
     unsafe {
-        p::plugin_register_write(name.as_ptr(), Some(proxy_write), &ud);
-        p::plugin_register_flush(name.as_ptr(), Some(proxy_flush), &name_ud(plugin));
+        register_in(&registry().write, name.as_ptr(), Some(proxy_write), &ud);
+        register_in(
+            &registry().flush,
+            name.as_ptr(),
+            Some(proxy_flush),
+            &name_ud(plugin),
+        );
     }
 }
 
@@ -236,7 +245,12 @@ pub fn register_missing_proxy(plugin: &str) {
     let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
     // SAFETY: valid name, callback of the right type, user data copied.
     unsafe {
-        p::plugin_register_missing(name.as_ptr(), Some(proxy_missing), &name_ud(plugin));
+        register_in(
+            &registry().missing,
+            name.as_ptr(),
+            Some(proxy_missing),
+            &name_ud(plugin),
+        );
     }
 }
 
@@ -256,77 +270,13 @@ pub fn register_notification_proxy(plugin: &str) {
     let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
     // SAFETY: valid name, callback of the right type, user data copied.
     unsafe {
-        p::plugin_register_notification(name.as_ptr(), Some(proxy_notification), &name_ud(plugin));
+        register_in(
+            &registry().notification,
+            name.as_ptr(),
+            Some(proxy_notification),
+            &name_ud(plugin),
+        );
     }
-}
-
-// ------------------------------------------------------------ host process
-
-unsafe extern "C" fn bridge_write(
-    _ds: *const data_set_t,
-    vl: *const value_list_t,
-    _ud: *mut user_data_t,
-) -> c_int {
-    // SAFETY: the write path passes a valid value list.
-    crate::isolate::child::queue_value(unsafe { PlainValueList::of(&*vl) });
-    0
-}
-
-unsafe extern "C" fn bridge_notification(n: *const notification_t, _ud: *mut user_data_t) -> c_int {
-    // SAFETY: the dispatch path passes a valid notification.
-    let plain = unsafe { plain_of(n) };
-    crate::isolate::child::send(&Frame::Notification(plain));
-    0
-}
-
-unsafe extern "C" fn bridge_log(level: c_int, message: *const c_char, _ud: *mut user_data_t) {
-    if message.is_null() {
-        return;
-    }
-    // SAFETY: a NUL-terminated message from the log path.
-    let message = unsafe { c_bytes(message) }.to_vec();
-    crate::isolate::child::send(&Frame::Log { level, message });
-}
-
-/// Host process: registers the callbacks that send everything to the
-/// daemon, under `name`.
-pub fn register_bridge(name: &str) {
-    let Ok(c) = CString::new(name) else { return };
-    let none = user_data_t::default();
-    let _g = ctx::enter(ctx::make(name, crate::abi::globals::interval(), 0, 0));
-    // SAFETY: valid name, callbacks of the right types, empty user data.
-    unsafe {
-        p::plugin_register_write(c.as_ptr(), Some(bridge_write), &none);
-        p::plugin_register_notification(c.as_ptr(), Some(bridge_notification), &none);
-        p::plugin_register_log(c.as_ptr(), Some(bridge_log), &none);
-    }
-}
-
-/// Host process: writes a value list the daemon sent with the plugin's own
-/// write callbacks (all but the bridge).
-pub fn write_locally(l: &PlainValueList, bridge: &str) {
-    let Ok(ty) = std::str::from_utf8(&l.fields[3]) else {
-        return;
-    };
-    let Some(ds) = crate::plugins::registry::registry().data_set(ty) else {
-        return;
-    };
-    let writers = crate::plugins::registry::registry().write.snapshot();
-    l.with_vl(|vl| {
-        for w in writers.iter().filter(|w| w.name != bridge) {
-            let _g = ctx::enter(w.ctx.0);
-            crate::dispatch::write_to(Some(&w.name), ds.raw(), vl);
-        }
-    });
-}
-
-/// Host process: passes a notification the daemon sent to the plugin's own
-/// notification callbacks (all but the bridge).
-pub fn notify_locally(n: &PlainNotification, bridge: &str) {
-    // SAFETY: `with_notification` hands out a valid notification.
-    with_notification(n, |c| unsafe {
-        crate::dispatch::notify(c, |name| name != bridge)
-    });
 }
 
 #[cfg(test)]

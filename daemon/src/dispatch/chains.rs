@@ -109,7 +109,7 @@ impl Plugins<data_set_t, value_list_t> for CPlugins {
     }
 
     fn write(&self, plugin: Option<&str>, ds: &data_set_t, vl: &value_list_t) -> i32 {
-        crate::dispatch::write_to(plugin, ds, vl)
+        super::write_to(plugin, ds, vl)
     }
 }
 

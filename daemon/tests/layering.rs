@@ -1,0 +1,258 @@
+//! The engine's modules form no import cycle. Each source file is one module;
+//! a path through `crate::` or `super::` in its non-test code is an edge to
+//! the module it names. The core crate and the daemon (the collectd ABI
+//! facade) must each be free of cycles, so every module can be read, tested
+//! and moved with only what is below it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+/// Module path (`abi::plugin`) of every `.rs` file below `src`, with its
+/// source up to its `#[cfg(test)]` module.
+fn modules(src: &Path) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut dirs = vec![src.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read source dir") {
+            let path = entry.expect("dir entry").path();
+            if path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            if path.extension().map_or(true, |e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("read source");
+            let code = match text.find("#[cfg(test)]\nmod tests") {
+                Some(i) => text[..i].to_owned(),
+                None => text,
+            };
+            out.insert(module_of(src, &path), code);
+        }
+    }
+    out
+}
+
+fn module_of(src: &Path, file: &Path) -> String {
+    let rel: PathBuf = file
+        .strip_prefix(src)
+        .expect("below src")
+        .with_extension("");
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if matches!(
+        parts.last().map(String::as_str),
+        Some("mod" | "lib" | "main")
+    ) {
+        parts.pop();
+    }
+    parts.join("::")
+}
+
+fn parent(module: &str) -> &str {
+    module.rsplit_once("::").map_or("", |(p, _)| p)
+}
+
+/// Strips line comments, so prose naming a module is not an edge.
+fn code_lines(src: &str) -> impl Iterator<Item = &str> {
+    src.lines()
+        .map(|l| l.split_once("//").map_or(l, |(code, _)| code))
+}
+
+/// The paths after each `crate::` and `super::` in `code`, resolved to
+/// absolute module paths (`crate::a::b::{c, d}` gives `a::b::c`, `a::b::d`).
+fn referenced(module: &str, code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in code_lines(code) {
+        // `super` of `a/b.rs` and of `a/b/mod.rs` (both module `a::b`) is `a`.
+        for (prefix, base) in [("crate::", ""), ("super::", parent(module))] {
+            let mut rest = line;
+            while let Some(i) = rest.find(prefix) {
+                let before = rest[..i].chars().next_back();
+                rest = &rest[i + prefix.len()..];
+                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                    continue;
+                }
+                let mut path: Vec<&str> = base.split("::").filter(|s| !s.is_empty()).collect();
+                let mut tail = rest;
+                loop {
+                    let end = tail
+                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                        .unwrap_or(tail.len());
+                    if end == 0 {
+                        break;
+                    }
+                    path.push(&tail[..end]);
+                    tail = &tail[end..];
+                    match tail.strip_prefix("::") {
+                        Some(t) if !t.starts_with('{') && !t.starts_with('*') => tail = t,
+                        Some(t) if t.starts_with('{') => {
+                            let close = t.find('}').unwrap_or(t.len());
+                            for item in t[1..close].split(',') {
+                                let item = item.trim().split([' ', ':']).next().unwrap_or("");
+                                if !item.is_empty() && item != "self" {
+                                    let mut p = path.clone();
+                                    p.push(item);
+                                    out.push(p.join("::"));
+                                }
+                            }
+                            break;
+                        }
+                        _ => break,
+                    }
+                }
+                out.push(path.join("::"));
+            }
+        }
+    }
+    out
+}
+
+/// Edges between the modules: each reference is cut to the longest prefix
+/// that is a module; references to a module's own descendants are left out
+/// (a module uses its children), those to an ancestor are kept.
+fn graph(mods: &BTreeMap<String, String>) -> Graph {
+    let mut g = Graph::new();
+    for (m, code) in mods {
+        let node = g.entry(m.clone()).or_default();
+        for r in referenced(m, code) {
+            let mut p = r.as_str();
+            loop {
+                if mods.contains_key(p) {
+                    break;
+                }
+                match p.rsplit_once("::") {
+                    Some((head, _)) => p = head,
+                    None => {
+                        p = "";
+                        break;
+                    }
+                }
+            }
+            let is_descendant = p.starts_with(&format!("{m}::")) || (m.is_empty() && !p.is_empty());
+            if !p.is_empty() && p != m && !is_descendant {
+                node.insert(p.to_owned());
+            }
+        }
+    }
+    g
+}
+
+/// Strongly connected components of more than one module (Tarjan).
+fn cycles(g: &Graph) -> Vec<Vec<String>> {
+    struct State<'a> {
+        g: &'a Graph,
+        index: BTreeMap<&'a str, usize>,
+        low: BTreeMap<&'a str, usize>,
+        stack: Vec<&'a str>,
+        on_stack: BTreeSet<&'a str>,
+        out: Vec<Vec<String>>,
+    }
+    fn visit<'a>(s: &mut State<'a>, v: &'a str) {
+        let i = s.index.len();
+        s.index.insert(v, i);
+        s.low.insert(v, i);
+        s.stack.push(v);
+        s.on_stack.insert(v);
+        for w in s.g.get(v).into_iter().flatten() {
+            let w = w.as_str();
+            if !s.index.contains_key(w) {
+                visit(s, w);
+                let lw = s.low[w];
+                let lv = s.low.get_mut(v).expect("visited");
+                *lv = (*lv).min(lw);
+            } else if s.on_stack.contains(w) {
+                let iw = s.index[w];
+                let lv = s.low.get_mut(v).expect("visited");
+                *lv = (*lv).min(iw);
+            }
+        }
+        if s.low[v] == s.index[v] {
+            let mut scc = Vec::new();
+            while let Some(w) = s.stack.pop() {
+                s.on_stack.remove(w);
+                scc.push(w.to_owned());
+                if w == v {
+                    break;
+                }
+            }
+            if scc.len() > 1 {
+                scc.sort();
+                s.out.push(scc);
+            }
+        }
+    }
+    let mut s = State {
+        g,
+        index: BTreeMap::new(),
+        low: BTreeMap::new(),
+        stack: Vec::new(),
+        on_stack: BTreeSet::new(),
+        out: Vec::new(),
+    };
+    for v in g.keys() {
+        if !s.index.contains_key(v.as_str()) {
+            visit(&mut s, v);
+        }
+    }
+    s.out
+}
+
+fn crate_src(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+fn assert_acyclic(src: &Path, known_edge: (&str, &str)) {
+    let g = graph(&modules(src));
+    assert!(
+        g.get(known_edge.0)
+            .is_some_and(|e| e.contains(known_edge.1)),
+        "the scan of {} misses the edge {} -> {}: {g:?}",
+        src.display(),
+        known_edge.0,
+        known_edge.1
+    );
+    let c = cycles(&g);
+    assert!(c.is_empty(), "import cycles in {}: {c:?}", src.display());
+}
+
+#[test]
+fn the_daemon_modules_form_no_cycle() {
+    assert_acyclic(&crate_src("src"), ("dispatch", "cache"));
+}
+
+#[test]
+fn the_core_modules_form_no_cycle() {
+    assert_acyclic(&crate_src("../core/src"), ("cache", "time"));
+}
+
+#[test]
+fn references_resolve_to_modules() {
+    let mods: BTreeMap<String, String> = [
+        ("", "pub mod a; pub mod b;"),
+        (
+            "a",
+            "use crate::b::{x, c::Y};\nfn f() { super::b::z(); } // crate::d",
+        ),
+        ("b", "pub fn x() {}"),
+        ("b::c", "use super::x; use crate::d::e;"),
+        ("d", "fn g() { rcollectd_core::f(); }"),
+    ]
+    .into_iter()
+    .map(|(m, s)| (m.to_owned(), s.to_owned()))
+    .collect();
+    let g = graph(&mods);
+    let edges = |m: &str| g[m].iter().cloned().collect::<Vec<_>>();
+    assert_eq!(edges("a"), ["b", "b::c"]);
+    assert_eq!(edges("b::c"), ["b", "d"]);
+    assert!(edges("d").is_empty());
+    assert!(edges("").is_empty());
+    assert_eq!(cycles(&g), Vec::<Vec<String>>::new());
+    let mut with_cycle = g.clone();
+    with_cycle.get_mut("d").expect("d").insert("a".into());
+    assert_eq!(cycles(&with_cycle), vec![vec!["a", "b::c", "d"]]);
+}
