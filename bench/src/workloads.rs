@@ -366,6 +366,8 @@ pub fn footprint(paths: &Paths, s: &Settings, report: &mut Report) {
     // So rcollectd with its own plugins runs beside collectd, and rcollectd
     // with Debian's plugins in a window of its own, compared with the
     // collectd of the first window.
+    /// Five rounds of the footprint config's `Interval 1`.
+    const FOOTPRINT_SETTLE: Duration = Duration::from_secs(5);
     const GROUPS: [&[Flavor]; 2] = [
         &[Flavor::Rcollectd, Flavor::Collectd],
         &[Flavor::RcollectdDebianPlugins],
@@ -385,8 +387,11 @@ pub fn footprint(paths: &Paths, s: &Settings, report: &mut Report) {
             let flavor = flavors[(i + r) % flavors.len()];
             runs.push((flavor, start_footprint(paths, flavor, window)));
         }
-        // Settle, then measure them over the same window.
-        std::thread::sleep(Duration::from_secs(2));
+        // Measure the steady state, over the same window for both: the
+        // window opens after the startup work (config, init, the first
+        // rounds, and rcollectd's one-time trim 3.5 intervals in, about 2 ms
+        // of CPU) that per-hour figures must not extrapolate.
+        std::thread::sleep(FOOTPRINT_SETTLE);
         // Both readings: the per-thread nanoseconds resolve what 10 ms ticks
         // cannot (an idle daemon earns a handful of ticks a minute); the
         // ticks stand in if a thread exits during the window.

@@ -194,6 +194,9 @@ struct State {
     leader: bool,
     /// When the leader wakes by itself (`None`: only when notified).
     leader_deadline: Option<cdtime_t>,
+    /// When the watcher, a follower sleeping until [`HELPER_DELAY`] after
+    /// the leader's deadline, wakes; `None` when no follower watches.
+    watcher: Option<cdtime_t>,
     /// Workers inside a read callback.
     busy: usize,
     /// When a worker last started a read (the busy workers' progress).
@@ -241,6 +244,7 @@ impl Scheduler {
                 seq: 0,
                 leader: false,
                 leader_deadline: None,
+                watcher: None,
                 busy: 0,
                 last_start: 0,
                 running_since: Vec::new(),
@@ -496,10 +500,14 @@ impl Scheduler {
             st.last_start = t;
             st.running_since.push(t);
             let more_due = st.heap.peek().is_some_and(|top| top.next_read <= t);
-            // Someone must watch over the rest while this read runs; woken
-            // after the lock is released, so it does not wake only to wait
-            // for the lock.
-            let want_watcher = more_due && !st.leader;
+            // Someone must watch over the rest while this read runs: the
+            // watcher armed for this round if it wakes in time, else a
+            // follower woken now, after the lock is released so it does not
+            // wake only to wait for the lock.
+            let watched = st
+                .watcher
+                .is_some_and(|w| w <= t.saturating_add(HELPER_DELAY));
+            let want_watcher = more_due && !st.leader && !watched;
             drop(st);
             if want_watcher {
                 self.follower_cv.notify_one();
@@ -578,14 +586,35 @@ impl Scheduler {
     }
 
     /// Sleeps as the leader (for at most `timeout`, none meaning until
-    /// woken) if there is none yet, else as a follower until woken.
+    /// woken) if there is none yet, else as a follower until woken. The
+    /// first follower of a leader with a deadline is the watcher: it sleeps
+    /// until [`HELPER_DELAY`] after that deadline, so if the round's reads
+    /// are still running then it starts the rest, and the worker that runs
+    /// them need not wake anyone when the round starts. A round whose reads
+    /// are done by then costs two wake-ups (leader and watcher) instead of
+    /// three (leader, a follower it wakes, that follower's timeout).
     fn idle<'a>(
         &'a self,
         mut st: std::sync::MutexGuard<'a, State>,
         timeout: Option<cdtime_t>,
     ) -> std::sync::MutexGuard<'a, State> {
         if st.leader {
-            return self.follower_cv.wait(st).unwrap_or_else(|e| e.into_inner());
+            let watch_at = match (st.watcher, st.leader_deadline) {
+                (None, Some(d)) => Some(d.saturating_add(HELPER_DELAY)),
+                _ => None,
+            };
+            let Some(at) = watch_at else {
+                return self.follower_cv.wait(st).unwrap_or_else(|e| e.into_inner());
+            };
+            st.watcher = Some(at);
+            let wait = at.saturating_sub(now()).max(1);
+            st = self
+                .follower_cv
+                .wait_timeout(st, to_duration(wait))
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+            st.watcher = None;
+            return st;
         }
         st.leader = true;
         st.leader_deadline = timeout.map(|t| now().saturating_add(t));

@@ -5,10 +5,13 @@
 
 use std::ffi::{c_char, CStr};
 use std::net::SocketAddr;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 use rcollectd_plugin::{
     cache_meta_unsigned_int, dispatch_notification_raw, dispatch_raw, plugin_interval,
     set_cache_meta_unsigned_int, sys, Config, ConfigItem, ConfigValue, DispatchError, Flush,
@@ -46,20 +49,40 @@ struct SendState {
     values: Vec<Value>,
 }
 
-/// What wakes the flush timer: the plugin stopping, or a value list landing
-/// in buffers that were all empty (the timer then has a deadline to keep).
-#[derive(Default)]
-struct TimerState {
-    stopped: bool,
-    kicked: bool,
+/// The flush timer's clock: a timerfd that the write path arms when a value
+/// list lands in buffers that were all empty. Arming it wakes no thread, so
+/// a round of values costs the timer thread one wake-up, when the deadline
+/// comes, where a condition variable would cost two (the kick and the
+/// deadline).
+struct Timer {
+    fd: TimerFd,
+    stopped: AtomicBool,
 }
 
-type Timer = Arc<(Mutex<TimerState>, Condvar)>;
+impl Timer {
+    fn new() -> std::io::Result<Timer> {
+        let fd = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_CLOEXEC)?;
+        Ok(Timer {
+            fd,
+            stopped: AtomicBool::new(false),
+        })
+    }
 
-/// Wakes the flush timer for a reason set by `set`.
-fn wake_timer(timer: &Timer, set: impl FnOnce(&mut TimerState)) {
-    set(&mut timer.0.lock().unwrap_or_else(|e| e.into_inner()));
-    timer.1.notify_all();
+    /// Makes the timer thread wake `after` from now (at least 1 ms: a zero
+    /// would disarm the timerfd), replacing any earlier deadline.
+    fn arm(&self, after: Duration) {
+        let after = after.max(Duration::from_millis(1));
+        let spec = Expiration::OneShot(TimeSpec::from_duration(after));
+        if let Err(e) = self.fd.set(spec, TimerSetTimeFlags::empty()) {
+            log::error!("flush timer: timerfd_settime: {e}");
+        }
+    }
+
+    /// Stops the timer thread.
+    fn stop(&self) {
+        self.stopped.store(true, Ordering::Release);
+        self.arm(Duration::ZERO);
+    }
 }
 
 /// The plugin instance.
@@ -68,9 +91,9 @@ pub struct Network {
     stats: Arc<Stats>,
     send: Arc<Mutex<SendState>>,
     receiver: Mutex<Option<Receiver>>,
-    timer: Mutex<Option<(Timer, JoinHandle<()>)>>,
-    /// The timer's wake-up, for the write path.
-    kick: Option<Timer>,
+    timer: Mutex<Option<(Arc<Timer>, JoinHandle<()>)>>,
+    /// The timer and the age it keeps, for the write path to arm.
+    kick: Option<(Arc<Timer>, Duration)>,
 }
 
 /// Dispatches what the receiver decodes into the daemon.
@@ -252,16 +275,17 @@ impl Plugin for Network {
             let age = MAX_BUFFER_DELAY
                 .min(interval / 2)
                 .max(Duration::from_millis(10));
-            let t: Timer = Arc::new((Mutex::new(TimerState::default()), Condvar::new()));
+            let t = Arc::new(Timer::new()?);
             let (t2, send2) = (t.clone(), send.clone());
             let h = std::thread::Builder::new()
                 .name("network flush".into())
                 .spawn(move || flush_timer(&t2, &send2, age))?;
-            Some((t, h))
+            Some((t, h, age))
         } else {
             None
         };
-        let kick = timer.as_ref().map(|(t, _)| t.clone());
+        let kick = timer.as_ref().map(|(t, _, age)| (t.clone(), *age));
+        let timer = timer.map(|(t, h, _)| (t, h));
         Ok(Network {
             cfg,
             stats,
@@ -282,7 +306,7 @@ impl Plugin for Network {
             r.stop();
         }
         if let Some((t, h)) = self.timer.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            wake_timer(&t, |s| s.stopped = true);
+            t.stop();
             let _ = h.join();
         }
         self.send
@@ -295,39 +319,29 @@ impl Plugin for Network {
 }
 
 /// Sends every buffer whose oldest value list has waited `age`. Sleeps until
-/// the next such deadline, or, while nothing is buffered, until a write
-/// buffers something: an idle round costs it two wake-ups, not a tick
-/// every quarter of a second. A kick means the first value list was just
-/// buffered, so the next deadline is `age` away: the timer does not take
-/// the send lock then, which the writer is likely still holding for the
-/// rest of its batch.
+/// the next such deadline; while nothing is buffered the timer is unarmed
+/// until a write buffers something and arms it `age` ahead, so an idle round
+/// costs this thread one wake-up.
 fn flush_timer(timer: &Timer, send: &Mutex<SendState>, age: Duration) {
-    let (lock, cv) = &**timer;
-    let mut g = lock.lock().unwrap_or_else(|e| e.into_inner());
-    while !g.stopped {
-        let wait = if g.kicked {
-            g.kicked = false;
-            Some(age)
-        } else {
-            drop(g);
-            let wait = {
-                let mut st = send.lock().unwrap_or_else(|e| e.into_inner());
-                st.sender.flush(age);
-                st.sender.next_flush(age).map(|t| {
-                    t.saturating_duration_since(Instant::now())
-                        .max(Duration::from_millis(5))
-                })
-            };
-            g = lock.lock().unwrap_or_else(|e| e.into_inner());
-            if g.stopped || g.kicked {
-                continue;
-            }
-            wait
-        };
-        g = match wait {
-            None => cv.wait(g).unwrap_or_else(|e| e.into_inner()),
-            Some(w) => cv.wait_timeout(g, w).unwrap_or_else(|e| e.into_inner()).0,
-        };
+    loop {
+        if let Err(e) = timer.fd.wait() {
+            log::error!("flush timer: {e}");
+            return;
+        }
+        if timer.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        // Under the send lock, so a write that finds the buffers empty
+        // after this flush arms the timer itself, and one that finds them
+        // not empty leaves the deadline computed here.
+        let mut st = send.lock().unwrap_or_else(|e| e.into_inner());
+        st.sender.flush(age);
+        if let Some(t) = st.sender.next_flush(age) {
+            timer.arm(
+                t.saturating_duration_since(Instant::now())
+                    .max(Duration::from_millis(5)),
+            );
+        }
     }
 }
 
@@ -406,10 +420,12 @@ impl Write for Network {
         };
         sender.write_rated(&out, rates.as_deref());
         let buffered = sender.next_flush(Duration::ZERO).is_some();
-        drop(st);
-        if let (true, true, Some(t)) = (was_empty, buffered, &self.kick) {
-            wake_timer(t, |s| s.kicked = true);
+        if let (true, true, Some((t, age))) = (was_empty, buffered, &self.kick) {
+            // Under the send lock: the timer thread arms its own next
+            // deadline under it too, so the two never race.
+            t.arm(*age);
         }
+        drop(st);
         Ok(())
     }
 }
@@ -466,7 +482,7 @@ mod tests {
     use std::net::UdpSocket;
 
     #[test]
-    fn the_timer_sends_a_quiet_buffer_once_kicked_and_stops() {
+    fn the_timer_sends_a_quiet_buffer_once_armed_and_stops() {
         let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
         rx.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let block = Item {
@@ -487,7 +503,7 @@ mod tests {
             sender: Sender::new(&cfg, Arc::new(Stats::default())),
             values: Vec::new(),
         }));
-        let timer: Timer = Arc::new((Mutex::new(TimerState::default()), Condvar::new()));
+        let timer = Arc::new(Timer::new().unwrap());
         let (t2, s2) = (timer.clone(), send.clone());
         let age = Duration::from_millis(50);
         let h = std::thread::spawn(move || flush_timer(&t2, &s2, age));
@@ -504,13 +520,13 @@ mod tests {
             interval: 10 << 30,
             values: &[Value::Gauge(1.0)],
         });
-        wake_timer(&timer, |s| s.kicked = true);
+        timer.arm(age);
         let mut buf = [0u8; 1500];
         let n = rx.recv(&mut buf).expect("the timer sent the buffer");
         assert!(n > 0);
         assert!(start.elapsed() >= age, "not before the buffer's age");
         assert!(send.lock().unwrap().sender.next_flush(age).is_none());
-        wake_timer(&timer, |s| s.stopped = true);
+        timer.stop();
         h.join().unwrap();
     }
 }
