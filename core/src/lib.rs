@@ -10,6 +10,7 @@
 pub mod cache;
 pub mod config;
 pub mod counter;
+pub mod dispatch;
 pub mod filter;
 pub mod ident;
 pub mod meta;

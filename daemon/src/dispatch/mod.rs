@@ -16,11 +16,9 @@ pub mod outputs;
 
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, CString};
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, LazyLock};
 
-use crossbeam_channel::{Receiver, Sender};
 use rcollectd_plugin::sys::{
     cdtime_t, data_set_t, meta_data_clone, meta_data_destroy, meta_data_t, notification_t,
     value_list_t, value_t,
@@ -30,31 +28,24 @@ use crate::abi::ffi::cstr_field_ref;
 use crate::cache::{vl_fields, CMeta, Fields, Sample, SampleRates};
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::registry::{registry, Callback, OwnedDataSet, WriteFn};
-use crate::work_queue::WorkQueue;
 
 /// The write-queue limits, as the core's output queues keep them.
 pub use rcollectd_core::outputs::{QueueLimits, DEFAULT_QUEUE_LIMIT};
 
 /// Counters the daemon reports about itself (`CollectInternalStats`).
-#[derive(Debug, Default)]
-pub struct Stats {
-    /// Value lists currently queued for the write threads.
-    pub queue_length: AtomicI64,
-    /// Value lists dropped because the queue was above its low/high limits.
-    pub dropped_queue_full: AtomicU64,
-    /// Value lists rejected as invalid (unknown type, wrong value count).
-    pub rejected_invalid: AtomicU64,
-    /// Value lists accepted into the queue.
-    pub enqueued: AtomicU64,
-    /// Value lists handed to the write callbacks.
-    pub written: AtomicU64,
-}
+pub use rcollectd_core::dispatch::Stats;
+pub use rcollectd_core::dispatch::BATCH_MAX;
+use rcollectd_core::dispatch::{Flow, Route};
 
-static STATS: LazyLock<Stats> = LazyLock::new(Stats::default);
+/// What dispatching threads hand over.
+type Msg = rcollectd_core::dispatch::Msg<QueuedVl>;
+
+/// The dispatch path's flow (the core's), over queued value lists.
+static FLOW: LazyLock<Flow<QueuedVl, DispatchRoute>> = LazyLock::new(|| Flow::new(DispatchRoute));
 
 /// The dispatch counters.
 pub fn stats() -> &'static Stats {
-    &STATS
+    FLOW.stats()
 }
 
 /// Sets the write-queue limits (each output's, and the routing queue's).
@@ -63,52 +54,11 @@ pub fn set_limits(l: QueueLimits) {
 }
 
 pub use rcollectd_core::outputs::drop_probability;
-use rcollectd_core::outputs::random_unit;
-
-static LAST_DROP_MSG: AtomicU64 = AtomicU64::new(0);
-
-/// The (low, high) queue limits, in value lists.
-fn limits() -> (u64, u64) {
-    let l = outputs::limits();
-    (l.low, l.high)
-}
-
-/// collectd's message for dropping at probability `p`, at most once a second.
-fn log_drop(p: f64) {
-    let now = crate::time::now();
-    let last = LAST_DROP_MSG.load(Ordering::Relaxed);
-    if now.saturating_sub(last) > (1 << 30)
-        && LAST_DROP_MSG
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
-        log::error!(
-            "plugin_dispatch_values: Low water mark reached. Dropping {:.0}% of metrics.",
-            100.0 * p
-        );
-    }
-}
 
 /// Decides whether the next value list is dropped before the cache (and
-/// counts it if so). Only the routing queue of a `PostCacheChain` is checked
-/// here, with what the calling thread holds in its open batch counted as
-/// queued; without a chain each output drops for itself ([`outputs`]).
+/// counts it if so); see [`Flow::check_drop`].
 pub fn check_drop() -> bool {
-    if !crate::dispatch::chains::has_post_cache_chain() {
-        return false;
-    }
-    let len = STATS.queue_length.load(Ordering::Relaxed).max(0) as u64 + pending_len() as u64;
-    let (low, high) = limits();
-    let p = drop_probability(len, low, high);
-    if p == 0.0 {
-        return false;
-    }
-    log_drop(p);
-    let drop = p >= 1.0 || p > random_unit();
-    if drop {
-        STATS.dropped_queue_full.fetch_add(1, Ordering::Relaxed);
-    }
-    drop
+    FLOW.check_drop(pending_len(), outputs::limits())
 }
 
 /// Value lists with at most this many values keep them inline, so queueing
@@ -322,81 +272,6 @@ impl Drop for QueuedVl {
     }
 }
 
-/// What the write threads receive: value lists travel in batches, so the
-/// queue handoff, the wake-up of a writer and the shared counters are paid
-/// once per batch rather than once per value list. A thread without an open
-/// batch sends its value lists one by one, without allocating for them.
-#[allow(clippy::large_enum_variant)] // `One` unboxed is the point: no allocation per value list.
-enum Msg {
-    Batch(Vec<QueuedVl>),
-    One(QueuedVl),
-    Stop,
-}
-
-struct Queue {
-    msgs: WorkQueue<Msg>,
-    /// Emptied batch vectors on their way back to the dispatching threads,
-    /// so a steady stream of batches allocates nothing.
-    spare_tx: Sender<Vec<QueuedVl>>,
-    spare_rx: Receiver<Vec<QueuedVl>>,
-}
-
-/// The longest batch a dispatching thread gathers before handing it over.
-pub const BATCH_MAX: usize = 1024;
-
-/// Emptied batch vectors kept for reuse (the rest are freed): enough for
-/// the steady state, where a few batches are in flight at a time.
-const SPARE_BATCHES: usize = 16;
-
-/// A backlog of at least this many value lists (a few MiB) is a spike
-/// worth giving back: once it has drained, the writer returns freed heap
-/// memory to the system, so a stall does not leave the daemon's RSS at its
-/// high-water mark for good.
-const TRIM_AFTER_BACKLOG: i64 = 4096;
-
-/// Set when the queue has held [`TRIM_AFTER_BACKLOG`] value lists since the
-/// last trim.
-static TRIM_PENDING: AtomicBool = AtomicBool::new(false);
-
-/// When the heap was last trimmed (cdtime_t); trims are at least a second
-/// apart, since each costs page faults and TLB shootdowns afterwards.
-static LAST_TRIM: AtomicU64 = AtomicU64::new(0);
-
-/// Notes a queue length; a large one asks for a heap trim once drained.
-fn note_backlog(queued: i64) {
-    if queued >= TRIM_AFTER_BACKLOG && !TRIM_PENDING.load(Ordering::Relaxed) {
-        TRIM_PENDING.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Returns the heap memory a drained backlog left free to the system.
-fn trim_after_backlog() {
-    if !TRIM_PENDING.load(Ordering::Relaxed) || queue_length() > 0 {
-        return;
-    }
-    let now = crate::time::now();
-    let last = LAST_TRIM.load(Ordering::Relaxed);
-    if now.saturating_sub(last) < (1 << 30)
-        || LAST_TRIM
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_err()
-    {
-        return;
-    }
-    TRIM_PENDING.store(false, Ordering::Relaxed);
-    crate::trim::heap();
-}
-
-static QUEUE: LazyLock<Queue> = LazyLock::new(|| {
-    let (spare_tx, spare_rx) = crossbeam_channel::bounded(SPARE_BATCHES);
-    Queue {
-        // Unbounded as a FIFO, bounded by `check_drop` in value lists.
-        msgs: WorkQueue::new(),
-        spare_tx,
-        spare_rx,
-    }
-});
-
 /// The value lists a thread has dispatched inside a [`batch_scope`] and not
 /// yet handed to the write queue.
 struct Pending {
@@ -413,23 +288,12 @@ thread_local! {
     };
 }
 
-/// Capacity of a new batch vector: one read fills from a few to a few dozen
-/// items, and a vector grows (and is recycled with its capacity) under load,
-/// so an idle daemon does not hold 1024-item vectors (250 KiB each).
-const BATCH_START: usize = 16;
-
 fn spare_batch() -> Vec<QueuedVl> {
-    QUEUE
-        .spare_rx
-        .try_recv()
-        .unwrap_or_else(|_| Vec::with_capacity(BATCH_START))
+    FLOW.spare_batch()
 }
 
-fn recycle(mut batch: Vec<QueuedVl>) {
-    batch.clear();
-    if (BATCH_START..=BATCH_MAX).contains(&batch.capacity()) {
-        let _ = QUEUE.spare_tx.try_send(batch);
-    }
+fn recycle(batch: Vec<QueuedVl>) {
+    FLOW.recycle(batch);
 }
 
 /// How many value lists a batch gathers before it is handed over:
@@ -447,134 +311,9 @@ fn pending_len() -> usize {
     PENDING.with(|p| p.try_borrow().map_or(0, |p| p.items.len()))
 }
 
-/// Hands a batch to the write threads.
-fn send_batch(batch: Vec<QueuedVl>) {
-    if batch.is_empty() {
-        recycle(batch);
-        return;
-    }
-    let n = batch.len();
-    send(Msg::Batch(batch), n)
-}
-
-/// Hands `msg`, which holds `n` value lists, to the outputs, or to the
-/// routing threads when a `PostCacheChain` decides where values go.
-fn send(msg: Msg, n: usize) {
-    if CAPTURING.load(Ordering::Acquire) {
-        capture(msg);
-        return;
-    }
-    if !crate::dispatch::chains::has_post_cache_chain() {
-        let msg = if OUTPUTS_LIVE.load(Ordering::Acquire) {
-            msg
-        } else {
-            match hold_until_start(msg, n) {
-                Some(msg) => msg,
-                None => return,
-            }
-        };
-        deliver(msg);
-        return;
-    }
-    let n = n as i64;
-    let queued = STATS.queue_length.fetch_add(n, Ordering::Relaxed) + n;
-    note_backlog(queued);
-    QUEUE.msgs.push(msg);
-}
-
-/// Hands `msg` to every output (the path without a `PostCacheChain`).
-fn deliver(msg: Msg) {
-    let payload = match msg {
-        Msg::Batch(b) => outputs::Payload::Batch(b),
-        Msg::One(item) => outputs::Payload::One(item),
-        Msg::Stop => return,
-    };
-    if !outputs::deliver(payload) {
-        warn_no_writer();
-    }
-}
-
-/// Set by [`start_writers`] once the outputs run, cleared when they stop.
-/// Before that, the write callbacks are not all registered yet: plugins
-/// built with the SDK register theirs in their init callback, which may run
-/// after another plugin (unixsock, network) has already dispatched values.
-/// collectd queues such values until its write threads start after the last
-/// init; rcollectd holds them in [`PRESTART`] and hands them to the outputs
-/// registered by then, in order, before any later value list.
-static OUTPUTS_LIVE: AtomicBool = AtomicBool::new(false);
-
-/// Value lists dispatched before the outputs started (see [`OUTPUTS_LIVE`])
-/// and how many they are; at most [`LATE_MAX`], the rest counted dropped.
-static PRESTART: Mutex<(Vec<Msg>, usize)> = Mutex::new((Vec::new(), 0));
-
-/// Holds `msg` (`n` value lists) until the outputs start; gives it back if
-/// they started meanwhile.
-fn hold_until_start(msg: Msg, n: usize) -> Option<Msg> {
-    let mut held = PRESTART.lock().unwrap_or_else(|e| e.into_inner());
-    if OUTPUTS_LIVE.load(Ordering::Acquire) {
-        return Some(msg);
-    }
-    if held.1 + n > LATE_MAX {
-        STATS
-            .dropped_queue_full
-            .fetch_add(n as u64, Ordering::Relaxed);
-        return None;
-    }
-    held.1 += n;
-    held.0.push(msg);
-    None
-}
-
-/// Hands what was held before the outputs started to them, then lets
-/// dispatching threads deliver directly. Under the lock, so no value list
-/// dispatched meanwhile overtakes the held ones.
-fn release_prestart() {
-    let mut held = PRESTART.lock().unwrap_or_else(|e| e.into_inner());
-    let (msgs, n) = std::mem::take(&mut *held);
-    if n > 0 {
-        log::debug!("plugin: writing {n} value list(s) dispatched before the writers started");
-    }
-    for msg in msgs {
-        deliver(msg);
-    }
-    OUTPUTS_LIVE.store(true, Ordering::Release);
-}
-
-/// Set once the writers have stopped at shutdown: value lists plugin threads
-/// dispatch from then on (until their shutdown callbacks stop them) are
-/// held here instead of being queued for writers that are gone, so a reload
-/// can hand them to the next process ([`take_late`]).
-static CAPTURING: AtomicBool = AtomicBool::new(false);
-
-/// At most this many late value lists are held; the rest are counted lost.
-const LATE_MAX: usize = 100_000;
-
-static LATE: Mutex<Vec<QueuedVl>> = Mutex::new(Vec::new());
-
-/// Set by a reload: shutdown keeps the late value lists for [`take_late`]
-/// instead of dropping them.
-static KEEP_LATE: AtomicBool = AtomicBool::new(false);
-
 /// Makes the coming shutdown keep late value lists (a reload hands them on).
 pub fn keep_late_value_lists() {
-    KEEP_LATE.store(true, Ordering::Release);
-}
-
-fn capture(msg: Msg) {
-    let items = match msg {
-        Msg::Batch(b) => b,
-        Msg::One(item) => vec![item],
-        Msg::Stop => return,
-    };
-    let mut late = LATE.lock().unwrap_or_else(|e| e.into_inner());
-    let room = LATE_MAX.saturating_sub(late.len());
-    let n = items.len();
-    late.extend(items.into_iter().take(room));
-    if n > room {
-        STATS
-            .dropped_queue_full
-            .fetch_add((n - room) as u64, Ordering::Relaxed);
-    }
+    FLOW.keep_late();
 }
 
 /// A value list as plain data: what a reload hands to the next process,
@@ -593,10 +332,9 @@ pub struct PlainValueList {
     pub meta: Option<crate::meta::MetaData>,
 }
 
-/// Takes the value lists dispatched after the writers stopped (see
-/// [`CAPTURING`]).
+/// Takes the value lists dispatched after the writers stopped at shutdown.
 pub fn take_late() -> Vec<PlainValueList> {
-    let items = std::mem::take(&mut *LATE.lock().unwrap_or_else(|e| e.into_inner()));
+    let items = FLOW.take_late();
     items
         .iter()
         // SAFETY: `view` points into the live item: its values and meta data.
@@ -662,16 +400,6 @@ pub fn dispatch_plain(lists: &[PlainValueList]) -> usize {
         .count()
 }
 
-/// collectd's warning when value lists have nowhere to go, once.
-fn warn_no_writer() {
-    if !NO_WRITER_WARNED.swap(true, Ordering::Relaxed) {
-        log::warn!(
-            "plugin_dispatch_values: No write callback has been registered. Please load at \
-             least one output plugin, if you want the collected data to be stored."
-        );
-    }
-}
-
 /// Queues one value list: into the thread's open batch if it has one
 /// (handing the batch over once it is full), else straight to the writers.
 fn submit(item: QueuedVl) {
@@ -685,8 +413,8 @@ fn submit(item: QueuedVl) {
         Some((p.items.len() >= batch_cap()).then(|| std::mem::replace(&mut p.items, spare_batch())))
     });
     match (full, item) {
-        (Some(Some(batch)), _) => send_batch(batch),
-        (_, Some(item)) => send(Msg::One(item), 1),
+        (Some(Some(batch)), _) => FLOW.send_batch(batch),
+        (_, Some(item)) => FLOW.send(Msg::One(item), 1),
         _ => {}
     }
 }
@@ -700,7 +428,7 @@ fn flush_pending() {
             .map(|mut p| std::mem::take(&mut p.items))
     });
     if let Some(b) = batch {
-        send_batch(b);
+        FLOW.send_batch(b);
     }
 }
 
@@ -751,9 +479,6 @@ pub fn batch_end() {
         flush_pending();
     }
 }
-
-static WRITERS: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
-static NO_WRITER_WARNED: AtomicBool = AtomicBool::new(false);
 
 /// collectd's `escape_slashes` on a `value_list_t` field.
 fn escape_slashes(field: &mut [c_char]) {
@@ -897,7 +622,9 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
             "plugin_dispatch_values: Invalid value list from plugin {}.",
             cstr_field_ref(&src.plugin)
         );
-        STATS.rejected_invalid.fetch_add(1, Ordering::Relaxed);
+        FLOW.stats()
+            .rejected_invalid
+            .fetch_add(1, Ordering::Relaxed);
         return -1;
     }
     let Some(ds) = registry().data_set_static(type_bytes) else {
@@ -913,7 +640,9 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
                 ident(src)
             );
         }
-        STATS.rejected_invalid.fetch_add(1, Ordering::Relaxed);
+        FLOW.stats()
+            .rejected_invalid
+            .fetch_add(1, Ordering::Relaxed);
         return -1;
     };
     if ds.ds_num() != src.values_len {
@@ -924,7 +653,9 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
             ds.ds_num(),
             src.values_len
         );
-        STATS.rejected_invalid.fetch_add(1, Ordering::Relaxed);
+        FLOW.stats()
+            .rejected_invalid
+            .fetch_add(1, Ordering::Relaxed);
         return -1;
     }
 
@@ -1170,12 +901,22 @@ fn route(target: Option<&str>, vl: &value_list_t) -> Option<c_int> {
     })
 }
 
-/// Runs the `PostCacheChain` over a batch on a routing thread and hands
-/// what its `write` targets chose to the outputs; returns how many value
-/// lists it took off the routing queue.
-fn route_batch(mut batch: Vec<QueuedVl>) -> usize {
-    let n = batch.len();
-    if crate::dispatch::chains::has_post_cache_chain() {
+/// The engine around the core's flow: the outputs, the `PostCacheChain`,
+/// the heap.
+struct DispatchRoute;
+
+impl Route<QueuedVl> for DispatchRoute {
+    fn has_post_cache_chain(&self) -> bool {
+        crate::dispatch::chains::has_post_cache_chain()
+    }
+
+    fn deliver(&self, payload: outputs::Payload<QueuedVl>) -> bool {
+        outputs::deliver(payload)
+    }
+
+    /// Runs the `PostCacheChain` over a batch on a routing thread and hands
+    /// what its `write` targets chose to the outputs.
+    fn route(&self, batch: &mut Vec<QueuedVl>) {
         for item in batch.iter_mut() {
             let _g = ctx::enter(item.ctx.0);
             let mut vl = item.to_vl();
@@ -1198,58 +939,25 @@ fn route_batch(mut batch: Vec<QueuedVl>) -> usize {
         for (name, items) in routed.unwrap_or_default() {
             outputs::deliver_to(&name, items);
         }
-        recycle(batch);
-    } else if !outputs::deliver(outputs::Payload::Batch(batch)) {
-        warn_no_writer();
+        batch.clear();
     }
-    STATS.queue_length.fetch_sub(n as i64, Ordering::Relaxed);
-    n
-}
 
-/// Routes whatever one routing-queue message holds; returns how many.
-fn write_msg(msg: Msg) -> usize {
-    match msg {
-        Msg::Batch(b) => route_batch(b),
-        Msg::One(item) => route_batch(vec![item]),
-        Msg::Stop => 0,
+    fn output_backlog(&self) -> i64 {
+        outputs::queued()
     }
-}
 
-fn router_loop() {
-    loop {
-        match QUEUE.msgs.pop() {
-            Msg::Stop => break,
-            msg => {
-                write_msg(msg);
-            }
-        }
+    fn trim(&self) {
+        crate::trim::heap();
     }
 }
 
 /// Starts the writers: one thread per output (up to `n` while it has a
 /// backlog) and, when a `PostCacheChain` is configured, `n` routing threads
-/// that run it (collectd's `writer#N`, which run the chain too).
+/// that run it (collectd's `writer#N`, which run the chain too). What was
+/// dispatched before goes to the outputs first.
 pub fn start_writers(n: usize) {
-    let mut w = WRITERS.lock().unwrap_or_else(|e| e.into_inner());
-    if !w.is_empty() {
-        return;
-    }
-    CAPTURING.store(false, Ordering::Release);
-    KEEP_LATE.store(false, Ordering::Release);
     outputs::start(n);
-    release_prestart();
-    if !crate::dispatch::chains::has_post_cache_chain() {
-        return;
-    }
-    for i in 0..n.max(1) {
-        match std::thread::Builder::new()
-            .name(format!("writer#{i}"))
-            .spawn(router_loop)
-        {
-            Ok(h) => w.push(h),
-            Err(e) => log::error!("plugin: start_write_threads: cannot spawn a thread: {e}"),
-        }
-    }
+    FLOW.start(n);
 }
 
 /// How long shutdown waits for a writer still inside its callback:
@@ -1266,27 +974,17 @@ fn shutdown_grace() -> std::time::Duration {
 /// (except by an output whose writer never returns: see
 /// [`outputs::stop_and_drain`]). Returns how many lists were written here.
 pub fn stop_writers_and_drain() -> usize {
-    let handles = std::mem::take(&mut *WRITERS.lock().unwrap_or_else(|e| e.into_inner()));
-    let threads = handles.len() + outputs::current().len();
+    let threads = FLOW.routers() + outputs::current().len();
     if threads > 0 {
         log::info!("collectd: Stopping {threads} write threads.");
     }
-    for _ in &handles {
-        QUEUE.msgs.push(Msg::Stop);
-    }
-    for h in handles {
-        let _ = h.join();
-    }
     flush_pending();
+    FLOW.stop_routers();
     let mut n = 0;
-    while let Some(msg) = QUEUE.msgs.try_pop() {
-        write_msg(msg);
-    }
     let (here, _lost) = outputs::stop_and_drain(shutdown_grace());
     n += here;
     n += drain_here();
-    CAPTURING.store(true, Ordering::Release);
-    OUTPUTS_LIVE.store(false, Ordering::Release);
+    FLOW.capture_from_now();
     n
 }
 
@@ -1294,9 +992,7 @@ pub fn stop_writers_and_drain() -> usize {
 /// at shutdown); returns how many.
 pub fn drain_here() -> usize {
     flush_pending();
-    while let Some(msg) = QUEUE.msgs.try_pop() {
-        write_msg(msg);
-    }
+    FLOW.route_here();
     outputs::drain_here()
 }
 
@@ -1304,32 +1000,13 @@ pub fn drain_here() -> usize {
 /// lists dispatched by shutdown callbacks); returns how many.
 pub fn discard_queued() -> usize {
     flush_pending();
-    let mut n = 0;
-    if !KEEP_LATE.load(Ordering::Acquire) {
-        n += std::mem::take(&mut *LATE.lock().unwrap_or_else(|e| e.into_inner())).len();
-    }
-    while let Some(msg) = QUEUE.msgs.try_pop() {
-        let dropped = match msg {
-            Msg::Batch(b) => {
-                let len = b.len();
-                recycle(b);
-                len
-            }
-            Msg::One(_) => 1,
-            Msg::Stop => 0,
-        };
-        STATS
-            .queue_length
-            .fetch_sub(dropped as i64, Ordering::Relaxed);
-        n += dropped;
-    }
-    n + outputs::discard()
+    FLOW.discard() + outputs::discard()
 }
 
 /// Value lists waiting to be written: in the routing queue and in every
 /// output's queue (collectd's `write_queue/queue_length`).
 pub fn queue_length() -> i64 {
-    STATS.queue_length.load(Ordering::Relaxed) + outputs::queued()
+    FLOW.queue_length()
 }
 
 /// How long a flush waits for an output to write what was queued for it.

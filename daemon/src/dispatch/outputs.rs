@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use rcollectd_core::outputs::{self, Host};
 
-use super::{recycle, QueuedVl, Writing, STATS};
+use super::{recycle, QueuedVl, Writing, FLOW};
 use crate::plugins::ctx;
 use crate::plugins::registry::{registry, Callback, WriteFn};
 
@@ -48,21 +48,23 @@ pub struct DispatchHost;
 
 impl Host<QueuedVl> for DispatchHost {
     fn dropped(&self, n: u64, worst: f64) {
-        STATS.dropped_queue_full.fetch_add(n, Ordering::Relaxed);
-        super::log_drop(worst);
+        FLOW.stats()
+            .dropped_queue_full
+            .fetch_add(n, Ordering::Relaxed);
+        FLOW.log_drop(worst);
     }
 
     fn enqueued(&self, n: u64, queued: i64) {
-        super::note_backlog(queued);
-        STATS.enqueued.fetch_add(n, Ordering::Relaxed);
+        FLOW.note_backlog(queued);
+        FLOW.stats().enqueued.fetch_add(n, Ordering::Relaxed);
     }
 
     fn written(&self, output: &str, n: u64) {
-        STATS.written.fetch_add(n, Ordering::Relaxed);
+        FLOW.stats().written.fetch_add(n, Ordering::Relaxed);
         if let Some(hook) = AFTER_PAYLOAD.get() {
             hook(output);
         }
-        super::trim_after_backlog();
+        FLOW.trim_after_backlog();
     }
 
     fn recycle(&self, batch: Vec<QueuedVl>) {
