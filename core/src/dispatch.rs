@@ -83,6 +83,108 @@ impl<I> Msg<I> {
     }
 }
 
+/// How many items a thread's batch gathers before it is handed over:
+/// [`BATCH_MAX`], or an eighth of `WriteQueueLimitLow` if that is smaller.
+/// What a thread holds counts as queued, and the writers cannot start on
+/// it, so under tight limits a large batch would make the daemon drop more
+/// than collectd does with the same limits.
+pub fn batch_cap(limits: QueueLimits) -> usize {
+    (limits.low / 8).clamp(1, BATCH_MAX as u64) as usize
+}
+
+/// What became of an item given to a thread's [`Batch`].
+#[derive(Debug, PartialEq)]
+pub enum Pushed<I> {
+    /// The batch holds it.
+    Held,
+    /// The batch was full: hand it over.
+    Full(Vec<I>),
+    /// No scope is open: hand the item over on its own.
+    Alone(I),
+}
+
+/// A thread's open batch: what it dispatched inside (nested) batch scopes
+/// and has not handed over yet. The engine keeps one per thread.
+#[derive(Debug)]
+pub struct Batch<I> {
+    depth: u32,
+    items: Vec<I>,
+}
+
+impl<I> Default for Batch<I> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<I> Batch<I> {
+    /// No scope open, nothing held.
+    pub const fn new() -> Self {
+        Batch {
+            depth: 0,
+            items: Vec::new(),
+        }
+    }
+
+    /// Opens a scope (scopes nest).
+    pub fn begin(&mut self) {
+        self.depth = self.depth.saturating_add(1);
+    }
+
+    /// Closes a scope. The outermost close gives back what was gathered, to
+    /// hand over; an unmatched close is harmless.
+    pub fn end(&mut self) -> Option<Vec<I>> {
+        self.depth = self.depth.saturating_sub(1);
+        if self.depth == 0 {
+            self.take()
+        } else {
+            None
+        }
+    }
+
+    /// Gathers `item` while a scope is open, giving back the batch once it
+    /// holds `cap` items (its place taken by a `spare` vector); without a
+    /// scope the item comes back, to be handed over on its own.
+    pub fn push(&mut self, item: I, cap: usize, mut spare: impl FnMut() -> Vec<I>) -> Pushed<I> {
+        if self.depth == 0 {
+            return Pushed::Alone(item);
+        }
+        if self.items.capacity() == 0 {
+            self.items = spare();
+        }
+        self.items.push(item);
+        if self.items.len() >= cap {
+            Pushed::Full(std::mem::replace(&mut self.items, spare()))
+        } else {
+            Pushed::Held
+        }
+    }
+
+    /// What is held, if anything, whether or not a scope is open.
+    pub fn take(&mut self) -> Option<Vec<I>> {
+        if self.items.is_empty() {
+            None
+        } else {
+            Some(std::mem::take(&mut self.items))
+        }
+    }
+
+    /// How many items are held.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// The held items, oldest first.
+    pub fn items_mut(&mut self) -> &mut [I] {
+        &mut self.items
+    }
+}
+
 /// The engine around the flow: the outputs and the `PostCacheChain`.
 pub trait Route<I>: Send + Sync + 'static {
     /// Whether a `PostCacheChain` decides where items go.
@@ -620,6 +722,36 @@ mod tests {
             !no_chain.check_drop(1_000_000, limits),
             "outputs drop for themselves"
         );
+    }
+
+    #[test]
+    fn a_batch_gathers_inside_scopes_until_the_outermost_ends_or_it_fills() {
+        let spare = || Vec::with_capacity(4);
+        let mut b = Batch::new();
+        assert_eq!(
+            b.push(1, 3, spare),
+            Pushed::Alone(1),
+            "no scope: handed over alone"
+        );
+        b.begin();
+        assert_eq!(b.push(1, 3, spare), Pushed::Held);
+        b.begin();
+        assert_eq!(b.push(2, 3, spare), Pushed::Held);
+        assert_eq!(b.end(), None, "an inner close hands nothing over");
+        assert_eq!(b.push(3, 3, spare), Pushed::Full(vec![1, 2, 3]), "full");
+        assert_eq!(b.push(4, 3, spare), Pushed::Held);
+        assert_eq!(b.len(), 1);
+        assert_eq!(b.end(), Some(vec![4]), "the outermost close");
+        assert!(b.is_empty());
+        assert_eq!(b.end(), None, "an unmatched close is harmless");
+        assert_eq!(b.push(5, 3, spare), Pushed::Alone(5));
+    }
+
+    #[test]
+    fn the_batch_cap_follows_the_low_limit() {
+        for (low, cap) in [(0, 1), (8, 1), (80, 10), (100_000, BATCH_MAX)] {
+            assert_eq!(batch_cap(QueueLimits { low, high: low }), cap, "low {low}");
+        }
     }
 
     #[test]

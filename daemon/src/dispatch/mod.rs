@@ -35,7 +35,7 @@ pub use rcollectd_core::outputs::{QueueLimits, DEFAULT_QUEUE_LIMIT};
 /// Counters the daemon reports about itself (`CollectInternalStats`).
 pub use rcollectd_core::dispatch::Stats;
 pub use rcollectd_core::dispatch::BATCH_MAX;
-use rcollectd_core::dispatch::{Flow, Route};
+use rcollectd_core::dispatch::{Batch, Flow, Pushed, Route};
 
 /// What dispatching threads hand over.
 type Msg = rcollectd_core::dispatch::Msg<QueuedVl>;
@@ -272,20 +272,10 @@ impl Drop for QueuedVl {
     }
 }
 
-/// The value lists a thread has dispatched inside a [`batch_scope`] and not
-/// yet handed to the write queue.
-struct Pending {
-    depth: u32,
-    items: Vec<QueuedVl>,
-}
-
 thread_local! {
-    static PENDING: RefCell<Pending> = const {
-        RefCell::new(Pending {
-            depth: 0,
-            items: Vec::new(),
-        })
-    };
+    /// The value lists this thread has dispatched inside a [`batch_scope`]
+    /// and not yet handed over.
+    static PENDING: RefCell<Batch<QueuedVl>> = const { RefCell::new(Batch::new()) };
 }
 
 fn spare_batch() -> Vec<QueuedVl> {
@@ -296,19 +286,15 @@ fn recycle(batch: Vec<QueuedVl>) {
     FLOW.recycle(batch);
 }
 
-/// How many value lists a batch gathers before it is handed over:
-/// [`BATCH_MAX`], or an eighth of `WriteQueueLimitLow` if that is smaller.
-/// What a thread holds counts as queued, and the writers cannot start on
-/// it, so under tight limits a large batch would make the daemon drop more
-/// than collectd does with the same limits.
+/// How many value lists a batch gathers ([`rcollectd_core::dispatch::batch_cap`]).
 fn batch_cap() -> usize {
-    (outputs::limits().low / 8).clamp(1, BATCH_MAX as u64) as usize
+    rcollectd_core::dispatch::batch_cap(outputs::limits())
 }
 
 /// Value lists this thread holds in its open batch (they count towards the
 /// queue limits before they reach the queue).
 fn pending_len() -> usize {
-    PENDING.with(|p| p.try_borrow().map_or(0, |p| p.items.len()))
+    PENDING.with(|p| p.try_borrow().map_or(0, |p| p.len()))
 }
 
 /// Makes the coming shutdown keep late value lists (a reload hands them on).
@@ -403,30 +389,20 @@ pub fn dispatch_plain(lists: &[PlainValueList]) -> usize {
 /// Queues one value list: into the thread's open batch if it has one
 /// (handing the batch over once it is full), else straight to the writers.
 fn submit(item: QueuedVl) {
-    let mut item = Some(item);
-    let full = PENDING.with(|p| {
-        let mut p = p.try_borrow_mut().ok().filter(|p| p.depth > 0)?;
-        if p.items.capacity() == 0 {
-            p.items = spare_batch();
-        }
-        p.items.extend(item.take());
-        Some((p.items.len() >= batch_cap()).then(|| std::mem::replace(&mut p.items, spare_batch())))
+    let pushed = PENDING.with(|p| match p.try_borrow_mut() {
+        Ok(mut p) => p.push(item, batch_cap(), spare_batch),
+        Err(_) => Pushed::Alone(item),
     });
-    match (full, item) {
-        (Some(Some(batch)), _) => FLOW.send_batch(batch),
-        (_, Some(item)) => FLOW.send(Msg::One(item), 1),
-        _ => {}
+    match pushed {
+        Pushed::Full(batch) => FLOW.send_batch(batch),
+        Pushed::Held => {}
+        Pushed::Alone(item) => FLOW.send(Msg::One(item), 1),
     }
 }
 
 /// Hands this thread's open batch, if any, to the write threads.
 fn flush_pending() {
-    let batch = PENDING.with(|p| {
-        p.try_borrow_mut()
-            .ok()
-            .filter(|p| !p.items.is_empty())
-            .map(|mut p| std::mem::take(&mut p.items))
-    });
+    let batch = PENDING.with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.take()));
     if let Some(b) = batch {
         FLOW.send_batch(b);
     }
@@ -461,7 +437,7 @@ impl Drop for BatchScope {
 pub fn batch_begin() {
     PENDING.with(|p| {
         if let Ok(mut p) = p.try_borrow_mut() {
-            p.depth = p.depth.saturating_add(1);
+            p.begin();
         }
     });
 }
@@ -469,14 +445,9 @@ pub fn batch_begin() {
 /// Closes a batch opened by [`batch_begin`]; the outermost close hands the
 /// gathered value lists over. An unmatched close is harmless.
 pub fn batch_end() {
-    let outermost = PENDING.with(|p| {
-        p.try_borrow_mut().is_ok_and(|mut p| {
-            p.depth = p.depth.saturating_sub(1);
-            p.depth == 0
-        })
-    });
-    if outermost {
-        flush_pending();
+    let batch = PENDING.with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.end()));
+    if let Some(b) = batch {
+        FLOW.send_batch(b);
     }
 }
 
@@ -1212,7 +1183,7 @@ mod tests {
         PENDING.with(|p| {
             let mut p = p.borrow_mut();
             let got: Vec<(String, String, f64)> = p
-                .items
+                .items_mut()
                 .iter_mut()
                 .map(|q| {
                     let vl = q.to_vl();
@@ -1232,7 +1203,10 @@ mod tests {
                     ("a-b".into(), "".into(), 2.0)
                 ]
             );
-            assert!(p.items.iter().all(|q| matches!(q.ident, Ident::Inline(_))));
+            assert!(p
+                .items_mut()
+                .iter()
+                .all(|q| matches!(q.ident, Ident::Inline(_))));
         });
     }
 
@@ -1260,9 +1234,9 @@ mod tests {
         }
         PENDING.with(|p| {
             let mut p = p.borrow_mut();
-            assert!(matches!(p.items[0].ident, Ident::Inline(_)));
-            assert!(matches!(p.items[1].ident, Ident::Own(_)));
-            for (q, pi) in p.items.iter_mut().zip(["short", long_pi.as_str()]) {
+            assert!(matches!(p.items_mut()[0].ident, Ident::Inline(_)));
+            assert!(matches!(p.items_mut()[1].ident, Ident::Own(_)));
+            for (q, pi) in p.items_mut().iter_mut().zip(["short", long_pi.as_str()]) {
                 let vl = q.to_vl();
                 assert_eq!(cstr_field_ref(&vl.host), "h");
                 assert_eq!(cstr_field_ref(&vl.plugin), "long");
@@ -1292,7 +1266,7 @@ mod tests {
         assert_eq!(unsafe { enqueue(&vl) }, 0);
         PENDING.with(|p| {
             let mut p = p.borrow_mut();
-            let q = p.items.last_mut().expect("queued");
+            let q = p.items_mut().last_mut().expect("queued");
             let out = q.to_vl();
             assert_eq!(cstr_field_ref(&out.host), crate::abi::globals::hostname());
             assert_eq!(cstr_field_ref(&out.plugin_instance), "a_b");
