@@ -14,7 +14,7 @@
 use std::cmp::Ordering as CmpOrdering;
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, LazyLock, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 
 use crate::time::{cdtime_t, now, to_duration, to_f64 as secs};
@@ -220,13 +220,6 @@ pub struct Scheduler {
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
-static SCHEDULER: LazyLock<Scheduler> = LazyLock::new(Scheduler::new);
-
-/// The process-wide scheduler.
-pub fn scheduler() -> &'static Scheduler {
-    &SCHEDULER
-}
-
 /// Why a read callback could not be registered.
 #[derive(Debug, PartialEq, Eq)]
 pub enum RegisterError {
@@ -234,8 +227,17 @@ pub enum RegisterError {
     Duplicate,
 }
 
+impl Default for Scheduler {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Scheduler {
-    fn new() -> Scheduler {
+    /// A scheduler with no reads and no threads; the engine that owns it
+    /// calls [`Scheduler::start`] (with a `'static` reference: its threads
+    /// borrow it).
+    pub fn new() -> Scheduler {
         Scheduler {
             state: Mutex::new(State {
                 heap: BinaryHeap::new(),
@@ -660,7 +662,7 @@ mod tests {
         assert_eq!(next, 50 * S);
     }
 
-    /// A scheduler of its own, so tests do not share the process-wide one.
+    /// A scheduler of its own for each test.
     fn private_scheduler() -> &'static Scheduler {
         Box::leak(Box::new(Scheduler::new()))
     }

@@ -14,7 +14,8 @@ pub mod isolate;
 pub mod meta;
 pub mod plugins;
 pub mod reload;
+pub mod schedule;
 pub mod trim;
 pub mod types_db;
 
-pub use rcollectd_core::{ident, schedule, time, work_queue};
+pub use rcollectd_core::{ident, time, work_queue};
