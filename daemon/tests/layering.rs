@@ -1,8 +1,8 @@
 //! The engine's modules form no import cycle. Each source file is one module;
 //! a path through `crate::` or `super::` in its non-test code is an edge to
-//! the module it names. The core crate and the daemon (the collectd ABI
-//! facade) must each be free of cycles, so every module can be read, tested
-//! and moved with only what is below it.
+//! the module it names. The core crate, the daemon (the collectd ABI facade)
+//! and the SDK must each be free of cycles, so every module can be read,
+//! tested and moved with only what is below it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -228,6 +228,11 @@ fn the_daemon_modules_form_no_cycle() {
 #[test]
 fn the_core_modules_form_no_cycle() {
     assert_acyclic(&crate_src("../core/src"), ("cache", "time"));
+}
+
+#[test]
+fn the_sdk_modules_form_no_cycle() {
+    assert_acyclic(&crate_src("../plugin-api/src"), ("value", "host"));
 }
 
 #[test]

@@ -9,6 +9,8 @@ use std::fmt;
 
 use crate::sys;
 
+mod de;
+
 /// One value of a config line: `Key "string" 1.5 true`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ConfigValue {
@@ -375,7 +377,7 @@ impl Config {
     /// matches `ReportByCpu`), or by `#[serde(rename)]`; see the crate docs
     /// for the full mapping.
     pub fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        crate::de::from_items(&self.path(), &self.items)
+        de::from_items(&self.path(), &self.items)
     }
 
     /// Fails on the first option whose key is not in `known` (for plugins

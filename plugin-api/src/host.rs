@@ -251,7 +251,7 @@ pub(crate) fn need<T>(f: Option<T>, symbol: &'static str) -> Result<T, HostError
 /// stderr when there is no host (unit tests, tools).
 pub(crate) fn log_raw(level: c_int, message: &str) {
     #[cfg(any(test, feature = "testing"))]
-    if crate::testing::capture_log(level, message) {
+    if crate::capture::capture_log(level, message) {
         return;
     }
     match host().log {

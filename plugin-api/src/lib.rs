@@ -122,9 +122,10 @@
 pub mod sys;
 
 mod cache;
+#[cfg(any(test, feature = "testing"))]
+mod capture;
 mod config;
 mod control;
-mod de;
 mod host;
 mod logging;
 mod notification;

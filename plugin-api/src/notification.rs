@@ -294,7 +294,7 @@ impl<'a> NotificationBuilder<'a> {
     pub fn dispatch(&self) -> Result<(), DispatchError> {
         let n = self.to_raw()?;
         #[cfg(any(test, feature = "testing"))]
-        if crate::testing::capture_notification(&n) {
+        if crate::capture::capture_notification(&n) {
             return Ok(());
         }
         let f = need(host().dispatch_notification, "plugin_dispatch_notification")?;
@@ -367,7 +367,7 @@ fn dispatch_with_meta(
         ..*n
     };
     #[cfg(any(test, feature = "testing"))]
-    if crate::testing::capture_notification(&n) {
+    if crate::capture::capture_notification(&n) {
         return Ok(());
     }
     let h = host();

@@ -7,13 +7,8 @@
 //! assert_eq!(cap.values[0].type_, "gauge");
 //! ```
 
-use std::cell::RefCell;
-use std::ffi::c_int;
-
 use crate::logging::LogLevel;
 use crate::notification::Severity;
-use crate::sys;
-use crate::util::str_from_array;
 use crate::value::CdTime;
 
 /// A value list as it was handed to `plugin_dispatch_values`.
@@ -67,83 +62,47 @@ pub struct Capture<R> {
     pub notifications: Vec<(Severity, String)>,
 }
 
-#[derive(Default)]
-struct Sink {
-    values: Vec<Dispatched>,
-    logs: Vec<(LogLevel, String)>,
-    notifications: Vec<(Severity, String)>,
-}
-
-thread_local! {
-    static SINK: RefCell<Option<Sink>> = const { RefCell::new(None) };
-}
-
 /// Runs `f` on this thread, capturing its dispatches and log messages
 /// instead of sending them to a daemon.
 pub fn capture<R>(f: impl FnOnce() -> R) -> Capture<R> {
-    let prev = SINK.with(|s| s.borrow_mut().replace(Sink::default()));
+    let prev = crate::capture::begin();
     let result = f();
-    let sink = SINK
-        .with(|s| std::mem::replace(&mut *s.borrow_mut(), prev))
-        .unwrap_or_default();
+    let sink = crate::capture::end(prev);
     Capture {
         result,
-        values: sink.values,
-        logs: sink.logs,
-        notifications: sink.notifications,
+        values: sink
+            .values
+            .into_iter()
+            .map(|v| {
+                let [host, plugin, plugin_instance, type_, type_instance] = v.fields;
+                Dispatched {
+                    host,
+                    plugin,
+                    plugin_instance,
+                    type_,
+                    type_instance,
+                    time: CdTime(v.time),
+                    interval: CdTime(v.interval),
+                    raw: v.raw,
+                }
+            })
+            .collect(),
+        logs: sink
+            .logs
+            .into_iter()
+            .map(|(level, text)| (LogLevel::from_raw(level), text))
+            .collect(),
+        notifications: sink
+            .notifications
+            .iter()
+            .map(|n| {
+                // SAFETY: a copy of a fully initialised notification whose
+                // meta pointer the sink cleared.
+                let view = unsafe { crate::Notification::from_raw(n) };
+                (view.severity(), view.summary())
+            })
+            .collect(),
     }
-}
-
-pub(crate) fn capture_values(vl: &sys::value_list_t) -> Option<c_int> {
-    SINK.with(|s| {
-        let mut s = s.borrow_mut();
-        let sink = s.as_mut()?;
-        let raw = if vl.values.is_null() {
-            Vec::new()
-        } else {
-            // SAFETY: dispatch_raw's caller passes `values_len` valid values;
-            // every value_t member is 8 bytes, read here as bits.
-            unsafe { std::slice::from_raw_parts(vl.values, vl.values_len) }
-                .iter()
-                // SAFETY: reading the u64 member of a plain 8-byte union.
-                .map(|v| unsafe { v.absolute })
-                .collect()
-        };
-        sink.values.push(Dispatched {
-            host: str_from_array(&vl.host).to_owned(),
-            plugin: str_from_array(&vl.plugin).to_owned(),
-            plugin_instance: str_from_array(&vl.plugin_instance).to_owned(),
-            type_: str_from_array(&vl.type_).to_owned(),
-            type_instance: str_from_array(&vl.type_instance).to_owned(),
-            time: CdTime(vl.time),
-            interval: CdTime(vl.interval),
-            raw,
-        });
-        Some(0)
-    })
-}
-
-pub(crate) fn capture_notification(n: &sys::notification_t) -> bool {
-    SINK.with(|s| match s.borrow_mut().as_mut() {
-        Some(sink) => {
-            // SAFETY: `n` is a fully initialised notification without meta.
-            let view = unsafe { crate::Notification::from_raw(n) };
-            sink.notifications.push((view.severity(), view.summary()));
-            true
-        }
-        None => false,
-    })
-}
-
-pub(crate) fn capture_log(level: c_int, message: &str) -> bool {
-    SINK.with(|s| match s.borrow_mut().as_mut() {
-        Some(sink) => {
-            sink.logs
-                .push((LogLevel::from_raw(level), message.to_owned()));
-            true
-        }
-        None => false,
-    })
 }
 
 #[cfg(test)]

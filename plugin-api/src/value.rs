@@ -834,7 +834,7 @@ impl<'a> ValueListBuilder<'a> {
 /// themselves, e.g. a network receiver).
 pub fn dispatch_raw(vl: &sys::value_list_t) -> Result<(), DispatchError> {
     #[cfg(any(test, feature = "testing"))]
-    if let Some(status) = crate::testing::capture_values(vl) {
+    if let Some(status) = crate::capture::capture_values(vl) {
         return if status == 0 {
             Ok(())
         } else {

@@ -3,7 +3,7 @@
 
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::config::{key_eq, parse_bool, ConfigError, ConfigItem, ConfigValue};
+use super::{key_eq, parse_bool, ConfigError, ConfigItem, ConfigValue};
 
 type Result<T> = std::result::Result<T, ConfigError>;
 
