@@ -1,8 +1,8 @@
 //! The engine's modules form no import cycle. Each source file is one module;
 //! a path through `crate::` or `super::` in its non-test code is an edge to
-//! the module it names. The core crate, the daemon (the collectd ABI facade)
-//! and the SDK must each be free of cycles, so every module can be read,
-//! tested and moved with only what is below it.
+//! the module it names. The core crate, the daemon (the collectd ABI
+//! facade), the SDK and each plugin crate must be free of cycles, so every
+//! module can be read, tested and moved with only what is below it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -233,6 +233,27 @@ fn the_core_modules_form_no_cycle() {
 #[test]
 fn the_sdk_modules_form_no_cycle() {
     assert_acyclic(&crate_src("../plugin-api/src"), ("value", "host"));
+}
+
+#[test]
+fn the_plugin_crates_form_no_cycle() {
+    let mut edges = 0;
+    let mut crates = 0;
+    for entry in std::fs::read_dir(crate_src("../plugins")).expect("plugins dir") {
+        let src = entry.expect("dir entry").path().join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        let g = graph(&modules(&src));
+        crates += 1;
+        edges += g.values().map(BTreeSet::len).sum::<usize>();
+        let c = cycles(&g);
+        assert!(c.is_empty(), "import cycles in {}: {c:?}", src.display());
+    }
+    assert!(
+        crates >= 20 && edges > 0,
+        "{crates} plugin crates, {edges} edges"
+    );
 }
 
 #[test]
