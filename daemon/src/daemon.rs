@@ -7,7 +7,6 @@ use std::ffi::{c_int, CStr, CString};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 
 use rcollectd_plugin::sys::{cdtime_t, value_list_t, value_t};
 
@@ -84,7 +83,8 @@ pub fn init_logging() {
     plog::init();
 }
 
-/// Settings the runtime needs after configuration.
+/// Settings the running engine reads, derived from the global options
+/// where they are used, so each has one home: the config store.
 #[derive(Debug, Clone)]
 struct Runtime {
     read_threads: usize,
@@ -94,20 +94,32 @@ struct Runtime {
     collect_internal_stats: bool,
 }
 
-static RUNTIME: Mutex<Option<Runtime>> = Mutex::new(None);
+impl Runtime {
+    fn of(g: &Globals) -> Runtime {
+        // An invalid pair was reported at configuration; this is its fallback.
+        let (high, low) = g
+            .write_queue_limits()
+            .unwrap_or((g.write_queue_limit_high, g.write_queue_limit_high / 2));
+        Runtime {
+            read_threads: if g.read_threads > 0 {
+                g.read_threads
+            } else {
+                5
+            },
+            write_threads: if g.write_threads > 0 {
+                g.write_threads
+            } else {
+                5
+            },
+            limits: QueueLimits::from_config(high, low),
+            max_read_interval: secs_to_cdtime(g.max_read_interval),
+            collect_internal_stats: g.collect_internal_stats,
+        }
+    }
+}
 
 fn runtime() -> Runtime {
-    RUNTIME
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .unwrap_or(Runtime {
-            read_threads: 5,
-            write_threads: 5,
-            limits: QueueLimits::from_config(0, 0),
-            max_read_interval: crate::schedule::DEFAULT_MAX_READ_INTERVAL,
-            collect_internal_stats: false,
-        })
+    Runtime::of(&crate::config::globals::current())
 }
 
 /// A configured duration in seconds; 0 (unset) unless positive and finite.
@@ -164,13 +176,9 @@ impl Daemon {
         // Options given on the command line win over the file (collectd's rule).
         crate::config::globals::set_current(g);
         let g = (*crate::config::globals::current()).clone();
-        let (high, low) = match g.write_queue_limits() {
-            Ok(l) => l,
-            Err(e) => {
-                errors.push(e.into());
-                (g.write_queue_limit_high, g.write_queue_limit_high / 2)
-            }
-        };
+        if let Err(e) = g.write_queue_limits() {
+            errors.push(e.into());
+        }
 
         if g.types_db.is_empty() && types_loaded == 0 {
             if Path::new(COLLECTD_TYPES_DB).is_file() {
@@ -200,22 +208,6 @@ impl Daemon {
                 log::warn!("{warning}");
             }
         }
-
-        *RUNTIME.lock().unwrap_or_else(|e| e.into_inner()) = Some(Runtime {
-            read_threads: if g.read_threads > 0 {
-                g.read_threads
-            } else {
-                5
-            },
-            write_threads: if g.write_threads > 0 {
-                g.write_threads
-            } else {
-                5
-            },
-            limits: QueueLimits::from_config(high, low),
-            max_read_interval: secs_to_cdtime(g.max_read_interval),
-            collect_internal_stats: g.collect_internal_stats,
-        });
 
         if let Some(first) = errors.first() {
             let mut e = first.clone();
