@@ -74,6 +74,15 @@ pub enum Msg<I> {
 }
 
 impl<I> Msg<I> {
+    /// How many items it holds.
+    fn len(&self) -> usize {
+        match self {
+            Msg::Batch(b) => b.len(),
+            Msg::One(_) => 1,
+            Msg::Stop => 0,
+        }
+    }
+
     fn into_items(self) -> Vec<I> {
         match self {
             Msg::Batch(b) => b,
@@ -254,11 +263,6 @@ impl<I: Send + 'static, R: Route<I>> Flow<I, R> {
         &self.stats
     }
 
-    /// The engine this flow routes through.
-    pub fn route(&self) -> &R {
-        &self.route
-    }
-
     /// An empty batch vector, reused if one is spare.
     pub fn spare_batch(&self) -> Vec<I> {
         lock(&self.spare)
@@ -283,12 +287,12 @@ impl<I: Send + 'static, R: Route<I>> Flow<I, R> {
             self.recycle(batch);
             return;
         }
-        let n = batch.len();
-        self.send(Msg::Batch(batch), n);
+        self.send(Msg::Batch(batch));
     }
 
-    /// Hands `msg`, which holds `n` items, on (see the module documentation).
-    pub fn send(&self, msg: Msg<I>, n: usize) {
+    /// Hands `msg` on (see the module documentation).
+    pub fn send(&self, msg: Msg<I>) {
+        let n = msg.len();
         if self.capturing.load(Ordering::Acquire) {
             self.capture(msg);
             return;
@@ -410,12 +414,11 @@ impl<I: Send + 'static, R: Route<I>> Flow<I, R> {
 
     /// Routes one routing-queue message; returns how many items it held.
     fn route_msg(&self, msg: Msg<I>) -> usize {
-        let mut batch = match msg {
-            Msg::Batch(b) => b,
-            Msg::One(item) => vec![item],
-            Msg::Stop => return 0,
-        };
+        let mut batch = msg.into_items();
         let n = batch.len();
+        if n == 0 {
+            return 0;
+        }
         if self.route.has_post_cache_chain() {
             self.route.route(&mut batch);
             self.recycle(batch);
@@ -481,15 +484,9 @@ impl<I: Send + 'static, R: Route<I>> Flow<I, R> {
             n += std::mem::take(&mut *lock(&self.late)).len();
         }
         while let Some(msg) = self.queue.try_pop() {
-            let dropped = match msg {
-                Msg::Batch(b) => {
-                    let len = b.len();
-                    self.recycle(b);
-                    len
-                }
-                Msg::One(_) => 1,
-                Msg::Stop => 0,
-            };
+            let items = msg.into_items();
+            let dropped = items.len();
+            self.recycle(items);
             self.stats
                 .queue_length
                 .fetch_sub(dropped as i64, Ordering::Relaxed);
@@ -629,14 +626,14 @@ mod tests {
     #[test]
     fn items_before_start_are_held_and_handed_over_first_in_order() {
         let (f, out) = flow(false);
-        f.send(Msg::One(1), 1);
+        f.send(Msg::One(1));
         f.send_batch(vec![2, 3]);
         assert!(
             lock(&out.delivered).is_empty(),
             "held until the outputs start"
         );
         f.start(1);
-        f.send(Msg::One(4), 1);
+        f.send(Msg::One(4));
         assert_eq!(*lock(&out.delivered), [1, 2, 3, 4]);
         assert_eq!(f.routers(), 0, "no routing threads without a chain");
     }
@@ -657,12 +654,12 @@ mod tests {
         f.start(1);
         f.capture_from_now();
         f.send_batch((0..HOLD_MAX as u32).collect());
-        f.send(Msg::One(1), 1);
+        f.send(Msg::One(1));
         assert!(lock(&out.delivered).is_empty());
         assert_eq!(f.stats().dropped_queue_full.load(Ordering::SeqCst), 1);
         assert_eq!(f.discard(), HOLD_MAX, "late items go at shutdown");
         f.keep_late();
-        f.send(Msg::One(5), 1);
+        f.send(Msg::One(5));
         assert_eq!(f.discard(), 0, "a reload keeps them");
         assert_eq!(f.take_late(), [5]);
     }
@@ -686,7 +683,7 @@ mod tests {
         assert_eq!(f.queue_length(), 0);
         assert!(lock(&out.delivered).is_empty());
         // Stopped: what is queued now is routed by whoever drains.
-        f.send(Msg::One(500), 1);
+        f.send(Msg::One(500));
         assert_eq!(f.queue_length(), 1);
         assert_eq!(f.route_here(), 1);
         assert_eq!(f.queue_length(), 0);
@@ -697,8 +694,8 @@ mod tests {
         let (f, out) = flow(false);
         out.outputs.store(false, Ordering::SeqCst);
         f.start(1);
-        f.send(Msg::One(1), 1);
-        f.send(Msg::One(2), 1);
+        f.send(Msg::One(1));
+        f.send(Msg::One(2));
         assert!(f.no_writer_warned.load(Ordering::SeqCst));
         assert!(lock(&out.delivered).is_empty());
     }

@@ -57,56 +57,58 @@ fn parent(module: &str) -> &str {
     module.rsplit_once("::").map_or("", |(p, _)| p)
 }
 
-/// Strips line comments, so prose naming a module is not an edge.
-fn code_lines(src: &str) -> impl Iterator<Item = &str> {
+/// `src` without line comments, so prose naming a module is not an edge.
+fn without_comments(src: &str) -> String {
     src.lines()
         .map(|l| l.split_once("//").map_or(l, |(code, _)| code))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The paths after each `crate::` and `super::` in `code`, resolved to
-/// absolute module paths (`crate::a::b::{c, d}` gives `a::b::c`, `a::b::d`).
+/// absolute module paths (`crate::a::b::{c, d}` gives `a::b::c`, `a::b::d`,
+/// also when the braces span lines).
 fn referenced(module: &str, code: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for line in code_lines(code) {
-        // `super` of `a/b.rs` and of `a/b/mod.rs` (both module `a::b`) is `a`.
-        for (prefix, base) in [("crate::", ""), ("super::", parent(module))] {
-            let mut rest = line;
-            while let Some(i) = rest.find(prefix) {
-                let before = rest[..i].chars().next_back();
-                rest = &rest[i + prefix.len()..];
-                if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
-                    continue;
+    let code = without_comments(code);
+    // `super` of `a/b.rs` and of `a/b/mod.rs` (both module `a::b`) is `a`.
+    for (prefix, base) in [("crate::", ""), ("super::", parent(module))] {
+        let mut rest = code.as_str();
+        while let Some(i) = rest.find(prefix) {
+            let before = rest[..i].chars().next_back();
+            rest = &rest[i + prefix.len()..];
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let mut path: Vec<&str> = base.split("::").filter(|s| !s.is_empty()).collect();
+            let mut tail = rest;
+            loop {
+                let end = tail
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .unwrap_or(tail.len());
+                if end == 0 {
+                    break;
                 }
-                let mut path: Vec<&str> = base.split("::").filter(|s| !s.is_empty()).collect();
-                let mut tail = rest;
-                loop {
-                    let end = tail
-                        .find(|c: char| !(c.is_alphanumeric() || c == '_'))
-                        .unwrap_or(tail.len());
-                    if end == 0 {
+                path.push(&tail[..end]);
+                tail = &tail[end..];
+                match tail.strip_prefix("::") {
+                    Some(t) if !t.starts_with('{') && !t.starts_with('*') => tail = t,
+                    Some(t) if t.starts_with('{') => {
+                        let close = t.find('}').unwrap_or(t.len());
+                        for item in t[1..close].split(',') {
+                            let item = item.trim().split([' ', ':']).next().unwrap_or("");
+                            if !item.is_empty() && item != "self" {
+                                let mut p = path.clone();
+                                p.push(item);
+                                out.push(p.join("::"));
+                            }
+                        }
                         break;
                     }
-                    path.push(&tail[..end]);
-                    tail = &tail[end..];
-                    match tail.strip_prefix("::") {
-                        Some(t) if !t.starts_with('{') && !t.starts_with('*') => tail = t,
-                        Some(t) if t.starts_with('{') => {
-                            let close = t.find('}').unwrap_or(t.len());
-                            for item in t[1..close].split(',') {
-                                let item = item.trim().split([' ', ':']).next().unwrap_or("");
-                                if !item.is_empty() && item != "self" {
-                                    let mut p = path.clone();
-                                    p.push(item);
-                                    out.push(p.join("::"));
-                                }
-                            }
-                            break;
-                        }
-                        _ => break,
-                    }
+                    _ => break,
                 }
-                out.push(path.join("::"));
             }
+            out.push(path.join("::"));
         }
     }
     out
@@ -262,7 +264,7 @@ fn references_resolve_to_modules() {
         ("", "pub mod a; pub mod b;"),
         (
             "a",
-            "use crate::b::{x, c::Y};\nfn f() { super::b::z(); } // crate::d",
+            "use crate::b::{\n    x,\n    c::Y,\n};\nfn f() { super::b::z(); } // crate::d",
         ),
         ("b", "pub fn x() {}"),
         ("b::c", "use super::x; use crate::d::e;"),

@@ -396,7 +396,7 @@ fn submit(item: QueuedVl) {
     match pushed {
         Pushed::Full(batch) => FLOW.send_batch(batch),
         Pushed::Held => {}
-        Pushed::Alone(item) => FLOW.send(Msg::One(item), 1),
+        Pushed::Alone(item) => FLOW.send(Msg::One(item)),
     }
 }
 

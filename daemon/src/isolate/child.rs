@@ -3,13 +3,12 @@
 //! daemon sends (value lists and notifications for the plugin's callbacks,
 //! flushes) is handed to the plugin.
 
+use std::ffi::{c_char, c_int, CString};
 use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
-
-use std::ffi::{c_char, c_int, CString};
 
 use rcollectd_plugin::sys::{data_set_t, notification_t, user_data_t, value_list_t};
 
@@ -184,18 +183,18 @@ fn serve(mut stream: UnixStream) {
                 Frame::Write(lists) => {
                     HANDLING_SINCE.store(crate::time::now(), Ordering::Relaxed);
                     for l in &lists {
-                        write_locally(l, BRIDGE);
+                        write_locally(l);
                     }
                     HANDLING_SINCE.store(0, Ordering::Relaxed);
                 }
                 Frame::Notification(n) => {
                     HANDLING_SINCE.store(crate::time::now(), Ordering::Relaxed);
-                    notify_locally(&n, BRIDGE);
+                    notify_locally(&n);
                     HANDLING_SINCE.store(0, Ordering::Relaxed);
                 }
                 Frame::Missing(l) => {
                     HANDLING_SINCE.store(crate::time::now(), Ordering::Relaxed);
-                    crate::isolate::proxy::missing_locally(&l);
+                    missing_locally(&l);
                     HANDLING_SINCE.store(0, Ordering::Relaxed);
                 }
                 Frame::Flush {
@@ -241,9 +240,9 @@ unsafe extern "C" fn bridge_log(level: c_int, message: *const c_char, _ud: *mut 
     send(&Frame::Log { level, message });
 }
 
-/// registers the callbacks that send everything to the
-/// daemon, under `name`.
-pub fn register_bridge(name: &str) {
+/// Registers the callbacks that send everything to the daemon, under
+/// `name`.
+fn register_bridge(name: &str) {
     let Ok(c) = CString::new(name) else { return };
     let none = user_data_t::default();
     let _g = ctx::enter(ctx::make(name, crate::abi::globals::interval(), 0, 0));
@@ -260,29 +259,36 @@ pub fn register_bridge(name: &str) {
     }
 }
 
-/// writes a value list the daemon sent with the plugin's own
-/// write callbacks (all but the bridge).
-pub fn write_locally(l: &PlainValueList, bridge: &str) {
+/// Writes a value list the daemon sent with the plugin's own write
+/// callbacks (all but the bridge).
+fn write_locally(l: &PlainValueList) {
     let Ok(ty) = std::str::from_utf8(&l.fields[3]) else {
         return;
     };
-    let Some(ds) = crate::plugins::registry::registry().data_set(ty) else {
+    let Some(ds) = registry().data_set(ty) else {
         return;
     };
-    let writers = crate::plugins::registry::registry().write.snapshot();
+    let writers = registry().write.snapshot();
     l.with_vl(|vl| {
-        for w in writers.iter().filter(|w| w.name != bridge) {
+        for w in writers.iter().filter(|w| w.name != BRIDGE) {
             let _g = ctx::enter(w.ctx.0);
             crate::dispatch::write_to(Some(&w.name), ds.raw(), vl);
         }
     });
 }
 
-/// passes a notification the daemon sent to the plugin's own
-/// notification callbacks (all but the bridge).
-pub fn notify_locally(n: &PlainNotification, bridge: &str) {
+/// Passes a notification the daemon sent to the plugin's own notification
+/// callbacks (all but the bridge).
+fn notify_locally(n: &PlainNotification) {
     // SAFETY: `with_notification` hands out a valid notification.
     with_notification(n, |c| unsafe {
-        crate::dispatch::notify(c, |name| name != bridge)
+        crate::dispatch::notify(c, |name| name != BRIDGE)
     });
+}
+
+/// Hands a missing value list the daemon reported to the plugin's missing
+/// callbacks.
+fn missing_locally(l: &PlainValueList) {
+    // SAFETY: `with_vl` hands out a valid value list.
+    l.with_vl(|vl| unsafe { crate::dispatch::call_missing(vl) });
 }

@@ -254,13 +254,6 @@ pub fn register_missing_proxy(plugin: &str) {
     }
 }
 
-/// Host process: hands a missing value list the daemon reported to the
-/// plugin's missing callbacks.
-pub fn missing_locally(l: &PlainValueList) {
-    // SAFETY: `with_vl` hands out a valid value list.
-    l.with_vl(|vl| unsafe { crate::dispatch::call_missing(vl) });
-}
-
 /// Registers, under the plugin's own name, a notification callback that
 /// sends notifications to the isolated plugin.
 pub fn register_notification_proxy(plugin: &str) {

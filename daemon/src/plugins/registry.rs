@@ -4,10 +4,9 @@
 //! plus data sets and configuration callbacks.
 
 use std::collections::HashMap;
+use std::ffi::{c_char, c_int};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, RwLock};
-
-use std::ffi::{c_char, c_int};
 
 use rcollectd_plugin::sys::{data_set_t, data_source_t, user_data_t};
 
@@ -100,7 +99,7 @@ pub(crate) fn name_arg(name: *const c_char) -> Option<String> {
 /// Registers into one of the generic lists; EINVAL for NULL name/callback.
 ///
 /// # Safety
-/// `ud` must be NULL or valid.
+/// `name` must be NULL or a NUL-terminated string; `ud` NULL or valid.
 pub(crate) unsafe fn register_in<F>(
     list: &List<Callback<F>>,
     name: *const c_char,

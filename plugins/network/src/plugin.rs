@@ -56,14 +56,17 @@ struct SendState {
 /// deadline).
 struct Timer {
     fd: TimerFd,
+    /// How long a buffered value list may wait.
+    age: Duration,
     stopped: AtomicBool,
 }
 
 impl Timer {
-    fn new() -> std::io::Result<Timer> {
+    fn new(age: Duration) -> std::io::Result<Timer> {
         let fd = TimerFd::new(ClockId::CLOCK_MONOTONIC, TimerFlags::TFD_CLOEXEC)?;
         Ok(Timer {
             fd,
+            age,
             stopped: AtomicBool::new(false),
         })
     }
@@ -92,8 +95,8 @@ pub struct Network {
     send: Arc<Mutex<SendState>>,
     receiver: Mutex<Option<Receiver>>,
     timer: Mutex<Option<(Arc<Timer>, JoinHandle<()>)>>,
-    /// The timer and the age it keeps, for the write path to arm.
-    kick: Option<(Arc<Timer>, Duration)>,
+    /// The timer, for the write path to arm.
+    kick: Option<Arc<Timer>>,
 }
 
 /// Dispatches what the receiver decodes into the daemon.
@@ -275,17 +278,16 @@ impl Plugin for Network {
             let age = MAX_BUFFER_DELAY
                 .min(interval / 2)
                 .max(Duration::from_millis(10));
-            let t = Arc::new(Timer::new()?);
+            let t = Arc::new(Timer::new(age)?);
             let (t2, send2) = (t.clone(), send.clone());
             let h = std::thread::Builder::new()
                 .name("network flush".into())
-                .spawn(move || flush_timer(&t2, &send2, age))?;
-            Some((t, h, age))
+                .spawn(move || flush_timer(&t2, &send2))?;
+            Some((t, h))
         } else {
             None
         };
-        let kick = timer.as_ref().map(|(t, _, age)| (t.clone(), *age));
-        let timer = timer.map(|(t, h, _)| (t, h));
+        let kick = timer.as_ref().map(|(t, _)| t.clone());
         Ok(Network {
             cfg,
             stats,
@@ -318,11 +320,12 @@ impl Plugin for Network {
     }
 }
 
-/// Sends every buffer whose oldest value list has waited `age`. Sleeps until
-/// the next such deadline; while nothing is buffered the timer is unarmed
-/// until a write buffers something and arms it `age` ahead, so an idle round
-/// costs this thread one wake-up.
-fn flush_timer(timer: &Timer, send: &Mutex<SendState>, age: Duration) {
+/// Sends every buffer whose oldest value list has waited the timer's age.
+/// Sleeps until the next such deadline; while nothing is buffered the timer
+/// is unarmed until a write buffers something and arms it an age ahead, so
+/// an idle round costs this thread one wake-up.
+fn flush_timer(timer: &Timer, send: &Mutex<SendState>) {
+    let age = timer.age;
     loop {
         if let Err(e) = timer.fd.wait() {
             log::error!("flush timer: {e}");
@@ -420,10 +423,10 @@ impl Write for Network {
         };
         sender.write_rated(&out, rates.as_deref());
         let buffered = sender.next_flush(Duration::ZERO).is_some();
-        if let (true, true, Some((t, age))) = (was_empty, buffered, &self.kick) {
+        if let (true, true, Some(t)) = (was_empty, buffered, &self.kick) {
             // Under the send lock: the timer thread arms its own next
             // deadline under it too, so the two never race.
-            t.arm(*age);
+            t.arm(t.age);
         }
         drop(st);
         Ok(())
@@ -503,10 +506,10 @@ mod tests {
             sender: Sender::new(&cfg, Arc::new(Stats::default())),
             values: Vec::new(),
         }));
-        let timer = Arc::new(Timer::new().unwrap());
-        let (t2, s2) = (timer.clone(), send.clone());
         let age = Duration::from_millis(50);
-        let h = std::thread::spawn(move || flush_timer(&t2, &s2, age));
+        let timer = Arc::new(Timer::new(age).unwrap());
+        let (t2, s2) = (timer.clone(), send.clone());
+        let h = std::thread::spawn(move || flush_timer(&t2, &s2));
         // Let the timer fall asleep on empty buffers first.
         std::thread::sleep(Duration::from_millis(100));
         let start = Instant::now();
