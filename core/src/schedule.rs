@@ -49,13 +49,6 @@ pub struct RunScope {
     pub end: fn(),
 }
 
-static RUN_SCOPE: OnceLock<RunScope> = OnceLock::new();
-
-/// Sets the [`RunScope`] every scheduler uses (first call wins).
-pub fn set_run_scope(scope: RunScope) {
-    let _ = RUN_SCOPE.set(scope);
-}
-
 /// An open [`RunScope`], closed when dropped (nothing when none is set).
 struct InScope(Option<fn()>);
 
@@ -65,13 +58,6 @@ impl Drop for InScope {
             end();
         }
     }
-}
-
-fn run_scope() -> InScope {
-    InScope(RUN_SCOPE.get().map(|s| {
-        (s.begin)();
-        s.end
-    }))
 }
 
 /// A registered read callback (immutable part).
@@ -110,9 +96,6 @@ impl ReadFunc {
 
     /// Runs the callback once; returns its status (-1 if it panicked).
     pub fn call(&self) -> i32 {
-        // What the callback dispatches reaches the writers in batches, the
-        // last one when it returns.
-        let _scope = run_scope();
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.read.read())).unwrap_or(-1)
     }
 }
@@ -218,6 +201,7 @@ pub struct Scheduler {
     follower_cv: Condvar,
     max_read_interval: Mutex<cdtime_t>,
     threads: Mutex<Vec<JoinHandle<()>>>,
+    run_scope: OnceLock<RunScope>,
 }
 
 /// Why a read callback could not be registered.
@@ -256,7 +240,22 @@ impl Scheduler {
             follower_cv: Condvar::new(),
             max_read_interval: Mutex::new(DEFAULT_MAX_READ_INTERVAL),
             threads: Mutex::new(Vec::new()),
+            run_scope: OnceLock::new(),
         }
+    }
+
+    /// Sets the [`RunScope`] this scheduler brackets its runs of reads with
+    /// (first call wins).
+    pub fn set_run_scope(&self, scope: RunScope) {
+        let _ = self.run_scope.set(scope);
+    }
+
+    /// Opens the run scope, if one is set, until the result is dropped.
+    fn run_scope(&self) -> InScope {
+        InScope(self.run_scope.get().map(|s| {
+            (s.begin)();
+            s.end
+        }))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -421,6 +420,9 @@ impl Scheduler {
         }
         let mut ok = true;
         for e in entries {
+            // What the callback dispatches reaches the writers in batches,
+            // the last one when it returns.
+            let _scope = self.run_scope();
             if e.rf.call() != 0 {
                 notice(&format!("read-function of plugin `{}' failed.", e.rf.name));
                 ok = false;
@@ -519,11 +521,15 @@ impl Scheduler {
                 // A slow read must not hold back the values read before it.
                 batch = None;
             } else if batch.is_none() {
-                batch = Some(run_scope());
+                batch = Some(self.run_scope());
             }
+            // A read outside the round's batch still hands over what it
+            // dispatched in one batch, when it returns.
+            let own_scope = batch.is_none().then(|| self.run_scope());
             let start = now();
             let status = entry.rf.call();
             let end = now();
+            drop(own_scope);
             entry.last_duration = end.saturating_sub(start);
             let max = *self
                 .max_read_interval

@@ -1,12 +1,12 @@
 //! The value cache as the C ABI sees it: the core's [`Cache`] over
 //! collectd's `value_list_t` identifier fields and `value_t` values, the
-//! process-wide instance, and the hooks the exported `uc_*` functions use.
+//! helpers the dispatch path and the exported `uc_*` functions share (the
+//! instance is the runtime's).
 
 use std::ffi::CStr;
 use std::fmt;
 use std::mem::MaybeUninit;
-use std::os::raw::{c_char, c_int};
-use std::sync::OnceLock;
+use std::os::raw::c_char;
 
 use rcollectd_plugin::sys::{data_set_t, meta_data_t, value_list_t, value_t};
 
@@ -254,45 +254,12 @@ pub unsafe fn update(
     cache.update_sample(&sources, &sample, rates)
 }
 
-/// Runtime hooks the exported `uc_check_timeout` and `uc_update` use to
-/// reach the plugin registry (which lives outside this module).
-#[derive(Debug, Clone, Copy)]
-pub struct Hooks {
-    /// Returns the global `Timeout` factor (`timeout_g`).
-    pub timeout_g: fn() -> c_int,
-    /// Called once per expired entry, before removal: dispatch the missing
-    /// callbacks and, if `callbacks_mask != 0`, `CE_VALUE_EXPIRED` there.
-    pub on_expired: fn(&ExpiredEntry),
-    /// `plugin_dispatch_cache_event(type, mask, name, vl)` for `uc_update`'s
-    /// `CE_VALUE_NEW` / `CE_VALUE_UPDATE` events.
-    pub on_cache_event: fn(u32, u64, &CStr, &value_list_t),
-}
-
-static GLOBAL: OnceLock<Cache> = OnceLock::new();
-static HOOKS: OnceLock<Hooks> = OnceLock::new();
-
-/// The daemon's cache, shared by the dispatcher and the `uc_*` exports.
-pub fn global() -> &'static Cache {
-    GLOBAL.get_or_init(Cache::new)
-}
-
-/// Installs the runtime hooks (first call wins). Without them the exported
-/// `uc_check_timeout` uses Timeout 2 and only removes expired entries, and
-/// `uc_update` sends no cache events.
-pub fn set_hooks(hooks: Hooks) -> bool {
-    HOOKS.set(hooks).is_ok()
-}
-
-/// The installed hooks, if any.
-pub fn hooks() -> Option<&'static Hooks> {
-    HOOKS.get()
-}
-
 #[cfg(test)]
 pub(crate) mod testutil {
     use super::*;
     use rcollectd_core::time::cdtime_t;
     use rcollectd_plugin::sys::data_source_t;
+    use std::os::raw::c_int;
 
     /// Copies `s` into a C name field.
     pub fn set_field(dst: &mut [c_char; FIELD_LEN], s: &str) {
@@ -370,7 +337,7 @@ mod tests {
     use super::testutil::*;
     use super::*;
     use rcollectd_core::time::{self, cdtime_t};
-    use std::ffi::CString;
+    use std::ffi::{c_int, CString};
     use std::sync::Arc;
 
     const DS_COUNTER: c_int = rcollectd_plugin::sys::DS_TYPE_COUNTER as c_int;

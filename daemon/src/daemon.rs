@@ -17,9 +17,9 @@ use crate::config::globals::Globals;
 use crate::config::{self, Item, Location, Value};
 use crate::dispatch::{self, QueueLimits};
 use crate::plugins::ctx::{self, Ctx};
-use crate::plugins::registry::registry;
 use crate::plugins::{loader, log as plog};
-use crate::schedule::{scheduler, ReadFunc};
+use crate::runtime::runtime;
+use crate::schedule::ReadFunc;
 
 /// Command-line inputs the daemon needs.
 #[derive(Debug, Clone)]
@@ -86,7 +86,7 @@ pub fn init_logging() {
 /// Settings the running engine reads, derived from the global options
 /// where they are used, so each has one home: the config store.
 #[derive(Debug, Clone)]
-struct Runtime {
+struct EngineSettings {
     read_threads: usize,
     write_threads: usize,
     limits: QueueLimits,
@@ -94,13 +94,13 @@ struct Runtime {
     collect_internal_stats: bool,
 }
 
-impl Runtime {
-    fn of(g: &Globals) -> Runtime {
+impl EngineSettings {
+    fn of(g: &Globals) -> EngineSettings {
         // An invalid pair was reported at configuration; this is its fallback.
         let (high, low) = g
             .write_queue_limits()
             .unwrap_or((g.write_queue_limit_high, g.write_queue_limit_high / 2));
-        Runtime {
+        EngineSettings {
             read_threads: if g.read_threads > 0 {
                 g.read_threads
             } else {
@@ -118,8 +118,8 @@ impl Runtime {
     }
 }
 
-fn runtime() -> Runtime {
-    Runtime::of(&crate::config::globals::current())
+fn engine_settings() -> EngineSettings {
+    EngineSettings::of(&runtime().settings.current())
 }
 
 /// A configured duration in seconds; 0 (unset) unless positive and finite.
@@ -174,8 +174,8 @@ impl Daemon {
         } = walker;
         errors.splice(0..0, soft_errors.into_iter().map(DaemonError::from));
         // Options given on the command line win over the file (collectd's rule).
-        crate::config::globals::set_current(g);
-        let g = (*crate::config::globals::current()).clone();
+        runtime().settings.set(g);
+        let g = (*runtime().settings.current()).clone();
         if let Err(e) = g.write_queue_limits() {
             errors.push(e.into());
         }
@@ -248,7 +248,7 @@ impl Daemon {
     /// shutdown. Errors if any init or read failed.
     pub fn read_once(&mut self) -> Result<(), DaemonError> {
         let init_ok = init_all_with(false);
-        let read_ok = scheduler().read_all_once();
+        let read_ok = runtime().scheduler.read_all_once();
         let shut_ok = shutdown_all();
         match (init_ok, read_ok, shut_ok) {
             (true, true, true) => Ok(()),
@@ -293,7 +293,7 @@ impl Walker {
     fn sync_globals(&mut self) {
         globals::set_interval(secs_to_cdtime(self.globals.interval));
         loader::set_dir(self.globals.plugin_dir.clone());
-        crate::config::globals::set_current(self.globals.clone());
+        runtime().settings.set(self.globals.clone());
     }
 
     fn item(&mut self, item: &Item) {
@@ -425,7 +425,8 @@ impl Walker {
             );
             return;
         }
-        let complex = registry()
+        let complex = runtime()
+            .registry
             .complex_config
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -449,7 +450,8 @@ impl Walker {
         if item.children.is_empty() {
             return;
         }
-        let simple = registry()
+        let simple = runtime()
+            .registry
             .config
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -511,7 +513,7 @@ impl Walker {
 
 fn register_types(db: crate::types_db::TypesDb) {
     for ds in db.into_sets() {
-        registry().add_type(ds);
+        runtime().registry.add_type(ds);
     }
 }
 
@@ -521,7 +523,7 @@ fn register_types(db: crate::types_db::TypesDb) {
 /// applied (global options, `LoadPlugin`, `<Plugin>` and `<Chain>` blocks).
 pub(crate) fn apply_config_file(path: &Path) -> Result<(), DaemonError> {
     let root = config::parse_file(path)?;
-    let globals = (*crate::config::globals::current()).clone();
+    let globals = (*runtime().settings.current()).clone();
     let mut walker = Walker {
         types_loaded: globals.types_db.len(),
         globals,
@@ -531,7 +533,7 @@ pub(crate) fn apply_config_file(path: &Path) -> Result<(), DaemonError> {
     for item in &root.children {
         walker.item(item);
     }
-    crate::config::globals::set_current(walker.globals);
+    runtime().settings.set(walker.globals);
     match walker.errors.into_iter().next() {
         Some(e) => Err(e),
         None => Ok(()),
@@ -627,35 +629,38 @@ pub fn init_all() -> bool {
 
 fn init_all_with(start_readers: bool) -> bool {
     crate::plugins::log::plugins_started();
-    let rt = runtime();
+    let rt = engine_settings();
     // What a run of reads dispatches reaches the writers in one batch.
-    crate::schedule::set_run_scope(crate::schedule::RunScope {
-        begin: dispatch::batch_begin,
-        end: dispatch::batch_end,
-    });
-    dispatch::install_cache_hooks();
+    runtime()
+        .scheduler
+        .set_run_scope(crate::schedule::RunScope {
+            begin: dispatch::batch_begin,
+            end: dispatch::batch_end,
+        });
     dispatch::set_limits(rt.limits);
-    scheduler().set_max_read_interval(rt.max_read_interval);
+    runtime()
+        .scheduler
+        .set_max_read_interval(rt.max_read_interval);
     if rt.collect_internal_stats && !INITIALIZED.load(Ordering::SeqCst) {
         register_internal_stats();
     }
     INITIALIZED.store(true, Ordering::SeqCst);
     let mut ok = true;
-    for cb in registry().init.snapshot().iter() {
+    for cb in runtime().registry.init.snapshot().iter() {
         let status = rcollectd_core::registry::Call::call(cb.as_ref());
         if status != 0 {
             log::error!(
                 "Initialization of plugin `{}' failed with status {status}. Plugin will be unloaded.",
                 cb.name
             );
-            scheduler().unregister_plugin(&cb.name);
+            runtime().scheduler.unregister_plugin(&cb.name);
             ok = false;
         }
     }
     dispatch::start_writers(rt.write_threads);
     if start_readers {
         register_housekeeping();
-        scheduler().start(rt.read_threads);
+        runtime().scheduler.start(rt.read_threads);
         crate::isolate::start_all(rt.max_read_interval);
     }
     ok
@@ -674,7 +679,7 @@ fn register_housekeeping() {
             0
         },
     };
-    let _ = scheduler().register(ReadFunc::new(
+    let _ = runtime().scheduler.register(ReadFunc::new(
         HOUSEKEEPING_READ,
         "",
         "",
@@ -692,7 +697,7 @@ fn register_internal_stats() {
             0
         },
     };
-    let _ = scheduler().register(ReadFunc::new(
+    let _ = runtime().scheduler.register(ReadFunc::new(
         "collectd",
         "",
         "collectd",
@@ -768,7 +773,7 @@ fn dispatch_internal_stats() {
 }
 
 fn cache_size() -> usize {
-    crate::cache::global().len()
+    crate::runtime::runtime().cache.len()
 }
 
 /// collectd's per-interval housekeeping (`plugin_read_all`): missing-value
@@ -780,19 +785,19 @@ pub fn housekeeping() {
 /// `plugin_shutdown_all` in collectd's order. Returns false if a shutdown
 /// callback failed.
 pub fn shutdown_all() -> bool {
-    registry().init.clear();
+    runtime().registry.init.clear();
     // Isolated plugins first: what their processes send while shutting
     // down still reaches the writers.
     crate::isolate::stop_all();
-    scheduler().stop();
-    scheduler().clear();
+    runtime().scheduler.stop();
+    runtime().scheduler.clear();
     let late = dispatch::stop_writers_and_drain();
     if late > 0 {
         log::info!("plugin: wrote {late} value list(s) queued during shutdown.");
     }
     dispatch::flush(None, 0, None);
     let mut ok = true;
-    for cb in registry().shutdown.snapshot().iter() {
+    for cb in runtime().registry.shutdown.snapshot().iter() {
         crate::plugins::log::plugin_shutting_down(&cb.name);
         let status = rcollectd_core::registry::Call::call(cb.as_ref());
         if status != 0 {
@@ -807,7 +812,7 @@ pub fn shutdown_all() -> bool {
             if leftover == 1 { " was" } else { "s were" }
         );
     }
-    let r = registry();
+    let r = &crate::runtime::runtime().registry;
     r.flush.clear();
     r.missing.clear();
     r.with_cache_event_slots(|slots| slots.clear());

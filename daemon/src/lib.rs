@@ -14,6 +14,7 @@ pub mod isolate;
 pub mod meta;
 pub mod plugins;
 pub mod reload;
+pub mod runtime;
 pub mod schedule;
 pub mod trim;
 pub mod types_db;

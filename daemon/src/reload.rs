@@ -213,11 +213,13 @@ pub fn restore_cache() -> Option<usize> {
     // SAFETY: the previous process opened this memfd for us and passed its
     // number; nothing else in this process refers to it.
     let file = unsafe { std::fs::File::from_raw_fd(fd) };
-    let registry = crate::plugins::registry::registry();
-    let n = crate::cache::global().restore_state(BufReader::new(file), |ty| {
-        let name = std::str::from_utf8(ty).ok()?;
-        registry.data_set(name).map(|ds| ds.ds_num())
-    });
+    let registry = &crate::runtime::runtime().registry;
+    let n = crate::runtime::runtime()
+        .cache
+        .restore_state(BufReader::new(file), |ty| {
+            let name = std::str::from_utf8(ty).ok()?;
+            registry.data_set(name).map(|ds| ds.ds_num())
+        });
     std::env::remove_var(ENV_CACHE_FD);
     Some(n)
 }
@@ -227,7 +229,7 @@ pub fn restore_cache() -> Option<usize> {
 pub fn reexec(origin: &Origin) -> String {
     let mut saved = 0;
     let fd = match write_memfd("rcollectd-cache", |f| {
-        saved = crate::cache::global().save_state(f)?;
+        saved = crate::runtime::runtime().cache.save_state(f)?;
         Ok(())
     }) {
         Ok(fd) => fd,

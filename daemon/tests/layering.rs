@@ -114,13 +114,55 @@ fn referenced(module: &str, code: &str) -> Vec<String> {
     out
 }
 
+/// The `#[macro_export]` macros each module defines: a call to one
+/// (`crate::p_warning!(…)` or `p_warning!(…)`) is a use of that module, as
+/// much as a call to a function in it.
+fn exported_macros(mods: &BTreeMap<String, String>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (m, code) in mods {
+        let mut rest = code.as_str();
+        while let Some(i) = rest.find("#[macro_export]") {
+            rest = &rest[i..];
+            if let Some(j) = rest.find("macro_rules!") {
+                let name: String = rest[j + "macro_rules!".len()..]
+                    .trim_start()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                out.push((name, m.clone()));
+            }
+            rest = &rest["#[macro_export]".len()..];
+        }
+    }
+    out
+}
+
+/// Whether `code` invokes the macro `name`.
+fn calls_macro(code: &str, name: &str) -> bool {
+    let call = format!("{name}!");
+    code.match_indices(&call).any(|(i, _)| {
+        let before = code[..i].chars().next_back();
+        let after = code[i + call.len()..].chars().next();
+        !before.is_some_and(|c| c.is_alphanumeric() || c == '_')
+            && matches!(after, Some('(' | '[' | '{' | ' '))
+    })
+}
+
 /// Edges between the modules: each reference is cut to the longest prefix
 /// that is a module; references to a module's own descendants are left out
-/// (a module uses its children), those to an ancestor are kept.
+/// (a module uses its children), those to an ancestor are kept. A call of
+/// an exported macro is an edge to the module that defines it.
 fn graph(mods: &BTreeMap<String, String>) -> Graph {
     let mut g = Graph::new();
+    let macros = exported_macros(mods);
     for (m, code) in mods {
         let node = g.entry(m.clone()).or_default();
+        let code_only = without_comments(code);
+        for (name, home) in &macros {
+            if home != m && calls_macro(&code_only, name) {
+                node.insert(home.clone());
+            }
+        }
         for r in referenced(m, code) {
             let mut p = r.as_str();
             loop {
@@ -269,6 +311,14 @@ fn references_resolve_to_modules() {
         ("b", "pub fn x() {}"),
         ("b::c", "use super::x; use crate::d::e;"),
         ("d", "fn g() { rcollectd_core::f(); }"),
+        (
+            "e",
+            "#[macro_export]\nmacro_rules! warn_e { () => {} }\nfn h() { crate::warn_e!(); }",
+        ),
+        (
+            "f",
+            "fn i() { crate::warn_e!(); } // warn_e!()\nfn j() { not_warn_e!(); }",
+        ),
     ]
     .into_iter()
     .map(|(m, s)| (m.to_owned(), s.to_owned()))
@@ -278,6 +328,8 @@ fn references_resolve_to_modules() {
     assert_eq!(edges("a"), ["b", "b::c"]);
     assert_eq!(edges("b::c"), ["b", "d"]);
     assert!(edges("d").is_empty());
+    assert!(edges("e").is_empty(), "a module's own macro is no edge");
+    assert_eq!(edges("f"), ["e"]);
     assert!(edges("").is_empty());
     assert_eq!(cycles(&g), Vec::<Vec<String>>::new());
     let mut with_cycle = g.clone();

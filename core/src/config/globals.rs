@@ -3,7 +3,7 @@
 //! process-wide store behind `global_option_get`/`global_option_set`.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, RwLock};
 
 use super::{ConfigError, Item, Location, Value};
 
@@ -503,41 +503,80 @@ pub fn unknown_error(item: &Item) -> ConfigError {
     ConfigError::at(&item.location, what)
 }
 
-/// The process-wide store behind `global_option_*` and [`current`].
+/// The daemon's settings: the global options of the config in force, with
+/// the ones set on the command line (`global_option_set` with `from_cli`)
+/// applied over every config, as collectd keeps them. What
+/// `global_option_get` reads and what the engine starts from.
+#[derive(Debug, Default)]
+pub struct Settings {
+    store: RwLock<Store>,
+}
+
+#[derive(Debug, Default)]
 struct Store {
     globals: Arc<Globals>,
     /// Options set from the command line, re-applied over every config.
     cli: Vec<(Opt, Option<String>)>,
 }
 
-static STORE: RwLock<Option<Store>> = RwLock::new(None);
-
-/// Serialises unit tests (here and in the daemon) that touch the
-/// process-wide store.
-#[doc(hidden)]
-pub static TEST_LOCK: Mutex<()> = Mutex::new(());
-
-/// Installs `g` as the daemon's current settings (options set on the
-/// command line keep their command-line values).
-pub fn set_current(g: Globals) {
-    let mut guard = STORE.write().unwrap_or_else(|e| e.into_inner());
-    let cli = guard.take().map(|s| s.cli).unwrap_or_default();
-    let mut g = g;
-    for (opt, v) in &cli {
-        apply_string(&mut g, *opt, v.as_deref());
+impl Settings {
+    /// Defaults, no command-line options.
+    pub fn new() -> Settings {
+        Settings::default()
     }
-    *guard = Some(Store {
-        globals: Arc::new(g),
-        cli,
-    });
-}
 
-/// The daemon's current settings (defaults until [`set_current`] is called).
-pub fn current() -> Arc<Globals> {
-    let guard = STORE.read().unwrap_or_else(|e| e.into_inner());
-    match &*guard {
-        Some(s) => s.globals.clone(),
-        None => Arc::new(Globals::default()),
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Store> {
+        self.store.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Installs `g` as the settings in force (options set on the command
+    /// line keep their command-line values).
+    pub fn set(&self, mut g: Globals) {
+        let mut store = self.write();
+        for (opt, v) in &store.cli {
+            apply_string(&mut g, *opt, v.as_deref());
+        }
+        store.globals = Arc::new(g);
+    }
+
+    /// The settings in force (defaults until [`Settings::set`]).
+    pub fn current(&self) -> Arc<Globals> {
+        self.store
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .globals
+            .clone()
+    }
+
+    /// `global_option_set`: sets option `key` to `value` (`None` = default).
+    /// A value set with `from_cli` is not overridden by later non-CLI sets.
+    /// Returns 0, or -1 for an unknown option or an invalid value.
+    pub fn option_set(&self, key: &str, value: Option<&str>, from_cli: bool) -> i32 {
+        let Some((_, opt)) = lookup_table(key) else {
+            log::error!("configfile: Cannot set unknown global option `{key}'.");
+            return -1;
+        };
+        let mut store = self.write();
+        if !from_cli && store.cli.iter().any(|(o, _)| *o == opt) {
+            return 0;
+        }
+        let mut g = (*store.globals).clone();
+        if !apply_string(&mut g, opt, value) {
+            return -1;
+        }
+        if from_cli {
+            store.cli.retain(|(o, _)| *o != opt);
+            store.cli.push((opt, value.map(str::to_string)));
+        }
+        store.globals = Arc::new(g);
+        0
+    }
+
+    /// `global_option_get` as a Rust string (`None` for an unknown option
+    /// or an option without value and default).
+    pub fn option_get(&self, key: &str) -> Option<String> {
+        let (_, opt) = lookup_table(key)?;
+        self.current().render(opt)
     }
 }
 
@@ -562,47 +601,6 @@ fn apply_string(g: &mut Globals, opt: Opt, value: Option<&str>) -> bool {
             }
         },
     }
-}
-
-/// Forgets every setting and command-line override (unit tests only).
-#[doc(hidden)]
-pub fn clear_for_tests() {
-    *STORE.write().unwrap_or_else(|e| e.into_inner()) = None;
-}
-
-/// `global_option_set`: sets option `key` to `value` (`None` = default).
-/// A value set with `from_cli` is not overridden by later non-CLI sets.
-/// Returns 0, or -1 for an unknown option or an invalid value.
-pub fn option_set(key: &str, value: Option<&str>, from_cli: bool) -> i32 {
-    let Some((_, opt)) = lookup_table(key) else {
-        log::error!("configfile: Cannot set unknown global option `{key}'.");
-        return -1;
-    };
-    let mut guard = STORE.write().unwrap_or_else(|e| e.into_inner());
-    let store = guard.get_or_insert_with(|| Store {
-        globals: Arc::new(Globals::default()),
-        cli: Vec::new(),
-    });
-    if !from_cli && store.cli.iter().any(|(o, _)| *o == opt) {
-        return 0;
-    }
-    let mut g = (*store.globals).clone();
-    if !apply_string(&mut g, opt, value) {
-        return -1;
-    }
-    if from_cli {
-        store.cli.retain(|(o, _)| *o != opt);
-        store.cli.push((opt, value.map(str::to_string)));
-    }
-    store.globals = Arc::new(g);
-    0
-}
-
-/// `global_option_get` as a Rust string (`None` for an unknown option or
-/// an option without value and default).
-pub fn option_get(key: &str) -> Option<String> {
-    let (_, opt) = lookup_table(key)?;
-    current().render(opt)
 }
 
 #[cfg(test)]
@@ -792,36 +790,32 @@ mod tests {
         );
     }
 
-    /// The store is process-wide, so one test exercises it start to end.
     #[test]
     fn store_get_set_and_cli_precedence() {
-        let _lock = TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+        let s = Settings::new();
         let g = Globals {
             hostname: Some("h1".into()),
             interval: 7.0,
             ..Globals::default()
         };
-        set_current(g.clone());
-        assert_eq!(current().hostname.as_deref(), Some("h1"));
-        assert_eq!(option_get("interval").as_deref(), Some("7.000000"));
-        assert_eq!(option_get("WriteQueueLimitHigh"), None);
-        assert_eq!(option_get("NoSuchOption"), None);
-        assert_eq!(option_get("TypesDB"), None);
+        s.set(g.clone());
+        assert_eq!(s.current().hostname.as_deref(), Some("h1"));
+        assert_eq!(s.option_get("interval").as_deref(), Some("7.000000"));
+        assert_eq!(s.option_get("WriteQueueLimitHigh"), None);
+        assert_eq!(s.option_get("NoSuchOption"), None);
+        assert_eq!(s.option_get("TypesDB"), None);
 
-        assert_eq!(option_set("Hostname", Some("cli-host"), true), 0);
-        assert_eq!(option_set("Hostname", Some("conf-host"), false), 0);
-        assert_eq!(current().hostname.as_deref(), Some("cli-host"));
-        set_current(g);
-        assert_eq!(current().hostname.as_deref(), Some("cli-host"));
-        assert_eq!(current().interval, 7.0);
+        assert_eq!(s.option_set("Hostname", Some("cli-host"), true), 0);
+        assert_eq!(s.option_set("Hostname", Some("conf-host"), false), 0);
+        assert_eq!(s.current().hostname.as_deref(), Some("cli-host"));
+        s.set(g);
+        assert_eq!(s.current().hostname.as_deref(), Some("cli-host"));
+        assert_eq!(s.current().interval, 7.0);
 
-        assert_eq!(option_set("Bogus", Some("1"), false), -1);
-        assert_eq!(option_set("Interval", Some("-3"), false), -1);
-        assert_eq!(current().interval, 7.0);
-        assert_eq!(option_set("Interval", None, false), 0);
-        assert_eq!(current().interval, 10.0);
-
-        // Leave no command-line override behind for other tests.
-        clear_for_tests();
+        assert_eq!(s.option_set("Bogus", Some("1"), false), -1);
+        assert_eq!(s.option_set("Interval", Some("-3"), false), -1);
+        assert_eq!(s.current().interval, 7.0);
+        assert_eq!(s.option_set("Interval", None, false), 0);
+        assert_eq!(s.current().interval, 10.0);
     }
 }

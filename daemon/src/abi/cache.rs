@@ -55,27 +55,23 @@ unsafe fn vl_arg<'a>(vl: *const value_list_t) -> Option<&'a value_list_t> {
     unsafe { vl.as_ref() }
 }
 
-/// Initialises the cache (it is created on first use; kept for the ABI).
+/// Initialises the cache (it is the runtime's, there from the start; kept
+/// for the ABI).
 #[no_mangle]
 pub extern "C" fn uc_init() -> c_int {
     ffi_guard(-1, || {
-        cache::global();
+        let _ = &crate::runtime::runtime().cache;
         0
     })
 }
 
-/// Expires entries older than `Timeout * interval`, calling the runtime's
-/// missing hook for each before removing it. Always 0, as collectd.
+/// Expires entries older than `Timeout * interval`, handing each to the
+/// missing callbacks and the cache-event callbacks subscribed to it before
+/// removing it. Always 0, as collectd.
 #[no_mangle]
 pub extern "C" fn uc_check_timeout() -> c_int {
     ffi_guard(-1, || {
-        let hooks = cache::hooks();
-        let timeout = hooks.map_or(2, |h| (h.timeout_g)());
-        cache::global().expire(crate::time::now(), timeout, |x| {
-            if let Some(h) = hooks {
-                (h.on_expired)(x);
-            }
-        });
+        crate::dispatch::check_missing();
         0
     })
 }
@@ -92,15 +88,24 @@ pub unsafe extern "C" fn uc_update(ds: *const data_set_t, vl: *const value_list_
             return -1;
         };
         // SAFETY: per the contract.
-        match unsafe { cache::update(cache::global(), ds, vl, None) } {
+        match unsafe { cache::update(&crate::runtime::runtime().cache, ds, vl, None) } {
             Ok(u) => {
-                if let Some(h) = cache::hooks() {
-                    let name = NameBuf::from_vl(vl);
-                    if u.is_new {
-                        (h.on_cache_event)(CE_VALUE_NEW, 0, name.as_c_str(), vl);
-                    } else if u.callbacks_mask != 0 {
-                        (h.on_cache_event)(CE_VALUE_UPDATE, u.callbacks_mask, name.as_c_str(), vl);
-                    }
+                if !crate::runtime::runtime()
+                    .registry
+                    .has_cache_event_callbacks()
+                {
+                    return 0;
+                }
+                let name = NameBuf::from_vl(vl);
+                if u.is_new {
+                    crate::dispatch::dispatch_cache_event(CE_VALUE_NEW, 0, name.as_c_str(), vl);
+                } else if u.callbacks_mask != 0 {
+                    crate::dispatch::dispatch_cache_event(
+                        CE_VALUE_UPDATE,
+                        u.callbacks_mask,
+                        name.as_c_str(),
+                        vl,
+                    );
                 }
                 0
             }
@@ -134,7 +139,7 @@ pub unsafe extern "C" fn uc_get_rate_by_name(
         if ret_values.is_null() || ret_values_num.is_null() {
             return -1;
         }
-        let Some(rates) = cache::global().rates_by_name(name) else {
+        let Some(rates) = crate::runtime::runtime().cache.rates_by_name(name) else {
             return -1;
         };
         let p = malloc_slice(&rates);
@@ -164,7 +169,7 @@ pub unsafe extern "C" fn uc_get_rate(ds: *const data_set_t, vl: *const value_lis
         // From a write callback, the rates of the value list being written.
         let rates = match crate::dispatch::with_written_rates(vl, |r| r.map(<[f64]>::to_vec)) {
             Some(written) => written,
-            None => cache::global().rates(cache::vl_fields(vl)),
+            None => crate::runtime::runtime().cache.rates(cache::vl_fields(vl)),
         };
         let Some(rates) = rates else {
             return std::ptr::null_mut();
@@ -200,7 +205,7 @@ pub unsafe extern "C" fn uc_get_value_by_name(
         if ret_values.is_null() || ret_values_num.is_null() {
             return -1;
         }
-        let Some(values) = cache::global().values_by_name(name) else {
+        let Some(values) = crate::runtime::runtime().cache.values_by_name(name) else {
             return -1;
         };
         let values = cache::to_value_t(&values);
@@ -232,7 +237,10 @@ pub unsafe extern "C" fn uc_get_value(
             return std::ptr::null_mut();
         };
         let name = NameBuf::from_vl(vl);
-        match cache::global().values_by_name(name.as_bytes()) {
+        match crate::runtime::runtime()
+            .cache
+            .values_by_name(name.as_bytes())
+        {
             Some(v) if v.len() == ds.ds_num => malloc_slice(&cache::to_value_t(&v)),
             Some(v) => {
                 log::error!(
@@ -251,7 +259,7 @@ pub unsafe extern "C" fn uc_get_value(
 /// Number of cached identifiers.
 #[no_mangle]
 pub extern "C" fn uc_get_size() -> usize {
-    ffi_guard(0, || cache::global().len())
+    ffi_guard(0, || crate::runtime::runtime().cache.len())
 }
 
 /// All visible names (malloc'ed array of malloc'ed strings, sorted) and,
@@ -270,7 +278,7 @@ pub unsafe extern "C" fn uc_get_names(
         if ret_names.is_null() || ret_number.is_null() {
             return -1;
         }
-        let all = cache::global().names();
+        let all = crate::runtime::runtime().cache.names();
         if all.is_empty() {
             return 0;
         }
@@ -320,7 +328,7 @@ pub unsafe extern "C" fn uc_get_state(_ds: *const data_set_t, vl: *const value_l
     ffi_guard(cache::STATE_ERROR, || {
         // SAFETY: per the contract.
         unsafe { vl_arg(vl) }.map_or(cache::STATE_ERROR, |vl| {
-            cache::global().state(cache::vl_fields(vl))
+            crate::runtime::runtime().cache.state(cache::vl_fields(vl))
         })
     })
 }
@@ -338,7 +346,9 @@ pub unsafe extern "C" fn uc_set_state(
     ffi_guard(-1, || {
         // SAFETY: per the contract.
         unsafe { vl_arg(vl) }.map_or(-1, |vl| {
-            cache::global().set_state(cache::vl_fields(vl), state)
+            crate::runtime::runtime()
+                .cache
+                .set_state(cache::vl_fields(vl), state)
         })
     })
 }
@@ -352,7 +362,7 @@ pub unsafe extern "C" fn uc_get_hits(_ds: *const data_set_t, vl: *const value_li
     ffi_guard(cache::STATE_ERROR, || {
         // SAFETY: per the contract.
         unsafe { vl_arg(vl) }.map_or(cache::STATE_ERROR, |vl| {
-            cache::global().hits(cache::vl_fields(vl))
+            crate::runtime::runtime().cache.hits(cache::vl_fields(vl))
         })
     })
 }
@@ -370,7 +380,9 @@ pub unsafe extern "C" fn uc_set_hits(
     ffi_guard(-1, || {
         // SAFETY: per the contract.
         unsafe { vl_arg(vl) }.map_or(-1, |vl| {
-            cache::global().set_hits(cache::vl_fields(vl), hits)
+            crate::runtime::runtime()
+                .cache
+                .set_hits(cache::vl_fields(vl), hits)
         })
     })
 }
@@ -388,7 +400,9 @@ pub unsafe extern "C" fn uc_inc_hits(
     ffi_guard(-1, || {
         // SAFETY: per the contract.
         unsafe { vl_arg(vl) }.map_or(-1, |vl| {
-            cache::global().inc_hits(cache::vl_fields(vl), step)
+            crate::runtime::runtime()
+                .cache
+                .inc_hits(cache::vl_fields(vl), step)
         })
     })
 }
@@ -405,7 +419,9 @@ pub unsafe extern "C" fn uc_set_callbacks_mask(
     ffi_guard(-1, || {
         // SAFETY: per the contract.
         unsafe { name_arg(name) }.map_or(-1, |n| {
-            cache::global().set_callbacks_mask(n, callbacks_mask)
+            crate::runtime::runtime()
+                .cache
+                .set_callbacks_mask(n, callbacks_mask)
         })
     })
 }
@@ -439,7 +455,9 @@ pub unsafe extern "C" fn uc_get_history_by_name(
             // SAFETY: non-null and writable for len doubles per the contract.
             unsafe { std::slice::from_raw_parts_mut(ret_history, len) }
         };
-        cache::global().history_by_name(name, out, num_steps, num_ds)
+        crate::runtime::runtime()
+            .cache
+            .history_by_name(name, out, num_steps, num_ds)
     })
 }
 
@@ -489,7 +507,7 @@ unsafe fn iter_arg<'a>(iter: *mut rcollectd_plugin::sys::uc_iter_t) -> Option<&'
 pub extern "C" fn uc_get_iterator() -> *mut rcollectd_plugin::sys::uc_iter_t {
     ffi_guard(std::ptr::null_mut(), || {
         let it = UcIter {
-            entries: cache::global().snapshot(),
+            entries: crate::runtime::runtime().cache.snapshot(),
             pos: 0,
             current: None,
         };
@@ -663,7 +681,8 @@ unsafe fn on_uc_meta(vl: *const value_list_t, op: impl FnOnce(&mut MetaData) -> 
         let Some(vl) = (unsafe { vl_arg(vl) }) else {
             return -1;
         };
-        cache::global()
+        crate::runtime::runtime()
+            .cache
             .with_meta(cache::vl_fields(vl), op)
             .unwrap_or(-1)
     })

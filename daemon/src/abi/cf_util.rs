@@ -14,6 +14,7 @@ use rcollectd_plugin::sys::{cdtime_t, oconfig_item_t, oconfig_value_t};
 
 use super::oconfig::{OCONFIG_TYPE_BOOLEAN, OCONFIG_TYPE_NUMBER, OCONFIG_TYPE_STRING};
 use crate::config::globals;
+use crate::runtime::runtime;
 
 /// collectd's `COLLECTD_DEFAULT_INTERVAL` in seconds.
 const DEFAULT_INTERVAL: f64 = 10.0;
@@ -562,7 +563,9 @@ pub unsafe extern "C" fn global_option_set(
         };
         // SAFETY: forwarded contract.
         let value = unsafe { arg(value) };
-        globals::option_set(&key, value.as_deref(), from_cli)
+        runtime()
+            .settings
+            .option_set(&key, value.as_deref(), from_cli)
     })
 }
 
@@ -576,7 +579,10 @@ pub unsafe extern "C" fn global_option_get(option: *const c_char) -> *const c_ch
     guard("global_option_get", ptr::null(), || {
         // SAFETY: forwarded contract.
         match unsafe { arg(option) } {
-            Some(k) => globals::option_get_c(&k),
+            Some(k) => {
+                let rt = runtime();
+                rt.option_strings.get(&rt.settings, &k)
+            }
             None => ptr::null(),
         }
     })
@@ -626,7 +632,7 @@ pub unsafe extern "C" fn global_option_get_time(
         if p.is_null() {
             return default_value;
         }
-        // SAFETY: `p` is NUL-terminated (from option_get_c).
+        // SAFETY: `p` is NUL-terminated (from `CStrings::get`).
         let s = unsafe { CStr::from_ptr(p) }.to_string_lossy();
         match s.parse::<f64>() {
             Ok(v) if v > 0.0 && v.is_finite() => crate::time::from_f64(v),
@@ -643,7 +649,7 @@ pub extern "C" fn cf_get_default_interval() -> cdtime_t {
         "cf_get_default_interval",
         crate::time::from_f64(DEFAULT_INTERVAL),
         || {
-            let i = globals::current().interval;
+            let i = runtime().settings.current().interval;
             if i > 0.0 && i.is_finite() {
                 crate::time::from_f64(i)
             } else {
@@ -839,8 +845,7 @@ mod tests {
 
     #[test]
     fn global_options_through_c() {
-        let _lock = globals::TEST_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        globals::clear_for_tests();
+        let _rt = crate::runtime::testing::scoped(crate::runtime::Runtime::new());
         // SAFETY: valid C strings.
         unsafe {
             assert_eq!(cf_get_default_interval(), 10 << 30);
@@ -901,6 +906,5 @@ mod tests {
             );
             assert_eq!(cf_get_default_interval(), 10 << 30);
         }
-        globals::clear_for_tests();
     }
 }

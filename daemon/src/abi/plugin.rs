@@ -18,11 +18,13 @@ use crate::dispatch;
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::loader;
 use crate::plugins::log as plog;
+use crate::plugins::register::{name_arg, register_in, unregister_in};
 use crate::plugins::registry::{
-    name_arg, register_in, registry, unregister_in, CacheEventSlot, ComplexConfig, ComplexConfigFn,
-    ComplexReadFn, ConfigFn, OwnedDataSet, SimpleConfig, UserData, VoidFn,
+    CacheEventSlot, ComplexConfig, ComplexConfigFn, ComplexReadFn, ConfigFn, OwnedDataSet,
+    SimpleConfig, UserData, VoidFn,
 };
-use crate::schedule::{scheduler, Read, ReadFunc};
+use crate::runtime::runtime;
+use crate::schedule::{Read, ReadFunc};
 
 // ---- log bridge for shim.c ---------------------------------------------
 
@@ -122,7 +124,13 @@ pub extern "C" fn plugin_read_all() {
 /// `plugin_read_all_once`: every read callback once (`-T`).
 #[no_mangle]
 pub extern "C" fn plugin_read_all_once() -> c_int {
-    guard(-1, || if scheduler().read_all_once() { 0 } else { -1 })
+    guard(-1, || {
+        if runtime().scheduler.read_all_once() {
+            0
+        } else {
+            -1
+        }
+    })
 }
 
 /// `plugin_shutdown_all`.
@@ -147,14 +155,14 @@ pub unsafe extern "C" fn plugin_write(
         if vl.is_null() {
             return libc::EINVAL;
         }
-        if registry().write.is_empty() {
+        if runtime().registry.write.is_empty() {
             return libc::ENOENT;
         }
         let mut owned: Option<Arc<OwnedDataSet>> = None;
         let ds = if ds.is_null() {
             // SAFETY: `vl` is valid.
             let t = crate::abi::ffi::cstr_field(unsafe { &(*vl).type_ });
-            match registry().data_set(&t) {
+            match runtime().registry.data_set(&t) {
                 Some(d) => {
                     let p = d.as_ptr();
                     owned = Some(d);
@@ -239,7 +247,11 @@ pub unsafe extern "C" fn cf_register(
                 }
             }
         }
-        let mut cfgs = registry().config.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cfgs = runtime()
+            .registry
+            .config
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         cfgs.retain(|c| !c.plugin.eq_ignore_ascii_case(&plugin));
         cfgs.push(Arc::new(SimpleConfig {
             plugin,
@@ -276,7 +288,8 @@ pub unsafe extern "C" fn cf_register_complex(
         let (Some(plugin), Some(func)) = (name_arg(name), callback) else {
             return -1;
         };
-        registry()
+        runtime()
+            .registry
             .complex_config
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -297,7 +310,11 @@ pub unsafe extern "C" fn cf_register_complex(
 pub unsafe extern "C" fn cf_unregister(name: *const c_char) {
     guard((), || {
         if let Some(n) = name_arg(name) {
-            let mut cfgs = registry().config.lock().unwrap_or_else(|e| e.into_inner());
+            let mut cfgs = runtime()
+                .registry
+                .config
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if let Some(pos) = cfgs.iter().position(|c| c.plugin.eq_ignore_ascii_case(&n)) {
                 cfgs.remove(pos);
             }
@@ -313,7 +330,8 @@ pub unsafe extern "C" fn cf_unregister(name: *const c_char) {
 pub unsafe extern "C" fn cf_unregister_complex(name: *const c_char) {
     guard((), || {
         if let Some(n) = name_arg(name) {
-            let mut cfgs = registry()
+            let mut cfgs = runtime()
+                .registry
                 .complex_config
                 .lock()
                 .unwrap_or_else(|e| e.into_inner());
@@ -357,7 +375,7 @@ pub unsafe extern "C" fn plugin_register_init(
 ) -> c_int {
     // SAFETY: no user data.
     guard(-1, || unsafe {
-        register_in(&registry().init, name, callback, std::ptr::null())
+        register_in(&runtime().registry.init, name, callback, std::ptr::null())
     })
 }
 
@@ -378,7 +396,10 @@ fn register_read(
     c.interval = interval;
     let plugin = ctx::name_of(&c).unwrap_or_default();
     let read = Box::new(InCtx { ctx: Ctx(c), read });
-    match scheduler().register(ReadFunc::new(&name, &group, &plugin, read, interval)) {
+    match runtime()
+        .scheduler
+        .register(ReadFunc::new(&name, &group, &plugin, read, interval))
+    {
         Ok(()) => 0,
         Err(_) => {
             crate::p_warning!(
@@ -441,7 +462,7 @@ pub unsafe extern "C" fn plugin_register_write(
 ) -> c_int {
     // SAFETY: forwarded contract.
     guard(-1, || unsafe {
-        register_in(&registry().write, name, callback, ud)
+        register_in(&runtime().registry.write, name, callback, ud)
     })
 }
 
@@ -458,7 +479,7 @@ pub unsafe extern "C" fn plugin_register_flush(
 ) -> c_int {
     guard(-1, || {
         // SAFETY: forwarded contract.
-        let status = unsafe { register_in(&registry().flush, name, callback, ud) };
+        let status = unsafe { register_in(&runtime().registry.flush, name, callback, ud) };
         if status != 0 {
             return status;
         }
@@ -486,7 +507,7 @@ pub unsafe extern "C" fn plugin_register_missing(
 ) -> c_int {
     // SAFETY: forwarded contract.
     guard(-1, || unsafe {
-        register_in(&registry().missing, name, callback, ud)
+        register_in(&runtime().registry.missing, name, callback, ud)
     })
 }
 
@@ -506,7 +527,7 @@ pub unsafe extern "C" fn plugin_register_cache_event(
         };
         // SAFETY: forwarded contract.
         let ud = unsafe { UserData::from_ptr(ud) };
-        registry().with_cache_event_slots(|slots| {
+        runtime().registry.with_cache_event_slots(|slots| {
             if slots.len() >= 32 {
                 log::error!("plugin_register_cache_event: Too much cache event callbacks tried to be registered.");
                 return libc::ENOMEM;
@@ -539,7 +560,12 @@ pub unsafe extern "C" fn plugin_register_shutdown(
 ) -> c_int {
     // SAFETY: no user data.
     guard(-1, || unsafe {
-        register_in(&registry().shutdown, name, callback, std::ptr::null())
+        register_in(
+            &runtime().registry.shutdown,
+            name,
+            callback,
+            std::ptr::null(),
+        )
     })
 }
 
@@ -561,7 +587,7 @@ pub unsafe extern "C" fn plugin_register_data_set(ds: *const data_set_t) -> c_in
             }
         }
         let name = owned.type_name();
-        if registry().add_data_set(owned) {
+        if runtime().registry.add_data_set(owned) {
             plog::notice(&format!("Replacing DS `{name}' with another version."));
         }
         0
@@ -580,7 +606,7 @@ pub unsafe extern "C" fn plugin_register_log(
 ) -> c_int {
     // SAFETY: forwarded contract.
     guard(-1, || unsafe {
-        register_in(&registry().log, name, callback, ud)
+        register_in(&runtime().registry.log, name, callback, ud)
     })
 }
 
@@ -596,7 +622,7 @@ pub unsafe extern "C" fn plugin_register_notification(
 ) -> c_int {
     // SAFETY: forwarded contract.
     guard(-1, || unsafe {
-        register_in(&registry().notification, name, callback, ud)
+        register_in(&runtime().registry.notification, name, callback, ud)
     })
 }
 
@@ -606,7 +632,7 @@ pub unsafe extern "C" fn plugin_register_notification(
 /// `name` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn plugin_unregister_init(name: *const c_char) -> c_int {
-    guard(-1, || unregister_in(&registry().init, name))
+    guard(-1, || unregister_in(&runtime().registry.init, name))
 }
 
 /// `plugin_unregister_read`.
@@ -619,11 +645,11 @@ pub unsafe extern "C" fn plugin_unregister_read(name: *const c_char) -> c_int {
         let Some(n) = name_arg(name) else {
             return -libc::ENOENT;
         };
-        if !scheduler().has_read_list() {
+        if !runtime().scheduler.has_read_list() {
             // collectd: no read list yet, or shut down already; no message.
             return -libc::ENOENT;
         }
-        if scheduler().unregister(&n) {
+        if runtime().scheduler.unregister(&n) {
             0
         } else {
             log::warn!("plugin_unregister_read: No such read function: {n}");
@@ -642,10 +668,10 @@ pub unsafe extern "C" fn plugin_unregister_read_group(group: *const c_char) -> c
         let Some(g) = name_arg(group) else {
             return -libc::ENOENT;
         };
-        if !scheduler().has_read_list() {
+        if !runtime().scheduler.has_read_list() {
             return -libc::ENOENT;
         }
-        if scheduler().unregister_group(&g) > 0 {
+        if runtime().scheduler.unregister_group(&g) > 0 {
             0
         } else {
             log::warn!("plugin_unregister_read_group: No such group of read function: {g}");
@@ -660,7 +686,7 @@ pub unsafe extern "C" fn plugin_unregister_read_group(group: *const c_char) -> c
 /// `name` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn plugin_unregister_write(name: *const c_char) -> c_int {
-    guard(-1, || unregister_in(&registry().write, name))
+    guard(-1, || unregister_in(&runtime().registry.write, name))
 }
 
 /// `plugin_unregister_flush` (also removes its "flush/<name>" timer).
@@ -671,9 +697,9 @@ pub unsafe extern "C" fn plugin_unregister_write(name: *const c_char) -> c_int {
 pub unsafe extern "C" fn plugin_unregister_flush(name: *const c_char) -> c_int {
     guard(-1, || {
         if let Some(n) = name_arg(name) {
-            scheduler().unregister(&format!("flush/{n}"));
+            runtime().scheduler.unregister(&format!("flush/{n}"));
         }
-        unregister_in(&registry().flush, name)
+        unregister_in(&runtime().registry.flush, name)
     })
 }
 
@@ -683,7 +709,7 @@ pub unsafe extern "C" fn plugin_unregister_flush(name: *const c_char) -> c_int {
 /// `name` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn plugin_unregister_missing(name: *const c_char) -> c_int {
-    guard(-1, || unregister_in(&registry().missing, name))
+    guard(-1, || unregister_in(&runtime().registry.missing, name))
 }
 
 /// `plugin_unregister_cache_event`: the slot stays (masks keep their bits).
@@ -694,7 +720,7 @@ pub unsafe extern "C" fn plugin_unregister_missing(name: *const c_char) -> c_int
 pub unsafe extern "C" fn plugin_unregister_cache_event(name: *const c_char) -> c_int {
     guard(-1, || {
         if let Some(n) = name_arg(name) {
-            registry().with_cache_event_slots(|slots| {
+            runtime().registry.with_cache_event_slots(|slots| {
                 for slot in slots.iter_mut() {
                     if slot.as_ref().is_some_and(|s| s.name == n) {
                         *slot = None;
@@ -712,7 +738,7 @@ pub unsafe extern "C" fn plugin_unregister_cache_event(name: *const c_char) -> c
 /// `name` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn plugin_unregister_shutdown(name: *const c_char) -> c_int {
-    guard(-1, || unregister_in(&registry().shutdown, name))
+    guard(-1, || unregister_in(&runtime().registry.shutdown, name))
 }
 
 /// `plugin_unregister_data_set`.
@@ -723,7 +749,7 @@ pub unsafe extern "C" fn plugin_unregister_shutdown(name: *const c_char) -> c_in
 pub unsafe extern "C" fn plugin_unregister_data_set(name: *const c_char) -> c_int {
     guard(-1, || {
         let Some(n) = name_arg(name) else { return -1 };
-        if registry().remove_data_set(&n) {
+        if runtime().registry.remove_data_set(&n) {
             0
         } else {
             -1
@@ -737,7 +763,7 @@ pub unsafe extern "C" fn plugin_unregister_data_set(name: *const c_char) -> c_in
 /// `name` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn plugin_unregister_log(name: *const c_char) -> c_int {
-    guard(-1, || unregister_in(&registry().log, name))
+    guard(-1, || unregister_in(&runtime().registry.log, name))
 }
 
 /// `plugin_unregister_notification`.
@@ -746,14 +772,14 @@ pub unsafe extern "C" fn plugin_unregister_log(name: *const c_char) -> c_int {
 /// `name` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn plugin_unregister_notification(name: *const c_char) -> c_int {
-    guard(-1, || unregister_in(&registry().notification, name))
+    guard(-1, || unregister_in(&runtime().registry.notification, name))
 }
 
 /// `plugin_log_available_writers`.
 #[no_mangle]
 pub extern "C" fn plugin_log_available_writers() {
     guard((), || {
-        let names = registry().write.names();
+        let names = runtime().registry.write.names();
         if names.is_empty() {
             log::info!("Available write targets: [none]");
         } else {
@@ -872,7 +898,7 @@ pub unsafe extern "C" fn parse_notif_severity(severity: *const c_char) -> c_int 
 #[no_mangle]
 pub unsafe extern "C" fn plugin_get_ds(name: *const c_char) -> *const data_set_t {
     guard(std::ptr::null(), || {
-        if registry().data_set_count() == 0 {
+        if runtime().registry.data_set_count() == 0 {
             crate::p_error!("plugin_get_ds: No data sets are defined yet.");
             return std::ptr::null();
         }
@@ -881,7 +907,8 @@ pub unsafe extern "C" fn plugin_get_ds(name: *const c_char) -> *const data_set_t
         };
         // The Arc stays in the registry, so the pointer lives until the data
         // set is unregistered or replaced (collectd's rule too).
-        registry()
+        runtime()
+            .registry
             .data_set(&n)
             .map_or(std::ptr::null(), |d| d.as_ptr())
     })

@@ -27,7 +27,8 @@ use rcollectd_plugin::sys::{
 use crate::abi::ffi::cstr_field_ref;
 use crate::cache::{vl_fields, CMeta, Fields, Sample, SampleRates};
 use crate::plugins::ctx::{self, Ctx};
-use crate::plugins::registry::{registry, Callback, OwnedDataSet, WriteFn};
+use crate::plugins::registry::{Callback, OwnedDataSet, WriteFn};
+use crate::runtime::runtime;
 
 /// The write-queue limits, as the core's output queues keep them.
 pub use rcollectd_core::outputs::{QueueLimits, DEFAULT_QUEUE_LIMIT};
@@ -477,10 +478,12 @@ fn update_cache(
     vl: Option<&value_list_t>,
     rates: &mut SampleRates,
 ) {
-    let result = crate::cache::global().update_sample(ds.sources(), sample, Some(rates));
+    let result = crate::runtime::runtime()
+        .cache
+        .update_sample(ds.sources(), sample, Some(rates));
     match result {
         Ok(u) => {
-            if let (true, Some(vl)) = (registry().has_cache_event_callbacks(), vl) {
+            if let (true, Some(vl)) = (runtime().registry.has_cache_event_callbacks(), vl) {
                 let name = crate::cache::NameBuf::from_vl(vl);
                 if u.is_new {
                     dispatch_cache_event(CE_VALUE_NEW, 0, name.as_c_str(), vl);
@@ -513,7 +516,8 @@ pub fn dispatch_cache_event(
     name: &std::ffi::CStr,
     vl: *const value_list_t,
 ) {
-    let slots: Vec<_> = registry()
+    let slots: Vec<_> = runtime()
+        .registry
         .cache_event
         .read()
         .unwrap_or_else(|e| e.into_inner())
@@ -539,7 +543,9 @@ pub fn dispatch_cache_event(
         }
     }
     if event_type == CE_VALUE_NEW && mask != 0 {
-        crate::cache::global().set_callbacks_mask(name.to_bytes(), mask);
+        crate::runtime::runtime()
+            .cache
+            .set_callbacks_mask(name.to_bytes(), mask);
     }
 }
 
@@ -547,7 +553,7 @@ pub fn dispatch_cache_event(
 /// interval): each expired cache entry goes to the missing callbacks and, if
 /// subscribed, to the cache-event callbacks, then leaves the cache.
 pub fn check_missing() -> usize {
-    crate::cache::global().expire(
+    crate::runtime::runtime().cache.expire(
         crate::time::now(),
         crate::abi::globals::timeout(),
         on_expired,
@@ -561,19 +567,6 @@ fn on_expired(x: &crate::cache::ExpiredEntry) {
     if x.callbacks_mask != 0 {
         dispatch_cache_event(CE_VALUE_EXPIRED, x.callbacks_mask, &x.name, &vl);
     }
-}
-
-fn hook_cache_event(t: u32, mask: u64, name: &std::ffi::CStr, vl: &value_list_t) {
-    dispatch_cache_event(t, mask, name, vl);
-}
-
-/// Connects the exported `uc_check_timeout`/`uc_update` to the registries.
-pub fn install_cache_hooks() {
-    crate::cache::set_hooks(crate::cache::Hooks {
-        timeout_g: crate::abi::globals::timeout,
-        on_expired,
-        on_cache_event: hook_cache_event,
-    });
 }
 
 /// Validates, fills in defaults, runs chains and cache, and queues a copy of
@@ -598,9 +591,9 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
             .fetch_add(1, Ordering::Relaxed);
         return -1;
     }
-    let Some(ds) = registry().data_set_static(type_bytes) else {
+    let Some(ds) = runtime().registry.data_set_static(type_bytes) else {
         let type_name = String::from_utf8_lossy(type_bytes);
-        if registry().data_set_count() == 0 {
+        if runtime().registry.data_set_count() == 0 {
             log::error!(
                 "plugin_dispatch_values: No data sets registered. Could the types database be \
                  read? Check your `TypesDB' setting!"
@@ -660,7 +653,7 @@ pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
     let as_sent = src.host[0] != 0
         && !fields.iter().any(|f| f.contains(&b'/'))
         && !crate::dispatch::chains::has_pre_cache_chain()
-        && !registry().has_cache_event_callbacks();
+        && !runtime().registry.has_cache_event_callbacks();
     let (time, interval, meta, ident) = if as_sent {
         // The usual case: nothing to fill in, escape or filter, so the
         // plugin's value list is read where it is, never copied whole.
@@ -745,7 +738,7 @@ pub fn write_to(target: Option<&str>, ds: &data_set_t, vl: &value_list_t) -> c_i
     if let Some(status) = route(target, vl) {
         return status;
     }
-    let writers = registry().write.snapshot();
+    let writers = runtime().registry.write.snapshot();
     if writers.is_empty() {
         return libc::ENOENT;
     }
@@ -987,7 +980,7 @@ const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// `None`) with its own context, once its output wrote what was queued.
 pub fn flush(plugin: Option<&str>, timeout: cdtime_t, identifier: Option<&str>) -> c_int {
     let ident_c = identifier.and_then(|s| CString::new(s).ok());
-    let callbacks = registry().flush.snapshot();
+    let callbacks = runtime().registry.flush.snapshot();
     rcollectd_core::registry::flush(&callbacks, plugin, timeout, ident_c.as_deref(), |cb| {
         outputs::wait_written(&cb.name, FLUSH_WAIT)
     });
@@ -1025,7 +1018,11 @@ pub unsafe fn notify(n: *const notification_t, pick: impl Fn(&str) -> bool) -> c
     // SAFETY: valid per the caller's contract.
     let n = unsafe { &*n };
     // The caller's context is kept, as collectd does.
-    rcollectd_core::registry::dispatch_notification(&registry().notification.snapshot(), n, pick)
+    rcollectd_core::registry::dispatch_notification(
+        &runtime().registry.notification.snapshot(),
+        n,
+        pick,
+    )
 }
 
 /// `plugin_dispatch_missing`: stops at the first callback returning
@@ -1058,7 +1055,7 @@ pub fn missing_from_daemon_only() {
 pub unsafe fn call_missing(vl: *const value_list_t) -> c_int {
     // SAFETY: valid per the caller's contract.
     let vl = unsafe { &*vl };
-    rcollectd_core::registry::dispatch_missing(&registry().missing.snapshot(), vl)
+    rcollectd_core::registry::dispatch_missing(&runtime().registry.missing.snapshot(), vl)
 }
 
 #[cfg(test)]
@@ -1160,7 +1157,9 @@ mod tests {
 
     #[test]
     fn queued_identifiers_keep_their_own_fields() {
-        registry().add_data_set(gauge_data_set("dispatch_ident_test"));
+        runtime()
+            .registry
+            .add_data_set(gauge_data_set("dispatch_ident_test"));
         let _scope = batch_scope();
         // Both format as "h/a-b/dispatch_ident_test": one cache entry, but
         // each must be written with its own fields.
@@ -1212,7 +1211,9 @@ mod tests {
 
     #[test]
     fn long_identifiers_travel_in_a_copy_of_the_value_list() {
-        registry().add_data_set(gauge_data_set("dispatch_long_ident_test"));
+        runtime()
+            .registry
+            .add_data_set(gauge_data_set("dispatch_long_ident_test"));
         let _scope = batch_scope();
         let long_pi = "p".repeat(100);
         for pi in ["short", long_pi.as_str()] {
@@ -1249,7 +1250,9 @@ mod tests {
 
     #[test]
     fn value_lists_needing_changes_are_filled_in_and_escaped() {
-        registry().add_data_set(gauge_data_set("dispatch_fill_test"));
+        runtime()
+            .registry
+            .add_data_set(gauge_data_set("dispatch_fill_test"));
         let _scope = batch_scope();
         let mut value = value_t { gauge: 1.0 };
         let mut vl = value_list_t {

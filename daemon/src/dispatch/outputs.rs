@@ -20,7 +20,8 @@ use rcollectd_core::outputs::{self, Host};
 
 use super::{recycle, QueuedVl, Writing, FLOW};
 use crate::plugins::ctx;
-use crate::plugins::registry::{registry, Callback, WriteFn};
+use crate::plugins::registry::{Callback, WriteFn};
+use crate::runtime::runtime;
 
 pub use rcollectd_core::outputs::{OutputStats, Payload};
 
@@ -80,7 +81,7 @@ static OUTPUTS: LazyLock<outputs::Outputs<Callback<WriteFn>, DispatchHost>> =
 
 /// The registered write callbacks, the list the outputs follow.
 fn writers() -> Arc<Vec<Arc<Callback<WriteFn>>>> {
-    registry().write.snapshot()
+    runtime().registry.write.snapshot()
 }
 
 /// Called with an output's name after it has written a batch (an isolated

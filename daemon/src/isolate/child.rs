@@ -17,7 +17,8 @@ use super::proxy::{plain_of, with_notification};
 use crate::abi::ffi::c_bytes;
 use crate::dispatch::PlainValueList;
 use crate::plugins::ctx;
-use crate::plugins::registry::{register_in, registry};
+use crate::plugins::register::register_in;
+use crate::runtime::runtime;
 
 /// The name the host process's own callbacks are registered under.
 pub const BRIDGE: &str = "rcollectd-isolation";
@@ -85,7 +86,7 @@ pub fn watch_for_hangs(limit: crate::time::cdtime_t) {
             std::thread::sleep(crate::time::to_duration(limit / 4).max(std::time::Duration::from_millis(50)));
             let since = HANDLING_SINCE.load(Ordering::Relaxed);
             let writing = (since > 0).then(|| crate::time::now().saturating_sub(since));
-            let reading = crate::schedule::scheduler().running_for();
+            let reading = crate::runtime::runtime().scheduler.running_for();
             let stuck = [reading, writing].into_iter().flatten().max().unwrap_or(0);
             if stuck > limit {
                 let name = std::env::var(super::ENV_PLUGIN).unwrap_or_default();
@@ -108,7 +109,7 @@ pub fn watch_for_hangs(limit: crate::time::cdtime_t) {
 
 /// Tells the daemon which of the plugin's callbacks it must stand in for.
 pub fn hello() {
-    let r = crate::plugins::registry::registry();
+    let r = &crate::runtime::runtime().registry;
     let writes = r.write.snapshot().iter().any(|c| c.name != BRIDGE);
     let notifications = r.notification.snapshot().iter().any(|c| c.name != BRIDGE);
     let missing = !r.missing.is_empty();
@@ -248,14 +249,19 @@ fn register_bridge(name: &str) {
     let _g = ctx::enter(ctx::make(name, crate::abi::globals::interval(), 0, 0));
     // SAFETY: valid name, callbacks of the right types, empty user data.
     unsafe {
-        register_in(&registry().write, c.as_ptr(), Some(bridge_write), &none);
         register_in(
-            &registry().notification,
+            &runtime().registry.write,
+            c.as_ptr(),
+            Some(bridge_write),
+            &none,
+        );
+        register_in(
+            &runtime().registry.notification,
             c.as_ptr(),
             Some(bridge_notification),
             &none,
         );
-        register_in(&registry().log, c.as_ptr(), Some(bridge_log), &none);
+        register_in(&runtime().registry.log, c.as_ptr(), Some(bridge_log), &none);
     }
 }
 
@@ -265,10 +271,10 @@ fn write_locally(l: &PlainValueList) {
     let Ok(ty) = std::str::from_utf8(&l.fields[3]) else {
         return;
     };
-    let Some(ds) = registry().data_set(ty) else {
+    let Some(ds) = runtime().registry.data_set(ty) else {
         return;
     };
-    let writers = registry().write.snapshot();
+    let writers = runtime().registry.write.snapshot();
     l.with_vl(|vl| {
         for w in writers.iter().filter(|w| w.name != BRIDGE) {
             let _g = ctx::enter(w.ctx.0);

@@ -477,7 +477,7 @@ impl Host {
                     // SAFETY: `to_c` yields a valid data set, alive for the copy.
                     let owned = unsafe { crate::plugins::registry::OwnedDataSet::copy_from(ptr) };
                     if let Some(owned) = owned {
-                        crate::plugins::registry::registry().add_data_set(owned);
+                        crate::runtime::runtime().registry.add_data_set(owned);
                     }
                 }
                 if writes && !self.write_proxy.swap(true, Ordering::SeqCst) {

@@ -17,7 +17,8 @@ use crate::abi::notification_meta::{
 use crate::dispatch::PlainValueList;
 use crate::isolate::frame::{Frame, NotifValue, PlainNotification};
 use crate::plugins::ctx;
-use crate::plugins::registry::{register_in, registry};
+use crate::plugins::register::register_in;
+use crate::runtime::runtime;
 
 /// A notification as plain data.
 ///
@@ -218,9 +219,14 @@ pub fn register_write_proxy(plugin: &str) {
     let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
     // SAFETY: valid name, callbacks of the right types, user data copied.
     unsafe {
-        register_in(&registry().write, name.as_ptr(), Some(proxy_write), &ud);
         register_in(
-            &registry().flush,
+            &runtime().registry.write,
+            name.as_ptr(),
+            Some(proxy_write),
+            &ud,
+        );
+        register_in(
+            &runtime().registry.flush,
             name.as_ptr(),
             Some(proxy_flush),
             &name_ud(plugin),
@@ -246,7 +252,7 @@ pub fn register_missing_proxy(plugin: &str) {
     // SAFETY: valid name, callback of the right type, user data copied.
     unsafe {
         register_in(
-            &registry().missing,
+            &runtime().registry.missing,
             name.as_ptr(),
             Some(proxy_missing),
             &name_ud(plugin),
@@ -264,7 +270,7 @@ pub fn register_notification_proxy(plugin: &str) {
     // SAFETY: valid name, callback of the right type, user data copied.
     unsafe {
         register_in(
-            &registry().notification,
+            &runtime().registry.notification,
             name.as_ptr(),
             Some(proxy_notification),
             &name_ud(plugin),

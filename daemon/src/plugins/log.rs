@@ -8,7 +8,7 @@ use std::ffi::{c_int, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use super::registry::registry;
+use crate::runtime::runtime;
 
 /// collectd's severities (syslog numbers).
 pub const LOG_ERR: c_int = 3;
@@ -146,7 +146,7 @@ fn emit_with_target(level: c_int, target: &str, msg: &str) {
     if silenced() {
         return;
     }
-    let callbacks = registry().log.snapshot();
+    let callbacks = runtime().registry.log.snapshot();
     let nested = IN_LOG.with(|f| f.get());
     if callbacks.is_empty() || nested {
         to_stderr(level, target, msg);
@@ -214,7 +214,7 @@ struct FanOut;
 
 impl log::Log for FanOut {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        if registry().log.is_empty() {
+        if runtime().registry.log.is_empty() {
             log::Log::enabled(stderr_logger(), metadata)
         } else {
             metadata.level() <= log::Level::Info
@@ -239,7 +239,7 @@ impl log::Log for FanOut {
         // even when a log plugin is loaded.
         if record.level() == log::Level::Error
             && record.target() == "rcollectd"
-            && !registry().log.is_empty()
+            && !runtime().registry.log.is_empty()
         {
             to_stderr(severity, record.target(), &msg);
         }

@@ -5,6 +5,5 @@ pub mod builtin;
 pub mod ctx;
 pub mod loader;
 pub mod log;
+pub mod register;
 pub mod registry;
-
-pub use registry::registry;

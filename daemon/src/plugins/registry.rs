@@ -4,11 +4,10 @@
 //! plus data sets and configuration callbacks.
 
 use std::collections::HashMap;
-use std::ffi::{c_char, c_int};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use rcollectd_plugin::sys::{data_set_t, data_source_t, user_data_t};
+use rcollectd_plugin::sys::{data_set_t, data_source_t};
 
 pub use crate::abi::callbacks::{
     CacheEventFn, CacheEventSlot, Callback, ComplexConfig, ComplexConfigFn, ComplexReadFn,
@@ -90,54 +89,6 @@ impl OwnedDataSet {
     }
 }
 
-/// A plugin's name argument (`None` for NULL).
-pub(crate) fn name_arg(name: *const c_char) -> Option<String> {
-    // SAFETY: plugin-supplied C string or NULL.
-    unsafe { crate::abi::ffi::opt_str(name) }.map(|s| s.into_owned())
-}
-
-/// Registers into one of the generic lists; EINVAL for NULL name/callback.
-///
-/// # Safety
-/// `name` must be NULL or a NUL-terminated string; `ud` NULL or valid.
-pub(crate) unsafe fn register_in<F>(
-    list: &List<Callback<F>>,
-    name: *const c_char,
-    func: Option<F>,
-    ud: *const user_data_t,
-) -> c_int
-where
-    Callback<F>: rcollectd_core::registry::Named,
-{
-    let (Some(name), Some(func)) = (name_arg(name), func) else {
-        return libc::EINVAL;
-    };
-    let cb = Callback {
-        name: name.clone(),
-        func,
-        // SAFETY: forwarded contract.
-        ud: unsafe { UserData::from_ptr(ud) },
-        ctx: crate::plugins::ctx::Ctx(crate::plugins::ctx::get()),
-    };
-    if list.register(cb) {
-        crate::p_warning!(
-            "register_callback: a callback named `{name}' already exists - overwriting the old entry!"
-        );
-    }
-    0
-}
-
-/// Unregisters by name from one of the generic lists; -1 if there was none.
-pub(crate) fn unregister_in<F>(list: &List<Callback<F>>, name: *const c_char) -> c_int
-where
-    Callback<F>: rcollectd_core::registry::Named,
-{
-    match name_arg(name) {
-        Some(n) if list.unregister(&n) => 0,
-        _ => -1,
-    }
-}
-
 /// Every callback kind collectd knows, plus data sets and config callbacks.
 #[derive(Default)]
 pub struct Registry {
@@ -171,8 +122,6 @@ pub struct Registry {
     /// Whether any cache-event callback is registered (read per value list).
     cache_event_active: AtomicBool,
 }
-
-static REGISTRY: LazyLock<Registry> = LazyLock::new(Registry::default);
 
 /// A registered type. One from types.db keeps its parsed form and is built
 /// into a C `data_set_t` the first time it is looked up: a daemon uses a
@@ -211,11 +160,6 @@ impl TypeSlot {
         });
         Some(ds.clone())
     }
-}
-
-/// The process-wide registry (plugins are process-wide in collectd too).
-pub fn registry() -> &'static Registry {
-    &REGISTRY
 }
 
 impl Registry {
@@ -354,6 +298,8 @@ type DataSetCache = HashMap<Box<[u8]>, Option<&'static OwnedDataSet>, rustc_hash
 mod tests {
     use super::*;
     use crate::plugins::ctx::Ctx;
+    use rcollectd_plugin::sys::user_data_t;
+    use std::ffi::c_int;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn owned_ds(name: &str, sources: usize) -> Arc<OwnedDataSet> {

@@ -1,0 +1,82 @@
+//! The engine's state as one value. The collectd ABI has no handle to pass
+//! (a plugin calls `plugin_register_read` or `global_option_get` with no
+//! context), so the exported functions and the engine reach the process's
+//! runtime through [`runtime`]; everything it holds is built here, once.
+//!
+//! A unit test builds a runtime of its own and makes it the one its thread
+//! sees with `testing::scoped` (test builds only), instead of sharing the
+//! process's behind a lock.
+
+use std::sync::LazyLock;
+
+use crate::cache::Cache;
+use crate::config::globals::{CStrings, Settings};
+use crate::plugins::registry::Registry;
+use crate::schedule::Scheduler;
+
+/// Everything the engine keeps between configuration and shutdown.
+#[derive(Default)]
+pub struct Runtime {
+    /// The global options in force: `global_option_get`/`_set`, and what
+    /// the engine starts from (threads, queue limits, intervals).
+    pub settings: Settings,
+    /// The C strings `global_option_get` has handed out.
+    pub option_strings: CStrings,
+    /// The read scheduler.
+    pub scheduler: Scheduler,
+    /// The callbacks plugins registered, and the data sets.
+    pub registry: Registry,
+    /// The value cache: last values, rates, missing detection.
+    pub cache: Cache,
+}
+
+impl Runtime {
+    /// A runtime with default settings and nothing registered.
+    pub fn new() -> Runtime {
+        Runtime::default()
+    }
+}
+
+static PROCESS: LazyLock<Runtime> = LazyLock::new(Runtime::new);
+
+/// The runtime the calling thread works for: the process's (in a unit
+/// test, the one the test made current on its thread).
+#[inline]
+pub fn runtime() -> &'static Runtime {
+    #[cfg(test)]
+    if let Some(rt) = testing::current() {
+        return rt;
+    }
+    &PROCESS
+}
+
+/// Runtimes of unit tests.
+#[cfg(test)]
+pub mod testing {
+    use super::Runtime;
+    use std::cell::Cell;
+
+    thread_local! {
+        static CURRENT: Cell<Option<&'static Runtime>> = const { Cell::new(None) };
+    }
+
+    pub(super) fn current() -> Option<&'static Runtime> {
+        CURRENT.with(Cell::get)
+    }
+
+    /// Makes `rt` the calling thread's runtime until the guard is dropped.
+    /// The runtime is leaked: plugins' C code may keep pointers into it.
+    pub fn scoped(rt: Runtime) -> Scoped {
+        let rt: &'static Runtime = Box::leak(Box::new(rt));
+        Scoped(CURRENT.with(|c| c.replace(Some(rt))))
+    }
+
+    /// The guard of [`scoped`].
+    pub struct Scoped(Option<&'static Runtime>);
+
+    impl Drop for Scoped {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+}
