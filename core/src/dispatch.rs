@@ -263,6 +263,12 @@ impl<I: Send + 'static, R: Route<I>> Flow<I, R> {
         &self.stats
     }
 
+    /// The engine around the flow, as given to [`Flow::new`] (an engine
+    /// that holds its flow binds its route to itself through this).
+    pub fn route(&self) -> &R {
+        &self.route
+    }
+
     /// An empty batch vector, reused if one is spare.
     pub fn spare_batch(&self) -> Vec<I> {
         lock(&self.spare)

@@ -201,7 +201,11 @@ impl Daemon {
         }
         globals::set_timeout(timeout as c_int);
         globals::set_interval(secs_to_cdtime(g.interval));
-        for warning in crate::dispatch::chains::activate(&g.pre_cache_chain, &g.post_cache_chain) {
+        for warning in crate::runtime::runtime()
+            .dispatch
+            .chains()
+            .activate(&g.pre_cache_chain, &g.post_cache_chain)
+        {
             if opts.strict {
                 errors.push(DaemonError::msg(warning));
             } else {
@@ -266,7 +270,7 @@ impl Daemon {
 
     /// SIGUSR1: flush every writer.
     pub fn flush_all(&self) {
-        dispatch::flush(None, 0, None);
+        crate::runtime::runtime().dispatch.flush(None, 0, None);
     }
 
     /// Stops reads, drains the queue into the writers, flushes, runs shutdown
@@ -274,7 +278,7 @@ impl Daemon {
     pub fn shutdown(self) {
         log::info!("Exiting normally.");
         let ok = shutdown_all();
-        crate::dispatch::chains::shutdown();
+        crate::runtime::runtime().dispatch.chains().shutdown();
         if !ok {
             log::error!("Error: one or more plugin shutdown callbacks failed.");
         }
@@ -302,7 +306,7 @@ impl Walker {
             "loadplugin" => self.load_plugin(item),
             "plugin" => self.plugin_block(item),
             "chain" => {
-                if let Err(e) = crate::dispatch::chains::configure(item) {
+                if let Err(e) = crate::runtime::runtime().dispatch.chains().configure(item) {
                     self.errors.push(e.into());
                 }
             }
@@ -637,7 +641,7 @@ fn init_all_with(start_readers: bool) -> bool {
             begin: dispatch::batch_begin,
             end: dispatch::batch_end,
         });
-    dispatch::set_limits(rt.limits);
+    crate::runtime::runtime().dispatch.set_limits(rt.limits);
     runtime()
         .scheduler
         .set_max_read_interval(rt.max_read_interval);
@@ -657,7 +661,9 @@ fn init_all_with(start_readers: bool) -> bool {
             ok = false;
         }
     }
-    dispatch::start_writers(rt.write_threads);
+    crate::runtime::runtime()
+        .dispatch
+        .start_writers(rt.write_threads);
     if start_readers {
         register_housekeeping();
         runtime().scheduler.start(rt.read_threads);
@@ -711,8 +717,8 @@ fn register_internal_stats() {
 /// over the outputs), `collectd-cache/cache_size`; and per output
 /// `collectd-output-<name>/queue_length` and `.../derive-dropped`.
 fn dispatch_internal_stats() {
-    let st = dispatch::stats();
-    let queue = dispatch::queue_length().max(0) as f64;
+    let st = crate::runtime::runtime().dispatch.stats();
+    let queue = crate::runtime::runtime().dispatch.queue_length().max(0) as f64;
     let dropped = st.dropped_queue_full.load(Ordering::Relaxed) as i64;
     let send = |pi: &str, ty: &str, ti: &str, v: value_t| {
         let mut value = v;
@@ -726,7 +732,7 @@ fn dispatch_internal_stats() {
         set_cstr_field(&mut vl.type_, ty);
         set_cstr_field(&mut vl.type_instance, ti);
         // SAFETY: a valid value list on our stack.
-        unsafe { dispatch::dispatch_values(&vl) };
+        unsafe { crate::runtime::runtime().dispatch.dispatch_values(&vl) };
     };
     send("write_queue", "queue_length", "", value_t { gauge: queue });
     send(
@@ -762,7 +768,7 @@ fn dispatch_internal_stats() {
             },
         );
     }
-    for o in dispatch::outputs::current().iter() {
+    for o in crate::runtime::runtime().dispatch.outputs().iter() {
         let pi = format!("output-{}", o.name());
         let st = o.stats();
         let queued = st.queue_length.load(Ordering::Relaxed).max(0) as f64;
@@ -779,7 +785,7 @@ fn cache_size() -> usize {
 /// collectd's per-interval housekeeping (`plugin_read_all`): missing-value
 /// detection through the value cache.
 pub fn housekeeping() {
-    dispatch::check_missing();
+    crate::runtime::runtime().dispatch.check_missing();
 }
 
 /// `plugin_shutdown_all` in collectd's order. Returns false if a shutdown
@@ -791,11 +797,11 @@ pub fn shutdown_all() -> bool {
     crate::isolate::stop_all();
     runtime().scheduler.stop();
     runtime().scheduler.clear();
-    let late = dispatch::stop_writers_and_drain();
+    let late = crate::runtime::runtime().dispatch.stop_writers_and_drain();
     if late > 0 {
         log::info!("plugin: wrote {late} value list(s) queued during shutdown.");
     }
-    dispatch::flush(None, 0, None);
+    crate::runtime::runtime().dispatch.flush(None, 0, None);
     let mut ok = true;
     for cb in runtime().registry.shutdown.snapshot().iter() {
         crate::plugins::log::plugin_shutting_down(&cb.name);
@@ -805,21 +811,21 @@ pub fn shutdown_all() -> bool {
         }
     }
     crate::plugins::log::shutdown_callbacks_done();
-    let leftover = dispatch::discard_queued();
+    let leftover = crate::runtime::runtime().dispatch.discard_queued();
     if leftover > 0 {
         log::warn!(
             "plugin: {leftover} value list{} left after shutting down the write threads.",
             if leftover == 1 { " was" } else { "s were" }
         );
     }
-    let r = &crate::runtime::runtime().registry;
+    let r = crate::runtime::runtime().registry;
     r.flush.clear();
     r.missing.clear();
     r.with_cache_event_slots(|slots| slots.clear());
     r.write.clear();
     r.notification.clear();
     r.shutdown.clear();
-    r.log.clear();
+    plog::callbacks().clear();
     r.config.lock().unwrap_or_else(|e| e.into_inner()).clear();
     r.complex_config
         .lock()

@@ -186,7 +186,9 @@ fn run(inv: &Invocation) -> Result<(), String> {
                 service::monotonic_usec()
             ));
         }
-        rcollectd::dispatch::keep_late_value_lists();
+        rcollectd::runtime::runtime()
+            .dispatch
+            .keep_late_value_lists();
         reload::set_pending();
         daemon.shutdown();
         // Only returns on failure; the PID file stays, as the PID does.

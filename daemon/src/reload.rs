@@ -235,7 +235,7 @@ pub fn reexec(origin: &Origin) -> String {
         Ok(fd) => fd,
         Err(e) => return format!("cannot save the value cache: {e}"),
     };
-    let late = crate::dispatch::take_late();
+    let late = crate::runtime::runtime().dispatch.take_late();
     let late_fd = match write_memfd("rcollectd-late", |f| f.write_all(&encode_late(&late))) {
         Ok(fd) => fd,
         Err(e) => return format!("cannot save late value lists: {e}"),
@@ -339,7 +339,11 @@ pub fn dispatch_late() -> Option<usize> {
     let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).ok()?;
-    Some(crate::dispatch::dispatch_plain(&decode_late(&bytes)))
+    Some(
+        crate::runtime::runtime()
+            .dispatch
+            .dispatch_plain(&decode_late(&bytes)),
+    )
 }
 
 #[cfg(test)]

@@ -11,11 +11,11 @@ use std::sync::LazyLock;
 
 use crate::cache::Cache;
 use crate::config::globals::{CStrings, Settings};
+use crate::dispatch::Dispatch;
 use crate::plugins::registry::Registry;
 use crate::schedule::Scheduler;
 
 /// Everything the engine keeps between configuration and shutdown.
-#[derive(Default)]
 pub struct Runtime {
     /// The global options in force: `global_option_get`/`_set`, and what
     /// the engine starts from (threads, queue limits, intervals).
@@ -25,15 +25,34 @@ pub struct Runtime {
     /// The read scheduler.
     pub scheduler: Scheduler,
     /// The callbacks plugins registered, and the data sets.
-    pub registry: Registry,
+    pub registry: &'static Registry,
     /// The value cache: last values, rates, missing detection.
-    pub cache: Cache,
+    pub cache: &'static Cache,
+    /// The dispatch path: chains, cache updates, one queue per output.
+    pub dispatch: &'static Dispatch,
 }
 
 impl Runtime {
-    /// A runtime with default settings and nothing registered.
+    /// A runtime with default settings and nothing registered. Its
+    /// registry, cache and dispatch path are never freed: writer threads
+    /// and plugins' C code hold references into them.
     pub fn new() -> Runtime {
-        Runtime::default()
+        let registry: &'static Registry = Box::leak(Box::default());
+        let cache: &'static Cache = Box::leak(Box::default());
+        Runtime {
+            settings: Settings::new(),
+            option_strings: CStrings::default(),
+            scheduler: Scheduler::new(),
+            registry,
+            cache,
+            dispatch: Dispatch::new(registry, cache),
+        }
+    }
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime::new()
     }
 }
 

@@ -71,7 +71,7 @@ pub extern "C" fn uc_init() -> c_int {
 #[no_mangle]
 pub extern "C" fn uc_check_timeout() -> c_int {
     ffi_guard(-1, || {
-        crate::dispatch::check_missing();
+        crate::runtime::runtime().dispatch.check_missing();
         0
     })
 }
@@ -88,7 +88,7 @@ pub unsafe extern "C" fn uc_update(ds: *const data_set_t, vl: *const value_list_
             return -1;
         };
         // SAFETY: per the contract.
-        match unsafe { cache::update(&crate::runtime::runtime().cache, ds, vl, None) } {
+        match unsafe { cache::update(crate::runtime::runtime().cache, ds, vl, None) } {
             Ok(u) => {
                 if !crate::runtime::runtime()
                     .registry
@@ -98,9 +98,14 @@ pub unsafe extern "C" fn uc_update(ds: *const data_set_t, vl: *const value_list_
                 }
                 let name = NameBuf::from_vl(vl);
                 if u.is_new {
-                    crate::dispatch::dispatch_cache_event(CE_VALUE_NEW, 0, name.as_c_str(), vl);
+                    crate::runtime::runtime().dispatch.dispatch_cache_event(
+                        CE_VALUE_NEW,
+                        0,
+                        name.as_c_str(),
+                        vl,
+                    );
                 } else if u.callbacks_mask != 0 {
-                    crate::dispatch::dispatch_cache_event(
+                    crate::runtime::runtime().dispatch.dispatch_cache_event(
                         CE_VALUE_UPDATE,
                         u.callbacks_mask,
                         name.as_c_str(),

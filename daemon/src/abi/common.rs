@@ -1957,7 +1957,7 @@ mod tests {
             // store_rates needs a cache entry.
             assert_eq!(format_values(out.as_mut_ptr(), 64, &ds, &vl, true), -1);
             assert_eq!(
-                crate::cache::update(&crate::runtime::runtime().cache, &ds, &vl, None),
+                crate::cache::update(crate::runtime::runtime().cache, &ds, &vl, None),
                 Ok(crate::cache::Updated {
                     is_new: true,
                     callbacks_mask: 0
@@ -1970,7 +1970,7 @@ mod tests {
                 time::from_secs(10),
                 &mut vals2,
             );
-            crate::cache::update(&crate::runtime::runtime().cache, &ds, &vl2, None).unwrap();
+            crate::cache::update(crate::runtime::runtime().cache, &ds, &vl2, None).unwrap();
             assert_eq!(format_values(out.as_mut_ptr(), 64, &ds, &vl2, true), 0);
             assert_eq!(buf_str(&out), "1510.250:nan:2");
         }

@@ -8,6 +8,7 @@ use rcollectd_plugin::sys::{
 };
 
 use crate::dispatch::chains as filter;
+use crate::runtime::runtime;
 
 fn name_of(name: *const c_char) -> Option<String> {
     if name.is_null() {
@@ -25,7 +26,7 @@ fn name_of(name: *const c_char) -> Option<String> {
 #[no_mangle]
 pub extern "C" fn fc_register_match(name: *const c_char, proc_: match_proc_t) -> c_int {
     match name_of(name) {
-        Some(n) => filter::register_match(&n, proc_),
+        Some(n) => runtime().dispatch.register_match(&n, proc_),
         None => -1,
     }
 }
@@ -34,7 +35,7 @@ pub extern "C" fn fc_register_match(name: *const c_char, proc_: match_proc_t) ->
 #[no_mangle]
 pub extern "C" fn fc_register_target(name: *const c_char, proc_: target_proc_t) -> c_int {
     match name_of(name) {
-        Some(n) => filter::register_target(&n, proc_),
+        Some(n) => runtime().dispatch.register_target(&n, proc_),
         None => -1,
     }
 }
@@ -43,7 +44,7 @@ pub extern "C" fn fc_register_target(name: *const c_char, proc_: target_proc_t) 
 #[no_mangle]
 pub extern "C" fn fc_chain_get_by_name(chain_name: *const c_char) -> *mut fc_chain_t {
     match name_of(chain_name) {
-        Some(n) => filter::chain_ptr(&n).cast(),
+        Some(n) => runtime().dispatch.chain_ptr(&n).cast(),
         None => std::ptr::null_mut(),
     }
 }
@@ -68,7 +69,7 @@ pub unsafe extern "C" fn fc_process_chain(
     let Some(ds) = (unsafe { ds.as_ref() }) else {
         return -1;
     };
-    filter::process(chain, ds, vl, 0)
+    runtime().dispatch.chains().process(chain, ds, vl, 0)
 }
 
 /// `fc_default_action`: write to every writer.
@@ -81,7 +82,7 @@ pub unsafe extern "C" fn fc_default_action(ds: *const data_set_t, vl: *mut value
     let (Some(ds), Some(vl)) = (unsafe { ds.as_ref() }, unsafe { vl.as_ref() }) else {
         return -1;
     };
-    crate::dispatch::write_to(None, ds, vl);
+    crate::runtime::runtime().dispatch.write_to(None, ds, vl);
     filter::TARGET_CONTINUE
 }
 
@@ -96,7 +97,7 @@ pub unsafe extern "C" fn fc_configure(ci: *const oconfig_item_t) -> c_int {
     }
     // SAFETY: valid tree per the contract.
     let item = unsafe { crate::abi::oconfig::from_oconfig(ci) };
-    match filter::configure(&item) {
+    match runtime().dispatch.chains().configure(&item) {
         Ok(()) => 0,
         Err(e) => {
             log::warn!("Filter subsystem: {e}");

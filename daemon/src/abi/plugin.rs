@@ -47,7 +47,9 @@ pub unsafe extern "C" fn rcd_log_str(level: c_int, message: *const c_char) {
 /// Drop decision for `plugin_dispatch_multivalue` (1 = drop).
 #[no_mangle]
 pub extern "C" fn rcd_check_drop() -> c_int {
-    guard(0, || c_int::from(dispatch::check_drop()))
+    guard(0, || {
+        c_int::from(crate::runtime::runtime().dispatch.check_drop())
+    })
 }
 
 /// Queues one value list without a drop check (`plugin_dispatch_multivalue`).
@@ -57,7 +59,9 @@ pub extern "C" fn rcd_check_drop() -> c_int {
 #[no_mangle]
 pub unsafe extern "C" fn rcd_enqueue(vl: *const value_list_t) -> c_int {
     // SAFETY: forwarded contract.
-    guard(-1, || unsafe { dispatch::enqueue(vl) })
+    guard(-1, || unsafe {
+        crate::runtime::runtime().dispatch.enqueue(vl)
+    })
 }
 
 // ---- loading ------------------------------------------------------------
@@ -179,7 +183,11 @@ pub unsafe extern "C" fn plugin_write(
         let target = name_arg(plugin);
         // SAFETY: ds is ours or the caller's valid data set, vl the
         // caller's valid value list (both checked non-NULL).
-        let status = dispatch::write_to(target.as_deref(), unsafe { &*ds }, unsafe { &*vl });
+        let status = crate::runtime::runtime().dispatch.write_to(
+            target.as_deref(),
+            unsafe { &*ds },
+            unsafe { &*vl },
+        );
         drop(owned);
         status
     })
@@ -196,7 +204,7 @@ pub unsafe extern "C" fn plugin_flush(
     identifier: *const c_char,
 ) -> c_int {
     guard(-1, || {
-        dispatch::flush(
+        crate::runtime::runtime().dispatch.flush(
             name_arg(plugin).as_deref(),
             timeout,
             name_arg(identifier).as_deref(),
@@ -488,7 +496,11 @@ pub unsafe extern "C" fn plugin_register_flush(
             let Some(n) = name_arg(name) else { return -1 };
             let timeout = c.flush_timeout;
             let target = n.clone();
-            let read = move || dispatch::flush(Some(&target), timeout, None);
+            let read = move || {
+                crate::runtime::runtime()
+                    .dispatch
+                    .flush(Some(&target), timeout, None)
+            };
             return register_read(format!("flush/{n}"), "flush".into(), read, c.flush_interval);
         }
         0
@@ -606,7 +618,7 @@ pub unsafe extern "C" fn plugin_register_log(
 ) -> c_int {
     // SAFETY: forwarded contract.
     guard(-1, || unsafe {
-        register_in(&runtime().registry.log, name, callback, ud)
+        register_in(plog::callbacks(), name, callback, ud)
     })
 }
 
@@ -763,7 +775,7 @@ pub unsafe extern "C" fn plugin_unregister_data_set(name: *const c_char) -> c_in
 /// `name` NULL or valid.
 #[no_mangle]
 pub unsafe extern "C" fn plugin_unregister_log(name: *const c_char) -> c_int {
-    guard(-1, || unregister_in(&runtime().registry.log, name))
+    guard(-1, || unregister_in(plog::callbacks(), name))
 }
 
 /// `plugin_unregister_notification`.
@@ -797,7 +809,9 @@ pub extern "C" fn plugin_log_available_writers() {
 #[no_mangle]
 pub unsafe extern "C" fn plugin_dispatch_values(vl: *const value_list_t) -> c_int {
     // SAFETY: forwarded contract.
-    guard(-1, || unsafe { dispatch::dispatch_values(vl) })
+    guard(-1, || unsafe {
+        crate::runtime::runtime().dispatch.dispatch_values(vl)
+    })
 }
 
 /// `plugin_dispatch_missing`.
@@ -807,7 +821,9 @@ pub unsafe extern "C" fn plugin_dispatch_values(vl: *const value_list_t) -> c_in
 #[no_mangle]
 pub unsafe extern "C" fn plugin_dispatch_missing(vl: *const value_list_t) -> c_int {
     // SAFETY: forwarded contract.
-    guard(-1, || unsafe { dispatch::dispatch_missing(vl) })
+    guard(-1, || unsafe {
+        crate::runtime::runtime().dispatch.dispatch_missing(vl)
+    })
 }
 
 /// `plugin_dispatch_cache_event`. For NEW, each callback may subscribe by
@@ -831,7 +847,9 @@ pub unsafe extern "C" fn plugin_dispatch_cache_event(
         let name = unsafe { CStr::from_ptr(name) };
         #[allow(clippy::useless_conversion)] // c_ulong is 32 bits on some targets
         let mask = u64::from(callbacks_mask);
-        dispatch::dispatch_cache_event(event_type, mask, name, vl);
+        crate::runtime::runtime()
+            .dispatch
+            .dispatch_cache_event(event_type, mask, name, vl);
     })
 }
 
@@ -846,7 +864,11 @@ pub unsafe extern "C" fn plugin_dispatch_notification(notif: *const notification
             return -1;
         }
         // SAFETY: forwarded contract.
-        unsafe { dispatch::dispatch_notification(notif) }
+        unsafe {
+            crate::runtime::runtime()
+                .dispatch
+                .dispatch_notification(notif)
+        }
     })
 }
 

@@ -6,14 +6,15 @@
 
 use std::ffi::{c_int, c_void};
 use std::ptr;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
-use rcollectd_core::filter::{Chains, Match, NamedTarget, Plugins, Refused, Target};
+use rcollectd_core::filter::{Match, NamedTarget, Plugins, Refused, Target};
 use rcollectd_plugin::sys::{data_set_t, match_proc_t, target_proc_t, value_list_t};
 
+use super::{Dispatch, Up};
 use crate::abi::callbacks::{CMatch, CTarget};
 use crate::abi::oconfig::OconfigTree;
-use crate::config::{ConfigError, Item};
+use crate::config::Item;
 
 pub use rcollectd_core::filter::{
     Verdict, MATCH_MATCHES, MATCH_NO_MATCH, TARGET_CONTINUE, TARGET_RETURN, TARGET_STOP,
@@ -24,47 +25,63 @@ pub type Chain = rcollectd_core::filter::Chain<data_set_t, value_list_t>;
 
 /// The matches and targets plugins registered, by name.
 #[derive(Default)]
-struct Registry {
+struct Kinds {
     matches: Vec<(String, match_proc_t)>,
     targets: Vec<(String, target_proc_t)>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    matches: Vec::new(),
-    targets: Vec::new(),
-});
-
-static CHAINS: Chains<data_set_t, value_list_t> = Chains::new(&CPlugins);
-
-/// `fc_register_match`: makes a match type available to `<Match "name">`.
-pub fn register_match(name: &str, proc_: match_proc_t) -> c_int {
-    let mut reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-    reg.matches.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    reg.matches.push((name.to_owned(), proc_));
-    0
+/// The chains' view of the plugins: registered C matches and targets, and
+/// the dispatch path's writers.
+#[derive(Default)]
+pub(super) struct CPlugins {
+    kinds: Mutex<Kinds>,
+    pub(super) up: Up,
 }
 
-/// `fc_register_target`: makes a target type available to `<Target "name">`.
-pub fn register_target(name: &str, proc_: target_proc_t) -> c_int {
-    let mut reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-    reg.targets.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    reg.targets.push((name.to_owned(), proc_));
-    0
+impl CPlugins {
+    fn kinds(&self) -> std::sync::MutexGuard<'_, Kinds> {
+        self.kinds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The match or target type registered as `name` (case-insensitively)
+    /// that has the callback it needs (`usable`), with its registered spelling.
+    fn registered<P: Copy>(
+        &self,
+        list: fn(&Kinds) -> &[(String, P)],
+        name: &str,
+        usable: fn(&P) -> bool,
+    ) -> Result<(String, P), Refused> {
+        list(&self.kinds())
+            .iter()
+            .find(|(n, p)| n.eq_ignore_ascii_case(name) && usable(p))
+            .map(|(n, p)| (n.clone(), *p))
+            .ok_or(Refused::Unknown)
+    }
 }
 
-/// The match or target type registered as `name` (case-insensitively)
-/// that has the callback it needs (`usable`), with its registered spelling.
-fn registered<P: Copy>(
-    list: fn(&Registry) -> &[(String, P)],
-    name: &str,
-    usable: fn(&P) -> bool,
-) -> Result<(String, P), Refused> {
-    let reg = REGISTRY.lock().unwrap_or_else(|e| e.into_inner());
-    list(&reg)
-        .iter()
-        .find(|(n, p)| n.eq_ignore_ascii_case(name) && usable(p))
-        .map(|(n, p)| (n.clone(), *p))
-        .ok_or(Refused::Unknown)
+impl Dispatch {
+    /// `fc_register_match`: makes a match type available to `<Match "name">`.
+    pub fn register_match(&self, name: &str, proc_: match_proc_t) -> c_int {
+        let mut kinds = self.filter.kinds();
+        kinds.matches.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        kinds.matches.push((name.to_owned(), proc_));
+        0
+    }
+
+    /// `fc_register_target`: makes a target type available to `<Target "name">`.
+    pub fn register_target(&self, name: &str, proc_: target_proc_t) -> c_int {
+        let mut kinds = self.filter.kinds();
+        kinds.targets.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        kinds.targets.push((name.to_owned(), proc_));
+        0
+    }
+
+    /// The chain behind an `fc_chain_t *` handed out by `fc_chain_get_by_name`.
+    pub fn chain_ptr(&self, name: &str) -> *mut c_void {
+        self.chains
+            .chain_addr(name)
+            .map_or(ptr::null_mut(), |p| p.cast_mut().cast())
+    }
 }
 
 impl Match<data_set_t, value_list_t> for CMatch {
@@ -79,17 +96,13 @@ impl Target<data_set_t, value_list_t> for CTarget {
     }
 }
 
-/// The chains' view of the plugins: registered C matches and targets, and
-/// the dispatch path's writers.
-struct CPlugins;
-
 impl Plugins<data_set_t, value_list_t> for CPlugins {
     fn new_match(
         &self,
         name: &str,
         item: &Item,
     ) -> Result<Box<dyn Match<data_set_t, value_list_t>>, Refused> {
-        let (_, proc_) = registered(|r| &r.matches, name, |p| p.match_.is_some())?;
+        let (_, proc_) = self.registered(|r| &r.matches, name, |p| p.match_.is_some())?;
         let tree = OconfigTree::new(item);
         // SAFETY: `tree` is a valid config tree that outlives the call.
         let m = unsafe { CMatch::create(proc_, tree.as_ptr()) }.map_err(Refused::Failed)?;
@@ -101,7 +114,7 @@ impl Plugins<data_set_t, value_list_t> for CPlugins {
         name: &str,
         item: &Item,
     ) -> Result<NamedTarget<data_set_t, value_list_t>, Refused> {
-        let (name, proc_) = registered(|r| &r.targets, name, |p| p.invoke.is_some())?;
+        let (name, proc_) = self.registered(|r| &r.targets, name, |p| p.invoke.is_some())?;
         let tree = OconfigTree::new(item);
         // SAFETY: `tree` is a valid config tree that outlives the call.
         let t = unsafe { CTarget::create(proc_, tree.as_ptr()) }.map_err(Refused::Failed)?;
@@ -109,68 +122,14 @@ impl Plugins<data_set_t, value_list_t> for CPlugins {
     }
 
     fn write(&self, plugin: Option<&str>, ds: &data_set_t, vl: &value_list_t) -> i32 {
-        super::write_to(plugin, ds, vl)
+        self.up.get().write_to(plugin, ds, vl)
     }
-}
-
-/// Reads one `<Chain "name">` block; a second block of the same name adds to it.
-pub fn configure(item: &Item) -> Result<(), ConfigError> {
-    CHAINS.configure(item)
-}
-
-/// Looks a chain up by name, case-insensitively as collectd does.
-pub fn chain_by_name(name: &str) -> Option<Arc<Chain>> {
-    CHAINS.chain_by_name(name)
-}
-
-/// Selects `PreCacheChain`/`PostCacheChain`; see [`Chains::activate`].
-pub fn activate(pre: &str, post: &str) -> Vec<String> {
-    CHAINS.activate(pre, post)
-}
-
-/// Runs the `PreCacheChain`, if one is configured.
-pub fn pre_cache(ds: &data_set_t, vl: &mut value_list_t) -> Verdict {
-    CHAINS.pre_cache(ds, vl)
-}
-
-/// Whether a `PreCacheChain` may change or stop value lists before the
-/// cache sees them.
-pub fn has_pre_cache_chain() -> bool {
-    CHAINS.has_pre_cache_chain()
-}
-
-/// Whether a `PostCacheChain` decides where values are written.
-pub fn has_post_cache_chain() -> bool {
-    CHAINS.has_post_cache_chain()
-}
-
-/// Runs the `PostCacheChain`; false when none is configured.
-pub fn post_cache(ds: &data_set_t, vl: &mut value_list_t) -> bool {
-    CHAINS.post_cache(ds, vl)
-}
-
-/// `fc_process_chain` on a chain.
-pub fn process(chain: &Chain, ds: &data_set_t, vl: &mut value_list_t, depth: usize) -> c_int {
-    CHAINS.process(chain, ds, vl, depth)
-}
-
-/// Forgets every chain (daemon shutdown); each plugin match and target is
-/// destroyed once, when its chain's last reference goes.
-pub fn shutdown() {
-    CHAINS.shutdown();
-}
-
-/// The chain behind an `fc_chain_t *` handed out by `fc_chain_get_by_name`.
-pub fn chain_ptr(name: &str) -> *mut c_void {
-    CHAINS
-        .chain_addr(name)
-        .map_or(ptr::null_mut(), |p| p.cast_mut().cast())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::parse_str;
+    use crate::config::{parse_str, ConfigError};
     use std::path::Path;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -215,18 +174,19 @@ mod tests {
         vl
     }
 
-    fn chain_from(text: &str) -> Result<(), ConfigError> {
+    fn chain_from(d: &Dispatch, text: &str) -> Result<(), ConfigError> {
         let root = parse_str(text, Path::new("/test/chains.conf")).expect("parses");
         for item in &root.children {
-            configure(item)?;
+            d.chains().configure(item)?;
         }
         Ok(())
     }
 
-    // One test drives the shared registry end to end, so tests cannot race on it.
     #[test]
     fn chains_follow_collectd_semantics() {
-        register_match(
+        let rt = crate::runtime::Runtime::new();
+        let d = rt.dispatch;
+        d.register_match(
             "is_cpu",
             match_proc_t {
                 create: None,
@@ -234,7 +194,7 @@ mod tests {
                 match_: Some(match_plugin_cpu),
             },
         );
-        register_target(
+        d.register_target(
             "rename",
             target_proc_t {
                 create: None,
@@ -243,6 +203,7 @@ mod tests {
             },
         );
         chain_from(
+            d,
             r#"
 <Chain "t_main">
   <Rule "drop_cpu">
@@ -261,6 +222,7 @@ mod tests {
         .expect_err("jump without Chain is an error");
 
         chain_from(
+            d,
             r#"
 <Chain "t_main">
   <Rule "drop_cpu">
@@ -303,25 +265,34 @@ mod tests {
 "#,
         )
         .expect("valid chains");
-        let main = chain_by_name("T_MAIN").expect("case-insensitive lookup");
+        let main = d
+            .chains()
+            .chain_by_name("T_MAIN")
+            .expect("case-insensitive lookup");
 
         let mut cpu = vl_for("cpu");
-        assert_eq!(process(&main, &empty_ds(), &mut cpu, 0), TARGET_STOP);
+        assert_eq!(
+            d.chains().process(&main, &empty_ds(), &mut cpu, 0),
+            TARGET_STOP
+        );
         assert_eq!(cpu.plugin_instance[0], b'X' as _, "target ran before stop");
         assert_eq!(SEEN.load(Ordering::Relaxed), 1);
 
         // Not cpu: falls to the default target, jumps to t_sub whose rule
         // returns, so the chain goes on to its end: continue.
         let mut mem = vl_for("memory");
-        assert_eq!(process(&main, &empty_ds(), &mut mem, 0), TARGET_CONTINUE);
+        assert_eq!(
+            d.chains().process(&main, &empty_ds(), &mut mem, 0),
+            TARGET_CONTINUE
+        );
         assert_eq!(SEEN.load(Ordering::Relaxed), 1);
 
         // A `return` in a chain reached by a rule's jump ends that chain
         // only: the calling chain goes on to its default target.
-        let rule_jump = chain_by_name("t_rule_jump").unwrap();
+        let rule_jump = d.chains().chain_by_name("t_rule_jump").unwrap();
         let mut mem = vl_for("memory");
         assert_eq!(
-            process(&rule_jump, &empty_ds(), &mut mem, 0),
+            d.chains().process(&rule_jump, &empty_ds(), &mut mem, 0),
             TARGET_CONTINUE
         );
         assert_eq!(
@@ -331,32 +302,35 @@ mod tests {
         );
         assert_eq!(mem.plugin_instance[0], b'X' as _);
 
-        let looping = chain_by_name("t_loop").unwrap();
-        assert_eq!(process(&looping, &empty_ds(), &mut mem, 0), TARGET_CONTINUE);
+        let looping = d.chains().chain_by_name("t_loop").unwrap();
+        assert_eq!(
+            d.chains().process(&looping, &empty_ds(), &mut mem, 0),
+            TARGET_CONTINUE
+        );
 
-        let err = chain_from("<Chain \"bad\">\n  <Rule>\n    <Match \"nope\">\n    </Match>\n    Target \"stop\"\n  </Rule>\n</Chain>\n")
+        let err = chain_from(d, "<Chain \"bad\">\n  <Rule>\n    <Match \"nope\">\n    </Match>\n    Target \"stop\"\n  </Rule>\n</Chain>\n")
             .unwrap_err();
         assert_eq!(
             err.to_string(),
             "/test/chains.conf:3: cannot find a \"nope\" match; load the plugin that provides it (LoadPlugin match_nope) before this <Chain>"
         );
-        let err = chain_from("<Chain \"bad2\">\n  <Rule>\n    <Match \"is_cpu\">\n    </Match>\n  </Rule>\n</Chain>\n")
+        let err = chain_from(d, "<Chain \"bad2\">\n  <Rule>\n    <Match \"is_cpu\">\n    </Match>\n  </Rule>\n</Chain>\n")
             .unwrap_err();
         assert_eq!(
             err.to_string(),
             "/test/chains.conf:2: this <Rule> has no target (add a <Target> block)"
         );
 
-        assert!(activate("t_main", "").is_empty());
-        assert!(!has_post_cache_chain());
+        assert!(d.chains().activate("t_main", "").is_empty());
+        assert!(!d.chains().has_post_cache_chain());
         let mut cpu = vl_for("cpu");
-        assert_eq!(pre_cache(&empty_ds(), &mut cpu), Verdict::Stop);
-        assert_eq!(activate("", "missing").len(), 1);
+        assert_eq!(d.chains().pre_cache(&empty_ds(), &mut cpu), Verdict::Stop);
+        assert_eq!(d.chains().activate("", "missing").len(), 1);
         assert!(
-            activate("PreCache", "PostCache").is_empty(),
+            d.chains().activate("PreCache", "PostCache").is_empty(),
             "collectd's defaults"
         );
-        assert!(!has_post_cache_chain());
-        activate("", "");
+        assert!(!d.chains().has_post_cache_chain());
+        d.chains().activate("", "");
     }
 }

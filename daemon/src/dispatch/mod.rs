@@ -17,7 +17,7 @@ pub mod outputs;
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_char, c_int, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, OnceLock};
 
 use rcollectd_plugin::sys::{
     cdtime_t, data_set_t, meta_data_clone, meta_data_destroy, meta_data_t, notification_t,
@@ -25,10 +25,9 @@ use rcollectd_plugin::sys::{
 };
 
 use crate::abi::ffi::cstr_field_ref;
-use crate::cache::{vl_fields, CMeta, Fields, Sample, SampleRates};
+use crate::cache::{vl_fields, CMeta, Cache, Fields, Sample, SampleRates};
 use crate::plugins::ctx::{self, Ctx};
-use crate::plugins::registry::{Callback, OwnedDataSet, WriteFn};
-use crate::runtime::runtime;
+use crate::plugins::registry::{Callback, OwnedDataSet, Registry, WriteFn};
 
 /// The write-queue limits, as the core's output queues keep them.
 pub use rcollectd_core::outputs::{QueueLimits, DEFAULT_QUEUE_LIMIT};
@@ -37,29 +36,93 @@ pub use rcollectd_core::outputs::{QueueLimits, DEFAULT_QUEUE_LIMIT};
 pub use rcollectd_core::dispatch::Stats;
 pub use rcollectd_core::dispatch::BATCH_MAX;
 use rcollectd_core::dispatch::{Batch, Flow, Pushed, Route};
+use rcollectd_core::filter::Chains;
 
 /// What dispatching threads hand over.
 type Msg = rcollectd_core::dispatch::Msg<QueuedVl>;
 
-/// The dispatch path's flow (the core's), over queued value lists.
-static FLOW: LazyLock<Flow<QueuedVl, DispatchRoute>> = LazyLock::new(|| Flow::new(DispatchRoute));
-
-/// The dispatch counters.
-pub fn stats() -> &'static Stats {
-    FLOW.stats()
-}
-
-/// Sets the write-queue limits (each output's, and the routing queue's).
-pub fn set_limits(l: QueueLimits) {
-    outputs::set_limits(l);
-}
-
 pub use rcollectd_core::outputs::drop_probability;
 
-/// Decides whether the next value list is dropped before the cache (and
-/// counts it if so); see [`Flow::check_drop`].
-pub fn check_drop() -> bool {
-    FLOW.check_drop(pending_len(), outputs::limits())
+/// The dispatch path of one runtime: the core's flow over queued value
+/// lists, one queue per output, the filter chains, and the registry and
+/// cache it works with. Built once per runtime and never freed, because its
+/// writer threads and the plugins' callbacks hold references into it.
+pub struct Dispatch {
+    registry: &'static Registry,
+    cache: &'static Cache,
+    flow: Flow<QueuedVl, DispatchRoute>,
+    outputs: outputs::Queues,
+    chains: Chains<data_set_t, value_list_t>,
+    filter: &'static chains::CPlugins,
+    /// In an isolated plugin's host process, the one notification callback
+    /// its notifications go to (the channel to the daemon).
+    notify_only: OnceLock<String>,
+    /// In an isolated plugin's host process: missing values are only those
+    /// the daemon reports.
+    missing_from_daemon: AtomicBool,
+    /// Called with an output's name after it has written a batch (an
+    /// isolated plugin's stand-in sends what it gathered then).
+    after_payload: OnceLock<fn(&str)>,
+}
+
+/// How a part of the dispatch path built before the whole (the flow's
+/// route, the outputs' host, the chains' plugins) reaches it: set by
+/// [`Dispatch::new`] before the dispatch path is handed to anyone.
+#[derive(Default)]
+struct Up(OnceLock<&'static Dispatch>);
+
+impl Up {
+    fn bind(&self, d: &'static Dispatch) {
+        let _ = self.0.set(d);
+    }
+
+    fn get(&self) -> &'static Dispatch {
+        self.0.get().expect("bound by Dispatch::new before use")
+    }
+}
+
+impl Dispatch {
+    /// The dispatch path of a runtime whose callbacks are in `registry` and
+    /// whose value cache is `cache`.
+    pub fn new(registry: &'static Registry, cache: &'static Cache) -> &'static Dispatch {
+        let filter: &'static chains::CPlugins = Box::leak(Box::default());
+        let d: &'static Dispatch = Box::leak(Box::new(Dispatch {
+            registry,
+            cache,
+            flow: Flow::new(DispatchRoute(Up::default())),
+            outputs: outputs::Queues::new(outputs::DispatchHost(Up::default())),
+            chains: Chains::new(filter),
+            filter,
+            notify_only: OnceLock::new(),
+            missing_from_daemon: AtomicBool::new(false),
+            after_payload: OnceLock::new(),
+        }));
+        d.flow.route().0.bind(d);
+        d.outputs.host().0.bind(d);
+        filter.up.bind(d);
+        d
+    }
+
+    /// The dispatch counters.
+    pub fn stats(&self) -> &Stats {
+        self.flow.stats()
+    }
+
+    /// Sets the write-queue limits (each output's, and the routing queue's).
+    pub fn set_limits(&self, l: QueueLimits) {
+        self.outputs.set_limits(l);
+    }
+
+    /// Decides whether the next value list is dropped before the cache (and
+    /// counts it if so); see [`Flow::check_drop`].
+    pub fn check_drop(&self) -> bool {
+        self.flow.check_drop(pending_len(), self.outputs.limits())
+    }
+
+    /// The filter chains (`<Chain>`, `PreCacheChain`, `PostCacheChain`).
+    pub fn chains(&self) -> &Chains<data_set_t, value_list_t> {
+        &self.chains
+    }
 }
 
 /// Value lists with at most this many values keep them inline, so queueing
@@ -273,34 +336,46 @@ impl Drop for QueuedVl {
     }
 }
 
+/// A thread's open batch and the dispatch path its value lists go to.
+struct Pending {
+    batch: Batch<QueuedVl>,
+    to: Option<&'static Dispatch>,
+}
+
+impl Pending {
+    /// The gathered value lists with where they go, if any.
+    fn take(&mut self) -> Option<(Vec<QueuedVl>, &'static Dispatch)> {
+        Some((self.batch.take()?, self.to?))
+    }
+}
+
 thread_local! {
     /// The value lists this thread has dispatched inside a [`batch_scope`]
     /// and not yet handed over.
-    static PENDING: RefCell<Batch<QueuedVl>> = const { RefCell::new(Batch::new()) };
-}
-
-fn spare_batch() -> Vec<QueuedVl> {
-    FLOW.spare_batch()
-}
-
-fn recycle(batch: Vec<QueuedVl>) {
-    FLOW.recycle(batch);
-}
-
-/// How many value lists a batch gathers ([`rcollectd_core::dispatch::batch_cap`]).
-fn batch_cap() -> usize {
-    rcollectd_core::dispatch::batch_cap(outputs::limits())
+    static PENDING: RefCell<Pending> = const {
+        RefCell::new(Pending {
+            batch: Batch::new(),
+            to: None,
+        })
+    };
 }
 
 /// Value lists this thread holds in its open batch (they count towards the
 /// queue limits before they reach the queue).
 fn pending_len() -> usize {
-    PENDING.with(|p| p.try_borrow().map_or(0, |p| p.len()))
+    PENDING.with(|p| p.try_borrow().map_or(0, |p| p.batch.len()))
 }
 
-/// Makes the coming shutdown keep late value lists (a reload hands them on).
-pub fn keep_late_value_lists() {
-    FLOW.keep_late();
+impl Dispatch {
+    /// How many value lists a batch gathers ([`rcollectd_core::dispatch::batch_cap`]).
+    fn batch_cap(&self) -> usize {
+        rcollectd_core::dispatch::batch_cap(self.outputs.limits())
+    }
+
+    /// Makes the coming shutdown keep late value lists (a reload hands them on).
+    pub fn keep_late_value_lists(&self) {
+        self.flow.keep_late();
+    }
 }
 
 /// A value list as plain data: what a reload hands to the next process,
@@ -319,14 +394,53 @@ pub struct PlainValueList {
     pub meta: Option<crate::meta::MetaData>,
 }
 
-/// Takes the value lists dispatched after the writers stopped at shutdown.
-pub fn take_late() -> Vec<PlainValueList> {
-    let items = FLOW.take_late();
-    items
-        .iter()
-        // SAFETY: `view` points into the live item: its values and meta data.
-        .map(|item| unsafe { PlainValueList::of(&item.view()) })
-        .collect()
+impl Dispatch {
+    /// Takes the value lists dispatched after the writers stopped at shutdown.
+    pub fn take_late(&self) -> Vec<PlainValueList> {
+        let items = self.flow.take_late();
+        items
+            .iter()
+            // SAFETY: `view` points into the live item: its values and meta data.
+            .map(|item| unsafe { PlainValueList::of(&item.view()) })
+            .collect()
+    }
+
+    /// Dispatches plain value lists (from a previous process at a reload, or
+    /// from an isolated plugin) in one batch; returns how many were accepted.
+    pub fn dispatch_plain(&'static self, lists: &[PlainValueList]) -> usize {
+        let _batch = batch_scope();
+        lists
+            .iter()
+            // SAFETY: `with_vl` hands out a value list valid for the call.
+            .filter(|l| l.with_vl(|vl| unsafe { self.dispatch_values(vl) }) == 0)
+            .count()
+    }
+
+    /// Queues one value list: into the thread's open batch if it has one
+    /// (handing the batch over once it is full), else straight to the writers.
+    fn submit(&'static self, item: QueuedVl) {
+        let mut other = None;
+        let pushed = PENDING.with(|p| match p.try_borrow_mut() {
+            Ok(mut p) => {
+                if !p.to.is_some_and(|to| std::ptr::eq(to, self)) {
+                    // A batch holds one dispatch path's value lists.
+                    other = p.take();
+                    p.to = Some(self);
+                }
+                p.batch
+                    .push(item, self.batch_cap(), || self.flow.spare_batch())
+            }
+            Err(_) => Pushed::Alone(item),
+        });
+        if let Some((batch, to)) = other {
+            to.flow.send_batch(batch);
+        }
+        match pushed {
+            Pushed::Full(batch) => self.flow.send_batch(batch),
+            Pushed::Held => {}
+            Pushed::Alone(item) => self.flow.send(Msg::One(item)),
+        }
+    }
 }
 
 impl PlainValueList {
@@ -376,36 +490,11 @@ impl PlainValueList {
     }
 }
 
-/// Dispatches plain value lists (from a previous process at a reload, or
-/// from an isolated plugin) in one batch; returns how many were accepted.
-pub fn dispatch_plain(lists: &[PlainValueList]) -> usize {
-    let _batch = batch_scope();
-    lists
-        .iter()
-        // SAFETY: `with_vl` hands out a value list valid for the call.
-        .filter(|l| l.with_vl(|vl| unsafe { dispatch_values(vl) }) == 0)
-        .count()
-}
-
-/// Queues one value list: into the thread's open batch if it has one
-/// (handing the batch over once it is full), else straight to the writers.
-fn submit(item: QueuedVl) {
-    let pushed = PENDING.with(|p| match p.try_borrow_mut() {
-        Ok(mut p) => p.push(item, batch_cap(), spare_batch),
-        Err(_) => Pushed::Alone(item),
-    });
-    match pushed {
-        Pushed::Full(batch) => FLOW.send_batch(batch),
-        Pushed::Held => {}
-        Pushed::Alone(item) => FLOW.send(Msg::One(item)),
-    }
-}
-
 /// Hands this thread's open batch, if any, to the write threads.
 fn flush_pending() {
-    let batch = PENDING.with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.take()));
-    if let Some(b) = batch {
-        FLOW.send_batch(b);
+    let taken = PENDING.with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.take()));
+    if let Some((batch, to)) = taken {
+        to.flow.send_batch(batch);
     }
 }
 
@@ -438,7 +527,7 @@ impl Drop for BatchScope {
 pub fn batch_begin() {
     PENDING.with(|p| {
         if let Ok(mut p) = p.try_borrow_mut() {
-            p.begin();
+            p.batch.begin();
         }
     });
 }
@@ -446,9 +535,13 @@ pub fn batch_begin() {
 /// Closes a batch opened by [`batch_begin`]; the outermost close hands the
 /// gathered value lists over. An unmatched close is harmless.
 pub fn batch_end() {
-    let batch = PENDING.with(|p| p.try_borrow_mut().ok().and_then(|mut p| p.end()));
-    if let Some(b) = batch {
-        FLOW.send_batch(b);
+    let taken = PENDING.with(|p| {
+        let mut p = p.try_borrow_mut().ok()?;
+        let batch = p.batch.end()?;
+        Some((batch, p.to?))
+    });
+    if let Some((batch, to)) = taken {
+        to.flow.send_batch(batch);
     }
 }
 
@@ -466,36 +559,42 @@ fn ident(vl: &value_list_t) -> String {
     crate::cache::NameBuf::from_vl(vl).to_string()
 }
 
-/// Updates the value cache and sends cache events. collectd 5.12 logs a
-/// refused value list (e.g. not newer than the cached one) but still writes
-/// it (`plugin_dispatch_values_internal` ignores `uc_update`'s status), so
-/// rcollectd does the same.
-/// `vl`, the sample's value list, is there for the cache-event callbacks:
-/// without them the dispatch path builds no `value_list_t` before queueing.
-fn update_cache(
-    ds: &OwnedDataSet,
-    sample: &Sample<'_>,
-    vl: Option<&value_list_t>,
-    rates: &mut SampleRates,
-) {
-    let result = crate::runtime::runtime()
-        .cache
-        .update_sample(ds.sources(), sample, Some(rates));
-    match result {
-        Ok(u) => {
-            if let (true, Some(vl)) = (runtime().registry.has_cache_event_callbacks(), vl) {
-                let name = crate::cache::NameBuf::from_vl(vl);
-                if u.is_new {
-                    dispatch_cache_event(CE_VALUE_NEW, 0, name.as_c_str(), vl);
-                } else if u.callbacks_mask != 0 {
-                    dispatch_cache_event(CE_VALUE_UPDATE, u.callbacks_mask, name.as_c_str(), vl);
+impl Dispatch {
+    /// Updates the value cache and sends cache events. collectd 5.12 logs a
+    /// refused value list (e.g. not newer than the cached one) but still writes
+    /// it (`plugin_dispatch_values_internal` ignores `uc_update`'s status), so
+    /// rcollectd does the same.
+    /// `vl`, the sample's value list, is there for the cache-event callbacks:
+    /// without them the dispatch path builds no `value_list_t` before queueing.
+    fn update_cache(
+        &self,
+        ds: &OwnedDataSet,
+        sample: &Sample<'_>,
+        vl: Option<&value_list_t>,
+        rates: &mut SampleRates,
+    ) {
+        let result = self.cache.update_sample(ds.sources(), sample, Some(rates));
+        match result {
+            Ok(u) => {
+                if let (true, Some(vl)) = (self.registry.has_cache_event_callbacks(), vl) {
+                    let name = crate::cache::NameBuf::from_vl(vl);
+                    if u.is_new {
+                        self.dispatch_cache_event(CE_VALUE_NEW, 0, name.as_c_str(), vl);
+                    } else if u.callbacks_mask != 0 {
+                        self.dispatch_cache_event(
+                            CE_VALUE_UPDATE,
+                            u.callbacks_mask,
+                            name.as_c_str(),
+                            vl,
+                        );
+                    }
                 }
             }
+            Err(e @ crate::cache::CacheError::TooOld { .. }) => {
+                crate::plugins::log::notice(&e.to_string())
+            }
+            Err(e) => log::error!("{e}"),
         }
-        Err(e @ crate::cache::CacheError::TooOld { .. }) => {
-            crate::plugins::log::notice(&e.to_string())
-        }
-        Err(e) => log::error!("{e}"),
     }
 }
 
@@ -510,205 +609,206 @@ pub const CE_VALUE_EXPIRED: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_V
 /// setting `event->ret`, and the subscriptions are stored in the cache entry's
 /// mask. Like collectd 5.12 (whose mask test is a no-op), UPDATE and EXPIRED
 /// go to every active callback.
-pub fn dispatch_cache_event(
-    event_type: u32,
-    _mask: u64,
-    name: &std::ffi::CStr,
-    vl: *const value_list_t,
-) {
-    let slots: Vec<_> = runtime()
-        .registry
-        .cache_event
-        .read()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    let mut mask: u64 = 0;
-    for (i, slot) in slots.iter().enumerate() {
-        let Some(s) = slot else { continue };
-        let mut ev = rcollectd_plugin::sys::cache_event_t {
-            type_: event_type,
-            value_list: vl,
-            value_list_name: name.as_ptr(),
-            ret: 0,
-        };
-        let _g = ctx::enter(s.ctx.0);
-        let status = s.cache_event(&mut ev);
-        if status != 0 {
-            log::error!(
-                "plugin_dispatch_cache_event: Callback \"{}\" failed with status {status}.",
-                s.name
-            );
-        } else if ev.ret != 0 {
-            mask |= 1 << i;
+impl Dispatch {
+    pub fn dispatch_cache_event(
+        &self,
+        event_type: u32,
+        _mask: u64,
+        name: &std::ffi::CStr,
+        vl: *const value_list_t,
+    ) {
+        let slots: Vec<_> = self
+            .registry
+            .cache_event
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let mut mask: u64 = 0;
+        for (i, slot) in slots.iter().enumerate() {
+            let Some(s) = slot else { continue };
+            let mut ev = rcollectd_plugin::sys::cache_event_t {
+                type_: event_type,
+                value_list: vl,
+                value_list_name: name.as_ptr(),
+                ret: 0,
+            };
+            let _g = ctx::enter(s.ctx.0);
+            let status = s.cache_event(&mut ev);
+            if status != 0 {
+                log::error!(
+                    "plugin_dispatch_cache_event: Callback \"{}\" failed with status {status}.",
+                    s.name
+                );
+            } else if ev.ret != 0 {
+                mask |= 1 << i;
+            }
+        }
+        if event_type == CE_VALUE_NEW && mask != 0 {
+            self.cache.set_callbacks_mask(name.to_bytes(), mask);
         }
     }
-    if event_type == CE_VALUE_NEW && mask != 0 {
-        crate::runtime::runtime()
-            .cache
-            .set_callbacks_mask(name.to_bytes(), mask);
-    }
-}
 
-/// Missing-value detection (collectd's `uc_check_timeout`, run once per
-/// interval): each expired cache entry goes to the missing callbacks and, if
-/// subscribed, to the cache-event callbacks, then leaves the cache.
-pub fn check_missing() -> usize {
-    crate::runtime::runtime().cache.expire(
-        crate::time::now(),
-        crate::abi::globals::timeout(),
-        on_expired,
-    )
-}
+    /// Missing-value detection (collectd's `uc_check_timeout`, run once per
+    /// interval): each expired cache entry goes to the missing callbacks and, if
+    /// subscribed, to the cache-event callbacks, then leaves the cache.
+    pub fn check_missing(&self) -> usize {
+        self.cache
+            .expire(crate::time::now(), crate::abi::globals::timeout(), |x| {
+                self.on_expired(x)
+            })
+    }
 
-fn on_expired(x: &crate::cache::ExpiredEntry) {
-    let vl = crate::cache::expired_value_list(x);
-    // SAFETY: a valid value list on our stack.
-    unsafe { dispatch_missing(&vl) };
-    if x.callbacks_mask != 0 {
-        dispatch_cache_event(CE_VALUE_EXPIRED, x.callbacks_mask, &x.name, &vl);
+    fn on_expired(&self, x: &crate::cache::ExpiredEntry) {
+        let vl = crate::cache::expired_value_list(x);
+        // SAFETY: a valid value list on our stack.
+        unsafe { self.dispatch_missing(&vl) };
+        if x.callbacks_mask != 0 {
+            self.dispatch_cache_event(CE_VALUE_EXPIRED, x.callbacks_mask, &x.name, &vl);
+        }
     }
-}
 
-/// Validates, fills in defaults, runs chains and cache, and queues a copy of
-/// `vl` for the write threads (no drop check: see [`check_drop`]).
-///
-/// # Safety
-/// `vl` must point to a valid value list whose `values` holds `values_len` entries.
-pub unsafe fn enqueue(vl: *const value_list_t) -> c_int {
-    if vl.is_null() {
-        return libc::EINVAL;
-    }
-    // SAFETY: caller guarantees validity.
-    let src = unsafe { &*vl };
-    let type_bytes = crate::abi::ffi::field_bytes(&src.type_);
-    if type_bytes.is_empty() || src.values.is_null() || src.values_len < 1 {
-        log::error!(
-            "plugin_dispatch_values: Invalid value list from plugin {}.",
-            cstr_field_ref(&src.plugin)
-        );
-        FLOW.stats()
-            .rejected_invalid
-            .fetch_add(1, Ordering::Relaxed);
-        return -1;
-    }
-    let Some(ds) = runtime().registry.data_set_static(type_bytes) else {
-        let type_name = String::from_utf8_lossy(type_bytes);
-        if runtime().registry.data_set_count() == 0 {
+    /// Validates, fills in defaults, runs chains and cache, and queues a copy of
+    /// `vl` for the write threads (no drop check: see [`check_drop`]).
+    ///
+    /// # Safety
+    /// `vl` must point to a valid value list whose `values` holds `values_len` entries.
+    pub unsafe fn enqueue(&'static self, vl: *const value_list_t) -> c_int {
+        if vl.is_null() {
+            return libc::EINVAL;
+        }
+        // SAFETY: caller guarantees validity.
+        let src = unsafe { &*vl };
+        let type_bytes = crate::abi::ffi::field_bytes(&src.type_);
+        if type_bytes.is_empty() || src.values.is_null() || src.values_len < 1 {
             log::error!(
-                "plugin_dispatch_values: No data sets registered. Could the types database be \
-                 read? Check your `TypesDB' setting!"
+                "plugin_dispatch_values: Invalid value list from plugin {}.",
+                cstr_field_ref(&src.plugin)
             );
-        } else {
-            log::info!(
+            self.flow
+                .stats()
+                .rejected_invalid
+                .fetch_add(1, Ordering::Relaxed);
+            return -1;
+        }
+        let Some(ds) = self.registry.data_set_static(type_bytes) else {
+            let type_name = String::from_utf8_lossy(type_bytes);
+            if self.registry.data_set_count() == 0 {
+                log::error!(
+                    "plugin_dispatch_values: No data sets registered. Could the types database be \
+                 read? Check your `TypesDB' setting!"
+                );
+            } else {
+                log::info!(
                 "plugin_dispatch_values: Dataset not found: {type_name} (from \"{}\"), check your types.db!",
                 ident(src)
             );
-        }
-        FLOW.stats()
-            .rejected_invalid
-            .fetch_add(1, Ordering::Relaxed);
-        return -1;
-    };
-    if ds.ds_num() != src.values_len {
-        log::error!(
+            }
+            self.flow
+                .stats()
+                .rejected_invalid
+                .fetch_add(1, Ordering::Relaxed);
+            return -1;
+        };
+        if ds.ds_num() != src.values_len {
+            log::error!(
             "plugin_dispatch_values: <{}> ds->type = {}: (ds->ds_num = {}) != (vl->values_len = {})",
             ident(src),
             String::from_utf8_lossy(type_bytes),
             ds.ds_num(),
             src.values_len
         );
-        FLOW.stats()
-            .rejected_invalid
-            .fetch_add(1, Ordering::Relaxed);
-        return -1;
-    }
-
-    // SAFETY: caller guarantees `values_len` values.
-    let mut values =
-        Values::copy_of(unsafe { std::slice::from_raw_parts(src.values, src.values_len) });
-    let meta = if src.meta.is_null() {
-        std::ptr::null_mut()
-    } else {
-        // SAFETY: the plugin's meta data is valid for the duration of the call.
-        let m = unsafe { meta_data_clone(src.meta) };
-        if m.is_null() {
-            log::error!("plugin_dispatch_values: meta_data_clone failed.");
-            return libc::ENOMEM;
+            self.flow
+                .stats()
+                .rejected_invalid
+                .fetch_add(1, Ordering::Relaxed);
+            return -1;
         }
-        m
-    };
-    let ctx_now = ctx::get();
-    let time = if src.time == 0 {
-        crate::time::now()
-    } else {
-        src.time
-    };
-    let interval = if src.interval == 0 {
-        effective_interval(&ctx_now)
-    } else {
-        src.interval
-    };
-    let fields = vl_fields(src);
-    let mut rates = SampleRates::Unknown;
-    let as_sent = src.host[0] != 0
-        && !fields.iter().any(|f| f.contains(&b'/'))
-        && !crate::dispatch::chains::has_pre_cache_chain()
-        && !runtime().registry.has_cache_event_callbacks();
-    let (time, interval, meta, ident) = if as_sent {
-        // The usual case: nothing to fill in, escape or filter, so the
-        // plugin's value list is read where it is, never copied whole.
-        let cmeta = CMeta(meta);
-        let sample = Sample {
-            fields,
+
+        // SAFETY: caller guarantees `values_len` values.
+        let mut values =
+            Values::copy_of(unsafe { std::slice::from_raw_parts(src.values, src.values_len) });
+        let meta = if src.meta.is_null() {
+            std::ptr::null_mut()
+        } else {
+            // SAFETY: the plugin's meta data is valid for the duration of the call.
+            let m = unsafe { meta_data_clone(src.meta) };
+            if m.is_null() {
+                log::error!("plugin_dispatch_values: meta_data_clone failed.");
+                return libc::ENOMEM;
+            }
+            m
+        };
+        let ctx_now = ctx::get();
+        let time = if src.time == 0 {
+            crate::time::now()
+        } else {
+            src.time
+        };
+        let interval = if src.interval == 0 {
+            effective_interval(&ctx_now)
+        } else {
+            src.interval
+        };
+        let fields = vl_fields(src);
+        let mut rates = SampleRates::Unknown;
+        let as_sent = src.host[0] != 0
+            && !fields.iter().any(|f| f.contains(&b'/'))
+            && !self.chains.has_pre_cache_chain()
+            && !self.registry.has_cache_event_callbacks();
+        let (time, interval, meta, ident) = if as_sent {
+            // The usual case: nothing to fill in, escape or filter, so the
+            // plugin's value list is read where it is, never copied whole.
+            let cmeta = CMeta(meta);
+            let sample = Sample {
+                fields,
+                time,
+                interval,
+                values: crate::cache::raw_values(values.as_slice(src.values_len)),
+                meta: (!meta.is_null()).then_some(&cmeta as &dyn crate::cache::MetaSource),
+            };
+            self.update_cache(ds, &sample, None, &mut rates);
+            (time, interval, meta, Ident::of(fields, src))
+        } else {
+            let mut vl = *src;
+            vl.meta = meta;
+            vl.time = time;
+            vl.interval = interval;
+            if vl.host[0] == 0 {
+                crate::abi::globals::copy_hostname(&mut vl.host);
+            }
+            escape_slashes(&mut vl.host);
+            escape_slashes(&mut vl.plugin);
+            escape_slashes(&mut vl.plugin_instance);
+            escape_slashes(&mut vl.type_);
+            escape_slashes(&mut vl.type_instance);
+            vl.values = values.as_mut_ptr();
+            if self.chains.pre_cache(ds.raw(), &mut vl) == chains::Verdict::Stop {
+                if !vl.meta.is_null() {
+                    // SAFETY: the clone made above (or what the chain left in its
+                    // place) belongs to this call.
+                    unsafe { meta_data_destroy(vl.meta) };
+                }
+                return 0;
+            }
+            let cmeta = CMeta(vl.meta);
+            // SAFETY: `vl.values` points to `values`, `values_len` long.
+            let sample = unsafe { crate::cache::sample_of(&vl, &cmeta) };
+            self.update_cache(ds, &sample, Some(&vl), &mut rates);
+            // A chain may have changed any of these.
+            (vl.time, vl.interval, vl.meta, Ident::of(sample.fields, &vl))
+        };
+        self.submit(QueuedVl {
+            ident,
             time,
             interval,
-            values: crate::cache::raw_values(values.as_slice(src.values_len)),
-            meta: (!meta.is_null()).then_some(&cmeta as &dyn crate::cache::MetaSource),
-        };
-        update_cache(ds, &sample, None, &mut rates);
-        (time, interval, meta, Ident::of(fields, src))
-    } else {
-        let mut vl = *src;
-        vl.meta = meta;
-        vl.time = time;
-        vl.interval = interval;
-        if vl.host[0] == 0 {
-            crate::abi::globals::copy_hostname(&mut vl.host);
-        }
-        escape_slashes(&mut vl.host);
-        escape_slashes(&mut vl.plugin);
-        escape_slashes(&mut vl.plugin_instance);
-        escape_slashes(&mut vl.type_);
-        escape_slashes(&mut vl.type_instance);
-        vl.values = values.as_mut_ptr();
-        if crate::dispatch::chains::pre_cache(ds.raw(), &mut vl)
-            == crate::dispatch::chains::Verdict::Stop
-        {
-            if !vl.meta.is_null() {
-                // SAFETY: the clone made above (or what the chain left in its
-                // place) belongs to this call.
-                unsafe { meta_data_destroy(vl.meta) };
-            }
-            return 0;
-        }
-        let cmeta = CMeta(vl.meta);
-        // SAFETY: `vl.values` points to `values`, `values_len` long.
-        let sample = unsafe { crate::cache::sample_of(&vl, &cmeta) };
-        update_cache(ds, &sample, Some(&vl), &mut rates);
-        // A chain may have changed any of these.
-        (vl.time, vl.interval, vl.meta, Ident::of(sample.fields, &vl))
-    };
-    submit(QueuedVl {
-        ident,
-        time,
-        interval,
-        meta,
-        values,
-        rates,
-        ds,
-        ctx: Ctx(ctx_now),
-    });
-    0
+            meta,
+            values,
+            rates,
+            ds,
+            ctx: Ctx(ctx_now),
+        });
+        0
+    }
 }
 
 /// `plugin_get_interval` semantics: the context's interval, else the global.
@@ -720,37 +820,39 @@ pub fn effective_interval(c: &rcollectd_plugin::sys::plugin_ctx_t) -> cdtime_t {
     }
 }
 
-/// `plugin_dispatch_values`.
-///
-/// # Safety
-/// As [`enqueue`].
-pub unsafe fn dispatch_values(vl: *const value_list_t) -> c_int {
-    if check_drop() {
-        return 0;
-    }
-    // SAFETY: forwarded contract.
-    unsafe { enqueue(vl) }
-}
-
-/// Calls every write callback (or only `target`, matched case-insensitively)
-/// for one value list; 0 if at least one succeeded or none failed.
-pub fn write_to(target: Option<&str>, ds: &data_set_t, vl: &value_list_t) -> c_int {
-    if let Some(status) = route(target, vl) {
-        return status;
-    }
-    let writers = runtime().registry.write.snapshot();
-    if writers.is_empty() {
-        return libc::ENOENT;
-    }
-    match target {
-        Some(name) => {
-            let Some(cb) = writers.iter().find(|c| c.name.eq_ignore_ascii_case(name)) else {
-                return libc::ENOENT;
-            };
-            // The caller's context is kept, as collectd does for targeted writes.
-            cb.write(ds, vl)
+impl Dispatch {
+    /// `plugin_dispatch_values`.
+    ///
+    /// # Safety
+    /// As [`Dispatch::enqueue`].
+    pub unsafe fn dispatch_values(&'static self, vl: *const value_list_t) -> c_int {
+        if self.check_drop() {
+            return 0;
         }
-        None => write_all(&writers, ds, vl),
+        // SAFETY: forwarded contract.
+        unsafe { self.enqueue(vl) }
+    }
+
+    /// Calls every write callback (or only `target`, matched case-insensitively)
+    /// for one value list; 0 if at least one succeeded or none failed.
+    pub fn write_to(&self, target: Option<&str>, ds: &data_set_t, vl: &value_list_t) -> c_int {
+        if let Some(status) = self.route_copy(target, vl) {
+            return status;
+        }
+        let writers = self.registry.write.snapshot();
+        if writers.is_empty() {
+            return libc::ENOENT;
+        }
+        match target {
+            Some(name) => {
+                let Some(cb) = writers.iter().find(|c| c.name.eq_ignore_ascii_case(name)) else {
+                    return libc::ENOENT;
+                };
+                // The caller's context is kept, as collectd does for targeted writes.
+                cb.write(ds, vl)
+            }
+            None => write_all(&writers, ds, vl),
+        }
     }
 }
 
@@ -838,49 +940,52 @@ thread_local! {
 /// A chain's `write` target on a routing thread: queues a copy of `vl` for
 /// the output named `target` (every output for `None`). `None` when this
 /// thread is not routing, so the caller writes synchronously.
-fn route(target: Option<&str>, vl: &value_list_t) -> Option<c_int> {
-    ROUTING.with(|r| {
-        let mut r = r.try_borrow_mut().ok()?;
-        let r = r.as_mut()?;
-        let outputs = outputs::current();
-        let names: Vec<&str> = match target {
-            Some(t) => match outputs.iter().find(|o| o.name().eq_ignore_ascii_case(t)) {
-                Some(o) => vec![o.name()],
-                None => return Some(libc::ENOENT),
-            },
-            None if outputs.is_empty() => return Some(libc::ENOENT),
-            None => outputs.iter().map(|o| o.name()).collect(),
-        };
-        for name in names {
-            let Some(copy) = QueuedVl::copy_of(vl, &r.like) else {
-                log::error!("plugin_dispatch_values: meta_data_clone failed.");
-                return Some(libc::ENOMEM);
+impl Dispatch {
+    fn route_copy(&self, target: Option<&str>, vl: &value_list_t) -> Option<c_int> {
+        ROUTING.with(|r| {
+            let mut r = r.try_borrow_mut().ok()?;
+            let r = r.as_mut()?;
+            let outputs = self.outputs();
+            let names: Vec<&str> = match target {
+                Some(t) => match outputs.iter().find(|o| o.name().eq_ignore_ascii_case(t)) {
+                    Some(o) => vec![o.name()],
+                    None => return Some(libc::ENOENT),
+                },
+                None if outputs.is_empty() => return Some(libc::ENOENT),
+                None => outputs.iter().map(|o| o.name()).collect(),
             };
-            match r.routed.iter_mut().find(|(n, _)| n == name) {
-                Some((_, items)) => items.push(copy),
-                None => r.routed.push((name.to_owned(), vec![copy])),
+            for name in names {
+                let Some(copy) = QueuedVl::copy_of(vl, &r.like) else {
+                    log::error!("plugin_dispatch_values: meta_data_clone failed.");
+                    return Some(libc::ENOMEM);
+                };
+                match r.routed.iter_mut().find(|(n, _)| n == name) {
+                    Some((_, items)) => items.push(copy),
+                    None => r.routed.push((name.to_owned(), vec![copy])),
+                }
             }
-        }
-        Some(0)
-    })
+            Some(0)
+        })
+    }
 }
 
 /// The engine around the core's flow: the outputs, the `PostCacheChain`,
 /// the heap.
-struct DispatchRoute;
+struct DispatchRoute(Up);
 
 impl Route<QueuedVl> for DispatchRoute {
     fn has_post_cache_chain(&self) -> bool {
-        crate::dispatch::chains::has_post_cache_chain()
+        self.0.get().chains.has_post_cache_chain()
     }
 
     fn deliver(&self, payload: outputs::Payload<QueuedVl>) -> bool {
-        outputs::deliver(payload)
+        self.0.get().deliver(payload)
     }
 
     /// Runs the `PostCacheChain` over a batch on a routing thread and hands
     /// what its `write` targets chose to the outputs.
     fn route(&self, batch: &mut Vec<QueuedVl>) {
+        let d = self.0.get();
         for item in batch.iter_mut() {
             let _g = ctx::enter(item.ctx.0);
             let mut vl = item.to_vl();
@@ -895,19 +1000,19 @@ impl Route<QueuedVl> for DispatchRoute {
                 let routed = r.take().map(|r| r.routed).unwrap_or_default();
                 *r = Some(Routing { like, routed });
             });
-            crate::dispatch::chains::post_cache(ds.raw(), &mut vl);
+            d.chains.post_cache(ds.raw(), &mut vl);
             // A chain may have replaced the meta data: own what is there now.
             item.meta = vl.meta;
         }
         let routed = ROUTING.with(|r| r.borrow_mut().take().map(|r| r.routed));
         for (name, items) in routed.unwrap_or_default() {
-            outputs::deliver_to(&name, items);
+            d.deliver_to(&name, items);
         }
         batch.clear();
     }
 
     fn output_backlog(&self) -> i64 {
-        outputs::queued()
+        self.0.get().output_backlog()
     }
 
     fn trim(&self) {
@@ -919,9 +1024,11 @@ impl Route<QueuedVl> for DispatchRoute {
 /// backlog) and, when a `PostCacheChain` is configured, `n` routing threads
 /// that run it (collectd's `writer#N`, which run the chain too). What was
 /// dispatched before goes to the outputs first.
-pub fn start_writers(n: usize) {
-    outputs::start(n);
-    FLOW.start(n);
+impl Dispatch {
+    pub fn start_writers(&'static self, n: usize) {
+        self.start_outputs(n);
+        self.flow.start(n);
+    }
 }
 
 /// How long shutdown waits for a writer still inside its callback:
@@ -937,40 +1044,42 @@ fn shutdown_grace() -> std::time::Duration {
 /// arrived meanwhile on the calling thread, so nothing accepted is lost
 /// (except by an output whose writer never returns: see
 /// [`outputs::stop_and_drain`]). Returns how many lists were written here.
-pub fn stop_writers_and_drain() -> usize {
-    let threads = FLOW.routers() + outputs::current().len();
-    if threads > 0 {
-        log::info!("collectd: Stopping {threads} write threads.");
+impl Dispatch {
+    pub fn stop_writers_and_drain(&self) -> usize {
+        let threads = self.flow.routers() + self.outputs().len();
+        if threads > 0 {
+            log::info!("collectd: Stopping {threads} write threads.");
+        }
+        flush_pending();
+        self.flow.stop_routers();
+        let mut n = 0;
+        let (here, _lost) = self.stop_and_drain_outputs(shutdown_grace());
+        n += here;
+        n += self.drain_here();
+        self.flow.capture_from_now();
+        n
     }
-    flush_pending();
-    FLOW.stop_routers();
-    let mut n = 0;
-    let (here, _lost) = outputs::stop_and_drain(shutdown_grace());
-    n += here;
-    n += drain_here();
-    FLOW.capture_from_now();
-    n
-}
 
-/// Writes every queued value list on the calling thread (used by `-T` and
-/// at shutdown); returns how many.
-pub fn drain_here() -> usize {
-    flush_pending();
-    FLOW.route_here();
-    outputs::drain_here()
-}
+    /// Writes every queued value list on the calling thread (used by `-T` and
+    /// at shutdown); returns how many.
+    pub fn drain_here(&self) -> usize {
+        flush_pending();
+        self.flow.route_here();
+        self.drain_outputs_here()
+    }
 
-/// Drops whatever is still queued once the writers have shut down (value
-/// lists dispatched by shutdown callbacks); returns how many.
-pub fn discard_queued() -> usize {
-    flush_pending();
-    FLOW.discard() + outputs::discard()
-}
+    /// Drops whatever is still queued once the writers have shut down (value
+    /// lists dispatched by shutdown callbacks); returns how many.
+    pub fn discard_queued(&self) -> usize {
+        flush_pending();
+        self.flow.discard() + self.discard_outputs()
+    }
 
-/// Value lists waiting to be written: in the routing queue and in every
-/// output's queue (collectd's `write_queue/queue_length`).
-pub fn queue_length() -> i64 {
-    FLOW.queue_length()
+    /// Value lists waiting to be written: in the routing queue and in every
+    /// output's queue (collectd's `write_queue/queue_length`).
+    pub fn queue_length(&self) -> i64 {
+        self.flow.queue_length()
+    }
 }
 
 /// How long a flush waits for an output to write what was queued for it.
@@ -978,89 +1087,92 @@ const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// `plugin_flush`: calls the flush callback of `plugin` (exact name; all if
 /// `None`) with its own context, once its output wrote what was queued.
-pub fn flush(plugin: Option<&str>, timeout: cdtime_t, identifier: Option<&str>) -> c_int {
-    let ident_c = identifier.and_then(|s| CString::new(s).ok());
-    let callbacks = runtime().registry.flush.snapshot();
-    rcollectd_core::registry::flush(&callbacks, plugin, timeout, ident_c.as_deref(), |cb| {
-        outputs::wait_written(&cb.name, FLUSH_WAIT)
-    });
-    0
-}
-
-/// `plugin_dispatch_notification`: -1 when nobody listens, as collectd.
-///
-/// # Safety
-/// `n` must point to a valid notification.
-pub unsafe fn dispatch_notification(n: *const notification_t) -> c_int {
-    // SAFETY: forwarded contract.
-    unsafe {
-        notify(n, |name| {
-            NOTIFY_ONLY.get().map_or(true, |only| only == name)
-        })
+impl Dispatch {
+    pub fn flush(
+        &self,
+        plugin: Option<&str>,
+        timeout: cdtime_t,
+        identifier: Option<&str>,
+    ) -> c_int {
+        let ident_c = identifier.and_then(|s| CString::new(s).ok());
+        let callbacks = self.registry.flush.snapshot();
+        rcollectd_core::registry::flush(&callbacks, plugin, timeout, ident_c.as_deref(), |cb| {
+            self.wait_written(&cb.name, FLUSH_WAIT)
+        });
+        0
     }
-}
 
-/// In an isolated plugin's host process, the one notification callback
-/// its notifications go to (the channel to the daemon).
-static NOTIFY_ONLY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-/// Makes `name` the only callback `plugin_dispatch_notification` calls.
-pub fn notify_only(name: &str) {
-    let _ = NOTIFY_ONLY.set(name.to_owned());
-}
-
-/// Calls the notification callbacks whose names `pick` accepts; -1 when
-/// there are none at all, as collectd.
-///
-/// # Safety
-/// `n` must point to a valid notification.
-pub unsafe fn notify(n: *const notification_t, pick: impl Fn(&str) -> bool) -> c_int {
-    // SAFETY: valid per the caller's contract.
-    let n = unsafe { &*n };
-    // The caller's context is kept, as collectd does.
-    rcollectd_core::registry::dispatch_notification(
-        &runtime().registry.notification.snapshot(),
-        n,
-        pick,
-    )
-}
-
-/// `plugin_dispatch_missing`: stops at the first callback returning
-/// non-zero (negative is an error), as collectd.
-///
-/// # Safety
-/// `vl` must be valid.
-pub unsafe fn dispatch_missing(vl: *const value_list_t) -> c_int {
-    if MISSING_FROM_DAEMON.load(Ordering::Relaxed) {
-        // An isolated plugin's host: the daemon, which sees every value,
-        // decides what is missing.
-        return 0;
+    /// `plugin_dispatch_notification`: -1 when nobody listens, as collectd.
+    ///
+    /// # Safety
+    /// `n` must point to a valid notification.
+    pub unsafe fn dispatch_notification(&self, n: *const notification_t) -> c_int {
+        // SAFETY: forwarded contract.
+        unsafe {
+            self.notify(n, |name| {
+                self.notify_only.get().map_or(true, |only| only == name)
+            })
+        }
     }
-    // SAFETY: forwarded contract.
-    unsafe { call_missing(vl) }
-}
 
-static MISSING_FROM_DAEMON: AtomicBool = AtomicBool::new(false);
+    /// Makes `name` the only callback `plugin_dispatch_notification` calls.
+    pub fn notify_only(&self, name: &str) {
+        let _ = self.notify_only.set(name.to_owned());
+    }
 
-/// In an isolated plugin's host process: missing values are only those
-/// the daemon reports.
-pub fn missing_from_daemon_only() {
-    MISSING_FROM_DAEMON.store(true, Ordering::Relaxed);
-}
+    /// Calls the notification callbacks whose names `pick` accepts; -1 when
+    /// there are none at all, as collectd.
+    ///
+    /// # Safety
+    /// `n` must point to a valid notification.
+    pub unsafe fn notify(&self, n: *const notification_t, pick: impl Fn(&str) -> bool) -> c_int {
+        // SAFETY: valid per the caller's contract.
+        let n = unsafe { &*n };
+        // The caller's context is kept, as collectd does.
+        rcollectd_core::registry::dispatch_notification(
+            &self.registry.notification.snapshot(),
+            n,
+            pick,
+        )
+    }
 
-/// Calls the missing callbacks as `plugin_dispatch_missing` does.
-///
-/// # Safety
-/// `vl` must be valid.
-pub unsafe fn call_missing(vl: *const value_list_t) -> c_int {
-    // SAFETY: valid per the caller's contract.
-    let vl = unsafe { &*vl };
-    rcollectd_core::registry::dispatch_missing(&runtime().registry.missing.snapshot(), vl)
+    /// `plugin_dispatch_missing`: stops at the first callback returning
+    /// non-zero (negative is an error), as collectd.
+    ///
+    /// # Safety
+    /// `vl` must be valid.
+    pub unsafe fn dispatch_missing(&self, vl: *const value_list_t) -> c_int {
+        if self.missing_from_daemon.load(Ordering::Relaxed) {
+            // An isolated plugin's host: the daemon, which sees every value,
+            // decides what is missing.
+            return 0;
+        }
+        // SAFETY: forwarded contract.
+        unsafe { self.call_missing(vl) }
+    }
+
+    /// In an isolated plugin's host process: missing values are only those
+    /// the daemon reports.
+    pub fn missing_from_daemon_only(&self) {
+        self.missing_from_daemon.store(true, Ordering::Relaxed);
+    }
+
+    /// Calls the missing callbacks as `plugin_dispatch_missing` does.
+    ///
+    /// # Safety
+    /// `vl` must be valid.
+    pub unsafe fn call_missing(&self, vl: *const value_list_t) -> c_int {
+        // SAFETY: valid per the caller's contract.
+        let vl = unsafe { &*vl };
+        rcollectd_core::registry::dispatch_missing(&self.registry.missing.snapshot(), vl)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::runtime::Runtime;
+    use std::sync::LazyLock;
 
     #[test]
     fn values_are_inline_when_few_and_copied_exactly() {
@@ -1123,42 +1235,43 @@ mod tests {
     #[test]
     fn a_scope_holds_value_lists_until_it_ends_or_fills() {
         // Runs on its own test thread, so the thread-local batch is ours;
-        // the shared queue is only observed through this thread's batch.
+        // the queue is only observed through this thread's batch.
+        let d = Runtime::new().dispatch;
         assert_eq!(pending_len(), 0);
         {
             let _outer = batch_scope();
             for i in 0..3 {
-                submit(queued(i));
+                d.submit(queued(i));
             }
             assert_eq!(pending_len(), 3);
             {
                 let _inner = batch_scope();
-                submit(queued(3));
+                d.submit(queued(3));
             }
             // Closing the inner scope hands nothing over.
             assert_eq!(pending_len(), 4);
             for i in 4..BATCH_MAX as i64 {
-                submit(queued(i));
+                d.submit(queued(i));
             }
             // The batch was full: it went to the queue at once.
             assert_eq!(pending_len(), 0);
-            submit(queued(99));
+            d.submit(queued(99));
             assert_eq!(pending_len(), 1);
         }
         assert_eq!(pending_len(), 0);
         // Outside a scope nothing is held back.
-        submit(queued(100));
+        d.submit(queued(100));
         assert_eq!(pending_len(), 0);
         // An unmatched end is harmless.
         batch_end();
-        submit(queued(101));
+        d.submit(queued(101));
         assert_eq!(pending_len(), 0);
     }
 
     #[test]
     fn queued_identifiers_keep_their_own_fields() {
-        runtime()
-            .registry
+        let rt = Runtime::new();
+        rt.registry
             .add_data_set(gauge_data_set("dispatch_ident_test"));
         let _scope = batch_scope();
         // Both format as "h/a-b/dispatch_ident_test": one cache entry, but
@@ -1177,11 +1290,12 @@ mod tests {
             crate::abi::ffi::set_cstr_field(&mut vl.plugin_instance, pi);
             crate::abi::ffi::set_cstr_field(&mut vl.type_, "dispatch_ident_test");
             // SAFETY: a valid value list with one value, on our stack.
-            assert_eq!(unsafe { enqueue(&vl) }, 0);
+            assert_eq!(unsafe { rt.dispatch.enqueue(&vl) }, 0);
         }
         PENDING.with(|p| {
             let mut p = p.borrow_mut();
             let got: Vec<(String, String, f64)> = p
+                .batch
                 .items_mut()
                 .iter_mut()
                 .map(|q| {
@@ -1203,6 +1317,7 @@ mod tests {
                 ]
             );
             assert!(p
+                .batch
                 .items_mut()
                 .iter()
                 .all(|q| matches!(q.ident, Ident::Inline(_))));
@@ -1211,8 +1326,8 @@ mod tests {
 
     #[test]
     fn long_identifiers_travel_in_a_copy_of_the_value_list() {
-        runtime()
-            .registry
+        let rt = Runtime::new();
+        rt.registry
             .add_data_set(gauge_data_set("dispatch_long_ident_test"));
         let _scope = batch_scope();
         let long_pi = "p".repeat(100);
@@ -1231,13 +1346,18 @@ mod tests {
             crate::abi::ffi::set_cstr_field(&mut vl.type_, "dispatch_long_ident_test");
             crate::abi::ffi::set_cstr_field(&mut vl.type_instance, "ti");
             // SAFETY: a valid value list with one value, on our stack.
-            assert_eq!(unsafe { enqueue(&vl) }, 0);
+            assert_eq!(unsafe { rt.dispatch.enqueue(&vl) }, 0);
         }
         PENDING.with(|p| {
             let mut p = p.borrow_mut();
-            assert!(matches!(p.items_mut()[0].ident, Ident::Inline(_)));
-            assert!(matches!(p.items_mut()[1].ident, Ident::Own(_)));
-            for (q, pi) in p.items_mut().iter_mut().zip(["short", long_pi.as_str()]) {
+            assert!(matches!(p.batch.items_mut()[0].ident, Ident::Inline(_)));
+            assert!(matches!(p.batch.items_mut()[1].ident, Ident::Own(_)));
+            for (q, pi) in p
+                .batch
+                .items_mut()
+                .iter_mut()
+                .zip(["short", long_pi.as_str()])
+            {
                 let vl = q.to_vl();
                 assert_eq!(cstr_field_ref(&vl.host), "h");
                 assert_eq!(cstr_field_ref(&vl.plugin), "long");
@@ -1250,8 +1370,8 @@ mod tests {
 
     #[test]
     fn value_lists_needing_changes_are_filled_in_and_escaped() {
-        runtime()
-            .registry
+        let rt = Runtime::new();
+        rt.registry
             .add_data_set(gauge_data_set("dispatch_fill_test"));
         let _scope = batch_scope();
         let mut value = value_t { gauge: 1.0 };
@@ -1266,10 +1386,10 @@ mod tests {
         crate::abi::ffi::set_cstr_field(&mut vl.plugin_instance, "a/b");
         crate::abi::ffi::set_cstr_field(&mut vl.type_, "dispatch_fill_test");
         // SAFETY: a valid value list with one value, on our stack.
-        assert_eq!(unsafe { enqueue(&vl) }, 0);
+        assert_eq!(unsafe { rt.dispatch.enqueue(&vl) }, 0);
         PENDING.with(|p| {
             let mut p = p.borrow_mut();
-            let q = p.items_mut().last_mut().expect("queued");
+            let q = p.batch.items_mut().last_mut().expect("queued");
             let out = q.to_vl();
             assert_eq!(cstr_field_ref(&out.host), crate::abi::globals::hostname());
             assert_eq!(cstr_field_ref(&out.plugin_instance), "a_b");
@@ -1289,7 +1409,8 @@ mod tests {
 
     #[test]
     fn batches_keep_their_order_and_values() {
-        let mut b = spare_batch();
+        let d = Runtime::new().dispatch;
+        let mut b = d.flow.spare_batch();
         for i in 0..5 {
             b.push(queued(i * 10));
         }
@@ -1299,7 +1420,7 @@ mod tests {
             .map(|q| unsafe { q.to_vl().values.read().derive })
             .collect();
         assert_eq!(got, vec![0, 10, 20, 30, 40]);
-        recycle(b);
+        d.flow.recycle(b);
     }
 
     fn field(s: &str) -> [c_char; 16] {

@@ -13,15 +13,14 @@
 //!   returns `Timeout` × `Interval`.
 
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rcollectd_core::outputs::{self, Host};
 
-use super::{recycle, QueuedVl, Writing, FLOW};
+use super::{Dispatch, QueuedVl, Up, Writing};
 use crate::plugins::ctx;
 use crate::plugins::registry::{Callback, WriteFn};
-use crate::runtime::runtime;
 
 pub use rcollectd_core::outputs::{OutputStats, Payload};
 
@@ -45,120 +44,110 @@ impl outputs::Write for Callback<WriteFn> {
 
 /// The dispatch path's side of the queues: limits, collectd's counters,
 /// batch reuse, the heap trim after a backlog, the isolation hook.
-pub struct DispatchHost;
+pub struct DispatchHost(pub(super) Up);
 
 impl Host<QueuedVl> for DispatchHost {
     fn dropped(&self, n: u64, worst: f64) {
-        FLOW.stats()
+        let flow = &self.0.get().flow;
+        flow.stats()
             .dropped_queue_full
             .fetch_add(n, Ordering::Relaxed);
-        FLOW.log_drop(worst);
+        flow.log_drop(worst);
     }
 
     fn enqueued(&self, n: u64, queued: i64) {
-        FLOW.note_backlog(queued);
-        FLOW.stats().enqueued.fetch_add(n, Ordering::Relaxed);
+        let flow = &self.0.get().flow;
+        flow.note_backlog(queued);
+        flow.stats().enqueued.fetch_add(n, Ordering::Relaxed);
     }
 
     fn written(&self, output: &str, n: u64) {
-        FLOW.stats().written.fetch_add(n, Ordering::Relaxed);
-        if let Some(hook) = AFTER_PAYLOAD.get() {
+        let d = self.0.get();
+        d.flow.stats().written.fetch_add(n, Ordering::Relaxed);
+        if let Some(hook) = d.after_payload.get() {
             hook(output);
         }
-        FLOW.trim_after_backlog();
+        d.flow.trim_after_backlog();
     }
 
     fn recycle(&self, batch: Vec<QueuedVl>) {
-        recycle(batch);
+        self.0.get().flow.recycle(batch);
     }
 }
 
 /// One output of the daemon.
 pub type Output = outputs::Output<Callback<WriteFn>, DispatchHost>;
 
-static OUTPUTS: LazyLock<outputs::Outputs<Callback<WriteFn>, DispatchHost>> =
-    LazyLock::new(|| outputs::Outputs::new(DispatchHost));
+/// Every output's queue and writers.
+pub(super) type Queues = outputs::Outputs<Callback<WriteFn>, DispatchHost>;
 
-/// The registered write callbacks, the list the outputs follow.
-fn writers() -> Arc<Vec<Arc<Callback<WriteFn>>>> {
-    runtime().registry.write.snapshot()
-}
+impl Dispatch {
+    /// The registered write callbacks, the list the outputs follow.
+    fn writers(&self) -> Arc<Vec<Arc<Callback<WriteFn>>>> {
+        self.registry.write.snapshot()
+    }
 
-/// Called with an output's name after it has written a batch (an isolated
-/// plugin's stand-in sends what it gathered then).
-static AFTER_PAYLOAD: std::sync::OnceLock<fn(&str)> = std::sync::OnceLock::new();
+    /// Installs the hook run after every batch an output writes.
+    pub fn set_after_payload(&self, hook: fn(&str)) {
+        let _ = self.after_payload.set(hook);
+    }
 
-/// Installs the hook run after every batch an output writes.
-pub fn set_after_payload(hook: fn(&str)) {
-    let _ = AFTER_PAYLOAD.set(hook);
-}
+    /// Makes `name` the one output value lists are delivered to (an isolated
+    /// plugin's host process sends everything to the daemon and nowhere else).
+    pub fn deliver_only_to(&self, name: &str) {
+        self.outputs.deliver_only_to(name);
+    }
 
-/// Sets every output's queue limits.
-pub(super) fn set_limits(l: outputs::QueueLimits) {
-    OUTPUTS.set_limits(l);
-}
+    /// Waits until the output `name` has written what was queued for it when
+    /// called (at most `timeout`), so a flush that follows a dispatch sees the
+    /// value lists dispatched before it, as with collectd's shared queue once
+    /// drained. Not from the output's own writer thread (it would wait for itself).
+    pub fn wait_written(&self, name: &str, timeout: Duration) {
+        self.outputs.wait_written(self.writers(), name, timeout);
+    }
 
-/// Every output's queue limits (the routing queue of a `PostCacheChain`
-/// has the same).
-pub(super) fn limits() -> outputs::QueueLimits {
-    OUTPUTS.limits()
-}
+    /// The outputs, one per registered write callback, in registration order;
+    /// follows `plugin_register_write`/`plugin_unregister_write`.
+    pub fn outputs(&self) -> Arc<Vec<Arc<Output>>> {
+        self.outputs.current(self.writers())
+    }
 
-/// Makes `name` the one output value lists are delivered to (an isolated
-/// plugin's host process sends everything to the daemon and nowhere else).
-pub fn deliver_only_to(name: &str) {
-    OUTPUTS.deliver_only_to(name);
-}
+    /// Hands `payload` to every output; false if there is none.
+    pub(super) fn deliver(&self, payload: Payload<QueuedVl>) -> bool {
+        self.outputs.deliver(self.writers(), payload)
+    }
 
-/// Waits until the output `name` has written what was queued for it when
-/// called (at most `timeout`), so a flush that follows a dispatch sees the
-/// value lists dispatched before it, as with collectd's shared queue once
-/// drained. Not from the output's own writer thread (it would wait for itself).
-pub fn wait_written(name: &str, timeout: Duration) {
-    OUTPUTS.wait_written(writers(), name, timeout);
-}
+    /// Hands `items` to the output named `name` alone (a chain's `write`
+    /// target); false if no output has that name.
+    pub(super) fn deliver_to(&self, name: &str, items: Vec<QueuedVl>) -> bool {
+        self.outputs.deliver_to(self.writers(), name, items)
+    }
 
-/// The outputs, one per registered write callback, in registration order;
-/// follows `plugin_register_write`/`plugin_unregister_write`.
-pub fn current() -> Arc<Vec<Arc<Output>>> {
-    OUTPUTS.current(writers())
-}
+    /// Starts one writer thread per output (more as backlogs need, up to
+    /// `max_writers` each).
+    pub(super) fn start_outputs(&self, max_writers: usize) {
+        self.outputs.start(self.writers(), max_writers);
+    }
 
-/// Hands `payload` to every output; false if there is none.
-pub(super) fn deliver(payload: Payload<QueuedVl>) -> bool {
-    OUTPUTS.deliver(writers(), payload)
-}
+    /// Value lists queued in all outputs.
+    pub fn output_backlog(&self) -> i64 {
+        self.outputs.queued(self.writers())
+    }
 
-/// Hands `items` to the output named `name` alone (a chain's `write`
-/// target); false if no output has that name.
-pub(super) fn deliver_to(name: &str, items: Vec<QueuedVl>) -> bool {
-    OUTPUTS.deliver_to(writers(), name, items)
-}
+    /// Stops every output's writers once they have written what is queued,
+    /// waiting at most `grace`; see [`outputs::Outputs::stop_and_drain`].
+    pub(super) fn stop_and_drain_outputs(&self, grace: Duration) -> (usize, usize) {
+        self.outputs.stop_and_drain(self.writers(), grace)
+    }
 
-/// Starts one writer thread per output (more as backlogs need, up to
-/// `max_writers` each).
-pub(super) fn start(max_writers: usize) {
-    OUTPUTS.start(writers(), max_writers);
-}
+    /// Writes every output's queue on the calling thread (`-T`, shutdown),
+    /// skipping an output abandoned at shutdown; returns how many.
+    pub(super) fn drain_outputs_here(&self) -> usize {
+        self.outputs.drain_here(self.writers())
+    }
 
-/// Value lists queued in all outputs.
-pub fn queued() -> i64 {
-    OUTPUTS.queued(writers())
-}
-
-/// Stops every output's writers once they have written what is queued,
-/// waiting at most `grace`; see [`outputs::Outputs::stop_and_drain`].
-pub(super) fn stop_and_drain(grace: Duration) -> (usize, usize) {
-    OUTPUTS.stop_and_drain(writers(), grace)
-}
-
-/// Writes every output's queue on the calling thread (`-T`, shutdown),
-/// skipping an output abandoned at shutdown; returns how many.
-pub(super) fn drain_here() -> usize {
-    OUTPUTS.drain_here(writers())
-}
-
-/// Drops what every output still holds; returns how many.
-pub(super) fn discard() -> usize {
-    OUTPUTS.discard(writers())
+    /// Drops what every output still holds; returns how many.
+    pub(super) fn discard_outputs(&self) -> usize {
+        self.outputs.discard(self.writers())
+    }
 }

@@ -57,14 +57,18 @@ pub fn install() -> Result<(), String> {
     let reader = stream.try_clone().map_err(|e| format!("isolation: {e}"))?;
     let _ = CONN.set(Mutex::new(stream));
     register_bridge(BRIDGE);
-    crate::dispatch::outputs::deliver_only_to(BRIDGE);
-    crate::dispatch::notify_only(BRIDGE);
-    crate::dispatch::missing_from_daemon_only();
-    crate::dispatch::outputs::set_after_payload(|output| {
-        if output == BRIDGE {
-            flush();
-        }
-    });
+    crate::runtime::runtime().dispatch.deliver_only_to(BRIDGE);
+    crate::runtime::runtime().dispatch.notify_only(BRIDGE);
+    crate::runtime::runtime()
+        .dispatch
+        .missing_from_daemon_only();
+    crate::runtime::runtime()
+        .dispatch
+        .set_after_payload(|output| {
+            if output == BRIDGE {
+                flush();
+            }
+        });
     std::thread::Builder::new()
         .name("isolation in".into())
         .spawn(move || serve(reader))
@@ -204,7 +208,9 @@ fn serve(mut stream: UnixStream) {
                 } => {
                     let ident = String::from_utf8_lossy(&identifier).into_owned();
                     let ident = (!ident.is_empty()).then_some(ident);
-                    crate::dispatch::flush(None, timeout, ident.as_deref());
+                    crate::runtime::runtime()
+                        .dispatch
+                        .flush(None, timeout, ident.as_deref());
                 }
                 Frame::Values(_) | Frame::Log { .. } | Frame::Hello { .. } => {}
             }
@@ -261,7 +267,12 @@ fn register_bridge(name: &str) {
             Some(bridge_notification),
             &none,
         );
-        register_in(&runtime().registry.log, c.as_ptr(), Some(bridge_log), &none);
+        register_in(
+            crate::plugins::log::callbacks(),
+            c.as_ptr(),
+            Some(bridge_log),
+            &none,
+        );
     }
 }
 
@@ -278,7 +289,9 @@ fn write_locally(l: &PlainValueList) {
     l.with_vl(|vl| {
         for w in writers.iter().filter(|w| w.name != BRIDGE) {
             let _g = ctx::enter(w.ctx.0);
-            crate::dispatch::write_to(Some(&w.name), ds.raw(), vl);
+            crate::runtime::runtime()
+                .dispatch
+                .write_to(Some(&w.name), ds.raw(), vl);
         }
     });
 }
@@ -288,7 +301,9 @@ fn write_locally(l: &PlainValueList) {
 fn notify_locally(n: &PlainNotification) {
     // SAFETY: `with_notification` hands out a valid notification.
     with_notification(n, |c| unsafe {
-        crate::dispatch::notify(c, |name| name != BRIDGE)
+        crate::runtime::runtime()
+            .dispatch
+            .notify(c, |name| name != BRIDGE)
     });
 }
 
@@ -296,5 +311,5 @@ fn notify_locally(n: &PlainNotification) {
 /// callbacks.
 fn missing_locally(l: &PlainValueList) {
     // SAFETY: `with_vl` hands out a valid value list.
-    l.with_vl(|vl| unsafe { crate::dispatch::call_missing(vl) });
+    l.with_vl(|vl| unsafe { crate::runtime::runtime().dispatch.call_missing(vl) });
 }

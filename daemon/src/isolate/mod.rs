@@ -188,7 +188,9 @@ pub fn start_all(max_read_interval: cdtime_t) {
         return;
     }
     // Only with isolated plugins does every output batch look for a host.
-    crate::dispatch::outputs::set_after_payload(after_payload);
+    crate::runtime::runtime()
+        .dispatch
+        .set_after_payload(after_payload);
     let mut hosts = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
     for spec in specs {
         let host = Arc::new(Host {
@@ -459,7 +461,7 @@ impl Host {
     fn handle(&self, f: Frame) {
         match f {
             Frame::Values(lists) => {
-                crate::dispatch::dispatch_plain(&lists);
+                crate::runtime::runtime().dispatch.dispatch_plain(&lists);
             }
             Frame::Notification(n) => crate::isolate::proxy::dispatch_notification(&n),
             Frame::Log { level, message } => {

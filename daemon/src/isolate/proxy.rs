@@ -127,7 +127,9 @@ pub(crate) fn with_notification<R>(
 /// Daemon side: dispatches a notification an isolated plugin sent.
 pub fn dispatch_notification(n: &PlainNotification) {
     // SAFETY: `with_notification` hands out a valid notification.
-    with_notification(n, |c| unsafe { crate::dispatch::dispatch_notification(c) });
+    with_notification(n, |c| unsafe {
+        crate::runtime::runtime().dispatch.dispatch_notification(c)
+    });
 }
 
 /// The isolated plugin's name, stored as a proxy callback's user data.

@@ -6,9 +6,9 @@
 use std::cell::Cell;
 use std::ffi::{c_int, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{LazyLock, Mutex, OnceLock};
 
-use crate::runtime::runtime;
+use super::registry::{Callback, List, LogFn};
 
 /// collectd's severities (syslog numbers).
 pub const LOG_ERR: c_int = 3;
@@ -146,7 +146,7 @@ fn emit_with_target(level: c_int, target: &str, msg: &str) {
     if silenced() {
         return;
     }
-    let callbacks = runtime().registry.log.snapshot();
+    let callbacks = FAN_OUT.callbacks.snapshot();
     let nested = IN_LOG.with(|f| f.get());
     if callbacks.is_empty() || nested {
         to_stderr(level, target, msg);
@@ -210,11 +210,17 @@ pub fn notice(msg: &str) {
     emit(LOG_NOTICE, msg);
 }
 
-struct FanOut;
+/// The process's logger: the `log` crate's records and collectd's log
+/// lines go to the log callbacks plugins registered, which it holds
+/// because the `log` crate has one logger per process and every layer of
+/// the daemon logs through it.
+struct FanOut {
+    callbacks: List<Callback<LogFn>>,
+}
 
 impl log::Log for FanOut {
     fn enabled(&self, metadata: &log::Metadata) -> bool {
-        if runtime().registry.log.is_empty() {
+        if self.callbacks.is_empty() {
             log::Log::enabled(stderr_logger(), metadata)
         } else {
             metadata.level() <= log::Level::Info
@@ -239,7 +245,7 @@ impl log::Log for FanOut {
         // even when a log plugin is loaded.
         if record.level() == log::Level::Error
             && record.target() == "rcollectd"
-            && !runtime().registry.log.is_empty()
+            && !self.callbacks.is_empty()
         {
             to_stderr(severity, record.target(), &msg);
         }
@@ -266,11 +272,18 @@ fn plugin_of(target: &str) -> Option<String> {
     super::ctx::name_of(&super::ctx::get()).filter(|n| !n.is_empty())
 }
 
-static FAN_OUT: FanOut = FanOut;
+static FAN_OUT: LazyLock<FanOut> = LazyLock::new(|| FanOut {
+    callbacks: List::default(),
+});
+
+/// The log callbacks (`plugin_register_log`), in registration order.
+pub fn callbacks() -> &'static List<Callback<LogFn>> {
+    &FAN_OUT.callbacks
+}
 
 /// Installs the fan-out as the `log` logger (idempotent).
 pub fn init() {
-    if log::set_logger(&FAN_OUT).is_ok() {
+    if log::set_logger(&*FAN_OUT).is_ok() {
         log::set_max_level(log::LevelFilter::Trace);
     }
 }

@@ -102,8 +102,6 @@ pub struct Registry {
     pub missing: List<Callback<MissingFn>>,
     /// Shutdown callbacks.
     pub shutdown: List<Callback<VoidFn>>,
-    /// Log callbacks.
-    pub log: List<Callback<LogFn>>,
     /// Notification callbacks.
     pub notification: List<Callback<NotificationFn>>,
     /// Cache-event callbacks (fixed slots); change them through
