@@ -296,7 +296,7 @@ impl Walker {
     /// Mirrors what plugins can observe of the globals while configuring.
     fn sync_globals(&mut self) {
         globals::set_interval(secs_to_cdtime(self.globals.interval));
-        loader::set_dir(self.globals.plugin_dir.clone());
+        runtime().plugins.set_dir(self.globals.plugin_dir.clone());
         runtime().settings.set(self.globals.clone());
     }
 
@@ -365,7 +365,7 @@ impl Walker {
             lp.flush_interval.map(secs_to_cdtime).unwrap_or(0),
             lp.flush_timeout.map(secs_to_cdtime).unwrap_or(0),
         );
-        if let Err(e) = loader::load(&name, lp.globals, c) {
+        if let Err(e) = runtime().plugins.load(&name, lp.globals, c) {
             self.errors
                 .push(DaemonError::at(&item.location, e.to_string()));
         }
@@ -381,7 +381,10 @@ impl Walker {
         }
         lp.isolate
             || (self.globals.isolate_plugins
-                && loader::locate(name).is_some_and(|f| !loader::is_sdk_plugin(&f)))
+                && runtime()
+                    .plugins
+                    .locate(name)
+                    .is_some_and(|f| !loader::is_sdk_plugin(&f)))
     }
 
     fn plugin_block(&mut self, item: &Item) {
@@ -411,9 +414,9 @@ impl Walker {
             crate::isolate::add_block(&name, item);
             return;
         }
-        if !loader::is_loaded(&name) && self.globals.auto_load_plugin {
+        if !runtime().plugins.is_loaded(&name) && self.globals.auto_load_plugin {
             let c = ctx::make(&name, secs_to_cdtime(self.globals.interval), 0, 0);
-            if let Err(e) = loader::load(&name, false, c) {
+            if let Err(e) = runtime().plugins.load(&name, false, c) {
                 self.errors.push(DaemonError::at(
                     &item.location,
                     format!("Automatically loading plugin `{name}' failed: {e}"),
@@ -421,7 +424,7 @@ impl Walker {
                 return;
             }
         }
-        if !loader::is_loaded(&name) {
+        if !runtime().plugins.is_loaded(&name) {
             log::warn!(
                 "{}: There is configuration for the `{name}' plugin, but the plugin isn't loaded. \
                  Please check your configuration.",
@@ -831,7 +834,7 @@ pub fn shutdown_all() -> bool {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clear();
-    loader::forget_all();
+    runtime().plugins.forget_all();
     r.clear_data_sets();
     INITIALIZED.store(false, Ordering::SeqCst);
     ok

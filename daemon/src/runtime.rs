@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use crate::cache::Cache;
 use crate::config::globals::{CStrings, Settings};
 use crate::dispatch::Dispatch;
+use crate::plugins::loader::Loader;
 use crate::plugins::registry::Registry;
 use crate::schedule::Scheduler;
 
@@ -24,6 +25,8 @@ pub struct Runtime {
     pub option_strings: CStrings,
     /// The read scheduler.
     pub scheduler: Scheduler,
+    /// The plugins loaded (`LoadPlugin`), and `PluginDir`.
+    pub plugins: Loader,
     /// The callbacks plugins registered, and the data sets.
     pub registry: &'static Registry,
     /// The value cache: last values, rates, missing detection.
@@ -43,6 +46,7 @@ impl Runtime {
             settings: Settings::new(),
             option_strings: CStrings::default(),
             scheduler: Scheduler::new(),
+            plugins: Loader::default(),
             registry,
             cache,
             dispatch: Dispatch::new(registry, cache),

@@ -16,7 +16,6 @@ use crate::abi::callbacks::{CComplexRead, CSimpleRead, InCtx};
 use crate::abi::ffi::ffi_guard as guard;
 use crate::dispatch;
 use crate::plugins::ctx::{self, Ctx};
-use crate::plugins::loader;
 use crate::plugins::log as plog;
 use crate::plugins::register::{name_arg, register_in, unregister_in};
 use crate::plugins::registry::{
@@ -72,7 +71,9 @@ pub unsafe extern "C" fn rcd_enqueue(vl: *const value_list_t) -> c_int {
 /// `dir` must be NULL or a valid C string.
 #[no_mangle]
 pub unsafe extern "C" fn plugin_set_dir(dir: *const c_char) {
-    guard((), || loader::set_dir(name_arg(dir).map(Into::into)))
+    guard((), || {
+        runtime().plugins.set_dir(name_arg(dir).map(Into::into))
+    })
 }
 
 /// `plugin_load`: loads `<dir>/<name>.so` with the current context.
@@ -92,7 +93,7 @@ pub unsafe extern "C" fn plugin_load(name: *const c_char, global: bool) -> c_int
         if c.interval == 0 {
             c.interval = crate::abi::globals::interval();
         }
-        match loader::load(&name, global, c) {
+        match runtime().plugins.load(&name, global, c) {
             Ok(()) => 0,
             Err(e) => {
                 log::error!("plugin_load: {e}");
@@ -109,7 +110,7 @@ pub unsafe extern "C" fn plugin_load(name: *const c_char, global: bool) -> c_int
 #[no_mangle]
 pub unsafe extern "C" fn plugin_is_loaded(name: *const c_char) -> bool {
     guard(false, || {
-        name_arg(name).is_some_and(|n| loader::is_loaded(&n))
+        name_arg(name).is_some_and(|n| runtime().plugins.is_loaded(&n))
     })
 }
 

@@ -67,34 +67,45 @@ struct Loaded {
     _lib: Option<Library>,
 }
 
-static LOADED: Mutex<Vec<Loaded>> = Mutex::new(Vec::new());
-static PLUGIN_DIR: Mutex<Option<PathBuf>> = Mutex::new(None);
-
-/// Sets the directory `LoadPlugin` searches (`PluginDir`); `None` restores
-/// the default search path.
-pub fn set_dir(dir: Option<PathBuf>) {
-    *PLUGIN_DIR.lock().unwrap_or_else(|e| e.into_inner()) = dir;
+/// The plugins a runtime has loaded and where it looks for them.
+#[derive(Default)]
+pub struct Loader {
+    loaded: Mutex<Vec<Loaded>>,
+    /// `PluginDir`, when set.
+    dir: Mutex<Option<PathBuf>>,
 }
 
-/// The directories searched, in order.
-///
-/// With `PluginDir` set only that one (as collectd). Otherwise rcollectd's own
-/// plugins first, from the first of: `$RCOLLECTD_PLUGIN_DIR`;
-/// `<exe dir>/../plugins` when it exists (the build layout);
-/// `<exe dir>/../lib/rcollectd` when it exists (an installed or unpacked
-/// package: `<root>/usr/sbin/rcollectd` finds `<root>/usr/lib/rcollectd`);
-/// else `/usr/lib/rcollectd`. Then collectd's `/usr/lib/collectd`.
-pub fn search_dirs() -> Vec<PathBuf> {
-    if let Some(d) = PLUGIN_DIR.lock().unwrap_or_else(|e| e.into_inner()).clone() {
-        return vec![d];
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Loader {
+    /// Sets the directory `LoadPlugin` searches (`PluginDir`); `None` restores
+    /// the default search path.
+    pub fn set_dir(&self, dir: Option<PathBuf>) {
+        *lock(&self.dir) = dir;
     }
-    default_dirs(
-        std::env::var_os("RCOLLECTD_PLUGIN_DIR"),
-        std::env::current_exe().ok().as_deref(),
-    )
+
+    /// The directories searched, in order.
+    ///
+    /// With `PluginDir` set only that one (as collectd). Otherwise rcollectd's own
+    /// plugins first, from the first of: `$RCOLLECTD_PLUGIN_DIR`;
+    /// `<exe dir>/../plugins` when it exists (the build layout);
+    /// `<exe dir>/../lib/rcollectd` when it exists (an installed or unpacked
+    /// package: `<root>/usr/sbin/rcollectd` finds `<root>/usr/lib/rcollectd`);
+    /// else `/usr/lib/rcollectd`. Then collectd's `/usr/lib/collectd`.
+    pub fn search_dirs(&self) -> Vec<PathBuf> {
+        if let Some(d) = lock(&self.dir).clone() {
+            return vec![d];
+        }
+        default_dirs(
+            std::env::var_os("RCOLLECTD_PLUGIN_DIR"),
+            std::env::current_exe().ok().as_deref(),
+        )
+    }
 }
 
-/// [`search_dirs`] without `PluginDir`, for the given environment value and
+/// [`Loader::search_dirs`] without `PluginDir`, for the given environment value and
 /// executable path.
 fn default_dirs(env: Option<std::ffi::OsString>, exe: Option<&Path>) -> Vec<PathBuf> {
     let own = env
@@ -110,9 +121,11 @@ fn default_dirs(env: Option<std::ffi::OsString>, exe: Option<&Path>) -> Vec<Path
     vec![own, PathBuf::from("/usr/lib/collectd")]
 }
 
-/// The file `LoadPlugin name` would load, without loading it.
-pub fn locate(name: &str) -> Option<PathBuf> {
-    search_dirs().iter().find_map(|d| find_file(d, name))
+impl Loader {
+    /// The file `LoadPlugin name` would load, without loading it.
+    pub fn locate(&self, name: &str) -> Option<PathBuf> {
+        self.search_dirs().iter().find_map(|d| find_file(d, name))
+    }
 }
 
 /// Whether `file` was built with rcollectd's SDK (Rust, panics contained at
@@ -123,23 +136,18 @@ pub fn is_sdk_plugin(file: &Path) -> bool {
     std::fs::read(file).is_ok_and(|bytes| bytes.windows(MARK.len()).any(|w| w == MARK))
 }
 
-/// True if a plugin of that name (case-insensitive) is loaded.
-pub fn is_loaded(name: &str) -> bool {
-    LOADED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .any(|l| l.name.eq_ignore_ascii_case(name))
-}
+impl Loader {
+    /// True if a plugin of that name (case-insensitive) is loaded.
+    pub fn is_loaded(&self, name: &str) -> bool {
+        lock(&self.loaded)
+            .iter()
+            .any(|l| l.name.eq_ignore_ascii_case(name))
+    }
 
-/// Names of loaded plugins, in load order.
-pub fn loaded_names() -> Vec<String> {
-    LOADED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|l| l.name.clone())
-        .collect()
+    /// Names of loaded plugins, in load order.
+    pub fn loaded_names(&self) -> Vec<String> {
+        lock(&self.loaded).iter().map(|l| l.name.clone()).collect()
+    }
 }
 
 fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
@@ -160,106 +168,112 @@ fn find_file(dir: &Path, name: &str) -> Option<PathBuf> {
     None
 }
 
-/// Loads plugin `name` with `ctx` as the context during `module_register`.
-///
-/// Loading an already-loaded plugin is a no-op (collectd ignores it too).
-pub fn load(name: &str, global: bool, ctx_for_register: plugin_ctx_t) -> Result<(), LoadError> {
-    if is_loaded(name) {
-        log::warn!(
-            "plugin_load: plugin \"{name}\" is already loaded; ignoring the second LoadPlugin."
-        );
-        return Ok(());
-    }
-    let global = global || name.eq_ignore_ascii_case("perl") || name.eq_ignore_ascii_case("python");
-    let pinned = PLUGIN_DIR.lock().unwrap_or_else(|e| e.into_inner()).clone();
-    let in_plugin_dir = pinned.as_deref().and_then(|d| find_file(d, name));
-    if in_plugin_dir.is_none() {
-        if let Some(b) = super::builtin::find(name) {
-            return load_builtin(name, b, ctx_for_register);
+impl Loader {
+    /// Loads plugin `name` with `ctx` as the context during `module_register`.
+    ///
+    /// Loading an already-loaded plugin is a no-op (collectd ignores it too).
+    /// No lock is held while the plugin's `module_register` runs, because it
+    /// calls back into the daemon.
+    pub fn load(
+        &self,
+        name: &str,
+        global: bool,
+        ctx_for_register: plugin_ctx_t,
+    ) -> Result<(), LoadError> {
+        if self.is_loaded(name) {
+            log::warn!(
+                "plugin_load: plugin \"{name}\" is already loaded; ignoring the second LoadPlugin."
+            );
+            return Ok(());
         }
-    }
-    let dirs = search_dirs();
-    let Some(file) = in_plugin_dir.or_else(|| dirs.iter().find_map(|d| find_file(d, name))) else {
-        return Err(LoadError::NotFound {
-            name: name.to_owned(),
-            searched: dirs,
-        });
-    };
-    let flags = if global {
-        RTLD_NOW | RTLD_GLOBAL
-    } else {
-        RTLD_NOW
-    };
-    // SAFETY: loading a plugin runs its constructors; that is the purpose of
-    // LoadPlugin and what collectd does with the same file.
-    let lib = unsafe { Library::open(Some(&file), flags) }.map_err(|e| LoadError::Dlopen {
-        file: file.clone(),
-        message: e.to_string(),
-    })?;
-    // SAFETY: `module_register` has the signature `void (void)` in the ABI.
-    let register =
-        unsafe { lib.get::<unsafe extern "C" fn()>(b"module_register\0") }.map_err(|e| {
-            LoadError::NoRegister {
-                file: file.clone(),
-                message: e.to_string(),
+        let global =
+            global || name.eq_ignore_ascii_case("perl") || name.eq_ignore_ascii_case("python");
+        let pinned = lock(&self.dir).clone();
+        let in_plugin_dir = pinned.as_deref().and_then(|d| find_file(d, name));
+        if in_plugin_dir.is_none() {
+            if let Some(b) = super::builtin::find(name) {
+                return self.load_builtin(name, b, ctx_for_register);
             }
-        })?;
-    let register = *register;
-    {
-        let _g = ctx::enter(ctx_for_register);
-        // SAFETY: the entry point of `lib`, which stays loaded; the plugin
-        // context is set as collectd does.
-        let ok = unsafe { crate::abi::callbacks::module_register(register) };
-        if !ok {
-            return Err(LoadError::Panicked { file });
         }
-    }
-    LOADED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(Loaded {
+        let dirs = self.search_dirs();
+        let Some(file) = in_plugin_dir.or_else(|| dirs.iter().find_map(|d| find_file(d, name)))
+        else {
+            return Err(LoadError::NotFound {
+                name: name.to_owned(),
+                searched: dirs,
+            });
+        };
+        let flags = if global {
+            RTLD_NOW | RTLD_GLOBAL
+        } else {
+            RTLD_NOW
+        };
+        // SAFETY: loading a plugin runs its constructors; that is the purpose of
+        // LoadPlugin and what collectd does with the same file.
+        let lib = unsafe { Library::open(Some(&file), flags) }.map_err(|e| LoadError::Dlopen {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        // SAFETY: `module_register` has the signature `void (void)` in the ABI.
+        let register =
+            unsafe { lib.get::<unsafe extern "C" fn()>(b"module_register\0") }.map_err(|e| {
+                LoadError::NoRegister {
+                    file: file.clone(),
+                    message: e.to_string(),
+                }
+            })?;
+        let register = *register;
+        {
+            let _g = ctx::enter(ctx_for_register);
+            // SAFETY: the entry point of `lib`, which stays loaded; the plugin
+            // context is set as collectd does.
+            let ok = unsafe { crate::abi::callbacks::module_register(register) };
+            if !ok {
+                return Err(LoadError::Panicked { file });
+            }
+        }
+        lock(&self.loaded).push(Loaded {
             name: name.to_owned(),
             _lib: Some(lib),
         });
-    log::info!("plugin_load: plugin \"{name}\" successfully loaded.");
-    Ok(())
-}
-
-/// Registers the built-in plugin `b` under `name`, as loading its `.so` would.
-fn load_builtin(
-    name: &str,
-    b: &super::builtin::Builtin,
-    ctx_for_register: plugin_ctx_t,
-) -> Result<(), LoadError> {
-    {
-        let _g = ctx::enter(ctx_for_register);
-        let register = b.register;
-        if std::panic::catch_unwind(|| register(true)).is_err() {
-            return Err(LoadError::Panicked {
-                file: PathBuf::from(format!("<built-in {}>", b.name)),
-            });
-        }
+        log::info!("plugin_load: plugin \"{name}\" successfully loaded.");
+        Ok(())
     }
-    LOADED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(Loaded {
+
+    /// Registers the built-in plugin `b` under `name`, as loading its `.so` would.
+    fn load_builtin(
+        &self,
+        name: &str,
+        b: &super::builtin::Builtin,
+        ctx_for_register: plugin_ctx_t,
+    ) -> Result<(), LoadError> {
+        {
+            let _g = ctx::enter(ctx_for_register);
+            let register = b.register;
+            if std::panic::catch_unwind(|| register(true)).is_err() {
+                return Err(LoadError::Panicked {
+                    file: PathBuf::from(format!("<built-in {}>", b.name)),
+                });
+            }
+        }
+        lock(&self.loaded).push(Loaded {
             name: name.to_owned(),
             _lib: None,
         });
-    log::info!("plugin_load: plugin \"{name}\" successfully loaded.");
-    Ok(())
-}
+        log::info!("plugin_load: plugin \"{name}\" successfully loaded.");
+        Ok(())
+    }
 
-/// Forgets every loaded plugin at shutdown.
-///
-/// The shared objects stay mapped on purpose (collectd never dlcloses either):
-/// a plugin's detached threads or atexit handlers may still run its code.
-pub fn forget_all() {
-    let all = std::mem::take(&mut *LOADED.lock().unwrap_or_else(|e| e.into_inner()));
-    for l in all {
-        if let Some(lib) = l._lib {
-            std::mem::forget(lib);
+    /// Forgets every loaded plugin at shutdown.
+    ///
+    /// The shared objects stay mapped on purpose (collectd never dlcloses either):
+    /// a plugin's detached threads or atexit handlers may still run its code.
+    pub fn forget_all(&self) {
+        let all = std::mem::take(&mut *lock(&self.loaded));
+        for l in all {
+            if let Some(lib) = l._lib {
+                std::mem::forget(lib);
+            }
         }
     }
 }
@@ -270,17 +284,18 @@ mod tests {
 
     #[test]
     fn plugin_dir_overrides_search_path() {
-        set_dir(Some(PathBuf::from("/nonexistent-rcollectd-test")));
+        let loader = Loader::default();
+        loader.set_dir(Some(PathBuf::from("/nonexistent-rcollectd-test")));
         assert_eq!(
-            search_dirs(),
+            loader.search_dirs(),
             vec![PathBuf::from("/nonexistent-rcollectd-test")]
         );
-        let err = load("nosuchplugin", false, ctx::EMPTY).unwrap_err();
+        let err = loader.load("nosuchplugin", false, ctx::EMPTY).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("nosuchplugin.so"), "{text}");
         assert!(text.contains("/nonexistent-rcollectd-test"), "{text}");
-        set_dir(None);
-        let dirs = search_dirs();
+        loader.set_dir(None);
+        let dirs = loader.search_dirs();
         assert_eq!(dirs.last(), Some(&PathBuf::from("/usr/lib/collectd")));
     }
 
