@@ -312,7 +312,7 @@ impl Walker {
             }
             _ => match self.globals.apply(item) {
                 Ok(true) => {
-                    crate::isolate::note_global(item);
+                    runtime().isolation.note_global(item);
                     self.sync_globals();
                     if self.globals.types_db.len() > self.types_loaded {
                         let new: Vec<PathBuf> = self.globals.types_db[self.types_loaded..].to_vec();
@@ -355,7 +355,7 @@ impl Walker {
             .filter(|&t| t > 0)
             .unwrap_or_else(|| secs_to_cdtime(self.globals.interval));
         if self.isolates(&lp, &name) {
-            crate::isolate::register(&name, item, interval);
+            runtime().isolation.register(&name, item, interval);
             log::info!("plugin_load: plugin \"{name}\" will run isolated in a process of its own.");
             return;
         }
@@ -410,8 +410,8 @@ impl Walker {
         } else {
             name
         };
-        if crate::isolate::is_isolated(&name) {
-            crate::isolate::add_block(&name, item);
+        if runtime().isolation.is_isolated(&name) {
+            runtime().isolation.add_block(&name, item);
             return;
         }
         if !runtime().plugins.is_loaded(&name) && self.globals.auto_load_plugin {
@@ -670,7 +670,7 @@ fn init_all_with(start_readers: bool) -> bool {
     if start_readers {
         register_housekeeping();
         runtime().scheduler.start(rt.read_threads);
-        crate::isolate::start_all(rt.max_read_interval);
+        runtime().isolation.start_all(rt.max_read_interval);
     }
     ok
 }
@@ -752,7 +752,7 @@ fn dispatch_internal_stats() {
             gauge: cache_size() as f64,
         },
     );
-    for (name, restarts, lost) in crate::isolate::stats() {
+    for (name, restarts, lost) in runtime().isolation.stats() {
         let pi = format!("isolation-{name}");
         send(
             &pi,
@@ -797,7 +797,7 @@ pub fn shutdown_all() -> bool {
     runtime().registry.init.clear();
     // Isolated plugins first: what their processes send while shutting
     // down still reaches the writers.
-    crate::isolate::stop_all();
+    runtime().isolation.stop_all();
     runtime().scheduler.stop();
     runtime().scheduler.clear();
     let late = crate::runtime::runtime().dispatch.stop_writers_and_drain();

@@ -10,6 +10,7 @@ pub mod cache;
 pub mod config;
 pub mod daemon;
 pub mod dispatch;
+pub mod handover;
 pub mod isolate;
 pub mod meta;
 pub mod plugins;

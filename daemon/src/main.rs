@@ -58,7 +58,7 @@ fn main() -> ExitCode {
 fn run(inv: &Invocation) -> Result<(), String> {
     let origin = reload::Origin::capture();
     if let Ok(dir) = std::env::current_dir() {
-        rcollectd::isolate::set_start_dir(&dir);
+        rcollectd::runtime::runtime().isolation.set_start_dir(&dir);
     }
     let reexec = reload::is_reexec();
     let builtin = !inv.config_given && !inv.config_file.exists();

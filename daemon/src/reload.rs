@@ -17,8 +17,8 @@
 //!    inherited, so datagrams that arrive meanwhile wait in the kernel; the
 //!    new process's plugins take them back ([`take_inherited_fd`]).
 
-use std::ffi::{CString, OsString};
-use std::io::{BufReader, Seek, Write};
+use std::ffi::OsString;
+use std::io::{BufReader, Write};
 use std::os::fd::{FromRawFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -26,14 +26,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// Set in the re-executed process: it is the same daemon, already detached.
-pub const ENV_REEXEC: &str = "RCOLLECTD_REEXEC";
-/// The descriptor holding the saved value cache state.
-pub const ENV_CACHE_FD: &str = "RCOLLECTD_CACHE_FD";
-/// The descriptor holding value lists dispatched after the writers stopped.
-pub const ENV_LATE_FD: &str = "RCOLLECTD_LATE_FD";
-/// Descriptors handed over to plugins, as `key=fd` pairs separated by `;`.
-pub const ENV_FDS: &str = "RCOLLECTD_FDS";
+pub use crate::handover::{write_memfd, ENV_CACHE_FD, ENV_FDS, ENV_LATE_FD, ENV_REEXEC};
 
 /// How long the config test may take before it counts as failed (a plugin
 /// that hangs at load).
@@ -279,26 +272,6 @@ pub fn reexec(origin: &Origin) -> String {
     );
     let err = cmd.exec();
     format!("cannot re-execute {}: {err}", origin.exe.display())
-}
-
-/// A memfd (inherited across exec) holding what `fill` writes, rewound.
-pub(crate) fn write_memfd(
-    name: &str,
-    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
-) -> std::io::Result<RawFd> {
-    let name = CString::new(name).unwrap_or_default();
-    // SAFETY: memfd_create with a valid name; no MFD_CLOEXEC on purpose.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
-    if fd < 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    // SAFETY: fd was just created and is owned here; it is leaked into the
-    // new process image on purpose.
-    let mut file = std::mem::ManuallyDrop::new(unsafe { std::fs::File::from_raw_fd(fd) });
-    fill(&mut file)?;
-    file.flush()?;
-    file.rewind()?;
-    Ok(fd)
 }
 
 /// Late value lists in the isolation channel's frame format (one

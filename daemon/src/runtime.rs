@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use crate::cache::Cache;
 use crate::config::globals::{CStrings, Settings};
 use crate::dispatch::Dispatch;
+use crate::isolate::Isolation;
 use crate::plugins::loader::Loader;
 use crate::plugins::registry::Registry;
 use crate::schedule::Scheduler;
@@ -33,6 +34,9 @@ pub struct Runtime {
     pub cache: &'static Cache,
     /// The dispatch path: chains, cache updates, one queue per output.
     pub dispatch: &'static Dispatch,
+    /// The plugins that run isolated (`Isolate true`) and their host
+    /// processes.
+    pub isolation: Isolation,
 }
 
 impl Runtime {
@@ -42,6 +46,7 @@ impl Runtime {
     pub fn new() -> Runtime {
         let registry: &'static Registry = Box::leak(Box::default());
         let cache: &'static Cache = Box::leak(Box::default());
+        let dispatch = Dispatch::new(registry, cache);
         Runtime {
             settings: Settings::new(),
             option_strings: CStrings::default(),
@@ -49,7 +54,8 @@ impl Runtime {
             plugins: Loader::default(),
             registry,
             cache,
-            dispatch: Dispatch::new(registry, cache),
+            dispatch,
+            isolation: Isolation::new(dispatch, registry),
         }
     }
 }

@@ -372,7 +372,10 @@ fn references_resolve_to_modules() {
     // A module and its child may use each other; an outsider in the
     // cycle, reached through the child, may not.
     let mut through_child = g.clone();
-    through_child.get_mut("g::h").expect("g::h").insert("d".into());
+    through_child
+        .get_mut("g::h")
+        .expect("g::h")
+        .insert("d".into());
     through_child.get_mut("d").expect("d").insert("g".into());
     assert_eq!(cycles(&through_child), vec![vec!["d", "g", "g::h"]]);
 }

@@ -62,8 +62,11 @@ pub struct Dispatch {
     missing_from_daemon: AtomicBool,
     /// Called with an output's name after it has written a batch (an
     /// isolated plugin's stand-in sends what it gathered then).
-    after_payload: OnceLock<fn(&str)>,
+    after_payload: OnceLock<AfterPayload>,
 }
+
+/// What runs after an output has written a batch, with the output's name.
+pub type AfterPayload = Box<dyn Fn(&str) + Send + Sync>;
 
 /// How a part of the dispatch path built before the whole (the flow's
 /// route, the outputs' host, the chains' plugins) reaches it: set by

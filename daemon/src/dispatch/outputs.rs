@@ -88,7 +88,7 @@ impl Dispatch {
     }
 
     /// Installs the hook run after every batch an output writes.
-    pub fn set_after_payload(&self, hook: fn(&str)) {
+    pub fn set_after_payload(&self, hook: super::AfterPayload) {
         let _ = self.after_payload.set(hook);
     }
 

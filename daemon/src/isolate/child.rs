@@ -57,18 +57,15 @@ pub fn install() -> Result<(), String> {
     let reader = stream.try_clone().map_err(|e| format!("isolation: {e}"))?;
     let _ = CONN.set(Mutex::new(stream));
     register_bridge(BRIDGE);
-    crate::runtime::runtime().dispatch.deliver_only_to(BRIDGE);
-    crate::runtime::runtime().dispatch.notify_only(BRIDGE);
-    crate::runtime::runtime()
-        .dispatch
-        .missing_from_daemon_only();
-    crate::runtime::runtime()
-        .dispatch
-        .set_after_payload(|output| {
-            if output == BRIDGE {
-                flush();
-            }
-        });
+    let dispatch = crate::runtime::runtime().dispatch;
+    dispatch.deliver_only_to(BRIDGE);
+    dispatch.notify_only(BRIDGE);
+    dispatch.missing_from_daemon_only();
+    dispatch.set_after_payload(Box::new(|output| {
+        if output == BRIDGE {
+            flush();
+        }
+    }));
     std::thread::Builder::new()
         .name("isolation in".into())
         .spawn(move || serve(reader))

@@ -36,14 +36,16 @@ use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::config::Item;
-use crate::dispatch::PlainValueList;
+use crate::dispatch::{Dispatch, PlainValueList};
+use crate::plugins::registry::Registry;
 use crate::time::cdtime_t;
 use frame::Frame;
 
@@ -75,64 +77,95 @@ struct Spec {
     interval: cdtime_t,
 }
 
+/// What the config says about the isolated plugins.
 #[derive(Default)]
-struct Registry {
+struct Plan {
     globals: Vec<Item>,
     specs: Vec<Spec>,
 }
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    globals: Vec::new(),
-    specs: Vec::new(),
-});
-
-fn registry() -> std::sync::MutexGuard<'static, Registry> {
-    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+/// The isolated plugins of a runtime: what the config says about them,
+/// their host processes, and the dispatch path and registry the values and
+/// stand-in callbacks go to.
+pub struct Isolation {
+    dispatch: &'static Dispatch,
+    registry: &'static Registry,
+    plan: Mutex<Plan>,
+    hosts: Mutex<Vec<(Arc<Host>, JoinHandle<()>)>>,
+    /// The directory the daemon was started in: host processes start there,
+    /// so relative paths in the config (BaseDir, TypesDB, PluginDir) mean
+    /// what they meant to the daemon.
+    start_dir: OnceLock<PathBuf>,
+    max_backoff: AtomicU64,
 }
 
-/// Remembers a global option for the host processes' configs.
-pub fn note_global(item: &Item) {
-    if !NOT_FOR_HOSTS
-        .iter()
-        .any(|k| k.eq_ignore_ascii_case(&item.key))
-    {
-        registry().globals.push(item.clone());
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Isolation {
+    /// No isolated plugin yet; values they send go to `dispatch`, the
+    /// stand-ins for their callbacks to `registry`.
+    pub fn new(dispatch: &'static Dispatch, registry: &'static Registry) -> Isolation {
+        Isolation {
+            dispatch,
+            registry,
+            plan: Mutex::default(),
+            hosts: Mutex::default(),
+            start_dir: OnceLock::new(),
+            max_backoff: AtomicU64::new(0),
+        }
     }
-}
 
-/// Registers `name` to run isolated, from its `LoadPlugin` item.
-pub fn register(name: &str, load: &Item, interval: cdtime_t) {
-    let mut load = load.clone();
-    load.children
-        .retain(|c| !c.key.eq_ignore_ascii_case("Isolate"));
-    let mut r = registry();
-    if r.specs.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
-        return;
+    /// Remembers a global option for the host processes' configs.
+    pub fn note_global(&self, item: &Item) {
+        if !NOT_FOR_HOSTS
+            .iter()
+            .any(|k| k.eq_ignore_ascii_case(&item.key))
+        {
+            lock(&self.plan).globals.push(item.clone());
+        }
     }
-    r.specs.push(Spec {
-        name: name.to_owned(),
-        load,
-        blocks: Vec::new(),
-        interval,
-    });
-}
 
-/// Whether `name` runs isolated.
-pub fn is_isolated(name: &str) -> bool {
-    registry()
-        .specs
-        .iter()
-        .any(|s| s.name.eq_ignore_ascii_case(name))
-}
+    /// Registers `name` to run isolated, from its `LoadPlugin` item.
+    pub fn register(&self, name: &str, load: &Item, interval: cdtime_t) {
+        let mut load = load.clone();
+        load.children
+            .retain(|c| !c.key.eq_ignore_ascii_case("Isolate"));
+        let mut plan = lock(&self.plan);
+        if plan.specs.iter().any(|s| s.name.eq_ignore_ascii_case(name)) {
+            return;
+        }
+        plan.specs.push(Spec {
+            name: name.to_owned(),
+            load,
+            blocks: Vec::new(),
+            interval,
+        });
+    }
 
-/// Adds a `<Plugin name>` block to an isolated plugin's config.
-pub fn add_block(name: &str, block: &Item) {
-    if let Some(s) = registry()
-        .specs
-        .iter_mut()
-        .find(|s| s.name.eq_ignore_ascii_case(name))
-    {
-        s.blocks.push(block.clone());
+    /// Whether `name` runs isolated.
+    pub fn is_isolated(&self, name: &str) -> bool {
+        lock(&self.plan)
+            .specs
+            .iter()
+            .any(|s| s.name.eq_ignore_ascii_case(name))
+    }
+
+    /// Adds a `<Plugin name>` block to an isolated plugin's config.
+    pub fn add_block(&self, name: &str, block: &Item) {
+        if let Some(s) = lock(&self.plan)
+            .specs
+            .iter_mut()
+            .find(|s| s.name.eq_ignore_ascii_case(name))
+        {
+            s.blocks.push(block.clone());
+        }
+    }
+
+    /// Records the directory the daemon was started in (before BaseDir).
+    pub fn set_start_dir(&self, dir: &Path) {
+        let _ = self.start_dir.set(dir.to_path_buf());
     }
 }
 
@@ -152,6 +185,7 @@ fn host_config(globals: &[Item], spec: &Spec) -> String {
 
 /// One isolated plugin's host process, as the daemon sees it.
 pub(crate) struct Host {
+    up: &'static Isolation,
     spec: Spec,
     /// The daemon's end of the channel to the current child, for writing.
     conn: Mutex<Option<UnixStream>>,
@@ -167,120 +201,102 @@ pub(crate) struct Host {
     missing_proxy: AtomicBool,
 }
 
-static HOSTS: Mutex<Vec<(Arc<Host>, JoinHandle<()>)>> = Mutex::new(Vec::new());
-
-/// The directory the daemon was started in: host processes start there, so
-/// relative paths in the config (BaseDir, TypesDB, PluginDir) mean what
-/// they meant to the daemon.
-static START_DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
-
-/// Records the directory the daemon was started in (before BaseDir).
-pub fn set_start_dir(dir: &std::path::Path) {
-    let _ = START_DIR.set(dir.to_path_buf());
-}
-static MAX_BACKOFF: AtomicU64 = AtomicU64::new(0);
-
-/// Starts a host process for every isolated plugin.
-pub fn start_all(max_read_interval: cdtime_t) {
-    MAX_BACKOFF.store(max_read_interval, Ordering::Relaxed);
-    let specs = registry().specs.clone();
-    if specs.is_empty() {
-        return;
+impl Isolation {
+    /// Starts a host process for every isolated plugin.
+    pub fn start_all(&'static self, max_read_interval: cdtime_t) {
+        self.max_backoff.store(max_read_interval, Ordering::Relaxed);
+        let specs = lock(&self.plan).specs.clone();
+        if specs.is_empty() {
+            return;
+        }
+        // Only with isolated plugins does every output batch look for a host.
+        self.dispatch
+            .set_after_payload(Box::new(|output| self.after_payload(output)));
+        let mut hosts = lock(&self.hosts);
+        for spec in specs {
+            let host = Arc::new(Host {
+                up: self,
+                spec,
+                conn: Mutex::new(None),
+                pending: Mutex::new(Vec::new()),
+                pid: AtomicI32::new(0),
+                stopping: AtomicBool::new(false),
+                wake: (Mutex::new(()), Condvar::new()),
+                restarts: AtomicU64::new(0),
+                lost: AtomicU64::new(0),
+                write_proxy: AtomicBool::new(false),
+                notification_proxy: AtomicBool::new(false),
+                missing_proxy: AtomicBool::new(false),
+            });
+            let h = host.clone();
+            let name: String = format!("iso:{}", host.spec.name).chars().take(15).collect();
+            match std::thread::Builder::new()
+                .name(name)
+                .spawn(move || h.supervise())
+            {
+                Ok(t) => hosts.push((host, t)),
+                Err(e) => log::error!(
+                    "isolation: cannot start the host thread of `{}': {e}",
+                    host.spec.name
+                ),
+            }
+        }
     }
-    // Only with isolated plugins does every output batch look for a host.
-    crate::runtime::runtime()
-        .dispatch
-        .set_after_payload(after_payload);
-    let mut hosts = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-    for spec in specs {
-        let host = Arc::new(Host {
-            spec,
-            conn: Mutex::new(None),
-            pending: Mutex::new(Vec::new()),
-            pid: AtomicI32::new(0),
-            stopping: AtomicBool::new(false),
-            wake: (Mutex::new(()), Condvar::new()),
-            restarts: AtomicU64::new(0),
-            lost: AtomicU64::new(0),
-            write_proxy: AtomicBool::new(false),
-            notification_proxy: AtomicBool::new(false),
-            missing_proxy: AtomicBool::new(false),
-        });
-        let h = host.clone();
-        let name: String = format!("iso:{}", host.spec.name).chars().take(15).collect();
-        match std::thread::Builder::new()
-            .name(name)
-            .spawn(move || h.supervise())
+
+    /// Stops every host process (SIGTERM, then SIGKILL after 5 s) and waits.
+    pub fn stop_all(&self) {
+        let hosts = std::mem::take(&mut *lock(&self.hosts));
+        for (h, _) in &hosts {
+            h.stopping.store(true, Ordering::SeqCst);
+            h.flush_pending();
+            h.signal(libc::SIGTERM);
+            h.wake.1.notify_all();
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for (h, t) in hosts {
+            while !t.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if !t.is_finished() {
+                h.signal(libc::SIGKILL);
+            }
+            let _ = t.join();
+        }
+    }
+
+    /// (name, restarts, lost) of every isolated plugin, for the statistics.
+    pub fn stats(&self) -> Vec<(String, u64, u64)> {
+        lock(&self.hosts)
+            .iter()
+            .map(|(h, _)| {
+                (
+                    h.spec.name.clone(),
+                    h.restarts.load(Ordering::Relaxed),
+                    h.lost.load(Ordering::Relaxed),
+                )
+            })
+            .collect()
+    }
+
+    /// An output finished a batch: if it stands in for an isolated plugin,
+    /// send what it gathered to the child in one frame.
+    fn after_payload(&self, output: &str) {
+        let hosts = lock(&self.hosts);
+        if let Some((h, _)) = hosts
+            .iter()
+            .find(|(h, _)| h.spec.name.eq_ignore_ascii_case(output))
         {
-            Ok(t) => hosts.push((host, t)),
-            Err(e) => log::error!(
-                "isolation: cannot start the host thread of `{}': {e}",
-                host.spec.name
-            ),
+            h.flush_pending();
         }
     }
-}
-
-/// Stops every host process (SIGTERM, then SIGKILL after 5 s) and waits.
-pub fn stop_all() {
-    let hosts = std::mem::take(&mut *HOSTS.lock().unwrap_or_else(|e| e.into_inner()));
-    for (h, _) in &hosts {
-        h.stopping.store(true, Ordering::SeqCst);
-        h.flush_pending();
-        h.signal(libc::SIGTERM);
-        h.wake.1.notify_all();
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    for (h, t) in hosts {
-        while !t.is_finished() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        if !t.is_finished() {
-            h.signal(libc::SIGKILL);
-        }
-        let _ = t.join();
-    }
-}
-
-/// (name, restarts, lost) of every isolated plugin, for the statistics.
-pub fn stats() -> Vec<(String, u64, u64)> {
-    HOSTS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .map(|(h, _)| {
-            (
-                h.spec.name.clone(),
-                h.restarts.load(Ordering::Relaxed),
-                h.lost.load(Ordering::Relaxed),
-            )
-        })
-        .collect()
-}
-
-/// An output finished a batch: if it stands in for an isolated plugin,
-/// send what it gathered to the child in one frame.
-fn after_payload(output: &str) {
-    let hosts = HOSTS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((h, _)) = hosts
-        .iter()
-        .find(|(h, _)| h.spec.name.eq_ignore_ascii_case(output))
-    {
-        h.flush_pending();
-    }
-}
-
-/// The host of the isolated plugin `name`.
-pub(crate) fn host(name: &str) -> Option<Arc<Host>> {
-    HOSTS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .find(|(h, _)| h.spec.name.eq_ignore_ascii_case(name))
-        .map(|(h, _)| h.clone())
 }
 
 impl Host {
+    /// The isolated plugin's name.
+    pub(crate) fn name(&self) -> &str {
+        &self.spec.name
+    }
+
     fn signal(&self, sig: i32) {
         let pid = self.pid.load(Ordering::SeqCst);
         if pid > 0 {
@@ -354,7 +370,7 @@ impl Host {
                     .wait_timeout_while(guard, crate::time::to_duration(backoff), |_| {
                         !self.stopping.load(Ordering::SeqCst)
                     });
-            let max = MAX_BACKOFF.load(Ordering::Relaxed).max(interval);
+            let max = self.up.max_backoff.load(Ordering::Relaxed).max(interval);
             backoff = backoff.saturating_mul(2).min(max);
         }
     }
@@ -363,9 +379,9 @@ impl Host {
     fn spawn(&self) -> Result<(Child, UnixStream), String> {
         let (mine, theirs) =
             UnixStream::pair().map_err(|e| format!("cannot make a socket pair ({e})"))?;
-        let text = host_config(&registry().globals, &self.spec);
+        let text = host_config(&lock(&self.up.plan).globals, &self.spec);
         let conf =
-            crate::reload::write_memfd("rcollectd-isolated", |f| f.write_all(text.as_bytes()))
+            crate::handover::write_memfd("rcollectd-isolated", |f| f.write_all(text.as_bytes()))
                 .map_err(|e| format!("cannot write its config ({e})"))?;
         let exe = std::env::current_exe().map_err(|e| format!("cannot find the binary ({e})"))?;
         let fd: RawFd = theirs.as_raw_fd();
@@ -376,12 +392,12 @@ impl Host {
             .env(ENV_PLUGIN, &self.spec.name)
             .env(ENV_FD, fd.to_string())
             .env_remove("NOTIFY_SOCKET")
-            .env_remove(crate::reload::ENV_REEXEC)
-            .env_remove(crate::reload::ENV_CACHE_FD)
-            .env_remove(crate::reload::ENV_LATE_FD)
-            .env_remove(crate::reload::ENV_FDS)
+            .env_remove(crate::handover::ENV_REEXEC)
+            .env_remove(crate::handover::ENV_CACHE_FD)
+            .env_remove(crate::handover::ENV_LATE_FD)
+            .env_remove(crate::handover::ENV_FDS)
             .stdin(Stdio::null());
-        if let Some(dir) = START_DIR.get() {
+        if let Some(dir) = self.up.start_dir.get() {
             cmd.current_dir(dir);
         }
         // SAFETY: only async-signal-safe calls between fork and exec: the
@@ -414,7 +430,7 @@ impl Host {
 
     /// Handles the child's frames until it closes the channel; returns how
     /// the child ended.
-    fn serve(&self, mut child: Child, mut stream: UnixStream) -> String {
+    fn serve(self: &Arc<Self>, mut child: Child, mut stream: UnixStream) -> String {
         let mut buf: Vec<u8> = Vec::with_capacity(1 << 16);
         let mut chunk = vec![0u8; 1 << 16];
         let broken = loop {
@@ -458,12 +474,12 @@ impl Host {
         }
     }
 
-    fn handle(&self, f: Frame) {
+    fn handle(self: &Arc<Self>, f: Frame) {
         match f {
             Frame::Values(lists) => {
-                crate::runtime::runtime().dispatch.dispatch_plain(&lists);
+                self.up.dispatch.dispatch_plain(&lists);
             }
-            Frame::Notification(n) => crate::isolate::proxy::dispatch_notification(&n),
+            Frame::Notification(n) => proxy::dispatch_notification(self.up.dispatch, &n),
             Frame::Log { level, message } => {
                 crate::plugins::log::emit(level, &String::from_utf8_lossy(&message));
             }
@@ -479,17 +495,17 @@ impl Host {
                     // SAFETY: `to_c` yields a valid data set, alive for the copy.
                     let owned = unsafe { crate::plugins::registry::OwnedDataSet::copy_from(ptr) };
                     if let Some(owned) = owned {
-                        crate::runtime::runtime().registry.add_data_set(owned);
+                        self.up.registry.add_data_set(owned);
                     }
                 }
                 if writes && !self.write_proxy.swap(true, Ordering::SeqCst) {
-                    crate::isolate::proxy::register_write_proxy(&self.spec.name);
+                    proxy::register_write_proxy(self.up.registry, self);
                 }
                 if notifications && !self.notification_proxy.swap(true, Ordering::SeqCst) {
-                    crate::isolate::proxy::register_notification_proxy(&self.spec.name);
+                    proxy::register_notification_proxy(self.up.registry, self);
                 }
                 if missing && !self.missing_proxy.swap(true, Ordering::SeqCst) {
-                    crate::isolate::proxy::register_missing_proxy(&self.spec.name);
+                    proxy::register_missing_proxy(self.up.registry, self);
                 }
             }
             Frame::Write(_) | Frame::Flush { .. } | Frame::Missing(_) => {

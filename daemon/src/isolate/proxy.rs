@@ -10,15 +10,18 @@ use rcollectd_plugin::sys::{
     cdtime_t, data_set_t, notification_meta_t, notification_t, user_data_t, value_list_t,
 };
 
+use std::sync::Arc;
+
 use crate::abi::ffi::{c_bytes, field_bytes, write_c_str};
 use crate::abi::notification_meta::{
     self as nm, NM_BOOLEAN, NM_DOUBLE, NM_SIGNED, NM_STRING, NM_UNSIGNED,
 };
-use crate::dispatch::PlainValueList;
+use crate::dispatch::{Dispatch, PlainValueList};
 use crate::isolate::frame::{Frame, NotifValue, PlainNotification};
+use crate::isolate::Host;
 use crate::plugins::ctx;
 use crate::plugins::register::register_in;
-use crate::runtime::runtime;
+use crate::plugins::registry::Registry;
 
 /// A notification as plain data.
 ///
@@ -125,31 +128,40 @@ pub(crate) fn with_notification<R>(
 }
 
 /// Daemon side: dispatches a notification an isolated plugin sent.
-pub fn dispatch_notification(n: &PlainNotification) {
+pub fn dispatch_notification(dispatch: &Dispatch, n: &PlainNotification) {
     // SAFETY: `with_notification` hands out a valid notification.
-    with_notification(n, |c| unsafe {
-        crate::runtime::runtime().dispatch.dispatch_notification(c)
-    });
+    with_notification(n, |c| unsafe { dispatch.dispatch_notification(c) });
 }
 
-/// The isolated plugin's name, stored as a proxy callback's user data.
-fn name_of(ud: *mut user_data_t) -> Option<String> {
+/// The host of the isolated plugin a proxy callback stands in for, which
+/// its user data holds a reference to ([`host_ud`]).
+///
+/// # Safety
+/// `ud` is null or the user data of a proxy callback, alive for `'a`.
+unsafe fn host_of<'a>(ud: *mut user_data_t) -> Option<&'a Host> {
     if ud.is_null() {
         return None;
     }
-    // SAFETY: proxies are registered with a leaked NUL-terminated name.
-    let data = unsafe { (*ud).data };
-    (!data.is_null()).then(|| {
-        // SAFETY: as above.
-        unsafe { CStr::from_ptr(data.cast::<c_char>()) }
-            .to_string_lossy()
-            .into_owned()
-    })
+    // SAFETY: per the contract, `data` is null or from `Arc::into_raw` in
+    // `host_ud`, and the reference it holds lives as long as the user data.
+    unsafe { (*ud).data.cast::<Host>().cast_const().as_ref() }
 }
 
-/// The host of the isolated plugin a proxy callback stands in for.
-fn host_of(ud: *mut user_data_t) -> Option<std::sync::Arc<crate::isolate::Host>> {
-    name_of(ud).and_then(|n| crate::isolate::host(&n))
+/// Drops the reference to a host a proxy callback's user data held.
+unsafe extern "C" fn release_host(data: *mut c_void) {
+    if !data.is_null() {
+        // SAFETY: `data` came from `Arc::into_raw` in `host_ud` and is
+        // freed once, by the registry, when the callback goes.
+        drop(unsafe { Arc::from_raw(data.cast::<Host>().cast_const()) });
+    }
+}
+
+/// User data holding a reference to `host`, released with the callback.
+fn host_ud(host: &Arc<Host>) -> user_data_t {
+    user_data_t {
+        data: Arc::into_raw(host.clone()).cast_mut().cast::<c_void>(),
+        free_func: Some(release_host),
+    }
 }
 
 unsafe extern "C" fn proxy_write(
@@ -157,7 +169,8 @@ unsafe extern "C" fn proxy_write(
     vl: *const value_list_t,
     ud: *mut user_data_t,
 ) -> c_int {
-    let Some(host) = host_of(ud) else {
+    // SAFETY: the registry passes the user data the proxy was registered with.
+    let Some(host) = (unsafe { host_of(ud) }) else {
         return -1;
     };
     // SAFETY: the daemon's write path passes a valid value list.
@@ -170,7 +183,8 @@ unsafe extern "C" fn proxy_flush(
     identifier: *const c_char,
     ud: *mut user_data_t,
 ) -> c_int {
-    let Some(host) = host_of(ud) else {
+    // SAFETY: the registry passes the user data the proxy was registered with.
+    let Some(host) = (unsafe { host_of(ud) }) else {
         return -1;
     };
     let identifier = if identifier.is_null() {
@@ -190,7 +204,8 @@ unsafe extern "C" fn proxy_flush(
 }
 
 unsafe extern "C" fn proxy_notification(n: *const notification_t, ud: *mut user_data_t) -> c_int {
-    let Some(host) = host_of(ud) else {
+    // SAFETY: the registry passes the user data the proxy was registered with.
+    let Some(host) = (unsafe { host_of(ud) }) else {
         return -1;
     };
     // SAFETY: the dispatch path passes a valid notification.
@@ -202,51 +217,44 @@ unsafe extern "C" fn proxy_notification(n: *const notification_t, ud: *mut user_
     }
 }
 
-/// User data naming `plugin` (leaked: proxies live as long as the daemon).
-fn name_ud(plugin: &str) -> user_data_t {
-    let name = CString::new(plugin).unwrap_or_default().into_raw();
-    user_data_t {
-        data: name.cast::<c_void>(),
-        free_func: None,
-    }
-}
-
-/// Registers, under the plugin's own name, an output (and a flush
-/// callback) that sends what it is given to the isolated plugin.
-pub fn register_write_proxy(plugin: &str) {
+/// Registers in `registry`, under the plugin's own name, an output (and a
+/// flush callback) that sends what it is given to the isolated plugin.
+pub(crate) fn register_write_proxy(registry: &Registry, host: &Arc<Host>) {
+    let plugin = host.name();
     let Ok(name) = CString::new(plugin) else {
         return;
     };
-    let ud = name_ud(plugin);
     let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
     // SAFETY: valid name, callbacks of the right types, user data copied.
     unsafe {
         register_in(
-            &runtime().registry.write,
+            &registry.write,
             name.as_ptr(),
             Some(proxy_write),
-            &ud,
+            &host_ud(host),
         );
         register_in(
-            &runtime().registry.flush,
+            &registry.flush,
             name.as_ptr(),
             Some(proxy_flush),
-            &name_ud(plugin),
+            &host_ud(host),
         );
     }
 }
 
 unsafe extern "C" fn proxy_missing(vl: *const value_list_t, ud: *mut user_data_t) -> c_int {
-    if let Some(host) = host_of(ud) {
+    // SAFETY: the registry passes the user data the proxy was registered with.
+    if let Some(host) = unsafe { host_of(ud) } {
         // SAFETY: the missing path passes a valid value list.
         host.send(&Frame::Missing(unsafe { PlainValueList::of(&*vl) }));
     }
     0
 }
 
-/// Registers, under the plugin's own name, a missing-value callback that
-/// tells the isolated plugin.
-pub fn register_missing_proxy(plugin: &str) {
+/// Registers in `registry`, under the plugin's own name, a missing-value
+/// callback that tells the isolated plugin.
+pub(crate) fn register_missing_proxy(registry: &Registry, host: &Arc<Host>) {
+    let plugin = host.name();
     let Ok(name) = CString::new(plugin) else {
         return;
     };
@@ -254,17 +262,18 @@ pub fn register_missing_proxy(plugin: &str) {
     // SAFETY: valid name, callback of the right type, user data copied.
     unsafe {
         register_in(
-            &runtime().registry.missing,
+            &registry.missing,
             name.as_ptr(),
             Some(proxy_missing),
-            &name_ud(plugin),
+            &host_ud(host),
         );
     }
 }
 
-/// Registers, under the plugin's own name, a notification callback that
-/// sends notifications to the isolated plugin.
-pub fn register_notification_proxy(plugin: &str) {
+/// Registers in `registry`, under the plugin's own name, a notification
+/// callback that sends notifications to the isolated plugin.
+pub(crate) fn register_notification_proxy(registry: &Registry, host: &Arc<Host>) {
+    let plugin = host.name();
     let Ok(name) = CString::new(plugin) else {
         return;
     };
@@ -272,10 +281,10 @@ pub fn register_notification_proxy(plugin: &str) {
     // SAFETY: valid name, callback of the right type, user data copied.
     unsafe {
         register_in(
-            &runtime().registry.notification,
+            &registry.notification,
             name.as_ptr(),
             Some(proxy_notification),
-            &name_ud(plugin),
+            &host_ud(host),
         );
     }
 }
