@@ -6,7 +6,7 @@
 use std::ffi::{c_int, CStr, CString};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 use rcollectd_plugin::sys::{cdtime_t, value_list_t, value_t};
 
@@ -626,8 +626,6 @@ fn canonical_name(host: &str) -> Option<String> {
     result
 }
 
-static INITIALIZED: AtomicBool = AtomicBool::new(false);
-
 /// `plugin_init_all` semantics: init callbacks in order (a failure removes
 /// that plugin's read callbacks), then write threads, then read threads.
 pub fn init_all() -> bool {
@@ -648,10 +646,9 @@ fn init_all_with(start_readers: bool) -> bool {
     runtime()
         .scheduler
         .set_max_read_interval(rt.max_read_interval);
-    if rt.collect_internal_stats && !INITIALIZED.load(Ordering::SeqCst) {
+    if !runtime().started.swap(true, Ordering::SeqCst) && rt.collect_internal_stats {
         register_internal_stats();
     }
-    INITIALIZED.store(true, Ordering::SeqCst);
     let mut ok = true;
     for cb in runtime().registry.init.snapshot().iter() {
         let status = rcollectd_core::registry::Call::call(cb.as_ref());
@@ -836,7 +833,7 @@ pub fn shutdown_all() -> bool {
         .clear();
     runtime().plugins.forget_all();
     r.clear_data_sets();
-    INITIALIZED.store(false, Ordering::SeqCst);
+    runtime().started.store(false, Ordering::SeqCst);
     ok
 }
 

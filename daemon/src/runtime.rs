@@ -7,6 +7,7 @@
 //! sees with `testing::scoped` (test builds only), instead of sharing the
 //! process's behind a lock.
 
+use std::sync::atomic::AtomicBool;
 use std::sync::LazyLock;
 
 use crate::cache::Cache;
@@ -37,6 +38,9 @@ pub struct Runtime {
     /// The plugins that run isolated (`Isolate true`) and their host
     /// processes.
     pub isolation: Isolation,
+    /// Whether the plugins are initialised and the engine runs (between
+    /// `plugin_init_all` and `plugin_shutdown_all`).
+    pub started: AtomicBool,
 }
 
 impl Runtime {
@@ -56,6 +60,7 @@ impl Runtime {
             cache,
             dispatch,
             isolation: Isolation::new(dispatch, registry),
+            started: AtomicBool::new(false),
         }
     }
 }
