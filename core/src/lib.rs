@@ -7,7 +7,6 @@
 //! to and from their C layouts and makes every call through a plugin's
 //! function pointer.
 
-pub mod admit;
 pub mod cache;
 pub mod config;
 pub mod counter;

@@ -24,6 +24,7 @@ use rcollectd_plugin::sys::{
     value_list_t, value_t,
 };
 
+use crate::abi::ffi::cstr_field_ref;
 use crate::cache::{vl_fields, CMeta, Cache, Fields, Sample, SampleRates};
 use crate::plugins::ctx::{self, Ctx};
 use crate::plugins::registry::{Callback, OwnedDataSet, Registry, WriteFn};
@@ -31,7 +32,6 @@ use crate::plugins::registry::{Callback, OwnedDataSet, Registry, WriteFn};
 /// The write-queue limits, as the core's output queues keep them.
 pub use rcollectd_core::outputs::{QueueLimits, DEFAULT_QUEUE_LIMIT};
 
-use rcollectd_core::admit::Offered;
 /// Counters the daemon reports about itself (`CollectInternalStats`).
 pub use rcollectd_core::dispatch::Stats;
 pub use rcollectd_core::dispatch::BATCH_MAX;
@@ -557,6 +557,11 @@ fn escape_slashes(field: &mut [c_char]) {
     crate::ident::escape_slashes(bytes);
 }
 
+/// The identifier of `vl` for log messages (the cache's formatting).
+fn ident(vl: &value_list_t) -> String {
+    crate::cache::NameBuf::from_vl(vl).to_string()
+}
+
 impl Dispatch {
     /// Updates the value cache and sends cache events. collectd 5.12 logs a
     /// refused value list (e.g. not newer than the cached one) but still writes
@@ -676,35 +681,51 @@ impl Dispatch {
         }
         // SAFETY: caller guarantees validity.
         let src = unsafe { &*vl };
-        let offered = Offered {
-            fields: vl_fields(src),
-            time: src.time,
-            interval: src.interval,
-            values: if src.values.is_null() {
-                0
+        let type_bytes = crate::abi::ffi::field_bytes(&src.type_);
+        if type_bytes.is_empty() || src.values.is_null() || src.values_len < 1 {
+            log::error!(
+                "plugin_dispatch_values: Invalid value list from plugin {}.",
+                cstr_field_ref(&src.plugin)
+            );
+            self.flow
+                .stats()
+                .rejected_invalid
+                .fetch_add(1, Ordering::Relaxed);
+            return -1;
+        }
+        let Some(ds) = self.registry.data_set_static(type_bytes) else {
+            let type_name = String::from_utf8_lossy(type_bytes);
+            if self.registry.data_set_count() == 0 {
+                log::error!(
+                    "plugin_dispatch_values: No data sets registered. Could the types database be \
+                 read? Check your `TypesDB' setting!"
+                );
             } else {
-                src.values_len
-            },
-        };
-        let checked = offered.check(
-            |t| self.registry.data_set_static(t),
-            |ds| ds.ds_num(),
-            || self.registry.data_set_count() > 0,
-        );
-        let ds = match checked {
-            Ok(ds) => ds,
-            Err(refused) => {
-                match refused.message(&offered) {
-                    (true, m) => log::error!("{m}"),
-                    (false, m) => log::info!("{m}"),
-                }
-                self.flow
-                    .stats()
-                    .rejected_invalid
-                    .fetch_add(1, Ordering::Relaxed);
-                return -1;
+                log::info!(
+                "plugin_dispatch_values: Dataset not found: {type_name} (from \"{}\"), check your types.db!",
+                ident(src)
+            );
             }
+            self.flow
+                .stats()
+                .rejected_invalid
+                .fetch_add(1, Ordering::Relaxed);
+            return -1;
         };
+        if ds.ds_num() != src.values_len {
+            log::error!(
+            "plugin_dispatch_values: <{}> ds->type = {}: (ds->ds_num = {}) != (vl->values_len = {})",
+            ident(src),
+            String::from_utf8_lossy(type_bytes),
+            ds.ds_num(),
+            src.values_len
+        );
+            self.flow
+                .stats()
+                .rejected_invalid
+                .fetch_add(1, Ordering::Relaxed);
+            return -1;
+        }
 
         // SAFETY: caller guarantees `values_len` values.
         let mut values =
@@ -721,13 +742,23 @@ impl Dispatch {
             m
         };
         let ctx_now = ctx::get();
-        let time = offered.time_or(crate::time::now());
-        let interval = offered.interval_or(ctx_now.interval, crate::abi::globals::interval());
-        let fields = offered.fields;
+        let time = if src.time == 0 {
+            crate::time::now()
+        } else {
+            src.time
+        };
+        let interval = if src.interval == 0 {
+            effective_interval(&ctx_now)
+        } else {
+            src.interval
+        };
+        let fields = vl_fields(src);
         let mut rates = SampleRates::Unknown;
-        let watched =
-            self.chains.has_pre_cache_chain() || self.registry.has_cache_event_callbacks();
-        let (time, interval, meta, ident) = if offered.as_sent(watched) {
+        let as_sent = src.host[0] != 0
+            && !fields.iter().any(|f| f.contains(&b'/'))
+            && !self.chains.has_pre_cache_chain()
+            && !self.registry.has_cache_event_callbacks();
+        let (time, interval, meta, ident) = if as_sent {
             // The usual case: nothing to fill in, escape or filter, so the
             // plugin's value list is read where it is, never copied whole.
             let cmeta = CMeta(meta);
@@ -1143,7 +1174,6 @@ impl Dispatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::abi::ffi::cstr_field_ref;
     use crate::runtime::Runtime;
     use std::sync::LazyLock;
 
