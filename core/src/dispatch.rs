@@ -20,10 +20,11 @@
 //! bounded or counted.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::thread::JoinHandle;
 
 use crate::outputs::{drop_probability, random_unit, Payload, QueueLimits};
+use crate::sync::lock;
 use crate::time::now;
 use crate::work_queue::WorkQueue;
 
@@ -230,10 +231,6 @@ pub struct Flow<I, R> {
     routers: Mutex<Vec<JoinHandle<()>>>,
     no_writer_warned: AtomicBool,
     last_drop_msg: AtomicU64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<I: Send + 'static, R: Route<I>> Flow<I, R> {

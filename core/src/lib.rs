@@ -17,6 +17,7 @@ pub mod meta;
 pub mod outputs;
 pub mod registry;
 pub mod schedule;
+pub mod sync;
 pub mod sys;
 #[doc(hidden)]
 pub mod testgen;

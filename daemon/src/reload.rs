@@ -10,7 +10,7 @@
 //!    value cache's rate state to a memfd, and re-executes itself with the
 //!    same argv from the directory it was started in: same PID, so systemd
 //!    and the PID file stay right.
-//! 3. The new process knows it is one ([`ENV_REEXEC`]): it does not detach
+//! 3. The new process knows it is one (`ENV_REEXEC`): it does not detach
 //!    again, and it restores the cache state before its plugins start, so
 //!    COUNTER/DERIVE rates continue without a gap or a spike. Descriptors
 //!    plugins asked to keep ([`keep_fd`]; the network plugin's sockets) are
@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub use crate::handover::{write_memfd, ENV_CACHE_FD, ENV_FDS, ENV_LATE_FD, ENV_REEXEC};
+use crate::handover::{write_memfd, ENV_CACHE_FD, ENV_FDS, ENV_LATE_FD, ENV_REEXEC};
 
 /// How long the config test may take before it counts as failed (a plugin
 /// that hangs at load).

@@ -1,7 +1,9 @@
 //! The engine's state as one value. The collectd ABI has no handle to pass
 //! (a plugin calls `plugin_register_read` or `global_option_get` with no
-//! context), so the exported functions and the engine reach the process's
-//! runtime through [`runtime`]; everything it holds is built here, once.
+//! context), so the exported functions and the orchestration above the
+//! engine reach the process's runtime through [`runtime`]; the parts below
+//! get what they work with when they are built. Everything it holds is
+//! built here, once.
 //!
 //! A unit test builds a runtime of its own and makes it the one its thread
 //! sees with `testing::scoped` (test builds only), instead of sharing the

@@ -9,7 +9,7 @@
 //! probability rising linearly, at High everything is dropped. When neither
 //! limit is configured rcollectd still bounds each queue at
 //! [`DEFAULT_QUEUE_LIMIT`] value lists instead of growing without limit like
-//! collectd. Every drop is counted ([`stats`], and per output).
+//! collectd. Every drop is counted ([`Dispatch::stats`], and per output).
 
 pub mod chains;
 pub mod outputs;
@@ -608,11 +608,11 @@ pub const CE_VALUE_UPDATE: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_VA
 /// `CE_VALUE_EXPIRED`.
 pub const CE_VALUE_EXPIRED: u32 = rcollectd_plugin::sys::cache_event_type_e_CE_VALUE_EXPIRED;
 
-/// `plugin_dispatch_cache_event`: for NEW every callback may subscribe by
-/// setting `event->ret`, and the subscriptions are stored in the cache entry's
-/// mask. Like collectd 5.12 (whose mask test is a no-op), UPDATE and EXPIRED
-/// go to every active callback.
 impl Dispatch {
+    /// `plugin_dispatch_cache_event`: for NEW every callback may subscribe by
+    /// setting `event->ret`, and the subscriptions are stored in the cache entry's
+    /// mask. Like collectd 5.12 (whose mask test is a no-op), UPDATE and EXPIRED
+    /// go to every active callback.
     pub fn dispatch_cache_event(
         &self,
         event_type: u32,
@@ -671,7 +671,7 @@ impl Dispatch {
     }
 
     /// Validates, fills in defaults, runs chains and cache, and queues a copy of
-    /// `vl` for the write threads (no drop check: see [`check_drop`]).
+    /// `vl` for the write threads (no drop check: see [`Dispatch::check_drop`]).
     ///
     /// # Safety
     /// `vl` must point to a valid value list whose `values` holds `values_len` entries.
@@ -940,10 +940,10 @@ thread_local! {
     static ROUTING: RefCell<Option<Routing>> = const { RefCell::new(None) };
 }
 
-/// A chain's `write` target on a routing thread: queues a copy of `vl` for
-/// the output named `target` (every output for `None`). `None` when this
-/// thread is not routing, so the caller writes synchronously.
 impl Dispatch {
+    /// A chain's `write` target on a routing thread: queues a copy of `vl` for
+    /// the output named `target` (every output for `None`). `None` when this
+    /// thread is not routing, so the caller writes synchronously.
     fn route_copy(&self, target: Option<&str>, vl: &value_list_t) -> Option<c_int> {
         ROUTING.with(|r| {
             let mut r = r.try_borrow_mut().ok()?;
@@ -1023,17 +1023,6 @@ impl Route<QueuedVl> for DispatchRoute {
     }
 }
 
-/// Starts the writers: one thread per output (up to `n` while it has a
-/// backlog) and, when a `PostCacheChain` is configured, `n` routing threads
-/// that run it (collectd's `writer#N`, which run the chain too). What was
-/// dispatched before goes to the outputs first.
-impl Dispatch {
-    pub fn start_writers(&'static self, n: usize) {
-        self.start_outputs(n);
-        self.flow.start(n);
-    }
-}
-
 /// How long shutdown waits for a writer still inside its callback:
 /// `Timeout` intervals, the time after which collectd calls a value missing.
 fn shutdown_grace() -> std::time::Duration {
@@ -1042,12 +1031,25 @@ fn shutdown_grace() -> std::time::Duration {
     std::time::Duration::from_secs_f64((interval * timeout).clamp(1.0, 3600.0))
 }
 
-/// Stops the routing threads and then every output's writers after they
-/// have written everything queued before this call, then writes whatever
-/// arrived meanwhile on the calling thread, so nothing accepted is lost
-/// (except by an output whose writer never returns: see
-/// [`outputs::stop_and_drain`]). Returns how many lists were written here.
+/// How long a flush waits for an output to write what was queued for it.
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Dispatch {
+    /// Starts the writers: one thread per output (up to `n` while it has a
+    /// backlog) and, when a `PostCacheChain` is configured, `n` routing threads
+    /// that run it (collectd's `writer#N`, which run the chain too). What was
+    /// dispatched before goes to the outputs first.
+    pub fn start_writers(&'static self, n: usize) {
+        self.start_outputs(n);
+        self.flow.start(n);
+    }
+
+    /// Stops the routing threads and then every output's writers after they
+    /// have written everything queued before this call, then writes whatever
+    /// arrived meanwhile on the calling thread, so nothing accepted is lost
+    /// (except by an output whose writer never returns: see
+    /// [`rcollectd_core::outputs::Outputs::stop_and_drain`]). Returns how
+    /// many lists were written here.
     pub fn stop_writers_and_drain(&self) -> usize {
         let threads = self.flow.routers() + self.outputs().len();
         if threads > 0 {
@@ -1083,14 +1085,9 @@ impl Dispatch {
     pub fn queue_length(&self) -> i64 {
         self.flow.queue_length()
     }
-}
 
-/// How long a flush waits for an output to write what was queued for it.
-const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// `plugin_flush`: calls the flush callback of `plugin` (exact name; all if
-/// `None`) with its own context, once its output wrote what was queued.
-impl Dispatch {
+    /// `plugin_flush`: calls the flush callback of `plugin` (exact name; all if
+    /// `None`) with its own context, once its output wrote what was queued.
     pub fn flush(
         &self,
         plugin: Option<&str>,

@@ -43,6 +43,8 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use rcollectd_core::sync::lock;
+
 use crate::config::Item;
 use crate::dispatch::{Dispatch, PlainValueList};
 use crate::plugins::registry::Registry;
@@ -97,10 +99,6 @@ pub struct Isolation {
     /// what they meant to the daemon.
     start_dir: OnceLock<PathBuf>,
     max_backoff: AtomicU64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Isolation {

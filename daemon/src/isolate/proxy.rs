@@ -21,7 +21,10 @@ use crate::isolate::frame::{Frame, NotifValue, PlainNotification};
 use crate::isolate::Host;
 use crate::plugins::ctx;
 use crate::plugins::register::register_in;
-use crate::plugins::registry::Registry;
+use crate::plugins::registry::{
+    Callback, FlushFn, List, MissingFn, NotificationFn, Registry, WriteFn,
+};
+use rcollectd_core::registry::Named;
 
 /// A notification as plain data.
 ///
@@ -217,29 +220,26 @@ unsafe extern "C" fn proxy_notification(n: *const notification_t, ud: *mut user_
     }
 }
 
-/// Registers in `registry`, under the plugin's own name, an output (and a
-/// flush callback) that sends what it is given to the isolated plugin.
-pub(crate) fn register_write_proxy(registry: &Registry, host: &Arc<Host>) {
+/// Registers `func` in `list` under the isolated plugin's own name and
+/// context, with user data that holds a reference to `host`.
+fn register_proxy<F>(list: &List<Callback<F>>, host: &Arc<Host>, func: F)
+where
+    Callback<F>: Named,
+{
     let plugin = host.name();
     let Ok(name) = CString::new(plugin) else {
         return;
     };
     let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
-    // SAFETY: valid name, callbacks of the right types, user data copied.
-    unsafe {
-        register_in(
-            &registry.write,
-            name.as_ptr(),
-            Some(proxy_write),
-            &host_ud(host),
-        );
-        register_in(
-            &registry.flush,
-            name.as_ptr(),
-            Some(proxy_flush),
-            &host_ud(host),
-        );
-    }
+    // SAFETY: a valid name, a callback of the list's type, user data copied.
+    unsafe { register_in(list, name.as_ptr(), Some(func), &host_ud(host)) };
+}
+
+/// Registers in `registry` an output (and a flush callback) that sends
+/// what it is given to the isolated plugin.
+pub(crate) fn register_write_proxy(registry: &Registry, host: &Arc<Host>) {
+    register_proxy(&registry.write, host, proxy_write as WriteFn);
+    register_proxy(&registry.flush, host, proxy_flush as FlushFn);
 }
 
 unsafe extern "C" fn proxy_missing(vl: *const value_list_t, ud: *mut user_data_t) -> c_int {
@@ -251,42 +251,20 @@ unsafe extern "C" fn proxy_missing(vl: *const value_list_t, ud: *mut user_data_t
     0
 }
 
-/// Registers in `registry`, under the plugin's own name, a missing-value
-/// callback that tells the isolated plugin.
+/// Registers in `registry` a missing-value callback that tells the
+/// isolated plugin.
 pub(crate) fn register_missing_proxy(registry: &Registry, host: &Arc<Host>) {
-    let plugin = host.name();
-    let Ok(name) = CString::new(plugin) else {
-        return;
-    };
-    let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
-    // SAFETY: valid name, callback of the right type, user data copied.
-    unsafe {
-        register_in(
-            &registry.missing,
-            name.as_ptr(),
-            Some(proxy_missing),
-            &host_ud(host),
-        );
-    }
+    register_proxy(&registry.missing, host, proxy_missing as MissingFn);
 }
 
-/// Registers in `registry`, under the plugin's own name, a notification
-/// callback that sends notifications to the isolated plugin.
+/// Registers in `registry` a notification callback that sends
+/// notifications to the isolated plugin.
 pub(crate) fn register_notification_proxy(registry: &Registry, host: &Arc<Host>) {
-    let plugin = host.name();
-    let Ok(name) = CString::new(plugin) else {
-        return;
-    };
-    let _g = ctx::enter(ctx::make(plugin, crate::abi::globals::interval(), 0, 0));
-    // SAFETY: valid name, callback of the right type, user data copied.
-    unsafe {
-        register_in(
-            &registry.notification,
-            name.as_ptr(),
-            Some(proxy_notification),
-            &host_ud(host),
-        );
-    }
+    register_proxy(
+        &registry.notification,
+        host,
+        proxy_notification as NotificationFn,
+    );
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 
 use libloading::os::unix::{Library, RTLD_GLOBAL, RTLD_NOW};
 
+use rcollectd_core::sync::lock;
 use rcollectd_plugin::sys::plugin_ctx_t;
 
 use super::ctx;
@@ -73,10 +74,6 @@ pub struct Loader {
     loaded: Mutex<Vec<Loaded>>,
     /// `PluginDir`, when set.
     dir: Mutex<Option<PathBuf>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Loader {
